@@ -1,0 +1,134 @@
+"""Outcomes and verdicts: the one stable vocabulary, and the default rules that apply it.
+
+An outcome describes one answer compared with the ``valid`` (V) and ``anonymous`` (A) baselines;
+a verdict summarises one endpoint across its *bad* states. The rules follow ``design.md``: when
+several outcomes apply, the first in :data:`OUTCOMES` wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .model import LEGITIMATE_STATES, Api, Endpoint
+from .observe import Observation, resolve_pointer  # noqa: F401  (re-exported for plugins)
+
+# name -> (meaning, colour). Order is precedence.
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "rejected": ("401: the credential was refused (WWW-Authenticate recorded).", "#2e7d32"),
+    "rejected-in-body": ("2xx whose body is the API's declared auth-failure envelope.", "#558b2f"),
+    "forbidden": ("403.", "#7cb342"),
+    "hidden": ("404 while the valid credential gets 2xx.", "#9e9d24"),
+    "empty": ("2xx with an empty collection where the valid credential sees items: the silent 200-empty.", "#c62828"),
+    "as-anonymous": ("2xx, the same answer anonymous callers get, different from the valid one.", "#ef6c00"),
+    "as-valid": ("2xx, the same answer as the valid credential: the credential made no difference.", "#1565c0"),
+    "partial": ("2xx that differs from both the valid and the anonymous answer.", "#6a1b9a"),
+    "redirect": ("3xx (only the Location's origin is recorded).", "#5d4037"),
+    "client-error": ("Another 4xx.", "#795548"),
+    "rate-limited": ("429 after retries.", "#f9a825"),
+    "server-error": ("5xx.", "#b71c1c"),
+    "error": ("Transport error or timeout: no HTTP answer.", "#424242"),
+    "inconclusive": ("The baseline needed to judge is missing or failed.", "#9e9e9e"),
+    "n/a": ("The state is not available on this target.", "#e0e0e0"),
+}
+REJECTING = frozenset({"rejected", "rejected-in-body", "forbidden", "hidden"})
+SERVED_2XX = frozenset({"empty", "as-anonymous", "as-valid", "partial"})
+
+VERDICTS: dict[str, str] = {
+    "fails-closed": "Every available bad state is rejected (401, auth-failure body, 403 or 404).",
+    "falls-open": "Every available bad state gets a 2xx: a bad credential is served.",
+    "mixed": "Some bad states are rejected, others get a 2xx: a client cannot rely on the status code.",
+    "public": "The valid and the anonymous answers are the same: no credential is needed.",
+    "inconclusive": "The baselines do not allow a judgement (see the cells).",
+    "not-served": "The target answers the valid request with 404: it does not serve this endpoint.",
+    "not-probed": "Catalogued from documentation only (unsafe method, or no value for a path parameter).",
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: str
+    note: str = ""
+
+
+def default_judge(
+    state: str,
+    obs: Observation,
+    valid: Observation | None,
+    anonymous: Observation | None,
+    endpoint: Endpoint,
+    api: Api,
+) -> Judgement:
+    """The built-in classifier (registered ``trylast`` by ``authcat_plugins.classifier``)."""
+    status = obs.status
+    if status is None:
+        return Judgement("error", obs.error or "no answer")
+    if status == 401:
+        return Judgement("rejected", obs.headers.get("www-authenticate", ""))
+    v_ok = valid is not None and valid.ok
+    if 200 <= status < 300:
+        if obs.fields.get("auth-failure") == "yes":
+            return Judgement("rejected-in-body", "the body is the API's auth-failure envelope")
+        if not v_ok:
+            why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
+            return Judgement("inconclusive", why)
+        assert valid is not None
+        if endpoint.collection and valid.count == 0:
+            if obs.count == 0:
+                return Judgement(
+                    "inconclusive",
+                    f"the valid caller's {endpoint.collection} is empty too: "
+                    "a fixture where the valid user sees at least one item would make it judgeable",
+                )
+        if obs.count == 0 and (valid.count or 0) > 0:
+            return Judgement("empty", f"{endpoint.collection or 'collection'} empty, valid sees {valid.count}")
+        same_as_valid = obs.body_sha256 == valid.body_sha256
+        if state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok:
+            if obs.body_sha256 == anonymous.body_sha256:
+                return Judgement("as-anonymous")
+        if same_as_valid:
+            return Judgement("as-valid")
+        return Judgement("partial", _count_note(obs, valid))
+    if status == 403:
+        return Judgement("forbidden")
+    if status == 404 and v_ok:
+        return Judgement("hidden")
+    if 300 <= status < 400:
+        return Judgement("redirect", obs.location_origin or "")
+    if status == 429:
+        return Judgement("rate-limited", obs.headers.get("retry-after", ""))
+    if 400 <= status < 500:
+        return Judgement("client-error", str(status))
+    if status >= 500:
+        return Judgement("server-error", str(status))
+    return Judgement("inconclusive", f"unexpected status {status}")
+
+
+def _count_note(obs: Observation, valid: Observation) -> str:
+    if obs.count is not None and valid.count is not None:
+        return f"{obs.count} items where valid sees {valid.count}"
+    return ""
+
+
+def verdict(outcomes: Mapping[str, str], valid: Observation | None) -> tuple[str, str]:
+    """An endpoint's verdict from its per-state outcomes, with a short reason."""
+    if valid is None:
+        return "inconclusive", "no valid baseline on this target"
+    if valid.status == 404:
+        return "not-served", "the valid request got 404"
+    if not valid.ok:
+        return "inconclusive", f"the valid request got {valid.status or valid.error}"
+    bad = {s: o for s, o in outcomes.items() if s not in LEGITIMATE_STATES and o != "n/a"}
+    if outcomes.get("anonymous") == "as-valid":
+        return "public", "anonymous gets the same answer as valid"
+    if not bad:
+        return "inconclusive", "no bad state is available on this target"
+    rejected = [s for s, o in bad.items() if o in REJECTING]
+    served = [s for s, o in bad.items() if o in SERVED_2XX]
+    if len(rejected) == len(bad):
+        return "fails-closed", "every bad state is rejected"
+    if len(served) == len(bad):
+        return "falls-open", "every bad state gets a 2xx"
+    if rejected and served:
+        return "mixed", f"{', '.join(rejected)} rejected; {', '.join(served)} served"
+    return "inconclusive", "some bad states got neither a rejection nor a 2xx"

@@ -1,0 +1,271 @@
+"""Load and validate the endpoint definitions under ``endpoints/``.
+
+Layout: ``endpoints/<api>/api.yaml``, one YAML file per endpoint group beside it, and target
+profiles in ``endpoints/<api>/targets/<name>.yaml``. Every file is checked against a JSON Schema
+(``catalog/schemas``) and then for what a schema cannot say (duplicate ids, unsafe paths). All
+problems are collected and raised together as a :class:`DefinitionError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from .model import (
+    Api,
+    AuthFailureEnvelope,
+    Discovery,
+    Documented,
+    Endpoint,
+    Reported,
+    Source,
+    TargetProfile,
+)
+from .yamlfile import DefinitionError, Located, Problem, dotted, load
+
+SCHEMA_FILES = ("api", "endpoints", "target")
+
+
+@dataclass
+class ApiDefinition:
+    api: Api
+    endpoints: list[Endpoint] = field(default_factory=list)
+    targets: dict[str, TargetProfile] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def endpoint(self, endpoint_id: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.id == endpoint_id), None)
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    text = resources.files("catalog").joinpath("schemas", f"{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    registry = Registry().with_resources(
+        (schema(n)["$id"].rsplit("/", 1)[-1], Resource.from_contents(schema(n))) for n in SCHEMA_FILES
+    )
+    registry = registry.with_resources((schema(n)["$id"], Resource.from_contents(schema(n))) for n in SCHEMA_FILES)
+    cls = jsonschema.validators.validator_for(schema(name))
+    return cls(schema(name), registry=registry)
+
+
+def _schema_problems(doc: Located, kind: str) -> list[Problem]:
+    problems = []
+    for err in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        path = tuple(err.absolute_path)
+        message = err.message
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = list(err.schema.get("properties", {}))
+            for extra in sorted(set(err.instance) - set(allowed)):
+                hint = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+                suggestion = f", did you mean `{hint[0]}`?" if hint else f" (allowed: {', '.join(allowed)})"
+                problems.append(Problem(doc.file, doc.line(path + (extra,)), dotted(path + (extra,)), f"unknown field `{extra}`{suggestion}"))
+            continue
+        if err.validator == "pattern" and "path" in path:
+            message = f"{err.instance!r} is not a relative path (it must start with a single '/', no host, no query)"
+        elif len(message) > 300:
+            message = message[:300] + "…"
+        problems.append(Problem(doc.file, doc.line(path), dotted(path) or "(file)", message))
+    return problems
+
+
+def _check_path(path: str) -> str | None:
+    segments = path.split("/")
+    if any(seg in ("..", ".") for seg in segments):
+        return "path must not contain '.' or '..' segments"
+    if "://" in path or path.startswith("//"):
+        return "path must be relative to the target's base URL"
+    return None
+
+
+def _documented(raw: dict[str, Any] | None) -> Documented:
+    raw = raw or {}
+    sentence, optional = raw.get("anonymous_sentence"), raw.get("security_optional")
+    anonymous = raw.get("anonymous")
+    if anonymous is None and (sentence is not None or optional is not None):
+        anonymous = bool(sentence or optional)
+    return Documented(
+        anonymous=anonymous,
+        anonymous_sentence=sentence,
+        security_optional=optional,
+        documents_401=raw.get("documents_401"),
+        deprecated=bool(raw.get("deprecated", False)),
+        scopes=tuple(raw.get("scopes", ())),
+        source=raw.get("source"),
+    )
+
+
+def _reported(items: list[dict[str, Any]] | None) -> tuple[Reported, ...]:
+    return tuple(
+        Reported(claim=r["claim"], source=r["source"], date=r.get("date"), ref=r.get("ref"), state=r.get("state"))
+        for r in items or ()
+    )
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
+    """Load one API folder; raise :class:`DefinitionError` listing every problem found."""
+    root = root or api_dir.parent
+    problems: list[Problem] = []
+    api_file = api_dir / "api.yaml"
+    if not api_file.exists():
+        raise DefinitionError([Problem(_rel(api_dir, root), 0, "", "no api.yaml in this API folder")])
+    api_doc = _load(api_file, root, problems)
+    api = None
+    if api_doc is not None:
+        file_problems = _schema_problems(api_doc, "api")
+        if not file_problems and isinstance(api_doc.data, dict):
+            d = api_doc.data
+            if d["name"] != api_dir.name:
+                file_problems.append(Problem(api_doc.file, api_doc.line(("name",)), "name", f"must equal the folder name {api_dir.name!r}"))
+            api = Api(
+                name=d["name"],
+                title=d["title"],
+                docs=d.get("docs"),
+                scheme=d.get("scheme", "basic"),
+                states=tuple(d["states"]) if "states" in d else None,
+                auth_failure=tuple(AuthFailureEnvelope(a["pointer"], a["equals"]) for a in d.get("auth_failure", ())),
+                volatile_fields=tuple(d.get("volatile_fields", ())),
+                description=d.get("description", ""),
+                source=Source(api_doc.file, 1),
+            )
+        problems += file_problems
+    definition = ApiDefinition(api=api or Api(api_dir.name, api_dir.name), files=[api_file])
+    seen: dict[str, str] = {}
+    for group_file in sorted(api_dir.glob("*.yaml")):
+        if group_file.name == "api.yaml":
+            continue
+        definition.files.append(group_file)
+        doc = _load(group_file, root, problems)
+        if doc is None:
+            continue
+        file_problems = _schema_problems(doc, "endpoints")
+        if file_problems:
+            problems += file_problems
+            continue
+        group = doc.data.get("group") or group_file.stem
+        for i, raw in enumerate(doc.data["endpoints"]):
+            where = ("endpoints", i)
+            if raw["id"] in seen:
+                problems.append(Problem(doc.file, doc.line(where + ("id",)), dotted(where + ("id",)), f"duplicate endpoint id {raw['id']!r} (first in {seen[raw['id']]})"))
+                continue
+            seen[raw["id"]] = f"{doc.file}:{doc.line(where)}"
+            if message := _check_path(raw["path"]):
+                problems.append(Problem(doc.file, doc.line(where + ("path",)), dotted(where + ("path",)), message))
+                continue
+            definition.endpoints.append(
+                Endpoint(
+                    api=api_dir.name,
+                    id=raw["id"],
+                    method=raw["method"],
+                    path=raw["path"],
+                    group=group,
+                    summary=raw.get("summary", ""),
+                    docs=raw.get("docs"),
+                    collection=raw.get("collection"),
+                    collection_guessed=bool(raw.get("collection_guessed", False)),
+                    query={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (raw.get("query") or {}).items()},
+                    read_only=bool(raw.get("read_only", False)),
+                    actor_fields=tuple(raw.get("actor_fields", ())),
+                    documented=_documented(raw.get("documented")),
+                    reported=_reported(raw.get("reported")),
+                    notes=raw.get("notes"),
+                    removed=bool(raw.get("removed", False)),
+                    source=Source(doc.file, doc.line(where)),
+                )
+            )
+    for target_file in sorted((api_dir / "targets").glob("*.yaml")):
+        definition.files.append(target_file)
+        doc = _load(target_file, root, problems)
+        if doc is None:
+            continue
+        file_problems = _schema_problems(doc, "target")
+        if not file_problems:
+            profile = _target(api_dir.name, doc)
+            if profile.name != target_file.stem:
+                file_problems.append(Problem(doc.file, doc.line(("name",)), "name", f"must equal the file name {target_file.stem!r}"))
+            for pname, value in profile.parameters.items():
+                if isinstance(value, str) and (".." in value.split("/") or "/" in value):
+                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}", "a parameter value must not contain '/' or '..'"))
+                if isinstance(value, Discovery) and value.endpoint not in seen:
+                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}.from.endpoint", f"no endpoint with id {value.endpoint!r}"))
+            definition.targets[profile.name] = profile
+        problems += file_problems
+    if problems:
+        raise DefinitionError(problems)
+    return definition
+
+
+def _target(api: str, doc: Located) -> TargetProfile:
+    d = doc.data
+    params: dict[str, Any] = {}
+    for name, value in (d.get("parameters") or {}).items():
+        params[name] = Discovery(value["from"]["endpoint"], value["from"]["pointer"]) if isinstance(value, dict) else str(value)
+    return TargetProfile(
+        api=api,
+        name=d["name"],
+        launcher=d.get("launcher"),
+        base_url=d.get("base_url"),
+        base_url_env=d.get("base_url_env"),
+        prefix=d.get("prefix", ""),
+        credentials=d.get("credentials") or {},
+        parameters=params,
+        concurrency=d.get("concurrency", 8),
+        rate_limit=d.get("rate_limit"),
+        timeout=float(d.get("timeout", 10.0)),
+        retries=d.get("retries", 2),
+        options=d.get("options") or {},
+        description=d.get("description", ""),
+        source=Source(doc.file, 1),
+    )
+
+
+def _load(path: Path, root: Path, problems: list[Problem]) -> Located | None:
+    try:
+        doc = load(path, _rel(path, root))
+    except DefinitionError as exc:
+        problems += exc.problems
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(Problem(doc.file, 1, "", "the file must hold a mapping"))
+        return None
+    return doc
+
+
+def load_all(root: Path, only: list[str] | None = None) -> dict[str, ApiDefinition]:
+    """Load every API under ``root`` (or only the named ones), collecting problems across all."""
+    problems: list[Problem] = []
+    apis: dict[str, ApiDefinition] = {}
+    if not root.is_dir():
+        raise DefinitionError([Problem(str(root), 0, "", "no such folder")])
+    for api_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if only and api_dir.name not in only:
+            continue
+        try:
+            apis[api_dir.name] = load_api(api_dir, root)
+        except DefinitionError as exc:
+            problems += exc.problems
+    if only:
+        for name in set(only) - set(apis) - {p.file.split("/")[1] for p in problems if "/" in p.file}:
+            problems.append(Problem(str(root / name), 0, "", f"no API named {name!r}"))
+    if problems:
+        raise DefinitionError(problems)
+    return apis

@@ -1,0 +1,124 @@
+"""The hooks authcat calls. Built-in behaviour implements these too (see ``authcat_plugins``).
+
+Every hook is documented here, where it is declared: what it receives, what it returns, and
+whether the first non-None result wins. A plugin is any module or object with functions named
+like these and decorated with :data:`hookimpl`.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("authcat")
+hookimpl = pluggy.HookimplMarker("authcat")
+
+
+# --------------------------------------------------------------------------------------------
+# Things to probe with
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def authcat_register_states(register):
+    """Contribute token states.
+
+    :param register: call ``register(state)`` with a :class:`catalog.model.TokenState` for each
+        state. The first registration of a name wins, and built-ins register last, so a
+        plugin overrides a built-in state by registering the same name.
+    """
+
+
+@hookspec
+def authcat_register_schemes(register):
+    """Contribute auth schemes (``basic``, ``bearer``, …) that turn a credential into a header.
+
+    :param register: call ``register(scheme)`` with a :class:`catalog.model.AuthScheme`.
+    """
+
+
+@hookspec
+def authcat_register_targets(register):
+    """Contribute target launchers: code that starts a local server and hands back its details.
+
+    :param register: call ``register(name, launcher)`` where ``launcher`` is a callable taking a
+        :class:`catalog.targets.LaunchContext` and returning a context manager that yields a
+        :class:`catalog.targets.Launched` (base URL, version, credentials) and stops the server
+        on exit, also on errors and Ctrl-C.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Judging answers
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def authcat_classify(state, observation, valid, anonymous, endpoint, api):
+    """Classify one observation against the baselines. Stops at first non-None result.
+
+    :param state: the token state's name.
+    :param observation: the :class:`catalog.observe.Observation` to classify.
+    :param valid: the ``valid`` baseline observation, or None when the target has none.
+    :param anonymous: the ``anonymous`` baseline observation, or None.
+    :param endpoint: the :class:`catalog.model.Endpoint`.
+    :param api: the :class:`catalog.model.Api`.
+    :return: a :class:`catalog.classify.Judgement` (outcome + note), or None to let the next
+        plugin decide. The built-in classifier is ``trylast`` and always answers.
+    """
+
+
+@hookspec
+def authcat_auth_signals(api, endpoints):
+    """Find headers or body fields that tell an accepted credential from a rejected one.
+
+    :param api: the :class:`catalog.model.Api`.
+    :param endpoints: the API's classified endpoint results (list of
+        :class:`catalog.results.EndpointResult`) across all its targets.
+    :return: a list of :class:`catalog.signals.Signal` (may be empty).
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Bringing endpoints in
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def authcat_register_importers(register):
+    """Contribute importers that turn another format (OpenAPI, …) into endpoint YAML.
+
+    :param register: call ``register(name, importer)`` where ``importer(spec_path, api, out_dir)``
+        writes endpoint files and returns a short summary string.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def authcat_site_pages(catalog, render):
+    """Add pages to the generated site.
+
+    :param catalog: the :class:`catalog.results.Catalog` being published.
+    :param render: ``render(template_name, **context) -> str`` using the site's Jinja
+        environment (templates from ``site/templates`` and from plugins).
+    :return: a list of ``(relative_path, markdown_text)`` pairs, or None.
+    """
+
+
+@hookspec
+def authcat_template_dirs():
+    """Directories of Jinja templates to search after ``site/templates``.
+
+    :return: a list of paths, or None.
+    """
+
+
+@hookspec
+def authcat_register_commands(cli):
+    """Add CLI commands.
+
+    :param cli: the root :class:`click.Group`; call ``cli.add_command(...)``.
+    """

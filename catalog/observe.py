@@ -1,0 +1,191 @@
+"""Summarise one HTTP answer into an observation: what the catalog keeps of a probe.
+
+An observation never holds the raw body or a credential. It keeps the status, the body's size,
+a hash of the body with volatile fields normalised away (so two answers can be compared across
+runs), the body's JSON shape, the item count at the endpoint's collection pointer, the values of
+a few allow-listed headers and the mere presence of all the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+# Headers whose *values* are kept: they say how the server read the credential.
+HEADER_VALUES = frozenset(
+    {
+        "www-authenticate",
+        "x-seraph-loginreason",
+        "content-type",
+        "cache-control",
+        "x-aaccountid",
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+    }
+)
+# Values kept as presence only even though allow-listed above: they identify a person.
+HEADER_PRESENCE_ONLY = frozenset({"x-aaccountid"})
+# Headers that vary per request and say nothing about auth: not even their presence is kept.
+HEADER_IGNORED = frozenset(
+    {"date", "server", "content-length", "connection", "keep-alive", "transfer-encoding", "vary"}
+)
+# Body keys whose values change per request or per host.
+VOLATILE_KEYS = frozenset(
+    {"self", "timestamp", "serverTime", "requestId", "traceId", "_links", "expand", "now", "time"}
+)
+_TIMESTAMPISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+@dataclass
+class Observation:
+    status: int | None = None
+    content_type: str | None = None
+    body_bytes: int = 0
+    body_sha256: str | None = None
+    shape: str | None = None
+    count: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # pointer -> "null" | "present" | "absent"
+    location_origin: str | None = None
+    latency_ms: int | None = None
+    attempts: int = 1
+    truncated: bool = False
+    error: str | None = None
+    body: str | None = None  # only with --keep-bodies, scrubbed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v not in (None, {}, False) or k == "status"}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Observation":
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def normalise(value: Any, volatile: frozenset[str]) -> Any:
+    """Drop volatile keys and timestamp-like strings so equal answers hash equal."""
+    if isinstance(value, dict):
+        return {k: normalise(v, volatile) for k, v in sorted(value.items()) if k not in volatile}
+    if isinstance(value, list):
+        return [normalise(v, volatile) for v in value]
+    if isinstance(value, str) and _TIMESTAMPISH.match(value):
+        return "<timestamp>"
+    return value
+
+
+def shape_of(value: Any, depth: int = 0) -> str:
+    """A compact type signature of a JSON value (keys and types, first item of lists)."""
+    if depth > 3:
+        return "…"
+    if isinstance(value, dict):
+        inner = ",".join(f"{k}:{shape_of(v, depth + 1)}" for k, v in sorted(value.items()))
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + (shape_of(value[0], depth + 1) if value else "") + "]"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def resolve_pointer(doc: Any, pointer: str) -> Any:
+    """RFC 6901 JSON pointer lookup; raises KeyError when absent."""
+    if pointer in ("", "/"):
+        return doc
+    cur = doc
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(cur, list):
+            if not part.isdigit() or int(part) >= len(cur):
+                raise KeyError(pointer)
+            cur = cur[int(part)]
+        elif isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            raise KeyError(pointer)
+    return cur
+
+
+def summarise_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        if name in HEADER_IGNORED or name == "set-cookie" and name in out:
+            continue
+        if name in HEADER_VALUES and name not in HEADER_PRESENCE_ONLY:
+            out[name] = value[:200]
+        else:
+            out[name] = "(present)"
+    return dict(sorted(out.items()))
+
+
+def summarise(
+    *,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    truncated: bool,
+    collection: str | None,
+    actor_fields: tuple[str, ...] = (),
+    volatile: frozenset[str] = VOLATILE_KEYS,
+    latency_ms: int | None = None,
+    attempts: int = 1,
+    request_origin: str | None = None,
+) -> Observation:
+    obs = Observation(
+        status=status,
+        body_bytes=len(body),
+        truncated=truncated,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        headers=summarise_headers(headers),
+    )
+    obs.content_type = obs.headers.get("content-type")
+    if 300 <= status < 400:
+        location = dict((k.lower(), v) for k, v in headers).get("location")
+        if location:
+            parts = urlsplit(location)
+            obs.location_origin = (
+                f"{parts.scheme}://{parts.netloc}" if parts.netloc else (request_origin or "same-origin")
+            )
+    parsed: Any = None
+    is_json = False
+    if body and not truncated:
+        try:
+            parsed = json.loads(body)
+            is_json = True
+        except (ValueError, UnicodeDecodeError):
+            is_json = False
+    if is_json:
+        norm = normalise(parsed, volatile)
+        canonical = json.dumps(norm, sort_keys=True, separators=(",", ":")).encode()
+        obs.body_sha256 = hashlib.sha256(canonical).hexdigest()
+        obs.shape = shape_of(parsed)
+        if isinstance(parsed, list) and collection in (None, "", "/"):
+            obs.count = len(parsed)
+        elif collection:
+            try:
+                found = resolve_pointer(parsed, collection)
+                if isinstance(found, list):
+                    obs.count = len(found)
+            except KeyError:
+                pass
+        for pointer in actor_fields:
+            try:
+                value = resolve_pointer(parsed, pointer)
+                obs.fields[pointer] = "null" if value is None else "present"
+            except KeyError:
+                obs.fields[pointer] = "absent"
+    elif body:
+        obs.body_sha256 = hashlib.sha256(body).hexdigest()
+        obs.shape = "text" if not truncated else "truncated"
+    return obs

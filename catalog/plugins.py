@@ -1,0 +1,111 @@
+"""The plugin manager: built-ins from one list, third-party plugins from entry points.
+
+``AUTHCAT_LOAD_PLUGINS`` controls external plugins: unset loads every installed one, an empty
+string loads none, a comma-separated list loads only those (by entry-point name). Built-ins always
+load; a plugin overrides one by registering a state or launcher of the same name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+import pluggy
+
+from . import hookspecs
+from .model import AuthScheme, TokenState
+
+DEFAULT_PLUGINS = (
+    "authcat_plugins.schemes",
+    "authcat_plugins.states",
+    "authcat_plugins.classifier",
+    "authcat_plugins.backlot_target",
+    "authcat_plugins.site_pages",
+)
+
+ENTRY_POINT_GROUP = "authcat"
+LOAD_ENV = "AUTHCAT_LOAD_PLUGINS"
+
+
+def get_plugin_manager(load_external: bool = True) -> pluggy.PluginManager:
+    """Build a fresh plugin manager: built-ins, then entry-point plugins unless disabled."""
+    pm = pluggy.PluginManager("authcat")
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    if load_external:
+        wanted = os.environ.get(LOAD_ENV)
+        if wanted is None:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        elif wanted.strip():
+            for ep_name in (n.strip() for n in wanted.split(",") if n.strip()):
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep_name)
+    pm.check_pending()  # a misspelt hook name in a plugin is an error, not a silent no-op
+    return pm
+
+
+@dataclass
+class Hooks:
+    """A typed facade over ``pm.hook`` so callers never juggle untyped hook calls."""
+
+    pm: pluggy.PluginManager = field(default_factory=get_plugin_manager)
+
+    def _collect(self, hook: Callable[..., Any]) -> dict[str, Any]:
+        """Call a ``register`` hook; the first registration of a name wins.
+
+        pluggy calls later-registered plugins first and built-ins are ``trylast``, so a
+        third-party plugin that registers a name a built-in also registers overrides it.
+        """
+        found: dict[str, Any] = {}
+
+        def register(name_or_item: Any, item: Any = None) -> None:
+            if item is None:
+                name_or_item, item = name_or_item.name, name_or_item
+            found.setdefault(name_or_item, item)
+
+        hook(register=register)
+        return found
+
+    @cached_property
+    def states(self) -> dict[str, TokenState]:
+        found = self._collect(self.pm.hook.authcat_register_states)
+        return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+    @cached_property
+    def schemes(self) -> dict[str, AuthScheme]:
+        return self._collect(self.pm.hook.authcat_register_schemes)
+
+    @cached_property
+    def launchers(self) -> dict[str, Callable[..., Any]]:
+        return self._collect(self.pm.hook.authcat_register_targets)
+
+    @cached_property
+    def importers(self) -> dict[str, Callable[..., str]]:
+        return self._collect(self.pm.hook.authcat_register_importers)
+
+    def classify(self, **kwargs: Any):
+        return self.pm.hook.authcat_classify(**kwargs)
+
+    def auth_signals(self, api, endpoints) -> list:
+        return [s for result in self.pm.hook.authcat_auth_signals(api=api, endpoints=endpoints) for s in result or ()]
+
+    def site_pages(self, catalog, render) -> list[tuple[str, str]]:
+        pages = self.pm.hook.authcat_site_pages(catalog=catalog, render=render)
+        return [page for result in reversed(pages) for page in result or ()]
+
+    def template_dirs(self) -> list[str]:
+        return [str(d) for result in self.pm.hook.authcat_template_dirs() for d in result or ()]
+
+    def register_commands(self, cli) -> None:
+        self.pm.hook.authcat_register_commands(cli=cli)
+
+    def describe(self) -> list[tuple[str, list[str]]]:
+        """Each loaded plugin with the hooks it implements, for ``authcat plugins``."""
+        rows = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
+            rows.append((name, hooks))
+        return rows

@@ -1,0 +1,11 @@
+"""The default classifier: the outcome rules of ``design.md``, run after any plugin's."""
+
+from __future__ import annotations
+
+from catalog.classify import default_judge
+from catalog.hookspecs import hookimpl
+
+
+@hookimpl(trylast=True)
+def authcat_classify(state, observation, valid, anonymous, endpoint, api):
+    return default_judge(state, observation, valid, anonymous, endpoint, api)
