@@ -1,0 +1,64 @@
+"""What moved between two runs of the same API on the same target, cell by cell."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .classify import REJECTING, SERVED_2XX
+from .model import LEGITIMATE_STATES
+from .results import TargetRun
+
+
+@dataclass(frozen=True)
+class Change:
+    api: str
+    target: str
+    endpoint: str
+    method: str
+    path: str
+    state: str
+    before: str | None  # outcome, or None when the cell did not exist
+    after: str | None
+    before_status: int | None = None
+    after_status: int | None = None
+
+    @property
+    def regression(self) -> bool:
+        """A bad state that was rejected now gets a 2xx."""
+        return (
+            self.state not in LEGITIMATE_STATES
+            and self.before in REJECTING
+            and self.after in SERVED_2XX
+        )
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}  {self.state}: {self.before or '—'} → {self.after or '—'}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def diff_runs(old: TargetRun | None, new: TargetRun) -> list[Change]:
+    """Every (endpoint, state) whose outcome differs; cells only in one run count as moved."""
+    if old is None:
+        return []
+    changes = []
+    for endpoint_id in sorted(set(old.endpoints) | set(new.endpoints)):
+        before = old.endpoints.get(endpoint_id)
+        after = new.endpoints.get(endpoint_id)
+        ref = after or before
+        assert ref is not None
+        states = sorted(set(before.cells if before else ()) | set(after.cells if after else ()))
+        for state in states:
+            b = before.cells.get(state) if before else None
+            a = after.cells.get(state) if after else None
+            if (b.outcome if b else None) != (a.outcome if a else None):
+                changes.append(
+                    Change(
+                        api=new.api, target=new.target, endpoint=endpoint_id, method=ref.method,
+                        path=ref.path, state=state, before=b.outcome if b else None,
+                        after=a.outcome if a else None, before_status=b.status if b else None,
+                        after_status=a.status if a else None,
+                    )
+                )
+    return changes

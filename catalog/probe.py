@@ -1,0 +1,236 @@
+"""The probe engine: send many requests politely and summarise each answer.
+
+One :class:`Prober` per target: an ``httpx.AsyncClient`` that never follows redirects, a
+semaphore bounding concurrency, a sliding-window rate limiter per host (never more than R
+requests in any one-second window), retries that honour ``Retry-After`` up to a bound, a total
+deadline per request (a server dripping one byte a second cannot hold a probe forever) and a cap
+on body bytes read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Awaitable, Callable, Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from .observe import VOLATILE_KEYS, Observation, resolve_pointer, summarise
+from .secrets import Scrubber
+
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is recorded, not waited for
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass
+class ProbeSettings:
+    concurrency: int = 8
+    rate_limit: float | None = None  # requests per second per host
+    timeout: float = 10.0  # total seconds per attempt, connect to last byte
+    retries: int = 2
+    max_body: int = DEFAULT_MAX_BODY
+    max_retry_after: float = MAX_RETRY_AFTER
+    keep_bodies: bool = False
+
+
+@dataclass
+class ProbeRequest:
+    """One probe: an endpoint × state on a target. ``key`` identifies it to the caller."""
+
+    key: tuple
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    collection: str | None = None
+    actor_fields: tuple[str, ...] = ()
+    auth_failure: tuple = ()  # (pointer, equals) pairs of the API's auth-failure envelope
+    volatile: frozenset[str] = VOLATILE_KEYS
+
+
+class RateLimiter:
+    """At most ``rate`` requests in any window of one second (sliding window, exact)."""
+
+    def __init__(self, rate: float):
+        self.capacity = max(1, int(rate))
+        self.window = self.capacity / rate  # for a fractional rate: capacity per stretched window
+        self.sent: collections.deque[float] = collections.deque()
+        self.lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while len(self.sent) >= self.capacity:
+                wait = self.sent[0] + self.window - time.monotonic()
+                if wait <= 0:
+                    self.sent.popleft()
+                    continue
+                await asyncio.sleep(wait)
+            self.sent.append(time.monotonic())
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def make_client(settings: ProbeSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+    return httpx.AsyncClient(
+        follow_redirects=False,  # never carry a credential to wherever a redirect points
+        timeout=httpx.Timeout(settings.timeout),
+        limits=limits,
+        transport=transport,
+        trust_env=False,  # no proxies from the environment: probes go where the profile says
+        headers={"User-Agent": "authcat (+https://github.com/authcat/authcat)", "Accept": "application/json"},
+    )
+
+
+class Prober:
+    def __init__(self, settings: ProbeSettings, scrub: Scrubber | None = None,
+                 client: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.scrub = scrub or Scrubber()
+        self._client = client
+        self._own_client = client is None
+        self._sem = asyncio.Semaphore(settings.concurrency)
+        self._limiters: dict[str, RateLimiter] = {}
+
+    async def __aenter__(self) -> "Prober":
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
+
+    def _limiter(self, url: str) -> RateLimiter | None:
+        if not self.settings.rate_limit:
+            return None
+        host = urlsplit(url).netloc
+        if host not in self._limiters:
+            self._limiters[host] = RateLimiter(self.settings.rate_limit)
+        return self._limiters[host]
+
+    async def run(self, requests: list[ProbeRequest],
+                  on_done: Callable[[ProbeRequest, Observation], Awaitable[None] | None] | None = None
+                  ) -> dict[tuple, Observation]:
+        results: dict[tuple, Observation] = {}
+
+        async def one(req: ProbeRequest) -> None:
+            obs = await self.probe(req)
+            results[req.key] = obs
+            if on_done is not None:
+                maybe = on_done(req, obs)
+                if asyncio.iscoroutine(maybe):
+                    await maybe
+
+        await asyncio.gather(*(one(r) for r in requests))
+        return results
+
+    async def probe(self, req: ProbeRequest) -> Observation:
+        attempts = 0
+        while True:
+            attempts += 1
+            async with self._sem:
+                if (limiter := self._limiter(req.url)) is not None:
+                    await limiter.acquire()
+                obs, retry_after = await self._attempt(req)
+            obs.attempts = attempts
+            if attempts > self.settings.retries:
+                return obs
+            if obs.status in RETRY_STATUSES:
+                wait = retry_after if retry_after is not None else 0.5 * 2 ** (attempts - 1)
+                if wait > self.settings.max_retry_after:
+                    return obs  # recorded as it is; waiting that long is not polite to our user
+                await asyncio.sleep(wait)
+                continue
+            if obs.status is None and obs.error and obs.error.startswith(("connection", "protocol")):
+                await asyncio.sleep(0.2 * attempts)
+                continue
+            return obs
+
+    async def _attempt(self, req: ProbeRequest) -> tuple[Observation, float | None]:
+        assert self._client is not None
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                async with self._client.stream(req.method, req.url, headers=dict(req.headers)) as resp:
+                    body, truncated = await self._read_capped(resp)
+                    headers = list(resp.headers.multi_items())
+                    status = resp.status_code
+        except (TimeoutError, httpx.TimeoutException):
+            return self._error(f"timeout: no complete answer within {self.settings.timeout:g} s", started), None
+        except httpx.ConnectError as exc:
+            return self._error(f"connection: {type(exc).__name__}", started), None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            return self._error(f"protocol: connection broken ({type(exc).__name__})", started), None
+        except httpx.HTTPError as exc:
+            return self._error(f"http: {type(exc).__name__}: {str(exc)[:200]}", started), None
+        latency = int((time.perf_counter() - started) * 1000)
+        origin = urlsplit(req.url)
+        obs = summarise(
+            status=status, headers=headers, body=body, truncated=truncated,
+            collection=req.collection, actor_fields=req.actor_fields, volatile=req.volatile,
+            latency_ms=latency, request_origin=f"{origin.scheme}://{origin.netloc}",
+        )
+        # Header values are kept only for allow-listed names; scrub them anyway (an echo server
+        # could put a credential in any of them).
+        obs.headers = {k: self.scrub(v) for k, v in obs.headers.items()}
+        if req.auth_failure and obs.ok and not truncated:
+            obs.fields["auth-failure"] = "yes" if _matches_envelope(body, req.auth_failure) else "no"
+        if self.settings.keep_bodies:
+            obs.body = self.scrub(body.decode("utf-8", errors="replace"))
+        retry_after = retry_after_seconds(dict((k.lower(), v) for k, v in headers).get("retry-after"))
+        return obs, retry_after
+
+    async def fetch_json(self, url: str, headers: Mapping[str, str]) -> object:
+        """GET a JSON document (for parameter discovery); None when it is not JSON or fails."""
+        assert self._client is not None
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                async with self._client.stream("GET", url, headers=dict(headers)) as resp:
+                    body, truncated = await self._read_capped(resp)
+            return None if truncated or resp.status_code >= 300 else json.loads(body)
+        except (TimeoutError, httpx.HTTPError, ValueError):
+            return None
+
+    async def _read_capped(self, resp: httpx.Response) -> tuple[bytes, bool]:
+        cap = self.settings.max_body
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():  # decoded: the cap also bounds a gzip bomb
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                return b"".join(chunks)[:cap], True
+        return b"".join(chunks), False
+
+    def _error(self, message: str, started: float) -> Observation:
+        return Observation(status=None, error=self.scrub(message), latency_ms=int((time.perf_counter() - started) * 1000))
+
+
+def _matches_envelope(body: bytes, envelope: tuple) -> bool:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    for pointer, equals in envelope:
+        try:
+            if resolve_pointer(doc, pointer) != equals:
+                return False
+        except KeyError:
+            return False
+    return True

@@ -1,0 +1,141 @@
+"""Classified results: cells, endpoint results, target runs, and the catalog that holds them.
+
+A :class:`TargetRun` is what one observation file holds: one API probed on one target. Its JSON
+form (``to_dict``) is the committed data under ``site/data/observations/`` — stable key order,
+no credential, no latency in the entries (latency varies run to run; it lives in ``run``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .definitions import ApiDefinition
+from .model import Endpoint
+from .observe import Observation
+
+
+@dataclass
+class Cell:
+    state: str
+    outcome: str
+    note: str = ""
+    observation: Observation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"outcome": self.outcome}
+        if self.note:
+            d["note"] = self.note
+        if self.observation is not None:
+            obs = self.observation.to_dict()
+            obs.pop("latency_ms", None)
+            d["status"] = obs.pop("status", None)
+            d.update(obs)
+        return d
+
+    @classmethod
+    def from_dict(cls, state: str, d: dict[str, Any]) -> "Cell":
+        obs_fields = {k: v for k, v in d.items() if k not in ("outcome", "note")}
+        observation = Observation.from_dict(obs_fields) if "status" in d or "error" in d else None
+        return cls(state=state, outcome=d["outcome"], note=d.get("note", ""), observation=observation)
+
+    @property
+    def status(self) -> int | None:
+        return self.observation.status if self.observation else None
+
+
+@dataclass
+class EndpointResult:
+    endpoint_id: str
+    method: str
+    path: str
+    verdict: str
+    reason: str = ""
+    definition: str = ""  # hash of what was probed: a changed definition invalidates the cache
+    cells: dict[str, Cell] = field(default_factory=dict)
+    endpoint: Endpoint | None = None  # attached when the definitions are loaded
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "method": self.method,
+            "path": self.path,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "definition": self.definition,
+        }
+        if self.cells:
+            d["states"] = {s: c.to_dict() for s, c in self.cells.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, endpoint_id: str, d: dict[str, Any]) -> "EndpointResult":
+        return cls(
+            endpoint_id=endpoint_id,
+            method=d["method"],
+            path=d["path"],
+            verdict=d["verdict"],
+            reason=d.get("reason", ""),
+            definition=d.get("definition", ""),
+            cells={s: Cell.from_dict(s, c) for s, c in (d.get("states") or {}).items()},
+        )
+
+    def cell(self, state: str) -> Cell | None:
+        return self.cells.get(state)
+
+
+@dataclass
+class TargetRun:
+    api: str
+    target: str
+    run: dict[str, Any]  # target_version, date, authcat_version, duration, latency summary
+    states: dict[str, dict[str, Any]]  # state -> {"available": bool, "reason": str}
+    endpoints: dict[str, EndpointResult]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "target": self.target,
+            "run": self.run,
+            "states": self.states,
+            "endpoints": {k: self.endpoints[k].to_dict() for k in sorted(self.endpoints)},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TargetRun":
+        return cls(
+            api=d["api"],
+            target=d["target"],
+            run=d.get("run", {}),
+            states=d.get("states", {}),
+            endpoints={k: EndpointResult.from_dict(k, v) for k, v in d.get("endpoints", {}).items()},
+        )
+
+    @property
+    def available_states(self) -> list[str]:
+        return [s for s, info in self.states.items() if info.get("available")]
+
+    @property
+    def version(self) -> str | None:
+        return self.run.get("target_version")
+
+
+@dataclass
+class ApiCatalog:
+    definition: ApiDefinition
+    runs: list[TargetRun] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.definition.api.name
+
+    def results_for(self, endpoint_id: str) -> list[tuple[TargetRun, EndpointResult]]:
+        return [(run, run.endpoints[endpoint_id]) for run in self.runs if endpoint_id in run.endpoints]
+
+
+@dataclass
+class Catalog:
+    apis: dict[str, ApiCatalog]
+    generated: str
+    authcat_version: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # plugin-computed answers, by name

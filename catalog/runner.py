@@ -1,0 +1,259 @@
+"""A probe run: for each API and target, send every endpoint under every state, then classify.
+
+The runner is the only place that knows the order of things: load definitions, start targets,
+resolve path parameters, probe (reusing cached cells whose definition and target version did not
+change), classify through the plugins, and hand back :class:`TargetRun` results. Writing them is
+the caller's job (see ``catalog.pipeline``), so a failed run writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable
+from urllib.parse import quote, urlencode, urlsplit
+
+from . import __version__
+from .classify import Judgement, verdict
+from .definitions import ApiDefinition
+from .model import SAFE_METHODS, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
+from .observe import Observation, resolve_pointer
+from .plugins import Hooks
+from .probe import ProbeRequest, Prober, ProbeSettings
+from .results import Cell, EndpointResult, TargetRun
+from .secrets import Scrubber
+from .store import Store
+from .targets import TargetPool, is_ready
+
+
+@dataclass
+class RunOptions:
+    apis: list[str] | None = None
+    targets: list[str] | None = None
+    refresh: bool = False  # ignore cached cells
+    allow_unsafe: bool = False  # also send read-only-declared non-safe methods
+    keep_bodies: bool = False
+    cache_root: Path | None = None
+    progress: Callable[[int], None] | None = None  # advance a progress bar by n probes
+    set_total: Callable[[int], None] | None = None
+    log: Callable[[str], None] = print
+    rate_limit: float | None = None  # overrides the profiles' rate limit
+    concurrency: int | None = None
+
+
+@dataclass
+class Plan:
+    """What one (API, target) pair will do."""
+
+    definition: ApiDefinition
+    target: RunningTarget
+    states: dict[str, Presentation]
+    unavailable: dict[str, str]
+    params: dict[str, str] = field(default_factory=dict)
+    param_errors: dict[str, str] = field(default_factory=dict)
+
+
+def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
+    for name, definition in apis.items():
+        for profile in definition.targets.values():
+            if options.targets and profile.name not in options.targets:
+                continue
+            ready, why = is_ready(profile, root.parent)
+            if not ready:
+                options.log(f"skip {name}/{profile.name}: {why}")
+                continue
+            yield definition, profile
+
+
+def endpoint_url(base_url: str, endpoint: Endpoint, params: dict[str, str]) -> str | None:
+    """The URL to probe, or None when a path parameter has no value. Never leaves the base origin."""
+    path = endpoint.path
+    for name in endpoint.path_params:
+        if name not in params:
+            return None
+        path = path.replace("{" + name + "}", quote(params[name], safe=""))
+    url = base_url.rstrip("/") + path
+    if endpoint.query:
+        url += "?" + urlencode(sorted(endpoint.query.items()))
+    base, got = urlsplit(base_url), urlsplit(url)
+    if (got.scheme, got.netloc) != (base.scheme, base.netloc):  # defence in depth; paths are validated
+        raise ValueError(f"{endpoint.source}: {endpoint.id} would leave {base.netloc}")
+    return url
+
+
+def definition_hash(endpoint: Endpoint, url: str | None, target_version: str | None, api_scheme: str) -> str:
+    """A key for the probe cache: what was sent and to which version of the server."""
+    stuff = {
+        "method": endpoint.method, "url_path": urlsplit(url).path + "?" + urlsplit(url).query if url else None,
+        "collection": endpoint.collection, "actor_fields": endpoint.actor_fields,
+        "scheme": api_scheme, "target_version": target_version, "authcat": __version__,
+    }
+    return hashlib.sha256(json.dumps(stuff, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> tuple[dict, dict]:
+    scheme = hooks.schemes.get(definition.api.scheme)
+    if scheme is None:
+        raise ValueError(f"{definition.api.source}: scheme: no auth scheme plugin named {definition.api.scheme!r}")
+    wanted = definition.api.states or tuple(hooks.states)
+    presentations: dict[str, Presentation] = {}
+    unavailable: dict[str, str] = {}
+    for name in wanted:
+        state = hooks.states.get(name)
+        if state is None:
+            unavailable[name] = "no plugin provides this state"
+            continue
+        if name in target.extra_states:
+            unavailable[name] = target.extra_states[name]
+            continue
+        result = state.present(scheme, target.credentials)
+        if isinstance(result, NotAvailable):
+            unavailable[name] = result.reason
+        else:
+            presentations[name] = result
+    return presentations, unavailable
+
+
+async def _resolve_params(plan: Plan, prober: Prober) -> None:
+    """Literal values first, then values discovered from other endpoints' valid answers."""
+    profile = plan.target.profile
+    valid = plan.states.get("valid")
+    for name, value in profile.parameters.items():
+        if not isinstance(value, Discovery):
+            plan.params[name] = value
+    for name, value in profile.parameters.items():
+        if not isinstance(value, Discovery):
+            continue
+        source = plan.definition.endpoint(value.endpoint)
+        url = endpoint_url(plan.target.base_url, source, plan.params) if source else None
+        if source is None or url is None or valid is None:
+            plan.param_errors[name] = f"cannot discover {name}: {value.endpoint} is not probeable"
+            continue
+        found = await prober.fetch_json(url, valid.headers)
+        try:
+            plan.params[name] = str(resolve_pointer(found, value.pointer))
+        except (KeyError, TypeError):
+            plan.param_errors[name] = f"{value.endpoint}'s valid answer has nothing at {value.pointer}"
+
+
+def _why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: RunOptions) -> tuple[str, str] | None:
+    if endpoint.removed:
+        return "not-probed", "removed from the vendor's spec"
+    if endpoint.method not in SAFE_METHODS and not (endpoint.read_only and options.allow_unsafe):
+        return "not-probed", f"{endpoint.method} is not a safe method: catalogued from documentation only"
+    if plan.target.serves is not None and not plan.target.serves(endpoint):
+        return "not-served", f"not served by {plan.target.profile.name}"
+    if url is None:
+        missing = [p for p in endpoint.path_params if p not in plan.params]
+        reasons = [plan.param_errors.get(p, f"no value for {{{p}}} in the target profile") for p in missing]
+        return "not-probed", "; ".join(reasons)
+    return None
+
+
+def classify_endpoint(hooks: Hooks, plan: Plan, endpoint: Endpoint, observations: dict[str, Observation]) -> dict[str, Cell]:
+    valid, anonymous = observations.get("valid"), observations.get("anonymous")
+    cells: dict[str, Cell] = {}
+    for state in plan.states:
+        obs = observations[state]
+        judged: Judgement = hooks.classify(
+            state=state, observation=obs, valid=valid, anonymous=anonymous,
+            endpoint=endpoint, api=plan.definition.api,
+        )
+        cells[state] = Cell(state, judged.outcome, judged.note, obs)
+    for state, reason in plan.unavailable.items():
+        cells[state] = Cell(state, "n/a", reason)
+    return cells
+
+
+async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: TargetRun | None,
+                      settings: ProbeSettings, scrub: Scrubber) -> TargetRun:
+    started = datetime.now(timezone.utc)
+    async with Prober(settings, scrub) as prober:
+        await _resolve_params(plan, prober)
+        results: dict[str, EndpointResult] = {}
+        requests: list[ProbeRequest] = []
+        todo: dict[str, tuple[Endpoint, str]] = {}
+        state_names = sorted(plan.states)
+        for endpoint in plan.definition.endpoints:
+            if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
+                continue  # documented-only operations do not appear in observations
+            url = endpoint_url(plan.target.base_url, endpoint, plan.params)
+            key = definition_hash(endpoint, url, plan.target.version, plan.definition.api.scheme)
+            skipped = _why_not_probed(endpoint, plan, url, options)
+            if skipped:
+                results[endpoint.id] = EndpointResult(endpoint.id, endpoint.method, endpoint.path, skipped[0], skipped[1], key)
+                continue
+            cached = previous.endpoints.get(endpoint.id) if previous and not options.refresh else None
+            if cached and cached.definition == key and sorted(
+                s for s, c in cached.cells.items() if c.outcome != "n/a"
+            ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
+                results[endpoint.id] = cached
+                continue
+            todo[endpoint.id] = (endpoint, key)
+            assert url is not None
+            for state, presentation in plan.states.items():
+                requests.append(ProbeRequest(
+                    key=(endpoint.id, state), method=endpoint.method, url=url,
+                    headers=presentation.headers, collection=endpoint.collection,
+                    actor_fields=endpoint.actor_fields,
+                    auth_failure=tuple((e.pointer, e.equals) for e in plan.definition.api.auth_failure),
+                ))
+        if options.set_total:
+            options.set_total(len(requests))
+        done = await prober.run(requests, on_done=(lambda req, obs: options.progress(1)) if options.progress else None)
+    latencies: dict[str, dict[str, int]] = {}
+    for endpoint_id, (endpoint, key) in todo.items():
+        observations = {state: done[(endpoint_id, state)] for state in plan.states}
+        latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
+        cells = classify_endpoint(hooks, plan, endpoint, observations)
+        judged, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"))
+        results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judged, reason, key, cells)
+    all_latency = [ms for per in latencies.values() for ms in per.values()]
+    run_meta: dict[str, Any] = {
+        "target_version": plan.target.version,
+        "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "authcat_version": __version__,
+        "probes": len(requests),
+        "reused": len(results) - len(todo),
+        "duration_s": round((datetime.now(timezone.utc) - started).total_seconds(), 2),
+        "latency_ms": {"median": int(median(all_latency)), "max": max(all_latency)} if all_latency else {},
+    }
+    states_info = {s: {"available": True} for s in plan.states}
+    states_info.update({s: {"available": False, "reason": r} for s, r in plan.unavailable.items()})
+    ordered = {s: states_info[s] for s in _state_order(hooks, states_info)}
+    return TargetRun(plan.definition.api.name, plan.target.profile.name, run_meta, ordered, results)
+
+
+def _state_order(hooks: Hooks, states: dict) -> list[str]:
+    known = list(hooks.states)
+    return sorted(states, key=lambda s: (known.index(s) if s in known else len(known), s))
+
+
+def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks: Hooks, options: RunOptions) -> list[TargetRun]:
+    """Probe every selected (API, target) pair; return the classified runs (nothing is written)."""
+    store = Store(data_dir)
+    runs: list[TargetRun] = []
+    cache_root = options.cache_root or (root.parent / ".cache" / "authcat")
+    with tempfile.TemporaryDirectory(prefix="authcat-") as scratch, \
+            TargetPool(hooks.launchers, cache_root, Path(scratch), log=options.log) as pool:
+        for definition, profile in selected_profiles(apis, options, root):
+            target = pool.running(profile, root)
+            presentations, unavailable = _states(hooks, definition, target)
+            plan = Plan(definition, target, presentations, unavailable)
+            secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.headers.values()]
+            scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
+            settings = ProbeSettings(
+                concurrency=options.concurrency or profile.concurrency,
+                rate_limit=options.rate_limit or profile.rate_limit,
+                timeout=profile.timeout, retries=profile.retries, keep_bodies=options.keep_bodies,
+            )
+            previous = store.read(definition.api.name, profile.name)
+            options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
+            runs.append(asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub)))
+    return runs

@@ -1,0 +1,81 @@
+"""Observation files on disk: ``site/data/observations/<api>/<target>.json``.
+
+Writes are atomic (a temp file in the same folder, fsync, ``os.replace``), so a run killed at any
+moment leaves either the old file or the new one, never half of one. The file a run replaces is
+kept as ``<target>.previous.json`` so ``authcat diff`` can compare the last two runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from .results import TargetRun
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Store:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.observations = data_dir / "observations"
+
+    def path(self, api: str, target: str, previous: bool = False) -> Path:
+        return self.observations / api / (f"{target}.previous.json" if previous else f"{target}.json")
+
+    def read(self, api: str, target: str, previous: bool = False) -> TargetRun | None:
+        path = self.path(api, target, previous)
+        if not path.exists():
+            return None
+        return read_file(path)
+
+    def runs(self, api: str) -> list[TargetRun]:
+        folder = self.observations / api
+        if not folder.is_dir():
+            return []
+        return [read_file(p) for p in sorted(folder.glob("*.json")) if not p.name.endswith(".previous.json")]
+
+    def write(self, run: TargetRun) -> bool:
+        """Write a run; keep the file it replaces as ``.previous``. Returns whether entries changed."""
+        path = self.path(run.api, run.target)
+        new = run.to_dict()
+        if path.exists():
+            old_text = path.read_text(encoding="utf-8")
+            old = json.loads(old_text)
+            if old.get("endpoints") == new["endpoints"] and old.get("states") == new["states"]:
+                # Nothing observed changed: keep the file's entries byte for byte, refresh run metadata.
+                atomic_write(path, dumps(new))
+                return False
+            atomic_write(self.path(run.api, run.target, previous=True), old_text)
+        atomic_write(path, dumps(new))
+        return True
+
+
+def read_file(path: Path) -> TargetRun:
+    return TargetRun.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_many(store: Store, runs: Iterable[TargetRun]) -> list[TargetRun]:
+    """Write every run; return those whose entries changed."""
+    return [run for run in runs if store.write(run)]

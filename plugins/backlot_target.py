@@ -1,0 +1,110 @@
+"""The ``backlot`` target: a local Backlot emulator serving Atlassian's APIs under ``/atlassian``.
+
+Backlot (``backlot`` on PyPI) emulates Jira and Confluence over a small bundled corpus, with
+per-document ACLs, so different users see different projects and spaces. This plugin prepares the
+bundled corpus once in the cache, starts ``backlot serve`` on a free loopback port, reads the
+users' tokens from Backlot's own data directory at run time (they are never copied anywhere) and
+stops the server by its PID when the run ends, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from catalog.hookspecs import hookimpl
+from catalog.model import Credential, Credentials
+from catalog.process import ServerProcess, free_port
+from catalog.targets import LaunchContext, Launched, TargetError, path_shape
+
+# Who plays which role, by email (identities, not secrets). Priya sees the most; Sam, a guest
+# from another organisation, sees no project: the unprivileged caller.
+DEFAULT_ROLES = {
+    "valid": "priya.shah@acme.com",
+    "other": "bob.iyer@acme.com",
+    "unprivileged": "sam.ortiz@northwind.example",
+}
+
+
+def _version() -> str:
+    return metadata.version("backlot")
+
+
+def _prepare(ctx: LaunchContext, version: str) -> Path:
+    """Import the bundled corpus once per Backlot version; later runs reuse it."""
+    data_dir = ctx.cache_dir / f"data-{version}"
+    if (data_dir / "db.sqlite").exists() and (data_dir / "tokens.yaml").exists():
+        return data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ctx.log(f"backlot: importing the bundled corpus into {data_dir}")
+    done = subprocess.run(
+        [sys.executable, "-m", "backlot", "import", "--bundled", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise TargetError(f"backlot import failed (exit {done.returncode}); see {data_dir}")
+    return data_dir
+
+
+def _credentials(data_dir: Path, roles: dict[str, str]) -> Credentials:
+    users = yaml.safe_load((data_dir / "tokens.yaml").read_text())["users"]
+    by_email = {u["email"]: u["token"] for u in users}
+    creds = Credentials()
+    for role, email in roles.items():
+        if email not in by_email:
+            raise TargetError(f"backlot: no user {email!r} in the corpus for role {role!r}")
+        creds.roles[role] = Credential(secret=by_email[email], identity=email)
+    return creds
+
+
+def _served_routes(base_url: str) -> set[tuple[str, str]]:
+    """The (method, path shape) pairs Backlot implements, from its own OpenAPI document."""
+    with urllib.request.urlopen(f"{base_url}/openapi.json", timeout=10) as resp:  # loopback only
+        doc = json.load(resp)
+    return {(m.upper(), path_shape(p)) for p, ops in doc.get("paths", {}).items() for m in ops}
+
+
+@contextlib.contextmanager
+def launch_backlot(ctx: LaunchContext) -> Iterator[Launched]:
+    version = _version()
+    data_dir = _prepare(ctx, version)
+    roles = {**DEFAULT_ROLES, **ctx.options.get("roles", {})}
+    credentials = _credentials(data_dir, roles)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "backlot", "serve",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--data-dir", str(data_dir), "--disable-telemetry", "--log-level", "warning",
+    ]
+    base_url = f"http://127.0.0.1:{port}"
+    with ServerProcess(command, log_path=ctx.scratch_dir / "backlot.log", secrets=credentials.secrets()) as server:
+        server.wait_http(f"{base_url}/health", timeout=60)
+        routes = _served_routes(base_url)
+        ctx.log(f"backlot {version} on {base_url} (pid {server.pid})")
+        yield Launched(
+            base_url=base_url,
+            version=version,
+            credentials=credentials,
+            serves=lambda method, path: (method, path_shape(path)) in routes,
+            unavailable={
+                "expired": "Backlot issues no expiring tokens",
+                "revoked": "Backlot cannot revoke a token",
+                "forged": "Backlot's tokens are opaque, not signed",
+                "deactivated": "Backlot has no deactivated accounts",
+            },
+        )
+
+
+@hookimpl(trylast=True)
+def authcat_register_targets(register):
+    register("backlot", launch_backlot)
