@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.states",
     "authcat_plugins.classifier",
     "authcat_plugins.backlot_target",
+    "authcat_plugins.datasette_target",
     "authcat_plugins.site_pages",
 )
 

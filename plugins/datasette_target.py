@@ -1,0 +1,234 @@
+"""The ``datasette`` target: a local Datasette with a public and a private database.
+
+In the run's scratch directory this plugin builds two small SQLite databases and a
+``datasette.yaml`` whose ``allow`` blocks make ``private.db`` and one table of ``public.db``
+visible to the ``root`` actor only; everything else is public. It starts ``datasette serve`` on a
+free loopback port with a fresh random signing secret, mints API tokens with Datasette's own
+``datasette create-token`` command, and stops the server by its PID when the run ends, also on
+errors and Ctrl-C.
+
+Tokens (all Bearer ``dstok_…``):
+
+* ``valid``: actor ``root``;
+* ``unprivileged``: another actor id, which the ``allow`` blocks do not name;
+* ``expired``: actor ``root`` with ``--expires-after 1``, used only once it has expired;
+* ``forged``: actor ``root``, signed with another random secret.
+
+``revoked`` and ``deactivated`` have no Datasette equivalent (signed tokens cannot be revoked one
+by one, and there are no accounts) and are reported as unavailable.
+
+Options (``options:`` in the target profile): ``python``, the interpreter of another environment
+whose Datasette to run (the version is then read from the server, not from this environment);
+``startup_timeout`` in seconds (default 30).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import yaml
+
+from catalog.hookspecs import hookimpl
+from catalog.model import Credential, Credentials
+from catalog.process import ServerProcess, ServerStartError, free_port
+from catalog.secrets import Scrubber
+from catalog.targets import LaunchContext, Launched, TargetError
+
+ROOT = "root"
+UNPRIVILEGED_ACTOR = "reader"
+EXPIRES_AFTER = 1  # seconds; Datasette treats 0 as "never expires"
+
+PUBLIC_TABLE = "films"
+ROOT_ONLY_TABLE = "staff_notes"
+PRIVATE_TABLE = "payroll"
+
+UNAVAILABLE = {
+    "revoked": "Datasette's signed tokens cannot be revoked one by one (only rotating the secret "
+    "invalidates them, all at once)",
+    "deactivated": "Datasette has no user accounts to deactivate: an actor exists only in its token",
+}
+
+_FILMS = [
+    (1, "The Third Man", 1949),
+    (2, "Rashomon", 1950),
+    (3, "Tokyo Story", 1953),
+    (4, "Cleo from 5 to 7", 1962),
+    (5, "Stalker", 1979),
+]
+
+
+def _create_databases(scratch: Path) -> tuple[Path, Path]:
+    public, private = scratch / "public.db", scratch / "private.db"
+    for path in (public, private):
+        path.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(public)) as db, db:
+        db.execute(f"create table {PUBLIC_TABLE} (id integer primary key, title text, year integer)")
+        db.executemany(f"insert into {PUBLIC_TABLE} values (?, ?, ?)", _FILMS)
+        db.execute(f"create table {ROOT_ONLY_TABLE} (id integer primary key, note text)")
+        db.executemany(
+            f"insert into {ROOT_ONLY_TABLE} values (?, ?)",
+            [(1, "restock the projector bulbs"), (2, "renew the screening licence")],
+        )
+    with contextlib.closing(sqlite3.connect(private)) as db, db:
+        db.execute(f"create table {PRIVATE_TABLE} (id integer primary key, name text, salary integer)")
+        db.executemany(
+            f"insert into {PRIVATE_TABLE} values (?, ?, ?)",
+            [(1, "Ada", 5200), (2, "Grace", 6100), (3, "Linus", 4800)],
+        )
+    return public, private
+
+
+def _write_config(scratch: Path) -> Path:
+    """``allow`` blocks: private.db and the root-only table for the ``root`` actor only."""
+    config = {
+        "databases": {
+            "public": {"tables": {ROOT_ONLY_TABLE: {"allow": {"id": ROOT}}}},
+            "private": {"allow": {"id": ROOT}},
+        }
+    }
+    path = scratch / "datasette.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _mint(python: str, actor: str, secret: str, *extra: str) -> subprocess.Popen:
+    """Start ``datasette create-token``; the secret goes through the environment, never argv."""
+    env = {**os.environ, "DATASETTE_SECRET": secret}
+    return subprocess.Popen(
+        [python, "-m", "datasette", "create-token", actor, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    )
+
+
+def _collect(name: str, proc: subprocess.Popen, scrub: Scrubber, timeout: float = 60) -> str:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TargetError(f"datasette create-token for the {name} token timed out after {timeout:.0f} s")
+    token = out.strip().splitlines()[0] if out.strip() else ""
+    if proc.returncode != 0 or not token.startswith("dstok_"):
+        tail = scrub("\n".join((err or out).splitlines()[-5:]))
+        raise TargetError(f"datasette create-token for the {name} token failed (exit {proc.returncode}): {tail}")
+    return token
+
+
+def _get_json(url: str, token: str | None = None, timeout: float = 10) -> tuple[int, object]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # loopback only
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as err:
+        with err:
+            try:
+                return err.code, json.load(err)
+            except ValueError:
+                return err.code, None
+
+
+def _server_version(base_url: str) -> str | None:
+    status, body = _get_json(f"{base_url}/-/versions.json")
+    if status == 200 and isinstance(body, dict):
+        return (body.get("datasette") or {}).get("version")
+    return None
+
+
+def _actor_id(base_url: str, token: str) -> tuple[int, object]:
+    status, body = _get_json(f"{base_url}/-/actor.json", token)
+    actor = body.get("actor") if isinstance(body, dict) else None
+    return status, actor.get("id") if isinstance(actor, dict) else None
+
+
+def _python(options: Mapping) -> str:
+    python = options.get("python")
+    if not python:
+        return sys.executable
+    path = Path(os.path.expanduser(str(python)))
+    if not path.exists():
+        raise TargetError(f"datasette: options.python {str(path)!r} does not exist")
+    return str(path)
+
+
+@contextlib.contextmanager
+def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
+    python = _python(ctx.options)
+    timeout = float(ctx.options.get("startup_timeout", 30))
+    scratch = ctx.scratch_dir
+    scratch.mkdir(parents=True, exist_ok=True)
+    public_db, private_db = _create_databases(scratch)
+    config = _write_config(scratch)
+
+    secret = secrets.token_hex(32)
+    other_secret = secrets.token_hex(32)
+    scrub = Scrubber([secret, other_secret])
+    started = time.monotonic()
+
+    # Mint while the server starts: create-token needs only the secret, not the server.
+    minting = {
+        "expired": _mint(python, ROOT, secret, "--expires-after", str(EXPIRES_AFTER)),
+        "valid": _mint(python, ROOT, secret),
+        "unprivileged": _mint(python, UNPRIVILEGED_ACTOR, secret),
+        "forged": _mint(python, ROOT, other_secret),
+    }
+    tokens: dict[str, str] = {}
+    expired_at = 0.0
+    try:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        command = [
+            python, "-m", "datasette", "serve", str(public_db), str(private_db),
+            "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+        ]
+        env = {**os.environ, "DATASETTE_SECRET": secret}
+        with ServerProcess(command, log_path=scratch / "datasette.log", env=env, secrets=[secret, other_secret]) as server:
+            # Collect the tokens first; the expired one starts its clock as soon as it is signed.
+            for name, proc in minting.items():
+                tokens[name] = _collect(name, proc, scrub)
+                if name == "expired":
+                    # The token holds int(time.time()) at signing, which is <= now.
+                    expired_at = time.time() + EXPIRES_AFTER + 0.1
+            server.scrub = Scrubber([secret, other_secret, *tokens.values()])
+            try:
+                server.wait_http(f"{base_url}/-/versions.json", timeout=timeout)
+            except ServerStartError as err:
+                raise TargetError(f"datasette did not start: {err}") from None
+            version = _server_version(base_url)
+            if (status := _actor_id(base_url, tokens["valid"])) != (200, ROOT):
+                raise TargetError(f"datasette: the minted root token is not accepted (/-/actor.json gave {status[0]})")
+            time.sleep(max(0.0, expired_at - time.time()))
+            status, actor = _actor_id(base_url, tokens["expired"])
+            if actor == ROOT:
+                raise TargetError("datasette: the expired token is still accepted as root")
+            ctx.log(
+                f"datasette {version} on {base_url} (pid {server.pid}), "
+                f"ready in {time.monotonic() - started:.1f} s"
+            )
+            yield Launched(
+                base_url=base_url,
+                version=version,
+                credentials=Credentials(roles={name: Credential(secret=tok) for name, tok in tokens.items()}),
+                serves=None,
+                unavailable=dict(UNAVAILABLE),
+            )
+    finally:
+        for proc in minting.values():  # on an early failure, stop any create-token still running
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@hookimpl(trylast=True)
+def authcat_register_targets(register):
+    register("datasette", launch_datasette)
