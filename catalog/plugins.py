@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.backlot_target",
     "authcat_plugins.datasette_target",
     "authcat_plugins.site_pages",
+    "authcat_plugins.openapi_importer",
 )
 
 ENTRY_POINT_GROUP = "authcat"
