@@ -73,7 +73,9 @@ def default_judge(
             why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
             return Judgement("inconclusive", why)
         assert valid is not None
-        if endpoint.collection and valid.count == 0:
+        if state == "valid":
+            return Judgement("as-valid")
+        if endpoint.collection is not None and valid.count == 0:
             if obs.count == 0:
                 return Judgement(
                     "inconclusive",
@@ -81,7 +83,7 @@ def default_judge(
                     "a fixture where the valid user sees at least one item would make it judgeable",
                 )
         if obs.count == 0 and (valid.count or 0) > 0:
-            return Judgement("empty", f"{endpoint.collection or 'collection'} empty, valid sees {valid.count}")
+            return Judgement("empty", f"{endpoint.collection or 'the body'} is empty where valid sees {valid.count}")
         same_as_valid = obs.body_sha256 == valid.body_sha256
         if state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok:
             if obs.body_sha256 == anonymous.body_sha256:
@@ -131,4 +133,7 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None) -> tuple[str
         return "falls-open", "every bad state gets a 2xx"
     if rejected and served:
         return "mixed", f"{', '.join(rejected)} rejected; {', '.join(served)} served"
+    unjudged = [s for s, o in bad.items() if o == "inconclusive"]
+    if unjudged:
+        return "inconclusive", f"{', '.join(unjudged)} could not be judged against the valid baseline"
     return "inconclusive", "some bad states got neither a rejection nor a 2xx"

@@ -207,6 +207,9 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                     file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}", "a parameter value must not contain '/' or '..'"))
                 if isinstance(value, Discovery) and value.endpoint not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}.from.endpoint", f"no endpoint with id {value.endpoint!r}"))
+            for endpoint_id in profile.queries:
+                if endpoint_id not in seen:
+                    file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}", f"no endpoint with id {endpoint_id!r}"))
             definition.targets[profile.name] = profile
         problems += file_problems
     if problems:
@@ -228,6 +231,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         prefix=d.get("prefix", ""),
         credentials=d.get("credentials") or {},
         parameters=params,
+        queries={k: {q: str(v) for q, v in (qs or {}).items()} for k, qs in (d.get("queries") or {}).items()},
         concurrency=d.get("concurrency", 8),
         rate_limit=d.get("rate_limit"),
         timeout=float(d.get("timeout", 10.0)),

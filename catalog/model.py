@@ -136,6 +136,7 @@ class TargetProfile:
     prefix: str = ""  # path prefix the launched server serves this API under
     credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
+    queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
     concurrency: int = 8
     rate_limit: float | None = None  # requests per second per host
     timeout: float = 10.0

@@ -138,4 +138,5 @@ class Catalog:
     generated: str
     authcat_version: str
     changes: list[dict[str, Any]] = field(default_factory=list)
+    states: dict[str, Any] = field(default_factory=dict)  # registered token states, by name
     extras: dict[str, Any] = field(default_factory=dict)  # plugin-computed answers, by name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +31,9 @@ from .results import Cell, EndpointResult, TargetRun
 from .secrets import Scrubber
 from .store import Store
 from .targets import TargetPool, is_ready
+
+
+CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
 
 
 @dataclass
@@ -58,6 +62,9 @@ class Plan:
     params: dict[str, str] = field(default_factory=dict)
     param_errors: dict[str, str] = field(default_factory=dict)
 
+    def url(self, endpoint: Endpoint) -> str | None:
+        return endpoint_url(self.target.base_url, endpoint, self.params, self.target.profile.queries.get(endpoint.id))
+
 
 def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
     for name, definition in apis.items():
@@ -71,7 +78,8 @@ def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root:
             yield definition, profile
 
 
-def endpoint_url(base_url: str, endpoint: Endpoint, params: dict[str, str]) -> str | None:
+def endpoint_url(base_url: str, endpoint: Endpoint, params: dict[str, str],
+                 query: dict[str, str] | None = None) -> str | None:
     """The URL to probe, or None when a path parameter has no value. Never leaves the base origin."""
     path = endpoint.path
     for name in endpoint.path_params:
@@ -79,8 +87,9 @@ def endpoint_url(base_url: str, endpoint: Endpoint, params: dict[str, str]) -> s
             return None
         path = path.replace("{" + name + "}", quote(params[name], safe=""))
     url = base_url.rstrip("/") + path
-    if endpoint.query:
-        url += "?" + urlencode(sorted(endpoint.query.items()))
+    merged = {**endpoint.query, **(query or {})}
+    if merged:
+        url += "?" + urlencode(sorted(merged.items()))
     base, got = urlsplit(base_url), urlsplit(url)
     if (got.scheme, got.netloc) != (base.scheme, base.netloc):  # defence in depth; paths are validated
         raise ValueError(f"{endpoint.source}: {endpoint.id} would leave {base.netloc}")
@@ -131,7 +140,7 @@ async def _resolve_params(plan: Plan, prober: Prober) -> None:
         if not isinstance(value, Discovery):
             continue
         source = plan.definition.endpoint(value.endpoint)
-        url = endpoint_url(plan.target.base_url, source, plan.params) if source else None
+        url = plan.url(source) if source else None
         if source is None or url is None or valid is None:
             plan.param_errors[name] = f"cannot discover {name}: {value.endpoint} is not probeable"
             continue
@@ -179,11 +188,12 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         results: dict[str, EndpointResult] = {}
         requests: list[ProbeRequest] = []
         todo: dict[str, tuple[Endpoint, str]] = {}
+        reused = 0
         state_names = sorted(plan.states)
         for endpoint in plan.definition.endpoints:
             if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
                 continue  # documented-only operations do not appear in observations
-            url = endpoint_url(plan.target.base_url, endpoint, plan.params)
+            url = plan.url(endpoint)
             key = definition_hash(endpoint, url, plan.target.version, plan.definition.api.scheme)
             skipped = _why_not_probed(endpoint, plan, url, options)
             if skipped:
@@ -194,6 +204,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                 s for s, c in cached.cells.items() if c.outcome != "n/a"
             ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
                 results[endpoint.id] = cached
+                reused += 1
                 continue
             todo[endpoint.id] = (endpoint, key)
             assert url is not None
@@ -220,7 +231,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "authcat_version": __version__,
         "probes": len(requests),
-        "reused": len(results) - len(todo),
+        "reused": reused,
         "duration_s": round((datetime.now(timezone.utc) - started).total_seconds(), 2),
         "latency_ms": {"median": int(median(all_latency)), "max": max(all_latency)} if all_latency else {},
     }
@@ -239,7 +250,7 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
     """Probe every selected (API, target) pair; return the classified runs (nothing is written)."""
     store = Store(data_dir)
     runs: list[TargetRun] = []
-    cache_root = options.cache_root or (root.parent / ".cache" / "authcat")
+    cache_root = options.cache_root or Path(os.environ.get(CACHE_ENV) or root.parent / ".cache" / "authcat")
     with tempfile.TemporaryDirectory(prefix="authcat-") as scratch, \
             TargetPool(hooks.launchers, cache_root, Path(scratch), log=options.log) as pool:
         for definition, profile in selected_profiles(apis, options, root):

@@ -1,0 +1,205 @@
+"""The ``authcat`` command line: each command is a few lines that call the engine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .definitions import load_all
+from .pipeline import Project, build, load_catalog, probe
+from .plugins import Hooks
+from .runner import RunOptions
+from .targets import TargetError, is_ready
+from .yamlfile import DefinitionError
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class Context:
+    def __init__(self, root: Path | None):
+        self.project = Project(root.resolve()) if root else Project.find()
+        self._hooks: Hooks | None = None
+
+    @property
+    def hooks(self) -> Hooks:
+        if self._hooks is None:
+            self._hooks = Hooks()
+        return self._hooks
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    sys.exit(code)
+
+
+class CatalogGroup(click.Group):
+    """Turns the engine's known failures into one clear message and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                err.print(str(problem), markup=False, soft_wrap=True)
+            fail(f"{len(exc.problems)} problem(s) in the definitions; nothing was written", 2)
+        except TargetError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; local servers were stopped and nothing was written", 130)
+
+
+@click.group(cls=CatalogGroup)
+@click.version_option(__version__, prog_name="authcat")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Project folder (default: found upwards from here).")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None) -> None:
+    """authcat: a catalog of how API endpoints treat bad credentials."""
+    ctx.obj = Context(root)
+
+
+def _probe_options(apis, targets, refresh, allow_unsafe, keep_bodies, rate_limit, concurrency) -> RunOptions:
+    return RunOptions(
+        apis=list(apis) or None, targets=list(targets) or None, refresh=refresh,
+        allow_unsafe=allow_unsafe, keep_bodies=keep_bodies, rate_limit=rate_limit,
+        concurrency=concurrency, log=lambda m: err.print(f"[dim]{m}[/dim]", markup=True),
+    )
+
+
+def probe_options(f):
+    options = [
+        click.option("--api", "apis", multiple=True, help="Only this API (repeatable)."),
+        click.option("--target", "targets", multiple=True, help="Only this target (repeatable)."),
+        click.option("--refresh", is_flag=True, help="Probe everything again, ignoring cached cells."),
+        click.option("--allow-unsafe", is_flag=True, help="Also send non-GET methods of endpoints declared read_only."),
+        click.option("--keep-bodies", is_flag=True, help="Keep response bodies in observations (credentials scrubbed)."),
+        click.option("--rate-limit", type=click.FloatRange(min=0.01), help="Requests per second per host."),
+        click.option("--concurrency", type=click.IntRange(1, 64), help="Requests in flight per target."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_probe(ctx: Context, options: RunOptions):
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("probing", total=0)
+        options.set_total = lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n)
+        options.progress = lambda n: bar.advance(task, n)
+        runs, changes = probe(ctx.project, ctx.hooks, options)
+    for run in runs:
+        err.print(f"{run.api} on {run.target}: {run.run['probes']} probes, {run.run['reused']} endpoints reused from cache, {run.run['duration_s']} s")
+    for change in changes:
+        err.print(f"changed: {change}")
+    return runs, changes
+
+
+@cli.command("run")
+@probe_options
+@pass_ctx
+def run_cmd(ctx: Context, **kw) -> None:
+    """Probe every configured target, classify, and build the site (the main job)."""
+    _run_probe(ctx, _probe_options(**kw))
+    _build(ctx)
+
+
+@cli.command("probe")
+@probe_options
+@pass_ctx
+def probe_cmd(ctx: Context, **kw) -> None:
+    """Probe and classify; write observations under site/data (no site build)."""
+    _run_probe(ctx, _probe_options(**kw))
+
+
+def _build(ctx: Context) -> None:
+    report = build(ctx.project, ctx.hooks)
+    out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
+              f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
+
+
+@cli.command("build")
+@pass_ctx
+def build_cmd(ctx: Context) -> None:
+    """Build the site from the committed observations (no probing)."""
+    _build(ctx)
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@pass_ctx
+def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
+    """Check the endpoint definitions; print every problem as file:line: field: message."""
+    only = sorted({_api_of(ctx.project, p) for p in paths}) or None
+    apis = load_all(ctx.project.endpoints, only=only)
+    count = sum(len(a.endpoints) for a in apis.values())
+    out.print(f"ok: {len(apis)} APIs, {count} endpoints")
+
+
+def _api_of(project: Project, path: Path) -> str:
+    rel = path.resolve().relative_to(project.endpoints.resolve())
+    return rel.parts[0]
+
+
+@cli.command("states")
+@pass_ctx
+def states_cmd(ctx: Context) -> None:
+    """List the token states the loaded plugins provide."""
+    table = Table("state", "how it is made", "needs")
+    for state in ctx.hooks.states.values():
+        table.add_row(state.name, state.description, state.needs)
+    out.print(table)
+
+
+@cli.command("targets")
+@pass_ctx
+def targets_cmd(ctx: Context) -> None:
+    """List target profiles and whether each can be probed now."""
+    apis = load_all(ctx.project.endpoints)
+    table = Table("api", "target", "ready", "how")
+    for name, definition in apis.items():
+        for profile in definition.targets.values():
+            ready, why = is_ready(profile, ctx.project.root)
+            table.add_row(name, profile.name, "yes" if ready else "no", why)
+    out.print(table)
+    out.print("launchers: " + ", ".join(sorted(ctx.hooks.launchers)))
+
+
+@cli.command("plugins")
+@pass_ctx
+def plugins_cmd(ctx: Context) -> None:
+    """List loaded plugins and the hooks each implements."""
+    table = Table("plugin", "hooks")
+    for name, hooks in ctx.hooks.describe():
+        table.add_row(name, ", ".join(hooks))
+    out.print(table)
+
+
+@cli.command("catalog-stats", hidden=True)
+@pass_ctx
+def stats_cmd(ctx: Context) -> None:
+    catalog = load_catalog(ctx.project, ctx.hooks)
+    for name, api in catalog.apis.items():
+        out.print(name, len(api.definition.endpoints), [r.target for r in api.runs])
+
+
+def main() -> None:
+    # Plugins may add commands; they are registered before click parses the arguments.
+    try:
+        Hooks().register_commands(cli)
+    except Exception as exc:  # a broken plugin must not hide the built-in commands' errors
+        err.print(f"warning: a plugin failed to add commands: {type(exc).__name__}: {exc}")
+    cli(prog_name="authcat")
+
+
+if __name__ == "__main__":
+    main()

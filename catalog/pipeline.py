@@ -1,0 +1,105 @@
+"""The main job, end to end: probe → classify → store → build. The CLI calls these."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .definitions import ApiDefinition, load_all
+from .diff import Change, diff_runs
+from .plugins import Hooks
+from .results import ApiCatalog, Catalog, TargetRun
+from .runner import RunOptions, probe_all
+from .site import BuildReport, SitePaths, build_site
+from .store import Store, atomic_write, dumps
+
+
+@dataclass
+class Project:
+    """Where a checkout keeps things. Everything is relative to the project root."""
+
+    root: Path
+
+    @property
+    def endpoints(self) -> Path:
+        return self.root / "endpoints"
+
+    @property
+    def site(self) -> SitePaths:
+        return SitePaths(self.root / "site")
+
+    @property
+    def data(self) -> Path:
+        return self.root / "site" / "data"
+
+    @property
+    def changes_file(self) -> Path:
+        return self.data / "changes.json"
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Project":
+        """The nearest folder upwards holding ``endpoints/`` (the current folder by default)."""
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "endpoints").is_dir() and (folder / "site").is_dir():
+                return cls(folder)
+        return cls(here)
+
+
+def read_changes(project: Project) -> list[dict[str, Any]]:
+    if not project.changes_file.exists():
+        return []
+    return json.loads(project.changes_file.read_text(encoding="utf-8"))
+
+
+def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] | None = None) -> Catalog:
+    apis = apis if apis is not None else load_all(project.endpoints)
+    store = Store(project.data)
+    catalog = Catalog(
+        apis={},
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        authcat_version=__version__,
+        changes=read_changes(project),
+        states=dict(hooks.states),
+    )
+    for name, definition in apis.items():
+        runs = store.runs(name)
+        by_id = {e.id: e for e in definition.endpoints}
+        for run in runs:
+            for endpoint_id, result in run.endpoints.items():
+                result.endpoint = by_id.get(endpoint_id)
+        catalog.apis[name] = ApiCatalog(definition, runs)
+    return catalog
+
+
+def record(project: Project, runs: list[TargetRun]) -> list[Change]:
+    """Write the runs' observations and append what moved to the change log."""
+    store = Store(project.data)
+    changes: list[Change] = []
+    for run in runs:
+        changes += diff_runs(store.read(run.api, run.target), run)
+    for run in runs:
+        store.write(run)
+    if changes:
+        log = read_changes(project)
+        by_run = {(r.api, r.target): r for r in runs}
+        for change in changes:
+            run = by_run[(change.api, change.target)]
+            log.append({**change.to_dict(), "date": run.run.get("date"), "target_version": run.version})
+        atomic_write(project.changes_file, dumps(log))
+    return changes
+
+
+def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:
+    apis = load_all(project.endpoints)  # raises DefinitionError before anything is started
+    runs = probe_all(apis, project.endpoints, project.data, hooks, options)
+    return runs, record(project, runs)
+
+
+def build(project: Project, hooks: Hooks) -> BuildReport:
+    catalog = load_catalog(project, hooks)
+    return build_site(catalog, project.site, hooks)

@@ -1,0 +1,143 @@
+"""The built-in site pages: home, one matrix per API, endpoint group pages, methodology, changes.
+
+Pages are computed from the catalog (definitions + observations), never hand-written: the
+templates in ``site/templates`` only lay out what this module hands them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.classify import OUTCOMES, VERDICTS
+from catalog.hookspecs import hookimpl
+from catalog.model import Endpoint
+from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun
+from catalog.site import slug
+
+REPORT_URL = "https://github.com/authcat/authcat/issues/new"
+
+
+@dataclass
+class Row:
+    """One endpoint on one target, ready for a template."""
+
+    endpoint: Endpoint
+    result: EndpointResult | None
+    run: TargetRun | None
+    href: str  # the endpoint's section on its group page, relative to the API folder
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict if self.result else "documented-only"
+
+
+@dataclass
+class GroupView:
+    name: str
+    slug: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+
+def group_views(api: ApiCatalog) -> list[GroupView]:
+    groups: dict[str, GroupView] = {}
+    for endpoint in api.definition.endpoints:
+        view = groups.setdefault(endpoint.group, GroupView(endpoint.group, slug(endpoint.group)))
+        view.endpoints.append(endpoint)
+    return sorted(groups.values(), key=lambda g: g.name.lower())
+
+
+def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
+    by_id = {e.id: e for e in api.definition.endpoints}
+    rows = []
+    for endpoint_id, result in run.endpoints.items():
+        endpoint = by_id.get(endpoint_id)
+        if endpoint is None:  # observed once, since removed from the definitions
+            continue
+        rows.append(Row(endpoint, result, run, f"{slug(endpoint.group)}/#{slug(endpoint.id)}"))
+    order = {"not-served": 2, "not-probed": 3}
+    return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
+
+
+def outcomes_used(catalog: Catalog) -> list[str]:
+    used = {c.outcome for a in catalog.apis.values() for r in a.runs for e in r.endpoints.values() for c in e.cells.values()}
+    return [o for o in OUTCOMES if o in used]
+
+
+def api_summary(api: ApiCatalog) -> dict[str, Any]:
+    endpoints = api.definition.endpoints
+    verdicts: Counter[str] = Counter()
+    cells = 0
+    for run in api.runs:
+        for result in run.endpoints.values():
+            verdicts[result.verdict] += 1
+            cells += sum(1 for c in result.cells.values() if c.outcome != "n/a")
+    return {
+        "endpoints": len(endpoints),
+        "get": sum(1 for e in endpoints if e.method == "GET"),
+        "documented_anonymous": sum(1 for e in endpoints if e.documented.anonymous),
+        "reported": sum(1 for e in endpoints if e.reported),
+        "observed_cells": cells,
+        "verdicts": dict(sorted(verdicts.items())),
+        "targets": [(r.target, r.version, r.run.get("date")) for r in api.runs],
+    }
+
+
+def disagreements(api: ApiCatalog) -> list[dict[str, Any]]:
+    """Where documentation, reports and observations disagree, computed per endpoint."""
+    found = []
+    for endpoint in api.definition.endpoints:
+        doc = endpoint.documented
+        if doc.markers_disagree:
+            found.append({
+                "endpoint": endpoint, "kind": "documentation markers",
+                "detail": f"sentence {'present' if doc.anonymous_sentence else 'absent'}, "
+                          f"empty security requirement {'present' if doc.security_optional else 'absent'}",
+            })
+        for run, result in api.results_for(endpoint.id):
+            anon = result.cells.get("anonymous")
+            if doc.anonymous is None or anon is None or anon.outcome in ("n/a", "error", "inconclusive"):
+                continue
+            if result.verdict in ("not-served", "not-probed"):
+                continue
+            served = anon.status is not None and 200 <= anon.status < 300
+            if doc.anonymous != served:
+                found.append({
+                    "endpoint": endpoint, "kind": "documented vs observed",
+                    "detail": f"documented {'accessible' if doc.anonymous else 'not accessible'} anonymously; "
+                              f"anonymous got {anon.status} ({anon.outcome}) on {run.target}",
+                })
+    return found
+
+
+def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, EndpointResult]]]:
+    out: dict[str, list] = defaultdict(list)
+    for run in api.runs:
+        for endpoint_id, result in run.endpoints.items():
+            out[endpoint_id].append((run, result))
+    return out
+
+
+@hookimpl(trylast=True)
+def authcat_site_pages(catalog: Catalog, render):
+    legend = [(o, *OUTCOMES[o]) for o in outcomes_used(catalog)]
+    common = {"catalog": catalog, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
+    summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
+    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, **common))]
+    for name, api in sorted(catalog.apis.items()):
+        groups = group_views(api)
+        results = _endpoint_results(api)
+        matrices = [(run, matrix_rows(api, run)) for run in api.runs]
+        pages.append((f"apis/{name}/index.md", render(
+            "api.md.j2", api=api, groups=groups, matrices=matrices, legend=legend, summary=summaries[name],
+            disagreements=disagreements(api), **common,
+        )))
+        for group in groups:
+            pages.append((f"apis/{name}/{group.slug}.md", render(
+                "group.md.j2", api=api, group=group, results=results, **common,
+            )))
+    pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
+    pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))
+    return pages
+
