@@ -502,12 +502,20 @@ def ordered(entry: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+class _Dumper(yaml.SafeDumper):
+    # The loader refuses YAML aliases, so a value shared between entries is written out twice.
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(group: str, entries: list[dict], spec_name: str) -> str:
     header = (
         f"{HEADER} from {spec_name}. You may add: {HUMAN_FIELDS}.\n"
         "# A re-import refreshes the spec's fields and keeps yours; YAML comments are not kept, use notes.\n"
     )
-    body = yaml.safe_dump({"group": group, "endpoints": entries}, sort_keys=False, allow_unicode=True, width=110)
+    body = yaml.dump(
+        {"group": group, "endpoints": entries}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110
+    )
     return header + body
 
 
