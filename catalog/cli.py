@@ -12,7 +12,7 @@ from rich.table import Table
 
 from . import __version__
 from .definitions import load_all
-from .pipeline import Project, build, load_catalog, probe
+from .pipeline import Project, build, probe
 from .plugins import Hooks
 from .runner import RunOptions
 from .targets import TargetError, is_ready
@@ -22,16 +22,23 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 
+_HOOKS: Hooks | None = None
+
+
+def hooks() -> Hooks:
+    """The process's plugin facade, built on first use (no import-time side effects)."""
+    global _HOOKS
+    if _HOOKS is None:
+        _HOOKS = Hooks()
+    return _HOOKS
+
+
 class Context:
+    """What every command gets: the project's folders and the loaded plugins."""
+
     def __init__(self, root: Path | None):
         self.project = Project(root.resolve()) if root else Project.find()
-        self._hooks: Hooks | None = None
-
-    @property
-    def hooks(self) -> Hooks:
-        if self._hooks is None:
-            self._hooks = Hooks()
-        return self._hooks
+        self.hooks = hooks()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -184,18 +191,10 @@ def plugins_cmd(ctx: Context) -> None:
     out.print(table)
 
 
-@cli.command("catalog-stats", hidden=True)
-@pass_ctx
-def stats_cmd(ctx: Context) -> None:
-    catalog = load_catalog(ctx.project, ctx.hooks)
-    for name, api in catalog.apis.items():
-        out.print(name, len(api.definition.endpoints), [r.target for r in api.runs])
-
-
 def main() -> None:
     # Plugins may add commands; they are registered before click parses the arguments.
     try:
-        Hooks().register_commands(cli)
+        hooks().register_commands(cli)
     except Exception as exc:  # a broken plugin must not hide the built-in commands' errors
         err.print(f"warning: a plugin failed to add commands: {type(exc).__name__}: {exc}")
     cli(prog_name="authcat")
