@@ -19,6 +19,8 @@ by one, and there are no accounts) and are reported as unavailable.
 
 Options (``options:`` in the target profile): ``python``, the interpreter of another environment
 whose Datasette to run (the version is then read from the server, not from this environment);
+``plugins``, a list of Datasette plugin distributions to load (default none: Datasette plugins
+installed in the environment, such as an auth plugin, would change what is observed);
 ``startup_timeout`` in seconds (default 30).
 """
 
@@ -102,9 +104,14 @@ def _write_config(scratch: Path) -> Path:
     return path
 
 
-def _mint(python: str, actor: str, secret: str, *extra: str) -> subprocess.Popen:
+def _env(secret: str, plugins: list[str]) -> dict[str, str]:
+    """The child's environment: the secret (never on the command line) and only chosen plugins."""
+    return {**os.environ, "DATASETTE_SECRET": secret, "DATASETTE_LOAD_PLUGINS": ",".join(plugins)}
+
+
+def _mint(python: str, actor: str, secret: str, *extra: str, plugins: list[str] = ()) -> subprocess.Popen:
     """Start ``datasette create-token``; the secret goes through the environment, never argv."""
-    env = {**os.environ, "DATASETTE_SECRET": secret}
+    env = _env(secret, list(plugins))
     return subprocess.Popen(
         [python, "-m", "datasette", "create-token", actor, *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
@@ -165,6 +172,7 @@ def _python(options: Mapping) -> str:
 def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     python = _python(ctx.options)
     timeout = float(ctx.options.get("startup_timeout", 30))
+    plugins = [str(p) for p in ctx.options.get("plugins", ())]
     scratch = ctx.scratch_dir
     scratch.mkdir(parents=True, exist_ok=True)
     public_db, private_db = _create_databases(scratch)
@@ -177,10 +185,10 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
 
     # Mint while the server starts: create-token needs only the secret, not the server.
     minting = {
-        "expired": _mint(python, ROOT, secret, "--expires-after", str(EXPIRES_AFTER)),
-        "valid": _mint(python, ROOT, secret),
-        "unprivileged": _mint(python, UNPRIVILEGED_ACTOR, secret),
-        "forged": _mint(python, ROOT, other_secret),
+        "expired": _mint(python, ROOT, secret, "--expires-after", str(EXPIRES_AFTER), plugins=plugins),
+        "valid": _mint(python, ROOT, secret, plugins=plugins),
+        "unprivileged": _mint(python, UNPRIVILEGED_ACTOR, secret, plugins=plugins),
+        "forged": _mint(python, ROOT, other_secret, plugins=plugins),
     }
     tokens: dict[str, str] = {}
     expired_at = 0.0
@@ -191,7 +199,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             python, "-m", "datasette", "serve", str(public_db), str(private_db),
             "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
         ]
-        env = {**os.environ, "DATASETTE_SECRET": secret}
+        env = _env(secret, plugins)
         with ServerProcess(command, log_path=scratch / "datasette.log", env=env, secrets=[secret, other_secret]) as server:
             # Collect the tokens first; the expired one starts its clock as soon as it is signed.
             for name, proc in minting.items():
