@@ -184,15 +184,19 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     started = time.monotonic()
 
     # Mint while the server starts: create-token needs only the secret, not the server.
-    minting = {
-        "expired": _mint(python, ROOT, secret, "--expires-after", str(EXPIRES_AFTER), plugins=plugins),
-        "valid": _mint(python, ROOT, secret, plugins=plugins),
-        "unprivileged": _mint(python, UNPRIVILEGED_ACTOR, secret, plugins=plugins),
-        "forged": _mint(python, ROOT, other_secret, plugins=plugins),
+    # The expired token comes first so that its clock runs while the others are minted.
+    plan = {
+        "expired": (ROOT, secret, "--expires-after", str(EXPIRES_AFTER)),
+        "valid": (ROOT, secret),
+        "unprivileged": (UNPRIVILEGED_ACTOR, secret),
+        "forged": (ROOT, other_secret),
     }
+    minting: dict[str, subprocess.Popen] = {}
     tokens: dict[str, str] = {}
     expired_at = 0.0
     try:
+        for name, (actor, key, *extra) in plan.items():
+            minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         command = [
