@@ -58,7 +58,7 @@ DOCUMENTED_ORDER = (
 )
 # Keys a re-import owns and rewrites; every other key belongs to a person and is kept.
 SPEC_FIELDS = frozenset({"id", "method", "path", "summary", "docs", "tags", "operation_id"})
-SPEC_DOCUMENTED = frozenset({"anonymous_sentence", "security_optional", "documents_401", "deprecated", "scopes", "source"})
+SPEC_DOCUMENTED = frozenset(DOCUMENTED_ORDER) - {"anonymous"}  # `anonymous` is a person's override
 
 # Atlassian's REST reference: one page per tag, one anchor per operation.
 ATLASSIAN_DOCS_ROOT = re.compile(r"^https://developer\.atlassian\.com/cloud/(?:[a-z-]+/)+rest/v\d+")
@@ -145,7 +145,8 @@ def _check_openapi3(data: Any, text: str, name: str) -> None:
     version = data.get("openapi")
     if version is None:
         if "swagger" in data:
-            raise _fail(name, _line_of(text, "swagger"), "swagger", f"this is Swagger/OpenAPI {data['swagger']}; only OpenAPI 3 is supported")
+            message = f"this is Swagger/OpenAPI {data['swagger']}; only OpenAPI 3 is supported"
+            raise _fail(name, _line_of(text, "swagger"), "swagger", message)
         raise _fail(name, 1, "openapi", "not an OpenAPI 3 document: `openapi: 3.x` is missing")
     if not str(version).startswith("3."):
         raise _fail(name, _line_of(text, "openapi"), "openapi", f"OpenAPI {version} is not supported; only 3.x is")
@@ -190,8 +191,12 @@ def spec_operations(spec: dict, spec_name: str, docs_root: str | None) -> Iterat
             if method not in item:
                 continue
             op = item[method]
-            tags = [str(t) for t in op.get("tags") or []]
-            entry: dict[str, Any] = {"id": _unique(endpoint_id(op, method, path), ids), "method": method.upper(), "path": prefix + path}
+            tags = [str(t) for t in _as_list(op.get("tags"))]
+            entry: dict[str, Any] = {
+                "id": _unique(endpoint_id(op, method, path), ids),
+                "method": method.upper(),
+                "path": prefix + path,
+            }
             if op.get("summary"):
                 entry["summary"] = " ".join(str(op["summary"]).split())
             if docs_root and tags:
@@ -204,6 +209,11 @@ def spec_operations(spec: dict, spec_name: str, docs_root: str | None) -> Iterat
                 entry["collection"], entry["collection_guessed"] = pointer, True
             entry["documented"] = documented(spec, op, markers, source)
             yield Operation(entry, tags[0] if tags else None)
+
+
+def _as_list(value: Any) -> list:
+    # Hand-made specs sometimes write a single tag as a bare string.
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _unique(candidate: str, seen: set[str]) -> str:
@@ -369,6 +379,7 @@ class Folder:
 
     generated: dict[str, tuple[str, list[dict]]] = field(default_factory=dict)  # file → (group, entries)
     hand_written: dict[str, str] = field(default_factory=dict)  # id, operation_id or "METHOD path" → file
+    hand_files: set[str] = field(default_factory=set)  # every file the importer must never write
     api_docs: str | None = None
 
 
@@ -386,14 +397,17 @@ def read_folder(out_dir: Path) -> Folder:
         data = doc.data if isinstance(doc.data, dict) else {}
         if path.name == "api.yaml":
             folder.api_docs = data.get("docs")
+            folder.hand_files.add(path.name)
         elif is_generated(path):
-            entries = [e for e in data.get("endpoints") or [] if isinstance(e, dict)]
+            entries = [e for e in _as_list(data.get("endpoints")) if isinstance(e, dict)]
             folder.generated[path.name] = (str(data.get("group") or path.stem), entries)
         else:
-            for e in data.get("endpoints") or []:
+            folder.hand_files.add(path.name)
+            for e in _as_list(data.get("endpoints")):
                 if isinstance(e, dict):
                     for key in (e.get("id"), e.get("operation_id"), f"{e.get('method')} {e.get('path')}"):
-                        folder.hand_written.setdefault(str(key), path.name)
+                        if key is not None:
+                            folder.hand_written.setdefault(str(key), path.name)
     return folder
 
 
@@ -406,7 +420,7 @@ def read_folder(out_dir: Path) -> Folder:
 class Plan:
     files: dict[str, tuple[str, list[dict]]] = field(default_factory=dict)  # file → (group, entries)
     new: int = 0
-    kept: int = 0
+    refreshed: int = 0
     removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (id, hand-written file)
 
@@ -421,7 +435,7 @@ def _hand_written_file(op: Operation, folder: Folder) -> str | None:
 
 def _file_names(operations: list[Operation], folder: Folder) -> dict[str | None, str]:
     """A file name per tag, never one that belongs to api.yaml or a hand-written file."""
-    taken = set(folder.hand_written.values()) | {"api.yaml"}
+    taken = folder.hand_files | {"api.yaml"}
     names: dict[str | None, str] = {}
     used: set[str] = set()
     for op in operations:
@@ -436,6 +450,16 @@ def _file_names(operations: list[Operation], folder: Folder) -> dict[str | None,
     return names
 
 
+def _previous(op: Operation, old: dict, by_key: dict, matched: set[str]) -> dict | None:
+    """The earlier entry for ``op``: same id, else same method + path (a renamed operationId)."""
+    key = f"{op.entry['method']} {op.entry['path']}"
+    previous_id = op.entry["id"] if op.entry["id"] in old else by_key.get(key)
+    if previous_id is None or previous_id in matched:
+        return None
+    matched.add(previous_id)
+    return old[previous_id]
+
+
 def merge(operations: list[Operation], folder: Folder) -> Plan:
     plan = Plan()
     old = {e.get("id"): e for _, entries in folder.generated.values() for e in entries}
@@ -447,12 +471,8 @@ def merge(operations: list[Operation], folder: Folder) -> Plan:
             plan.skipped.append((op.entry["id"], hand))
             matched.add(op.entry["id"])  # its old generated copy, if any, yields to the hand-written one
             continue
-        # Match by id; fall back to method + path so a renamed operationId keeps people's notes.
-        previous_id = op.entry["id"] if op.entry["id"] in old else by_key.get(f"{op.entry['method']} {op.entry['path']}")
-        previous = old.get(previous_id) if previous_id not in matched else None
-        if previous is not None:
-            matched.add(previous_id)
-        plan.kept += previous is not None
+        previous = _previous(op, old, by_key, matched)
+        plan.refreshed += previous is not None
         plan.new += previous is None
         group = op.tag or "untagged"
         plan.files.setdefault(names[op.tag], (group, []))[1].append(refresh(previous, op.entry))
@@ -557,7 +577,7 @@ def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan,
     gets = sum(op.entry["method"] == "GET" for op in operations)
     lines = [
         f"{api}: {len(operations)} operations ({gets} GET) in {spec_name} → {len(plan.files)} files,"
-        f" {len(written)} written; {plan.new} new, {plan.kept} refreshed, {plan.removed} marked removed."
+        f" {len(written)} written; {plan.new} new, {plan.refreshed} refreshed, {plan.removed} marked removed."
     ]
     if plan.skipped:
         where = ", ".join(f"{i} ({f})" for i, f in plan.skipped)

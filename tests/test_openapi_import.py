@@ -226,6 +226,15 @@ def test_hand_written_files_are_respected(tmp_path, small_spec):
     assert load_api(folder).endpoint("getCurrentUser").group == "Mine"
 
 
+def test_a_hand_written_file_name_is_never_reused(tmp_path, small_spec):
+    folder = api_folder(tmp_path, "jira-cloud")
+    (folder / "projects.yaml").write_text("group: Projects by hand\nendpoints: []\n")
+    import_openapi(small_spec(PATHS), "jira-cloud", folder)
+    assert (folder / "projects.yaml").read_text() == "group: Projects by hand\nendpoints: []\n"
+    assert "searchProjects" in entries(folder)  # written beside it, as projects-2.yaml
+    assert is_generated(folder / "projects-2.yaml")
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input
 # --------------------------------------------------------------------------------------------
