@@ -26,6 +26,8 @@ from .secrets import Scrubber
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is recorded, not waited for
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Request headers whose values are credentials: never kept in what an answer echoes back.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"})
 
 
 @dataclass
@@ -188,11 +190,13 @@ class Prober:
         )
         # Header values are kept only for allow-listed names; scrub them anyway (an echo server
         # could put a credential in any of them).
-        obs.headers = {k: self.scrub(v) for k, v in obs.headers.items()}
+        # The request's own credential is scrubbed even when the caller's Scrubber does not know it.
+        scrub = self.scrub.plus(v for k, v in req.headers.items() if k.lower() in SENSITIVE_HEADERS)
+        obs.headers = {k: scrub(v) for k, v in obs.headers.items()}
         if req.auth_failure and obs.ok and not truncated:
             obs.fields["auth-failure"] = "yes" if _matches_envelope(body, req.auth_failure) else "no"
         if self.settings.keep_bodies:
-            obs.body = self.scrub(body.decode("utf-8", errors="replace"))
+            obs.body = scrub(body.decode("utf-8", errors="replace"))
         retry_after = retry_after_seconds(dict((k.lower(), v) for k, v in headers).get("retry-after"))
         return obs, retry_after
 

@@ -1,0 +1,1 @@
+"""Purpose-built HTTP servers for the robustness tests (127.0.0.1 only)."""

@@ -1,0 +1,66 @@
+"""Make a throw-away authcat project (endpoints/ + site/) pointing at a test server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+AUTHCAT = [sys.executable, "-m", "catalog"]
+
+
+def make_project(root: Path, api: str, endpoints: list[dict], target: dict, api_extra: dict | None = None) -> Path:
+    """Write ``root/endpoints/<api>`` (one group file, one target) and a copy of the site skeleton."""
+    folder = root / "endpoints" / api
+    (folder / "targets").mkdir(parents=True)
+    api_doc = {"name": api, "title": f"Test API {api}", "scheme": "basic", **(api_extra or {})}
+    (folder / "api.yaml").write_text(yaml.safe_dump(api_doc, sort_keys=False))
+    (folder / "things.yaml").write_text(yaml.safe_dump({"group": "Things", "endpoints": endpoints}, sort_keys=False))
+    (folder / "targets" / f"{target['name']}.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
+    site = root / "site"
+    site.mkdir()
+    shutil.copy(REPO / "site" / "mkdocs.yml", site / "mkdocs.yml")
+    shutil.copytree(REPO / "site" / "docs", site / "docs")
+    shutil.copytree(REPO / "site" / "templates", site / "templates")
+    (site / "data").mkdir()
+    return root
+
+
+def remote_target(name: str, base_url: str, env_prefix: str, roles=("valid", "other", "unprivileged", "expired", "revoked"),
+                  **extra) -> dict:
+    """A profile with a fixed base URL and env-var credential references, one pair per role."""
+    creds = {
+        role: {"secret": {"env": f"{env_prefix}_{role.upper()}_SECRET"}, "identity": {"env": f"{env_prefix}_{role.upper()}_ID"}}
+        for role in roles
+    }
+    return {"name": name, "base_url": base_url, "credentials": creds, **extra}
+
+
+def role_env(env_prefix: str, secret: str, identity: str,
+             roles=("valid", "other", "unprivileged", "expired", "revoked")) -> dict[str, str]:
+    env = {}
+    for role in roles:
+        env[f"{env_prefix}_{role.upper()}_SECRET"] = secret
+        env[f"{env_prefix}_{role.upper()}_ID"] = identity
+    return env
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHCAT_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["NO_COLOR"] = "1"
+    env["AUTHCAT_LOAD_PLUGINS"] = ""  # only built-ins unless a test says otherwise
+    env.update(extra or {})
+    return env
+
+
+def run_cli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*AUTHCAT, "--root", str(root), *args], capture_output=True, text=True, timeout=timeout,
+        env=cli_env(env), cwd=root, stdin=subprocess.DEVNULL,
+    )

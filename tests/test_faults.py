@@ -1,0 +1,127 @@
+"""The probe engine survives a misbehaving server: resets, stalls, drips, 5xx, 429, huge and
+broken bodies, cross-origin redirects — through ``Prober`` and through a whole ``probe_all``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+import pytest
+
+from catalog.definitions import load_all
+from catalog.plugins import Hooks
+from catalog.probe import ProbeRequest, Prober, ProbeSettings
+from catalog.runner import RunOptions, probe_all
+from tests.servers.fault_server import ROUTES, FaultServer
+from tests.servers.project import make_project, remote_target, role_env
+
+CAP = 64 * 1024
+TIMEOUT = 1.0
+
+
+@pytest.fixture()
+def servers():
+    with FaultServer() as other, FaultServer() as fault:
+        fault.redirect_to = other.url
+        yield fault, other
+
+
+def gaps(arrivals) -> list[float]:
+    times = [a.at for a in arrivals]
+    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+
+
+def test_prober_survives_every_fault(servers):
+    fault, other = servers
+    settings = ProbeSettings(concurrency=16, timeout=TIMEOUT, retries=2, max_body=CAP, max_retry_after=2.0)
+    requests = [ProbeRequest(key=(path,), method="GET", url=fault.url + path, headers={"Authorization": "Basic Zm9vOmJhcg=="},
+                             collection="/values") for path in ROUTES]
+
+    async def go():
+        async with Prober(settings) as prober:
+            return await asyncio.wait_for(prober.run(requests), 30)
+
+    got = {key[0]: obs for key, obs in asyncio.run(go()).items()}
+    assert set(got) == set(ROUTES), "every probe came back with an observation"
+
+    assert got["/ok"].status == 200 and got["/ok"].count == 3
+    # Transport faults: an error with a clear note, no status; resets are retried, stalls are not.
+    assert got["/reset"].status is None and got["/reset"].error.startswith(("protocol:", "connection:"))
+    assert got["/reset"].attempts == 3 and len(fault.hits("/reset")) == 3
+    for path in ("/stall", "/drip"):
+        assert got[path].status is None and got[path].error.startswith("timeout:"), got[path]
+        assert len(fault.hits(path)) == 1
+    # 5xx: 500 is recorded at once, 503 retried up to the bound.
+    assert (got["/500"].status, got["/500"].attempts) == (500, 1)
+    assert (got["/503"].status, got["/503"].attempts) == (503, 3)
+    # 429 without Retry-After: exponential backoff 0.5 s, 1 s (measured on the server's clock).
+    assert (got["/429"].status, got["/429"].attempts) == (429, 3)
+    g = gaps(fault.hits("/429"))
+    assert 0.45 <= g[0] < 0.9 and 0.95 <= g[1] < 1.5, g
+    # Retry-After: 1 is honoured between every attempt.
+    assert (got["/429-after"].status, got["/429-after"].attempts) == (429, 3)
+    g = gaps(fault.hits("/429-after"))
+    assert all(0.95 <= x < 1.5 for x in g), g
+    # Retry-After beyond the bound: recorded, not waited for.
+    assert got["/429-long"].attempts == 1 and got["/429-long"].headers["retry-after"] == "3600"
+    assert len(fault.hits("/429-long")) == 1
+    # A body far over the cap is cut at the cap and flagged; nothing parses it.
+    huge = got["/huge"]
+    assert huge.truncated and huge.body_bytes == CAP and huge.shape == "truncated"
+    # Invalid JSON: a hash of the raw text, not a crash.
+    bad = got["/bad-json"]
+    assert bad.status == 200 and bad.shape == "text"
+    assert bad.body_sha256 == hashlib.sha256(b'{"values": [1, 2, "unterminated').hexdigest()
+    # A redirect is recorded with the other origin only, and never followed.
+    red = got["/redirect"]
+    assert red.status == 302 and red.location_origin == other.url
+    assert "landing" not in json.dumps(red.to_dict())
+    assert other.arrivals == []
+    # Echoed credential: neither the header value nor its base64 payload is kept.
+    for path in ("/echo", "/echo-401"):
+        text = json.dumps(got[path].to_dict())
+        assert "Zm9vOmJhcg" not in text and "foo:bar" not in text, text
+
+
+FAULT_ENDPOINTS = [
+    {"id": path.strip("/").replace("-", "_") or "root", "method": "GET", "path": path, "summary": f"fault {path}",
+     "collection": "/values"}
+    for path in ROUTES
+]
+
+
+def test_probe_all_survives_a_faulty_target(tmp_path, servers, monkeypatch):
+    fault, other = servers
+    root = make_project(tmp_path / "proj", "faulty", FAULT_ENDPOINTS,
+                        remote_target("flaky", fault.url, "FAULTY", timeout=TIMEOUT, retries=2, concurrency=16))
+    for name, value in role_env("FAULTY", "s3cret-value-for-faults", "someone@example.test").items():
+        monkeypatch.setenv(name, value)
+    apis = load_all(root / "endpoints")
+    logs: list[str] = []
+    runs = probe_all(apis, root / "endpoints", root / "site" / "data", Hooks(), RunOptions(log=logs.append))
+    assert len(runs) == 1
+    run = runs[0]
+    endpoints = run.endpoints
+    assert set(endpoints) == {e["id"] for e in FAULT_ENDPOINTS}, "the run finished every endpoint"
+    states = [s for s, info in run.states.items() if info["available"]]
+    assert len(states) >= 10
+
+    def outcomes(eid):
+        return {endpoints[eid].cells[s].outcome for s in states}
+
+    assert outcomes("ok") == {"as-valid"} and endpoints["ok"].verdict == "public"
+    for eid, note in (("reset", ("protocol:", "connection:")), ("stall", ("timeout:",)), ("drip", ("timeout:",))):
+        assert outcomes(eid) == {"error"}, (eid, outcomes(eid))
+        assert all(endpoints[eid].cells[s].note.startswith(note) for s in states)
+    assert outcomes("500") == outcomes("503") == {"server-error"}
+    for eid in ("429", "429_after", "429_long"):
+        assert outcomes(eid) == {"rate-limited"}
+    assert all(endpoints["429_after"].cells[s].observation.attempts == 3 for s in states)
+    assert all(endpoints["huge"].cells[s].observation.truncated for s in states)
+    assert {endpoints["bad_json"].cells[s].observation.shape for s in states} == {"text"}
+    assert outcomes("redirect") == {"redirect"}
+    assert {endpoints["redirect"].cells[s].note for s in states} == {other.url}
+    assert other.arrivals == [], "the redirect's other origin got no request"
+    text = json.dumps(run.to_dict())
+    assert "s3cret-value-for-faults" not in text and "someone@example.test" not in text
