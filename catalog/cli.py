@@ -191,6 +191,22 @@ def plugins_cmd(ctx: Context) -> None:
     out.print(table)
 
 
+@cli.command("import-openapi")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--api", required=True, help="The API folder to write into: endpoints/<api>/.")
+@click.option("--format", "fmt", default="openapi", show_default=True, help="An importer plugin.")
+@pass_ctx
+def import_cmd(ctx: Context, spec: Path, api: str, fmt: str) -> None:
+    """Import a vendor spec into endpoints/<api>/ (one YAML file per tag; re-import is safe)."""
+    importer = ctx.hooks.importers.get(fmt)
+    if importer is None:
+        fail(f"no importer named {fmt!r}; available: {', '.join(sorted(ctx.hooks.importers))}")
+    out_dir = ctx.project.endpoints / api
+    if not (out_dir / "api.yaml").exists():
+        fail(f"{out_dir / 'api.yaml'} does not exist: create the API first (name, title, scheme)")
+    out.print(importer(spec, api, out_dir))
+
+
 def main() -> None:
     # Plugins may add commands; they are registered before click parses the arguments.
     try:

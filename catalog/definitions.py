@@ -61,7 +61,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema(name), registry=registry)
 
 
-def _schema_problems(doc: Located, kind: str) -> list[Problem]:
+def schema_problems(doc: Located, kind: str) -> list[Problem]:
     problems = []
     for err in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(err.absolute_path)
@@ -131,7 +131,7 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
     api_doc = _load(api_file, root, problems)
     api = None
     if api_doc is not None:
-        file_problems = _schema_problems(api_doc, "api")
+        file_problems = schema_problems(api_doc, "api")
         if not file_problems and isinstance(api_doc.data, dict):
             d = api_doc.data
             if d["name"] != api_dir.name:
@@ -145,6 +145,7 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                 auth_failure=tuple(AuthFailureEnvelope(a["pointer"], a["equals"]) for a in d.get("auth_failure", ())),
                 volatile_fields=tuple(d.get("volatile_fields", ())),
                 description=d.get("description", ""),
+                reported=_reported(d.get("reported")),
                 source=Source(api_doc.file, 1),
             )
         problems += file_problems
@@ -157,7 +158,7 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
         doc = _load(group_file, root, problems)
         if doc is None:
             continue
-        file_problems = _schema_problems(doc, "endpoints")
+        file_problems = schema_problems(doc, "endpoints")
         if file_problems:
             problems += file_problems
             continue
@@ -197,7 +198,7 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
         doc = _load(target_file, root, problems)
         if doc is None:
             continue
-        file_problems = _schema_problems(doc, "target")
+        file_problems = schema_problems(doc, "target")
         if not file_problems:
             profile = _target(api_dir.name, doc)
             if profile.name != target_file.stem:

@@ -110,6 +110,7 @@ class Api:
     auth_failure: tuple[AuthFailureEnvelope, ...] = ()
     volatile_fields: tuple[str, ...] = ()  # body keys normalised away before hashing
     description: str = ""
+    reported: tuple[Reported, ...] = ()  # API-wide public claims that name no single endpoint
     source: Source = field(default_factory=lambda: Source("?"))
 
 

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # Headers whose *values* are kept: they say how the server read the credential.
 HEADER_VALUES = frozenset(
@@ -25,7 +25,6 @@ HEADER_VALUES = frozenset(
         "x-aaccountid",
         "retry-after",
         "x-ratelimit-limit",
-        "x-ratelimit-remaining",
     }
 )
 # Values kept as presence only even though allow-listed above: they identify a person.
@@ -72,15 +71,28 @@ class Observation:
         return self.status is not None and 200 <= self.status < 300
 
 
-def normalise(value: Any, volatile: frozenset[str]) -> Any:
-    """Drop volatile keys and timestamp-like strings so equal answers hash equal."""
+def normalise(value: Any, volatile: frozenset[str], origin: str | None = None) -> Any:
+    """Drop volatile keys and timestamp-like strings, and write the server's own origin (which
+    differs per launch of a local server) as ``{origin}``, so equal answers hash equal."""
     if isinstance(value, dict):
-        return {k: normalise(v, volatile) for k, v in sorted(value.items()) if k not in volatile}
+        return {k: normalise(v, volatile, origin) for k, v in sorted(value.items()) if k not in volatile}
     if isinstance(value, list):
-        return [normalise(v, volatile) for v in value]
-    if isinstance(value, str) and _TIMESTAMPISH.match(value):
-        return "<timestamp>"
+        return [normalise(v, volatile, origin) for v in value]
+    if isinstance(value, str):
+        if _TIMESTAMPISH.match(value):
+            return "<timestamp>"
+        if origin:
+            return without_origin(value, origin)
     return value
+
+
+def without_origin(text: str, origin: str) -> str:
+    """``text`` with the origin ``scheme://host:port`` (plain or URL-encoded) as ``{origin}``."""
+    netloc = origin.split("://", 1)[-1]
+    for needle in (origin, netloc, quote(origin, safe=""), quote(netloc, safe="")):
+        if needle and needle in text:
+            text = text.replace(needle, "{origin}")
+    return text
 
 
 def shape_of(value: Any, depth: int = 0) -> str:
@@ -115,14 +127,14 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
     return cur
 
 
-def summarise_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers:
         name = name.lower()
         if name in HEADER_IGNORED or name == "set-cookie" and name in out:
             continue
         if name in HEADER_VALUES and name not in HEADER_PRESENCE_ONLY:
-            out[name] = value[:200]
+            out[name] = without_origin(value, origin)[:200] if origin else value[:200]
         else:
             out[name] = "(present)"
     return dict(sorted(out.items()))
@@ -147,7 +159,7 @@ def summarise(
         truncated=truncated,
         latency_ms=latency_ms,
         attempts=attempts,
-        headers=summarise_headers(headers),
+        headers=summarise_headers(headers, request_origin),
     )
     obs.content_type = obs.headers.get("content-type")
     if 300 <= status < 400:
@@ -166,7 +178,7 @@ def summarise(
         except (ValueError, UnicodeDecodeError):
             is_json = False
     if is_json:
-        norm = normalise(parsed, volatile)
+        norm = normalise(parsed, volatile, request_origin)
         canonical = json.dumps(norm, sort_keys=True, separators=(",", ":")).encode()
         obs.body_sha256 = hashlib.sha256(canonical).hexdigest()
         obs.shape = shape_of(parsed)

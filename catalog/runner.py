@@ -24,7 +24,7 @@ from . import __version__
 from .classify import Judgement, verdict
 from .definitions import ApiDefinition
 from .model import SAFE_METHODS, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
-from .observe import Observation, resolve_pointer
+from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
 from .probe import ProbeRequest, Prober, ProbeSettings
 from .results import Cell, EndpointResult, TargetRun
@@ -214,6 +214,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                     headers=presentation.headers, collection=endpoint.collection,
                     actor_fields=endpoint.actor_fields,
                     auth_failure=tuple((e.pointer, e.equals) for e in plan.definition.api.auth_failure),
+                    volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
                 ))
         if options.set_total:
             options.set_total(len(requests))

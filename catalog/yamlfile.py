@@ -7,6 +7,7 @@ file is rejected before it is expanded), and every mapping key keeps its line so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,15 +75,28 @@ def loads(text: str, name: str) -> Located:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DefinitionError([Problem(name, line, "", f"YAML syntax error: {problem}")]) from None
+        raise DefinitionError([_syntax_problem(exc, text, name)]) from None
     lines: dict[tuple, int] = {}
     if node is None:
         return Located(None, {(): 1}, name)
     data = _build(node, (), lines, name, 0, set())
     return Located(data, lines, name)
+
+
+_KEY_ON_LINE = re.compile(r"^\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)")
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
+    """Name the line where the broken construct starts (``context_mark``) and the key on it."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    mark = getattr(exc, "context_mark", None) or problem_mark
+    line = mark.line + 1 if mark else 1
+    lines = text.splitlines()
+    key = _KEY_ON_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    message = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if problem_mark is not None and mark is not problem_mark:
+        message += f" (noticed on line {problem_mark.line + 1})"
+    return Problem(name, line, key.group(1) if key else "", f"YAML syntax error: {message}")
 
 
 def _build(node: yaml.Node, path: tuple, lines: dict, name: str, depth: int, seen: set) -> Any:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from catalog import yamlfile
-from catalog.definitions import _schema_problems
+from catalog.definitions import schema_problems
 from catalog.hookspecs import hookimpl
 from catalog.yamlfile import DefinitionError, Problem
 
@@ -543,7 +543,7 @@ def check_output(texts: dict[str, str], out_dir: Path) -> None:
     """Validate every file before anything is written, so a bad merge never lands."""
     problems: list[Problem] = []
     for name, text in texts.items():
-        problems += _schema_problems(yamlfile.loads(text, str(out_dir / name)), "endpoints")
+        problems += schema_problems(yamlfile.loads(text, str(out_dir / name)), "endpoints")
     if problems:
         raise DefinitionError(problems)
 

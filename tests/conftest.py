@@ -1,0 +1,65 @@
+"""Shared fixtures: copies of the project to run authcat in, and one real bundled run per session.
+
+Tests never touch the repository's own ``site/data``: they work on copies in tmp folders. The
+launchers' caches (Backlot's imported corpus) live in the repo's ``.cache/authcat`` so a prepared
+corpus is reused between tests and runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from catalog.pipeline import Project
+from catalog.plugins import Hooks
+from catalog.runner import CACHE_ENV, RunOptions
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CACHE = REPO / ".cache" / "authcat"
+
+
+def copy_project(dest: Path, with_data: bool = True) -> Path:
+    """A copy of the project's endpoints and site sources (not its build output) at ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "endpoints", dest / "endpoints")
+    ignore = shutil.ignore_patterns("build", "generated", ".build-*", *(() if with_data else ("data",)))
+    shutil.copytree(REPO / "site", dest / "site", ignore=ignore)
+    (dest / "site" / "data").mkdir(exist_ok=True)
+    return dest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_cache():
+    os.environ.setdefault(CACHE_ENV, str(CACHE))
+    yield
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    """A fresh copy of the project with the committed observations."""
+    return Project(copy_project(tmp_path / "project"))
+
+
+@pytest.fixture
+def empty_project(tmp_path) -> Project:
+    """A copy of the project without any observations."""
+    return Project(copy_project(tmp_path / "project", with_data=False))
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory):
+    """One real probe run of the bundled Atlassian APIs on Backlot, shared by the session.
+
+    Returns the project (observations written) and the runs.
+    """
+    from catalog.pipeline import probe
+
+    root = copy_project(tmp_path_factory.mktemp("bundled"), with_data=False)
+    project = Project(root)
+    options = RunOptions(apis=["jira-cloud", "confluence-cloud"], refresh=True, log=lambda m: None)
+    runs, _ = probe(project, Hooks(), options)
+    return project, {(r.api, r.target): r for r in runs}

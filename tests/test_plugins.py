@@ -1,0 +1,92 @@
+"""The plugin system: built-ins are ordinary plugins, third-party ones come from entry points."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from catalog import hookspecs
+from catalog.cli import cli
+from catalog.hookspecs import hookimpl
+from catalog.model import NotAvailable, Presentation, TokenState
+from catalog.plugins import DEFAULT_PLUGINS, LOAD_ENV, Hooks, get_plugin_manager
+
+HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("authcat_"))
+
+
+def test_every_builtin_is_registered_by_name():
+    pm = get_plugin_manager(load_external=False)
+    assert [name for name, _ in pm.list_name_plugin()] == list(DEFAULT_PLUGINS)
+
+
+def test_every_hook_is_documented_where_declared():
+    for name in HOOK_NAMES:
+        doc = getattr(hookspecs, name).__doc__ or ""
+        assert doc.strip(), name
+        assert ":param" in doc or ":return" in doc, name
+
+
+def test_design_states_are_provided():
+    states = Hooks(get_plugin_manager(load_external=False)).states
+    for name in ("valid", "anonymous", "malformed", "unknown-token", "wrong-identity", "wrong-scheme",
+                 "scheme-case", "expired", "revoked", "forged", "unprivileged", "deactivated"):
+        assert name in states
+
+
+class OverridingPlugin:
+    """A third-party plugin that replaces a built-in state and adds one of its own."""
+
+    @hookimpl
+    def authcat_register_states(self, register):
+        register(TokenState("malformed", "plugin's malformed", lambda s, c: Presentation({"Authorization": "x"}), order=10))
+        register(TokenState("empty-password", "plugin state", lambda s, c: NotAvailable("demo"), order=50))
+
+
+def test_a_plugin_overrides_a_builtin_state_and_adds_one():
+    pm = get_plugin_manager(load_external=False)
+    pm.register(OverridingPlugin(), name="demo")
+    states = Hooks(pm).states
+    assert states["malformed"].description == "plugin's malformed"
+    assert "empty-password" in states
+    assert states["valid"].description.startswith("The working credential")
+
+
+def test_env_var_turns_external_plugins_off(monkeypatch):
+    calls = []
+    monkeypatch.setattr("pluggy.PluginManager.load_setuptools_entrypoints", lambda self, group, name=None: calls.append((group, name)))
+    monkeypatch.setenv(LOAD_ENV, "")
+    get_plugin_manager()
+    assert calls == []
+    monkeypatch.setenv(LOAD_ENV, "one,two")
+    get_plugin_manager()
+    assert calls == [("authcat", "one"), ("authcat", "two")]
+    monkeypatch.delenv(LOAD_ENV)
+    calls.clear()
+    get_plugin_manager()
+    assert calls == [("authcat", None)]
+
+
+def test_misspelt_hook_is_an_error():
+    class Typo:
+        @hookimpl
+        def authcat_register_stats(self, register):  # not a hook
+            pass
+
+    pm = get_plugin_manager(load_external=False)
+    pm.register(Typo())
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError):
+        pm.check_pending()
+
+
+def test_plugins_command_lists_hooks_per_plugin():
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    assert "authcat_plugins.states" in result.output
+    assert "authcat_register_states" in result.output
+
+
+def test_states_command_lists_every_state():
+    result = CliRunner().invoke(cli, ["states"])
+    assert result.exit_code == 0 and "wrong-identity" in result.output
