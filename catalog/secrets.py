@@ -31,6 +31,8 @@ class Scrubber:
         self._identities = identities
         secrets = [part for s in secrets for part in (s, *s.split(" ", 1)[1:]) if part]
         secrets += [p for s in secrets for p in _basic_parts(s)]
+        # An identity (an email, a user name) is personal data: an echo of it is dropped too.
+        secrets += [i for i in identities if i]
         for secret in secrets:
             if not secret or len(secret) < 4:
                 continue

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 HUGE_BYTES = 4 * 1024 * 1024  # far above the caps the tests set
 STALL_SECONDS = 120  # longer than any test's timeout; the handler is cancelled on stop
@@ -182,7 +182,9 @@ async def _bad_json(server, writer, headers):
 
 
 async def _redirect(server, writer, headers):
-    await _send(writer, 302, "Found", b"", {"Location": server.redirect_to + "/landing?from=authcat"})
+    # The Location carries the credential in its query: only the origin may be recorded.
+    where = server.redirect_to + "/landing?from=authcat&auth=" + quote(headers.get("authorization", ""))
+    await _send(writer, 302, "Found", b"", {"Location": where})
 
 
 async def _echo(server, writer, headers, status: int = 200):
