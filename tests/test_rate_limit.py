@@ -1,0 +1,44 @@
+"""A per-host rate of N requests/s: the server never sees more than N arrivals in any one-second
+window, measured on the server's own monotonic clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from catalog.probe import ProbeRequest, Prober, ProbeSettings
+from tests.servers.fault_server import FaultServer
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most arrivals in any half-open window [t, t + window) starting at an arrival."""
+    times = sorted(times)
+    best, j = 0, 0
+    for i, start in enumerate(times):
+        while j < len(times) and times[j] < start + window:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
+@pytest.mark.parametrize("rate,count,concurrency", [(10, 32, 16), (3, 6, 4)])
+def test_rate_limit_sliding_window(rate, count, concurrency):
+    with FaultServer() as server:
+        settings = ProbeSettings(concurrency=concurrency, rate_limit=rate, timeout=5, retries=1)
+        # One retried path in the mix: retries count against the limit too.
+        requests = [ProbeRequest(key=(i,), method="GET", url=f"{server.url}/{'503' if i % 7 == 0 else 'ok'}")
+                    for i in range(count)]
+
+        async def go():
+            async with Prober(settings) as prober:
+                return await asyncio.wait_for(prober.run(requests), 60)
+
+        results = asyncio.run(go())
+        assert len(results) == count
+        times = [a.at for a in server.arrivals]
+        retried = sum(1 for i in range(count) if i % 7 == 0)
+        assert len(times) == count + retried
+        assert max_in_window(times) <= rate, " ".join(f"{t - min(times):.3f}" for t in sorted(times))
+        # And the limiter is not needlessly slow: N per second, give or take latency.
+        assert max(times) - min(times) < (len(times) / rate) + 1.5
