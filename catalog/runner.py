@@ -68,6 +68,8 @@ class Plan:
 
 def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
     for name, definition in apis.items():
+        if options.apis and name not in options.apis:
+            continue
         for profile in definition.targets.values():
             if options.targets and profile.name not in options.targets:
                 continue

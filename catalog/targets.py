@@ -9,6 +9,7 @@ environment variables or files; roles whose references are unset are simply not 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -143,17 +144,19 @@ class TargetPool:
     def _launch(self, profile: TargetProfile) -> Launched:
         name = profile.launcher
         assert name
-        if name in self._started:
-            return self._started[name]
+        # Profiles that differ in options (e.g. another interpreter's Datasette) need their own server.
+        key = f"{name} {json.dumps(profile.options, sort_keys=True, default=str)}"
+        if key in self._started:
+            return self._started[key]
         if name not in self._launchers:
             raise TargetError(f"{profile.source}: no target plugin named {name!r} (see `authcat targets`)")
         cache = self._cache_root / name
-        scratch = self._scratch_root / name
+        scratch = self._scratch_root / (name if not self._started else f"{name}-{len(self._started)}")
         cache.mkdir(parents=True, exist_ok=True)
         scratch.mkdir(parents=True, exist_ok=True)
         ctx = LaunchContext(name=name, cache_dir=cache, scratch_dir=scratch, options=profile.options, log=self._log)
         launched = self._stack.enter_context(self._launchers[name](ctx))
-        self._started[name] = launched
+        self._started[key] = launched
         return launched
 
 
