@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 from referencing import Registry, Resource
@@ -82,7 +83,8 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
 
 
 def _check_path(path: str) -> str | None:
-    segments = path.split("/")
+    # Percent-decoded too: many servers normalise /%2e%2e/ to /../ after routing.
+    segments = [unquote(seg) for seg in path.split("/")]
     if any(seg in ("..", ".") for seg in segments):
         return "path must not contain '.' or '..' segments"
     if "://" in path or path.startswith("//"):
@@ -238,6 +240,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         timeout=float(d.get("timeout", 10.0)),
         retries=d.get("retries", 2),
         options=d.get("options") or {},
+        version_from=Discovery(d["version_from"]["endpoint"], d["version_from"]["pointer"]) if "version_from" in d else None,
         description=d.get("description", ""),
         source=Source(doc.file, 1),
     )

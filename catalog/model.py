@@ -138,6 +138,7 @@ class TargetProfile:
     credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
     queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
+    version_from: Discovery | None = None  # where a remote server states its version
     concurrency: int = 8
     rate_limit: float | None = None  # requests per second per host
     timeout: float = 10.0

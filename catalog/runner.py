@@ -9,6 +9,7 @@ the caller's job (see ``catalog.pipeline``), so a failed run writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -131,6 +132,18 @@ def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> t
     return presentations, unavailable
 
 
+async def _resolve_version(plan: Plan, prober: Prober) -> None:
+    """A remote target's version, as its profile says the server states it (e.g. Jira's build)."""
+    found = plan.target.profile.version_from
+    valid = plan.states.get("valid")
+    source = plan.definition.endpoint(found.endpoint) if found else None
+    url = plan.url(source) if source else None
+    if plan.target.version or url is None or valid is None:
+        return
+    with contextlib.suppress(KeyError, TypeError):
+        plan.target.version = str(resolve_pointer(await prober.fetch_json(url, valid.headers), found.pointer))
+
+
 async def _resolve_params(plan: Plan, prober: Prober) -> None:
     """Literal values first, then values discovered from other endpoints' valid answers."""
     profile = plan.target.profile
@@ -187,6 +200,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
     started = datetime.now(timezone.utc)
     async with Prober(settings, scrub) as prober:
         await _resolve_params(plan, prober)
+        await _resolve_version(plan, prober)
         results: dict[str, EndpointResult] = {}
         requests: list[ProbeRequest] = []
         todo: dict[str, tuple[Endpoint, str]] = {}

@@ -74,13 +74,23 @@ def resolve_ref(ref: Mapping[str, str] | None, base: Path) -> str | None:
         return None
 
 
-def profile_credentials(profile: TargetProfile, base: Path) -> Credentials:
+def profile_credentials(profile: TargetProfile, base: Path) -> tuple[Credentials, dict[str, str]]:
+    """The credentials a profile's references resolve to, and for each unresolved role, why."""
     creds = Credentials()
+    missing: dict[str, str] = {}
     for role, refs in profile.credentials.items():
-        secret = resolve_ref(refs.get("secret"), base)
-        if secret:
-            creds.roles[role] = Credential(secret=secret, identity=resolve_ref(refs.get("identity"), base))
-    return creds
+        secret = resolve_ref(refs.get("secret"), base) if "secret" in refs else ""
+        identity = resolve_ref(refs.get("identity"), base)
+        if secret is None or ("secret" not in refs and identity is None):
+            unset = [_describe(r) for r in (refs.get("secret"), refs.get("identity")) if r and resolve_ref(r, base) is None]
+            missing[role] = f"set {' and '.join(unset)}"
+            continue
+        creds.roles[role] = Credential(secret=secret, identity=identity)
+    return creds, missing
+
+
+def _describe(ref: Mapping[str, str]) -> str:
+    return ref["env"] if "env" in ref else f"the file {ref['file']}"
 
 
 def profile_base_url(profile: TargetProfile) -> str | None:
@@ -95,7 +105,7 @@ def is_ready(profile: TargetProfile, base: Path) -> tuple[bool, str]:
         return True, f"started locally by the {profile.launcher!r} plugin"
     if not profile_base_url(profile):
         return False, f"set {profile.base_url_env} to the server's URL" if profile.base_url_env else "no base_url"
-    if "valid" not in profile_credentials(profile, base).roles:
+    if "valid" not in profile_credentials(profile, base)[0].roles:
         ref = profile.credentials.get("valid", {}).get("secret", {})
         return False, f"set {ref.get('env') or ref.get('file') or 'a valid credential'}"
     return True, "configured from the environment"
@@ -134,11 +144,14 @@ class TargetPool:
         url = profile_base_url(profile)
         if not url:
             raise TargetError(f"{profile.source}: target {profile.name!r} has no base URL")
+        credentials, missing = profile_credentials(profile, endpoints_root.parent)
         return RunningTarget(
             profile=profile,
             base_url=url.rstrip("/") + profile.prefix,
             version=None,
-            credentials=profile_credentials(profile, endpoints_root.parent),
+            credentials=credentials,
+            # A role left unset makes its state n/a, saying which variable to set.
+            extra_states={role: why for role, why in missing.items() if role != "other"},
         )
 
     def _launch(self, profile: TargetProfile) -> Launched:
