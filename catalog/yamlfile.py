@@ -91,6 +91,9 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
     problem_mark = getattr(exc, "problem_mark", None)
     mark = getattr(exc, "context_mark", None) or problem_mark
     line = mark.line + 1 if mark else 1
+    if mark is None and isinstance(getattr(exc, "position", None), int):
+        # A reader error (a NUL or other control character) has a character offset, not a mark.
+        line = text.count("\n", 0, exc.position) + 1
     lines = text.splitlines()
     key = _KEY_ON_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
     message = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -102,12 +105,16 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
 def _build(node: yaml.Node, path: tuple, lines: dict, name: str, depth: int, seen: set) -> Any:
     # An alias composes to a node already seen; refusing it stops "billion laughs" expansion.
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-        if id(node) in seen:
-            raise DefinitionError([Problem(name, node.start_mark.line + 1, _dotted(path), "YAML aliases are not allowed")])
+        if id(node) in seen:  # name the line using the alias (its key's line), not the anchor's
+            line = lines.get(path) or lines.get(path[:-1]) or node.start_mark.line + 1
+            raise DefinitionError([Problem(name, line, _dotted(path), "YAML aliases are not allowed")])
         seen.add(id(node))
     if depth > MAX_DEPTH:
         raise DefinitionError([Problem(name, node.start_mark.line + 1, _dotted(path), "nested too deeply")])
     lines.setdefault(path, node.start_mark.line + 1)
+    if node.tag not in _COLLECTION_TAGS and not isinstance(node, yaml.ScalarNode):
+        # e.g. !!python/object/apply on a list: never constructed, but never silently accepted.
+        raise DefinitionError([Problem(name, node.start_mark.line + 1, _dotted(path), f"unsupported YAML tag {node.tag}")])
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -115,7 +122,9 @@ def _build(node: yaml.Node, path: tuple, lines: dict, name: str, depth: int, see
                 raise DefinitionError(
                     [Problem(name, key_node.start_mark.line + 1, _dotted(path), "merge keys (<<) are not allowed")]
                 )
-            key = _scalar(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise DefinitionError([Problem(name, key_node.start_mark.line + 1, _dotted(path), "keys must be plain strings")])
+            key = _scalar(key_node, name, path)
             if not isinstance(key, (str, int)):
                 raise DefinitionError([Problem(name, key_node.start_mark.line + 1, _dotted(path), "keys must be plain strings")])
             key = str(key)
@@ -128,18 +137,21 @@ def _build(node: yaml.Node, path: tuple, lines: dict, name: str, depth: int, see
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(child, path + (i,), lines, name, depth + 1, seen) for i, child in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, name, path)
 
 
-def _scalar(node: yaml.Node) -> Any:
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+def _scalar(node: yaml.Node, name: str, path: tuple) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise DefinitionError([Problem("?", node.start_mark.line + 1, "", "expected a scalar")])
+        raise DefinitionError([Problem(name, node.start_mark.line + 1, _dotted(path), "expected a scalar")])
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     # The safe constructor resolves ints, bools, nulls, floats and timestamps.
     construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
     if construct is None:
-        raise DefinitionError([Problem("?", node.start_mark.line + 1, "", f"unsupported YAML tag {node.tag}")])
+        raise DefinitionError([Problem(name, node.start_mark.line + 1, _dotted(path), f"unsupported YAML tag {node.tag}")])
     value = construct(_CONSTRUCTOR, node)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
