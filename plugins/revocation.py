@@ -1,0 +1,167 @@
+"""``authcat watch-revocation`` and the site pages that show its measurements.
+
+The command resolves an API, a remote target profile and an endpoint, reads the token from an
+environment variable (never from an argument: arguments end up in shell history and process
+lists), and hands the watch to :mod:`catalog.revocation`. Measurements are stored with the
+API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/revocation.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from catalog import revocation
+from catalog.definitions import load_api
+from catalog.hookspecs import hookimpl
+from catalog.model import Credential, Discovery
+from catalog.observe import resolve_pointer
+from catalog.probe import Prober, ProbeSettings
+from catalog.revocation import Measurement, Poll, WatchError, WatchPlan, format_duration
+from catalog.runner import endpoint_url
+from catalog.secrets import Scrubber
+from catalog.targets import profile_base_url, resolve_ref
+
+
+def _echo(message: str) -> None:
+    # stderr, flushed: a script driving the watch (or a test) waits for the "revoke now" line.
+    click.echo(message, err=True)
+    sys.stderr.flush()
+
+
+def _fail(message: str, code: int = 1):
+    _echo(f"error: {message}")
+    sys.exit(code)
+
+
+def _env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        _fail(f"{what}: environment variable {name} is not set or empty")
+    return value
+
+
+async def _discover(params: dict, definition, profile, base_url: str, headers, scrub) -> None:
+    """Path parameters discovered from another endpoint's answer to the token (as `run` does)."""
+    async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
+        for name, value in profile.parameters.items():
+            if not isinstance(value, Discovery):
+                continue
+            source = definition.endpoint(value.endpoint)
+            url = endpoint_url(base_url, source, params, profile.queries.get(source.id)) if source else None
+            if url is None:
+                continue
+            try:
+                params[name] = str(resolve_pointer(await prober.fetch_json(url, headers), value.pointer))
+            except (KeyError, TypeError):
+                pass
+
+
+def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str,
+               identity_env: str | None, interval: float, max_wait: float, confirm: int) -> WatchPlan:
+    definition = load_api(root / "endpoints" / api, root / "endpoints")
+    profile = definition.targets.get(target)
+    if profile is None:
+        _fail(f"{api} has no target {target!r} (have: {', '.join(sorted(definition.targets)) or 'none'})")
+    if profile.launcher:
+        _fail(f"target {target!r} is started locally by the {profile.launcher!r} plugin; watch a server "
+              "where you can revoke the token yourself (a profile with base_url or base_url_env)")
+    base_url = profile_base_url(profile)
+    if not base_url:
+        _fail(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
+    base_url = base_url.rstrip("/") + profile.prefix
+    endpoint = definition.endpoint(endpoint_id)
+    if endpoint is None:
+        _fail(f"{api} has no endpoint with id {endpoint_id!r}")
+    scheme = hooks.schemes.get(definition.api.scheme)
+    if scheme is None:
+        _fail(f"no auth scheme plugin named {definition.api.scheme!r}")
+    secret = _env(token_env, "--token-env")
+    if identity_env:
+        identity = _env(identity_env, "--identity-env")
+    else:  # the profile's own identity reference for the valid role, when it has one
+        identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root)
+    header = scheme.header(Credential(secret, identity))
+    scrub = Scrubber([secret, header], [identity])
+    headers = {"Authorization": header}
+    params = {k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}
+    if any(isinstance(v, Discovery) for v in profile.parameters.values()):
+        asyncio.run(_discover(params, definition, profile, base_url, headers, scrub))
+    url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id))
+    if url is None:
+        missing = [p for p in endpoint.path_params if p not in params]
+        _fail(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
+    return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
+                     scrub=scrub, classify=hooks.classify, interval=interval, max_wait=max_wait,
+                     confirm=confirm, timeout=profile.timeout)
+
+
+@click.command("watch-revocation")
+@click.option("--api", required=True, help="The API folder under endpoints/.")
+@click.option("--target", required=True, help="A remote target profile of that API.")
+@click.option("--endpoint", "endpoint_id", required=True, help="The endpoint id to poll (a GET).")
+@click.option("--token-env", required=True, metavar="VAR", help="Env var holding the token you are about to revoke.")
+@click.option("--identity-env", metavar="VAR", help="Env var holding the identity (email) sent with it (Basic schemes).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between polls.")
+@click.option("--max-wait", type=click.FloatRange(min=0.1), default=1800.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--confirm", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Polls in a row the new answer must hold before the watch stops.")
+@click.option("--no-record", is_flag=True, help="Print the measurement; do not store it under site/data.")
+@click.pass_obj
+def watch_revocation(ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record):
+    """Measure how long a token keeps working after you revoke it.
+
+    Takes a baseline (the token's answer and the anonymous answer), tells you to revoke the token,
+    then polls the endpoint every --interval seconds and reports when and how the answer changed.
+    """
+    root = ctx.project.root
+    plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm)
+
+    def on_baseline(m: Measurement, warnings: list[str]) -> None:
+        anon = m.baseline["anonymous"]
+        _echo(f"baseline: token → {m.from_outcome} (HTTP {m.baseline['token']['status']}); "
+              f"anonymous → HTTP {anon['status'] if anon['status'] is not None else anon['error']}")
+        for warning in warnings:
+            _echo(f"warning: {warning}")
+        _echo(f"Revoke the token now. Polling {plan.endpoint.method} {plan.endpoint.path} every "
+              f"{interval:g} s for up to {format_duration(max_wait)}.")
+
+    def on_poll(poll: Poll) -> None:
+        _echo(f"  {format_duration(poll.after_s):>10}  {poll.status if poll.status is not None else '—'}  {poll.outcome}")
+
+    try:
+        measurement = asyncio.run(revocation.watch(plan, on_baseline, on_poll))
+    except WatchError as exc:
+        _fail(plan.scrub(str(exc)))
+    click.echo(measurement.describe())
+    if not no_record:
+        path = revocation.record(ctx.project.data, measurement)
+        _echo(f"stored in {path}")
+
+
+@hookimpl(trylast=True)
+def authcat_register_commands(cli):
+    cli.add_command(watch_revocation)
+
+
+@hookimpl(trylast=True)
+def authcat_site_pages(catalog, render):
+    data_dir = catalog.extras.get("data_dir")
+    if data_dir is None:
+        return None
+    pages, nav = [], []
+    for name, api in sorted(catalog.apis.items()):
+        measurements = revocation.load(Path(data_dir), name)
+        if not measurements:
+            continue
+        pages.append((f"apis/{name}/revocation.md", render(
+            "revocation.md.j2", api=api, measurements=measurements, duration=format_duration)))
+        nav.append({api.definition.api.title: f"apis/{name}/revocation.md"})
+    if nav:
+        # The nav is computed after every plugin's pages; this is how a plugin adds to it.
+        catalog.extras.setdefault("nav", []).append({"Revocation latency": nav})
+    return pages

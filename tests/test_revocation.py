@@ -1,0 +1,158 @@
+"""``authcat watch-revocation`` against a server that honours a revocation after a known delay.
+
+The server (``tests/servers/revocation.py``) keeps serving a revoked token for ``delay`` seconds,
+then serves it as anonymous (Jira's behaviour, evidence R1/R5) or refuses it. The watch must
+measure that delay to within one poll interval, store it atomically with the API's data, show it
+on the site, and never let the token reach the file, the output or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from servers.project import AUTHCAT, cli_env, make_project  # noqa: E402
+from servers.revocation import RevocationServer  # noqa: E402
+
+from authcat_plugins.revocation import build_plan  # noqa: E402
+from catalog import revocation  # noqa: E402
+from catalog.pipeline import Project, build  # noqa: E402
+from catalog.plugins import Hooks, get_plugin_manager  # noqa: E402
+
+TOKEN = "rvk_CANARY_7f3a9c1e5b2d4f60"  # a canary: must never appear in anything authcat writes
+DELAY = 3.0
+INTERVAL = 0.5
+# The clock starts when the baseline is announced; the test revokes on reading that line, which
+# adds the pipe and one local HTTP call (a few ms) on top of the server's delay.
+OVERHEAD = 0.2
+
+ENDPOINT = {"id": "me", "method": "GET", "path": "/api/me", "summary": "The caller and their items", "collection": "/items"}
+
+
+def _project(tmp_path: Path, server: RevocationServer) -> Path:
+    return make_project(tmp_path / "proj", "rev", [ENDPOINT], {"name": "remote", "base_url": server.url},
+                        api_extra={"scheme": "bearer"})
+
+
+def _plan(root: Path, monkeypatch, interval: float, max_wait: float, confirm: int = 2):
+    monkeypatch.setenv("REV_TOKEN", TOKEN)
+    hooks = Hooks(get_plugin_manager(load_external=False))
+    return build_plan(root, hooks, "rev", "remote", "me", "REV_TOKEN", None, interval, max_wait, confirm)
+
+
+def test_cli_measures_the_delay_and_stores_it_without_the_token(tmp_path):
+    with RevocationServer(TOKEN, delay=DELAY, mode="anonymous") as server:
+        root = _project(tmp_path, server)
+        cmd = [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote",
+               "--endpoint", "me", "--token-env", "REV_TOKEN", "--interval", str(INTERVAL), "--max-wait", "15",
+               "--confirm", "2"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=cli_env({"REV_TOKEN": TOKEN}))
+        stderr_lines = []
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                stderr_lines.append(line)
+                if line.startswith("Revoke the token now"):
+                    httpx.post(server.url + "/admin/revoke", timeout=5)
+                    break
+            else:
+                pytest.fail("the watch never announced its baseline")
+            stdout, rest = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stderr = "".join(stderr_lines) + rest
+        assert proc.returncode == 0, stderr
+        assert server.revoked_at is not None
+    stored = (root / "site" / "data" / "revocation" / "rev.json").read_text()
+    m = json.loads(stored)["measurements"][-1]
+    print(f"measured: first changed after {m['first_changed_after_s']} s, last unchanged at {m['last_unchanged_after_s']} s, {m['polls']} polls")
+    assert (m["from_outcome"], m["to_outcome"], m["settled"]) == ("as-valid", "as-anonymous", True)
+    assert DELAY - 0.05 <= m["first_changed_after_s"] <= DELAY + INTERVAL + OVERHEAD
+    assert abs(m["first_changed_after_s"] - DELAY) <= INTERVAL + OVERHEAD
+    assert m["first_changed_after_s"] - m["last_unchanged_after_s"] == pytest.approx(INTERVAL, abs=0.1)
+    assert (m["api"], m["target"], m["endpoint"], m["interval_s"]) == ("rev", "remote", "me", INTERVAL)
+    assert m["date"].endswith("Z") and m["baseline"]["token"]["status"] == 200
+    assert "as-valid → as-anonymous after 3." in stdout
+    for text in (stored, stdout, stderr):
+        assert TOKEN not in text
+
+
+def test_a_refusal_is_measured_and_published_on_the_site(tmp_path, monkeypatch):
+    with RevocationServer(TOKEN, delay=1.0, mode="reject") as server:
+        root = _project(tmp_path, server)
+        plan = _plan(root, monkeypatch, interval=0.25, max_wait=10)
+        revoke = lambda m, warnings: httpx.post(server.url + "/admin/revoke", timeout=5)  # noqa: E731
+        m = asyncio.run(revocation.watch(plan, on_baseline=revoke))
+    assert (m.from_outcome, m.to_outcome, m.settled) == ("as-valid", "rejected", True)
+    assert 1.0 - 0.05 <= m.first_changed_after_s <= 1.0 + 0.25 + OVERHEAD
+    assert len(m.transitions) == 1  # no flapping on this server
+    assert "as-valid → rejected after 1." in m.describe()
+    path = revocation.record(root / "site" / "data", m)
+    assert json.loads(path.read_text())["measurements"][0]["to_outcome"] == "rejected"
+    assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file behind
+
+    build(Project(root), Hooks(get_plugin_manager(load_external=False)))
+    page = (root / "site" / "build" / "apis" / "rev" / "revocation" / "index.html").read_text()
+    assert m.date in page and "rejected" in page and "GET /api/me" in page
+    home = (root / "site" / "build" / "index.html").read_text()
+    assert "Revocation latency" in home  # in the nav
+    assert TOKEN not in page
+
+
+def test_gives_up_after_max_wait_with_a_bounded_number_of_polls(tmp_path, monkeypatch):
+    with RevocationServer(TOKEN, delay=0.0) as server:  # never revoked: the answer never changes
+        root = _project(tmp_path, server)
+        plan = _plan(root, monkeypatch, interval=0.25, max_wait=1.0)
+        started = time.monotonic()
+        m = asyncio.run(revocation.watch(plan))
+        took = time.monotonic() - started
+        requests = server.requests
+    assert m.first_changed_after_s is None and m.to_outcome is None and not m.settled
+    assert m.polls == 4 and requests == 2 + 4  # two baselines, one poll per interval
+    assert took < 1.0 + 2.0
+    assert "gave up" in m.describe()
+
+
+def test_a_token_that_does_not_work_is_refused_without_echoing_it(tmp_path):
+    with RevocationServer("another-token") as server:
+        root = _project(tmp_path, server)
+        result = subprocess.run(
+            [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint",
+             "me", "--token-env", "REV_TOKEN", "--interval", "0.5", "--max-wait", "2"],
+            capture_output=True, text=True, timeout=60, env=cli_env({"REV_TOKEN": TOKEN}))
+    assert result.returncode == 1
+    assert "baseline answer is HTTP 401" in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert not (root / "site" / "data" / "revocation").exists()
+
+
+def test_refuses_a_launched_target_and_a_missing_token(tmp_path):
+    from catalog.cli import cli, hooks
+
+    hooks().register_commands(cli)
+    runner = CliRunner()
+    repo = Path(__file__).resolve().parents[1]
+    args = ["--root", str(repo), "watch-revocation", "--api", "datasette", "--target", "local", "--endpoint", "actor",
+            "--token-env", "REV_TOKEN_UNSET"]
+    result = runner.invoke(cli, args, env={"REV_TOKEN_UNSET": ""})
+    assert result.exit_code == 1 and "started locally" in result.output
+    with RevocationServer(TOKEN) as server:
+        root = _project(tmp_path, server)
+        result = runner.invoke(cli, ["--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote",
+                                     "--endpoint", "me", "--token-env", "REV_TOKEN_UNSET"], env={"REV_TOKEN_UNSET": ""})
+    assert result.exit_code == 1 and "REV_TOKEN_UNSET is not set" in result.output
