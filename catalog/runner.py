@@ -195,17 +195,67 @@ def classify_endpoint(hooks: Hooks, plan: Plan, endpoint: Endpoint, observations
     return cells
 
 
+PARTIAL_EVERY = 1.0  # seconds between progress-file writes while endpoints finish
+
+
+class _Progress:
+    """Finished endpoints of a running plan, saved now and then as ``<target>.partial.json``.
+
+    A run interrupted (Ctrl-C) or killed keeps what it finished: the next run reuses those cells
+    like any cached cell (same definition hash, same target version). ``Store.write`` of the
+    completed run removes the file.
+    """
+
+    def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime):
+        self.plan, self.hooks, self.store, self.started = plan, hooks, store, started
+        self.results: dict[str, EndpointResult] = {}
+        self.dirty = False
+
+    def snapshot(self, meta: dict[str, Any]) -> TargetRun:
+        states_info = {s: {"available": True} for s in self.plan.states}
+        states_info.update({s: {"available": False, "reason": r} for s, r in self.plan.unavailable.items()})
+        ordered = {s: states_info[s] for s in _state_order(self.hooks, states_info)}
+        return TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
+
+    def save(self) -> None:
+        if self.store is None or not self.dirty:
+            return
+        self.dirty = False
+        meta = {"partial": True, "target_version": self.plan.target.version,
+                "date": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "authcat_version": __version__}
+        self.store.write_partial(self.snapshot(meta))
+
+    async def save_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(PARTIAL_EVERY)
+            self.save()
+
+
+def _cached(endpoint_id: str, key: str, plan: Plan, sources: list[TargetRun | None]) -> EndpointResult | None:
+    """A finished result for this endpoint whose definition, target version and states still match."""
+    state_names = sorted(plan.states)
+    for source in sources:
+        cached = source.endpoints.get(endpoint_id) if source else None
+        if cached and cached.definition == key and sorted(
+            s for s, c in cached.cells.items() if c.outcome != "n/a"
+        ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
+            return cached
+    return None
+
+
 async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: TargetRun | None,
-                      settings: ProbeSettings, scrub: Scrubber) -> TargetRun:
+                      settings: ProbeSettings, scrub: Scrubber, store: Store | None = None,
+                      partial: TargetRun | None = None) -> TargetRun:
     started = datetime.now(timezone.utc)
+    progress = _Progress(plan, hooks, store, started)
+    results = progress.results
+    latencies: dict[str, dict[str, int]] = {}
     async with Prober(settings, scrub) as prober:
         await _resolve_params(plan, prober)
         await _resolve_version(plan, prober)
-        results: dict[str, EndpointResult] = {}
         requests: list[ProbeRequest] = []
         todo: dict[str, tuple[Endpoint, str]] = {}
         reused = 0
-        state_names = sorted(plan.states)
         for endpoint in plan.definition.endpoints:
             if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
                 continue  # documented-only operations do not appear in observations
@@ -215,10 +265,8 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             if skipped:
                 results[endpoint.id] = EndpointResult(endpoint.id, endpoint.method, endpoint.path, skipped[0], skipped[1], key)
                 continue
-            cached = previous.endpoints.get(endpoint.id) if previous and not options.refresh else None
-            if cached and cached.definition == key and sorted(
-                s for s, c in cached.cells.items() if c.outcome != "n/a"
-            ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
+            cached = None if options.refresh else _cached(endpoint.id, key, plan, [partial, previous])
+            if cached is not None:
                 results[endpoint.id] = cached
                 reused += 1
                 continue
@@ -234,14 +282,30 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                 ))
         if options.set_total:
             options.set_total(len(requests))
-        done = await prober.run(requests, on_done=(lambda req, obs: options.progress(1)) if options.progress else None)
-    latencies: dict[str, dict[str, int]] = {}
-    for endpoint_id, (endpoint, key) in todo.items():
-        observations = {state: done[(endpoint_id, state)] for state in plan.states}
-        latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
-        cells = classify_endpoint(hooks, plan, endpoint, observations)
-        judged, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"))
-        results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judged, reason, key, cells)
+        observed: dict[str, dict[str, Observation]] = {eid: {} for eid in todo}
+
+        def finished(req: ProbeRequest, obs: Observation) -> None:
+            if options.progress:
+                options.progress(1)
+            endpoint_id, state = req.key
+            observations = observed[endpoint_id]
+            observations[state] = obs
+            if len(observations) < len(plan.states):
+                return
+            endpoint, key = todo[endpoint_id]
+            latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
+            cells = classify_endpoint(hooks, plan, endpoint, observations)
+            judged, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"))
+            results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judged, reason, key, cells)
+            progress.dirty = True
+
+        saver = asyncio.create_task(progress.save_periodically())
+        try:
+            await prober.run(requests, on_done=finished)
+        finally:  # interrupted or not, keep what is finished (a completed run replaces it)
+            saver.cancel()
+            progress.dirty = progress.dirty or bool(results)
+            progress.save()
     all_latency = [ms for per in latencies.values() for ms in per.values()]
     run_meta: dict[str, Any] = {
         "target_version": plan.target.version,
@@ -252,10 +316,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         "duration_s": round((datetime.now(timezone.utc) - started).total_seconds(), 2),
         "latency_ms": {"median": int(median(all_latency)), "max": max(all_latency)} if all_latency else {},
     }
-    states_info = {s: {"available": True} for s in plan.states}
-    states_info.update({s: {"available": False, "reason": r} for s, r in plan.unavailable.items()})
-    ordered = {s: states_info[s] for s in _state_order(hooks, states_info)}
-    return TargetRun(plan.definition.api.name, plan.target.profile.name, run_meta, ordered, results)
+    return progress.snapshot(run_meta)
 
 
 def _state_order(hooks: Hooks, states: dict) -> list[str]:
@@ -282,6 +343,7 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
                 timeout=profile.timeout, retries=profile.retries, keep_bodies=options.keep_bodies,
             )
             previous = store.read(definition.api.name, profile.name)
+            partial = store.read_partial(definition.api.name, profile.name)
             options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
-            runs.append(asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub)))
+            runs.append(asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial)))
     return runs

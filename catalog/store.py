@@ -44,6 +44,20 @@ class Store:
     def path(self, api: str, target: str, previous: bool = False) -> Path:
         return self.observations / api / (f"{target}.previous.json" if previous else f"{target}.json")
 
+    def partial_path(self, api: str, target: str) -> Path:
+        """Cells an unfinished run already has: a resumed run reuses them; a finished run removes it."""
+        return self.observations / api / f"{target}.partial.json"
+
+    def read_partial(self, api: str, target: str) -> TargetRun | None:
+        path = self.partial_path(api, target)
+        try:
+            return read_file(path) if path.exists() else None
+        except (ValueError, KeyError, TypeError):  # unreadable progress is just lost progress
+            return None
+
+    def write_partial(self, run: TargetRun) -> None:
+        atomic_write(self.partial_path(run.api, run.target), dumps(run.to_dict()))
+
     def read(self, api: str, target: str, previous: bool = False) -> TargetRun | None:
         path = self.path(api, target, previous)
         if not path.exists():
@@ -54,12 +68,20 @@ class Store:
         folder = self.observations / api
         if not folder.is_dir():
             return []
-        return [read_file(p) for p in sorted(folder.glob("*.json")) if not p.name.endswith(".previous.json")]
+        return [read_file(p) for p in sorted(folder.glob("*.json"))
+                if not p.name.endswith((".previous.json", ".partial.json"))]
 
     def write(self, run: TargetRun) -> bool:
         """Write a run; keep the file it replaces as ``.previous``. Returns whether entries changed."""
         path = self.path(run.api, run.target)
         new = run.to_dict()
+        changed = self._write(path, run, new)
+        # The run is complete and on disk: its progress file has served its purpose.
+        with contextlib.suppress(FileNotFoundError):
+            self.partial_path(run.api, run.target).unlink()
+        return changed
+
+    def _write(self, path: Path, run: TargetRun, new: dict) -> bool:
         if path.exists():
             old_text = path.read_text(encoding="utf-8")
             old = json.loads(old_text)
