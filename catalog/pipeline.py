@@ -78,21 +78,47 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
 
 
 def record(project: Project, runs: list[TargetRun]) -> list[Change]:
-    """Write the runs' observations and append what moved to the change log."""
+    """Write the runs' observations and append every cell that moved to the change log.
+
+    Each log entry says when (the new run's date), where (API, target, and the target versions
+    before and after: drift between releases shows as a version change) and what moved.
+    """
     store = Store(project.data)
+    entries: list[dict[str, Any]] = []
     changes: list[Change] = []
     for run in runs:
-        changes += diff_runs(store.read(run.api, run.target), run)
+        previous = store.read(run.api, run.target)
+        moved = diff_runs(previous, run)
+        changes += moved
+        entries += [change_entry(change, previous, run) for change in moved]
+    # The log first: if the run dies between the two writes, the next run logs these changes
+    # again (a duplicate) rather than diffing against new files and losing them.
+    if entries:
+        atomic_write(project.changes_file, dumps(read_changes(project) + entries))
     for run in runs:
         store.write(run)
-    if changes:
-        log = read_changes(project)
-        by_run = {(r.api, r.target): r for r in runs}
-        for change in changes:
-            run = by_run[(change.api, change.target)]
-            log.append({**change.to_dict(), "date": run.run.get("date"), "target_version": run.version})
-        atomic_write(project.changes_file, dumps(log))
     return changes
+
+
+def change_entry(change: Change, previous: TargetRun | None, run: TargetRun) -> dict[str, Any]:
+    """One change-log line, keys in a stable order so the committed log diffs cleanly."""
+    return {
+        "date": run.run.get("date"),
+        "previous_date": previous.run.get("date") if previous else None,
+        "api": change.api,
+        "target": change.target,
+        "target_version": run.version,
+        "previous_version": previous.version if previous else None,
+        "endpoint": change.endpoint,
+        "method": change.method,
+        "path": change.path,
+        "state": change.state,
+        "before": change.before,
+        "after": change.after,
+        "before_status": change.before_status,
+        "after_status": change.after_status,
+        "regression": change.regression,
+    }
 
 
 def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:

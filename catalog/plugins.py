@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.datasette_target",
     "authcat_plugins.site_pages",
     "authcat_plugins.openapi_importer",
+    "authcat_plugins.drift",
     "authcat_plugins.contribute",
     "authcat_plugins.revocation",
 )

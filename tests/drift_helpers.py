@@ -1,0 +1,115 @@
+"""Helpers shared by the drift, check and change-log tests.
+
+``datasette_versions()`` probes the datasette endpoints once per session against Datasette 1.0a41
+(the pinned one, target ``local``) and 1.0a35 (its own venv, built once by ``datasette_env`` and
+cached in ``.cache/authcat``; target ``old``), each in its own copy of the project.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from catalog.observe import Observation
+from catalog.results import Cell, EndpointResult, TargetRun
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import REPO, copy_project  # noqa: E402
+from datasette_env import EnvError, OLD_VERSION, datasette_python  # noqa: E402
+
+CLI_TIMEOUT = 180  # seconds for one authcat command (a probe starts a server: ~5 s)
+
+
+def authcat(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the real command line in a project copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "catalog", *args], cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT,
+    )
+
+
+def make_run(api: str, target: str, version: str | None, date: str,
+             cells: dict[str, dict[str, tuple[str, int | None]]], path_of=lambda e: f"/{e}") -> TargetRun:
+    """A synthetic run: endpoint id -> state -> (outcome, status)."""
+    endpoints = {}
+    for endpoint_id, states in cells.items():
+        built = {
+            state: Cell(state, outcome, observation=Observation(status=status) if status is not None else None)
+            for state, (outcome, status) in states.items()
+        }
+        endpoints[endpoint_id] = EndpointResult(endpoint_id, "GET", path_of(endpoint_id), "mixed", "", "h", built)
+    states = {s: {"available": True} for per in cells.values() for s in per}
+    run = {"target_version": version, "date": date, "authcat_version": "0.1.0"}
+    return TargetRun(api, target, run, states, endpoints)
+
+
+def write_run(folder: Path, run: TargetRun) -> Path:
+    path = folder / "observations" / run.api / f"{run.target}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run.to_dict(), indent=2))
+    return path
+
+
+def outcomes(path: Path) -> dict[tuple[str, str], str]:
+    """(endpoint, state) -> outcome, read straight from an observation file (not through authcat)."""
+    data = json.loads(path.read_text())
+    return {(e, s): c["outcome"] for e, r in data["endpoints"].items() for s, c in r.get("states", {}).items()}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@dataclass
+class Versions:
+    new: Path  # project copy probed against 1.0a41 (target local)
+    old: Path  # project copy probed against 1.0a35 (target old)
+    old_python: Path
+    seconds: dict[str, float]
+
+    def observations(self, which: str) -> Path:
+        root, target = (self.new, "local") if which == "new" else (self.old, "old")
+        return root / "site" / "data" / "observations" / "datasette" / f"{target}.json"
+
+
+def old_target_yaml(python: Path) -> str:
+    local = (REPO / "endpoints" / "datasette" / "targets" / "local.yaml").read_text()
+    body = local.split("launcher: datasette", 1)[1]
+    return (f"name: old\ndescription: Datasette {OLD_VERSION}, run from its own environment.\n"
+            f"launcher: datasette\noptions:\n  python: {json.dumps(str(python))}{body}")
+
+
+_CACHE: dict[str, Versions] = {}
+
+
+def datasette_versions(tmp_path_factory) -> Versions:
+    """Both versions probed once per session (the test modules share the result)."""
+    if "v" in _CACHE:
+        return _CACHE["v"]
+    import time
+
+    try:
+        python = datasette_python(OLD_VERSION)
+    except EnvError as err:
+        pytest.skip(f"cannot build a Datasette {OLD_VERSION} environment: {err}")
+    seconds = {}
+    new = copy_project(tmp_path_factory.mktemp("datasette-new"), with_data=False)
+    old = copy_project(tmp_path_factory.mktemp("datasette-old"), with_data=False)
+    (old / "endpoints" / "datasette" / "targets" / "old.yaml").write_text(old_target_yaml(python))
+    for name, root, target in (("1.0a41", new, "local"), (OLD_VERSION, old, "old")):
+        t0 = time.perf_counter()
+        done = authcat("probe", "--api", "datasette", "--target", target, cwd=root)
+        seconds[f"probe {name}"] = round(time.perf_counter() - t0, 1)
+        assert done.returncode == 0, done.stderr
+    _CACHE["v"] = Versions(new, old, python, seconds)
+    return _CACHE["v"]
+
+
+def clone(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest)
+    return dest
