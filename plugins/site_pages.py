@@ -75,7 +75,7 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
             cells += sum(1 for c in result.cells.values() if c.outcome != "n/a")
     return {
         "endpoints": len(endpoints),
-        "get": sum(1 for e in endpoints if e.method == "GET"),
+        "gets": sum(1 for e in endpoints if e.method == "GET"),
         "documented_anonymous": sum(1 for e in endpoints if e.documented.anonymous),
         "reported": sum(1 for e in endpoints if e.reported),
         "observed_cells": cells,
