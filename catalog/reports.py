@@ -107,8 +107,9 @@ def regression_message(change: Change, comparison: Comparison) -> str:
 
 
 def _relative(file: str, root: Path | None) -> str:
+    """The definition file relative to the project root (the loader already gives it so)."""
     path = Path(file)
-    if root is not None:
+    if root is not None and path.is_absolute():
         try:
             path = path.resolve().relative_to(root.resolve())
         except ValueError:
