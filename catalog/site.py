@@ -129,6 +129,7 @@ def default_nav(catalog: Catalog) -> list:
         {"Probe your own Jira site": "probe-your-own-jira.md"},
         {"Changes": "changes.md"},
         {"Contributing": "contributing.md"},
+        {"Writing plugins": "plugins.md"},
     ]
 
 
