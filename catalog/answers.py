@@ -1,0 +1,343 @@
+"""The integrator's questions, answered per API from the observations (design.md, "What the
+catalog answers"): which endpoint checks a token, why each endpoint got its verdict, where the
+documentation and the observations disagree, and which signals give a silent fallback away.
+
+Everything is computed from definitions and cells; nothing here names a vendor.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .classify import REJECTING, SERVED_2XX
+from .model import LEGITIMATE_STATES, Endpoint
+from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
+from .signals import Signal
+
+# Verdicts that say nothing about how the endpoint treats a bad credential.
+_UNJUDGED = frozenset({"not-served", "not-probed"})
+
+
+@dataclass
+class CheckCandidate:
+    """An endpoint that can check a token on one target."""
+
+    endpoint_id: str
+    method: str
+    path: str
+    body_bytes: int  # the valid answer's size: what a check costs
+    refusals: str  # "unknown-token → 401; malformed → 403"
+    unprivileged: str | None = None  # caveat when a valid credential without rights is refused too
+    accepts: tuple[str, ...] = ()  # near candidates: bad states served the valid answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint_id, "method": self.method, "path": self.path,
+            "body_bytes": self.body_bytes, "refusals": self.refusals,
+            "unprivileged": self.unprivileged, "accepts": list(self.accepts),
+        }
+
+
+@dataclass
+class TokenCheck:
+    """The token-check answer on one target: candidates cheapest first, or why there is none."""
+
+    target: str
+    candidates: list[CheckCandidate] = field(default_factory=list)
+    near: list[CheckCandidate] = field(default_factory=list)
+    reason: str | None = None  # set when there is no candidate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "found": bool(self.candidates), "reason": self.reason,
+            "candidates": [c.to_dict() for c in self.candidates], "near": [c.to_dict() for c in self.near],
+        }
+
+
+@dataclass
+class ApiAnswers:
+    api: str
+    signals: list[Signal]
+    token_checks: list[TokenCheck]
+    explanations: dict[str, str]  # "<target>/<endpoint id>" -> sentence
+    unprivileged: dict[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
+    disagreements: list[dict[str, Any]]
+
+    def explanation(self, target: str, endpoint_id: str) -> str:
+        return self.explanations.get(f"{target}/{endpoint_id}", "")
+
+
+# --------------------------------------------------------------------------------------------
+# Verdict explanations
+# --------------------------------------------------------------------------------------------
+
+
+def _ok(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = None) -> str:
+    """A cell's answer in a few words: ``200 with an empty `/values```, ``401``, ``no answer``."""
+    status = cell.status
+    if status is None:
+        return "no answer" if cell.outcome != "n/a" else "n/a"
+    where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
+    outcome = cell.outcome
+    if outcome == "inconclusive" and _ok(status) and valid is not None and valid.observation is not None:
+        if cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256:
+            outcome = "as-valid"
+    return {
+        "empty": f"{status} with an empty {where}",
+        "as-anonymous": f"{status} with the anonymous answer",
+        "as-valid": f"{status} with the valid answer",
+        "partial": f"{status} with a different answer",
+        "rejected-in-body": f"{status} with an auth-failure body",
+    }.get(outcome, str(status))
+
+
+def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -> str:
+    groups: dict[str, list[str]] = {}
+    for cell in cells:
+        groups.setdefault(describe_answer(cell, endpoint, valid), []).append(cell.state)
+    return "; ".join(f"{', '.join(states)} → {answer}" for answer, states in groups.items())
+
+
+def unprivileged_like(result: EndpointResult) -> list[str]:
+    """Bad states the ``unprivileged`` caller is answered exactly like (same status, same body)."""
+    if result.verdict in ("public", *_UNJUDGED):
+        return []
+    unpriv = result.cells.get("unprivileged")
+    valid = result.cells.get("valid")
+    if unpriv is None or unpriv.observation is None or unpriv.status is None:
+        return []
+    same = []
+    for state, cell in result.cells.items():
+        if state in LEGITIMATE_STATES or cell.observation is None or cell.status is None:
+            continue
+        if valid is not None and valid.observation is not None and (
+            cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256
+        ):
+            continue  # this presentation was accepted: it is no "dead token"
+        if cell.status == unpriv.status and cell.observation.body_sha256 == unpriv.observation.body_sha256:
+            same.append(state)
+    return same
+
+
+def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
+    """One sentence built from the cells that says why the endpoint got its verdict."""
+    endpoint = endpoint or result.endpoint
+    valid = result.cells.get("valid")
+    bad = [c for s, c in result.cells.items() if s not in LEGITIMATE_STATES and c.outcome != "n/a"]
+    refused = [c for c in bad if c.outcome in REJECTING]
+    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == "inconclusive" and _ok(c.status))]
+    verdict = result.verdict
+    if verdict == "not-served":
+        sentence = "The target answers the valid request with 404: it does not serve this endpoint."
+    elif verdict == "not-probed":
+        sentence = f"Not probed: {result.reason or 'catalogued from documentation only'}."
+    elif verdict == "public":
+        sentence = f"Anonymous callers get the valid answer ({valid.status if valid else '?'}): no credential is needed"
+        sentence += f", yet {_grouped(refused, endpoint, valid)}." if refused else "."
+    elif verdict == "fails-closed":
+        sentence = f"{_grouped(bad, endpoint, valid)}: every bad state is refused, so a 2xx means the credential was accepted."
+    elif verdict in ("falls-open", "mixed"):
+        plain = describe_answer(valid, endpoint) if valid else ""
+        accepted = [c for c in served if describe_answer(c, endpoint, valid) == plain]
+        fallback = [c for c in served if c not in accepted]
+        parts = [p for p in (_grouped(refused, endpoint, valid), _grouped(accepted, endpoint, valid)) if p]
+        if fallback:
+            outcomes = {c.outcome for c in fallback}
+            looks_like = (
+                "an empty result" if "empty" in outcomes
+                else "an anonymous call" if "as-anonymous" in outcomes else "a narrower result"
+            )
+            lead = f"{'; '.join(parts)}, but " if parts else ""
+            sentence = (
+                f"{lead}{_grouped(fallback, endpoint, valid)}: a client cannot tell a dead token "
+                f"from {looks_like} by the status code."
+            )
+        else:
+            sentence = (
+                f"{'; '.join(parts)}: every state with a bad secret is refused; the server accepts "
+                f"the valid secret as {', '.join(c.state for c in accepted)} too."
+            )
+    else:
+        valid_part = f"valid → {describe_answer(valid, endpoint)}" if valid else "no valid answer"
+        sentence = f"Cannot judge ({result.reason or 'no baseline'}): {valid_part}"
+        sentence += f"; {_grouped(bad, endpoint, valid)}." if bad else "."
+    like = unprivileged_like(result)
+    if like:
+        unpriv = result.cells["unprivileged"]
+        sentence += (
+            f" The unprivileged caller gets exactly what {', '.join(like)} get ({unpriv.status}, same body):"
+            " \"no permission\" and \"dead token\" look the same."
+        )
+    return sentence
+
+
+# --------------------------------------------------------------------------------------------
+# Token validity check
+# --------------------------------------------------------------------------------------------
+
+
+def _candidate(result: EndpointResult, accepts: tuple[str, ...] = ()) -> CheckCandidate:
+    valid = result.cells.get("valid")
+    endpoint = result.endpoint
+    refused = [c for s, c in result.cells.items() if s not in LEGITIMATE_STATES and c.outcome in REJECTING]
+    unpriv = result.cells.get("unprivileged")
+    caveat = None
+    if unpriv is not None and unpriv.status is not None and not _ok(unpriv.status):
+        caveat = f"a valid credential without rights gets {unpriv.status} too"
+    return CheckCandidate(
+        endpoint_id=result.endpoint_id, method=result.method, path=result.path,
+        body_bytes=valid.observation.body_bytes if valid and valid.observation else 0,
+        refusals=_grouped(refused, endpoint, valid), unprivileged=caveat, accepts=accepts,
+    )
+
+
+def _cost(c: CheckCandidate) -> tuple:
+    # Cheapest and clearest first: a GET, whose answer also passes an unprivileged but valid
+    # credential (so a refusal means "dead token", not "no rights"), with the smallest body.
+    return (c.method != "GET", c.unprivileged is not None, c.body_bytes, c.path)
+
+
+def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
+    """For a ``mixed`` endpoint: the bad states that got the valid answer, if those are all it served."""
+    valid = result.cells.get("valid")
+    served = [
+        (s, c) for s, c in result.cells.items()
+        if s not in LEGITIMATE_STATES and c.outcome != "n/a" and c.outcome not in REJECTING
+    ]
+    if not served or valid is None or valid.observation is None:
+        return None
+    for _, cell in served:
+        if describe_answer(cell, result.endpoint, valid) != describe_answer(valid, result.endpoint):
+            return None
+    return tuple(s for s, _ in served)
+
+
+def token_check(run: TargetRun) -> TokenCheck:
+    check = TokenCheck(target=run.target)
+    results = list(run.endpoints.values())
+    for result in results:
+        if result.verdict == "fails-closed":
+            check.candidates.append(_candidate(result))
+        elif result.verdict == "mixed":
+            accepts = _served_as_valid(result)
+            if accepts:
+                check.near.append(_candidate(result, accepts))
+    check.candidates.sort(key=_cost)
+    check.near.sort(key=_cost)
+    if not check.candidates:
+        check.reason = no_check_reason(results)
+    return check
+
+
+def no_check_reason(results: list[EndpointResult]) -> str:
+    """Why no endpoint fails closed, from the verdict counts."""
+    probed = [r for r in results if r.verdict not in _UNJUDGED]
+    if not probed:
+        return "no endpoint was probed on this target"
+    counts = Counter(r.verdict for r in probed)
+    parts = []
+    if counts["falls-open"]:
+        parts.append(f"{counts['falls-open']} serve every bad state a 2xx")
+    if counts["mixed"]:
+        served = Counter(
+            s for r in probed if r.verdict == "mixed" for s, c in r.cells.items()
+            if s not in LEGITIMATE_STATES and c.outcome in SERVED_2XX
+        )
+        parts.append(f"{counts['mixed']} refuse some bad states but serve {', '.join(sorted(served))}")
+    if counts["public"]:
+        parts.append(f"{counts['public']} are public (no credential needed)")
+    if counts["inconclusive"]:
+        failed = sum(1 for r in probed if r.verdict == "inconclusive" and not _ok(r.cells.get("valid").status if r.cells.get("valid") else None))
+        detail = f", the valid request itself failed on {failed}" if failed else ""
+        parts.append(f"{counts['inconclusive']} could not be judged{detail}")
+    return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."
+
+
+# --------------------------------------------------------------------------------------------
+# Documented vs observed
+# --------------------------------------------------------------------------------------------
+
+
+def disagreements(api: ApiCatalog) -> list[dict[str, Any]]:
+    """Where the vendor's documentation disagrees with itself or with the ``anonymous`` state.
+
+    Per endpoint: the two documentation markers disagreeing; documented anonymous access that the
+    target refuses; "needs a credential" while anonymous callers are served; and documented
+    anonymous access that only ever yields an empty collection (served, but with nothing in it).
+    """
+    found: list[dict[str, Any]] = []
+    for endpoint in api.definition.endpoints:
+        doc = endpoint.documented
+        if doc.markers_disagree:
+            found.append(_entry(endpoint, None, "documentation markers", (
+                f"the sentence \"can be accessed anonymously\" is {'present' if doc.anonymous_sentence else 'absent'}, "
+                f"the empty security requirement is {'present' if doc.security_optional else 'absent'}"
+            )))
+        if doc.anonymous is None:
+            continue
+        for run, result in api.results_for(endpoint.id):
+            anon = result.cells.get("anonymous")
+            if result.verdict in _UNJUDGED or anon is None or anon.status is None:
+                continue
+            if anon.outcome in ("n/a", "error", "rate-limited", "server-error"):
+                continue
+            served = _ok(anon.status)
+            said = "accessible anonymously" if doc.anonymous else "needing a credential"
+            observed = f"anonymous got {describe_answer(anon, endpoint)} on {run.target}"
+            if doc.anonymous and not served:
+                found.append(_entry(endpoint, run, "documented vs observed", f"documented as {said}; {observed}", anon))
+            elif not doc.anonymous and served:
+                found.append(_entry(endpoint, run, "documented vs observed", f"documented as {said}; {observed}", anon))
+            elif doc.anonymous and anon.outcome == "empty":
+                found.append(_entry(endpoint, run, "anonymous gets nothing", (
+                    f"documented as {said}, and it is, but {observed}: anonymous access yields nothing here"
+                ), anon))
+    return found
+
+
+def _entry(endpoint: Endpoint, run: TargetRun | None, kind: str, detail: str, anon: Cell | None = None) -> dict[str, Any]:
+    return {
+        "endpoint": endpoint, "kind": kind, "detail": detail,
+        "target": run.target if run else None,
+        "documented_anonymous": endpoint.documented.anonymous,
+        "observed_status": anon.status if anon else None,
+        "observed_outcome": anon.outcome if anon else None,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Everything for one API, and for the catalog
+# --------------------------------------------------------------------------------------------
+
+
+def api_answers(api: ApiCatalog, signals: list[Signal]) -> ApiAnswers:
+    explanations: dict[str, str] = {}
+    alike: dict[str, list[str]] = {}
+    by_id = {e.id: e for e in api.definition.endpoints}
+    for run in api.runs:
+        for endpoint_id, result in run.endpoints.items():
+            key = f"{run.target}/{endpoint_id}"
+            explanations[key] = explain(result, by_id.get(endpoint_id))
+            like = unprivileged_like(result)
+            if like:
+                alike[key] = like
+    return ApiAnswers(
+        api=api.name, signals=signals, token_checks=[token_check(run) for run in api.runs],
+        explanations=explanations, unprivileged=alike, disagreements=disagreements(api),
+    )
+
+
+def compute_answers(catalog: Catalog, hooks) -> dict[str, ApiAnswers]:
+    """Every API's answers; signals come from the ``authcat_auth_signals`` plugins."""
+    out = {}
+    for name, api in sorted(catalog.apis.items()):
+        results = [r for run in api.runs for r in run.endpoints.values()]
+        signals = hooks.auth_signals(api.definition.api, results) if results else []
+        out[name] = api_answers(api, signals)
+    return out

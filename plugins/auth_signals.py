@@ -1,0 +1,15 @@
+"""The default auth-signal finder: compares every observation of an API (see ``catalog.signals``).
+
+Registered ``trylast`` like every built-in, so a plugin that knows better about an API can add
+its own signals; the facade concatenates all of them.
+"""
+
+from __future__ import annotations
+
+from catalog.hookspecs import hookimpl
+from catalog.signals import find_signals
+
+
+@hookimpl(trylast=True)
+def authcat_auth_signals(api, endpoints):
+    return find_signals(endpoints)
