@@ -1,0 +1,161 @@
+"""``authcat new`` and the contributor's loop: stub → lint → run → the endpoint is on the site.
+
+``new`` must append text (existing bytes untouched, in both list indent styles the catalog uses),
+refuse duplicates with a clear message and a non-zero exit, and leave the file as it was when
+the result does not validate. The last test takes a new endpoint from nothing to an observed
+section of the built site, through the real CLI and a real Datasette.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import CACHE, copy_project  # noqa: E402
+from servers.project import AUTHCAT, cli_env  # noqa: E402
+
+from authcat_plugins.contribute import append_entry, derive_id  # noqa: E402
+from catalog.cli import cli, hooks  # noqa: E402
+from catalog.definitions import load_api  # noqa: E402
+from catalog.runner import CACHE_ENV  # noqa: E402
+
+PLUGINS_JSON = ["--api", "datasette", "--group", "data", "--method", "GET", "--path", "/-/plugins.json",
+                "--summary", "Installed plugins", "--docs", "https://docs.datasette.io/en/latest/introspection.html",
+                "--collection", "", "--id", "plugins"]
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    """A copy of the project's endpoints (and site) to add endpoints to."""
+    return copy_project(tmp_path / "project")
+
+
+def new(root: Path, *args: str, input: str | None = None):
+    hooks().register_commands(cli)
+    return CliRunner().invoke(cli, ["--root", str(root), "new", *args], input=input)
+
+
+def test_appends_to_a_hand_written_file_without_touching_its_bytes(root):
+    group_file = root / "endpoints" / "datasette" / "data.yaml"
+    before = group_file.read_bytes()
+    result = new(root, *PLUGINS_JSON)
+    assert result.exit_code == 0, result.output
+    after = group_file.read_bytes()
+    assert after.startswith(before)
+    assert after[len(before):].decode() == (
+        "  - id: plugins\n    method: GET\n    path: /-/plugins.json\n    summary: Installed plugins\n"
+        "    docs: https://docs.datasette.io/en/latest/introspection.html\n    collection: ''\n"
+    )
+    endpoint = load_api(root / "endpoints" / "datasette").endpoint("plugins")
+    assert (endpoint.group, endpoint.collection, endpoint.source.file) == (
+        "Databases, tables and queries", "", "endpoints/datasette/data.yaml")
+
+
+def test_follows_the_indent_of_the_file_it_appends_to():
+    flush = "group: G\nendpoints:\n- id: a\n  method: GET\n  path: /a\n"
+    assert append_entry(flush, {"id": "b", "method": "GET", "path": "/b"}).endswith("\n- id: b\n  method: GET\n  path: /b\n")
+    assert append_entry("endpoints: []\n", {"id": "b", "method": "GET", "path": "/b"}) == "endpoints:\n  - id: b\n    method: GET\n    path: /b\n"
+
+
+def test_creates_the_group_file_when_missing(root):
+    result = new(root, "--api", "jira-cloud", "--group", "Hand picked", "--method", "get", "--path", "/rest/api/2/myself")
+    assert result.exit_code == 0, result.output
+    text = (root / "endpoints" / "jira-cloud" / "hand-picked.yaml").read_text()
+    assert text == "group: Hand picked\nendpoints:\n  - id: get-rest-api-2-myself\n    method: GET\n    path: /rest/api/2/myself\n"
+    assert derive_id("GET", "/rest/api/3/issue/{key}") == "get-rest-api-3-issue-key"
+
+
+def test_asks_for_what_is_not_given(root):
+    answers = "datasette\nextra\nGET\n/-/threads.json\nThreads\n\n\n"  # summary, no docs, default id
+    result = new(root, input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Path (relative, starts with /)" in result.output
+    entry = load_api(root / "endpoints" / "datasette").endpoint("get-threads-json")
+    assert (entry.path, entry.summary, entry.docs) == ("/-/threads.json", "Threads", None)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--id", "versions", "--path", "/-/new.json"], "endpoint id 'versions' already exists (endpoints/datasette/instance.yaml:"),
+    (["--id", "fresh", "--path", "/-/versions.json"], "GET /-/versions.json is already defined as 'versions'"),
+    # The same path with a differently named parameter is the same endpoint.
+    (["--id", "fresh", "--path", "/{db}/{tbl}.json"], "is already defined as"),
+])
+def test_refuses_duplicates_and_leaves_the_file_alone(root, args, message):
+    group_file = root / "endpoints" / "datasette" / "data.yaml"
+    before = group_file.read_bytes()
+    result = new(root, "--api", "datasette", "--group", "data", "--method", "GET", *args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert group_file.read_bytes() == before
+
+
+def test_an_invalid_entry_is_rolled_back_with_the_loader_s_message(root):
+    data = root / "endpoints" / "datasette" / "data.yaml"
+    before = data.read_bytes()
+    result = new(root, "--api", "datasette", "--group", "data", "--method", "GET", "--path", "/x", "--docs", "http://insecure")
+    assert result.exit_code == 2
+    assert re.search(r"datasette/data\.yaml:\d+: endpoints\[\d+\]\.docs: 'http://insecure' does not match", result.output)
+    assert "nothing was written" in result.output and data.read_bytes() == before
+    result = new(root, "--api", "datasette", "--group", "brand new", "--method", "GET", "--path", "/a/../admin")
+    assert result.exit_code == 2 and "'.' or '..'" in result.output
+    assert not (root / "endpoints" / "datasette" / "brand-new.yaml").exists()
+
+
+def test_refuses_generated_files_and_unknown_apis(root):
+    myself = root / "endpoints" / "jira-cloud" / "myself.yaml"
+    before = myself.read_bytes()
+    result = new(root, "--api", "jira-cloud", "--group", "myself", "--method", "GET", "--path", "/rest/api/3/mine")
+    assert result.exit_code == 1 and "generated by `authcat import-openapi`" in result.output
+    assert myself.read_bytes() == before
+    result = new(root, "--api", "gitlab", "--group", "x", "--method", "GET", "--path", "/x")
+    assert result.exit_code == 1 and "no API named 'gitlab'" in result.output and "datasette" in result.output
+
+
+def test_lint_suggests_the_field_a_typo_meant(root):
+    (root / "endpoints" / "datasette" / "typo.yaml").write_text(
+        "endpoints:\n  - id: typo\n    method: GET\n    path: /-/typo.json\n    colection_pointer: /items\n")
+    hooks().register_commands(cli)
+    result = CliRunner().invoke(cli, ["--root", str(root), "lint"])
+    assert result.exit_code == 2
+    assert ("endpoints/datasette/typo.yaml:5: endpoints[0].colection_pointer: "
+            "unknown field `colection_pointer`, did you mean `collection`?") in result.output
+
+
+def _authcat(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = cli_env({CACHE_ENV: os.environ.get(CACHE_ENV, str(CACHE))})
+    result = subprocess.run([*AUTHCAT, "--root", str(root), *args], capture_output=True, text=True,
+                            timeout=timeout, env=env)
+    assert result.returncode == 0, f"authcat {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _section(root: Path, group_slug: str, endpoint_slug: str) -> str:
+    page = (root / "site" / "build" / "apis" / "datasette" / group_slug / "index.html").read_text()
+    match = re.search(rf'<section class="authcat-endpoint" id="{endpoint_slug}">(.*?)</section>', page, re.S)
+    assert match, f"no section {endpoint_slug} on {group_slug}"
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_new_endpoint_from_nothing_to_the_site(root):
+    """new → lint → build (documented only) → run --api datasette (observed) on a real Datasette."""
+    _authcat(root, "new", *PLUGINS_JSON)
+    assert "ok:" in _authcat(root, "lint").stdout
+    _authcat(root, "build")
+    section = _section(root, "databases-tables-and-queries", "plugins")
+    assert "GET /-/plugins.json" in section and "Installed plugins" in section
+    assert "badge-documented" in section and "badge-observed" not in section
+
+    _authcat(root, "run", "--api", "datasette")
+    section = _section(root, "databases-tables-and-queries", "plugins")
+    assert "badge-observed" in section and "on <strong>local</strong>" in section
+    assert re.search(r"<td>valid</td><td>200</td>", section)
+    observed = (root / "site" / "data" / "observations" / "datasette" / "local.json").read_text()
+    assert '"plugins"' in observed
