@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from .plugins import Hooks
 from .results import Catalog
@@ -62,7 +63,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 def md_text(value: Any) -> str:
     """Escape text for a Markdown context: HTML-escaped and with Markdown syntax neutralised."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(value if value is not None else ""), quote=True))
+    # Markup: already escaped, so autoescape must not escape it again ("&lt;" shown as text).
+    return Markup(_MD_SPECIAL.sub(r"\\\1", html.escape(str(value if value is not None else ""), quote=True)))
 
 
 def slug(value: str) -> str:
