@@ -60,8 +60,10 @@ def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
     return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
 
 
-def outcomes_used(catalog: Catalog) -> list[str]:
-    used = {c.outcome for a in catalog.apis.values() for r in a.runs for e in r.endpoints.values() for c in e.cells.values()}
+def outcomes_used(catalog: Catalog, api: str | None = None) -> list[str]:
+    """The outcomes that occur in the data (one API's, or the whole catalog's): a legend lists only these."""
+    apis = [catalog.apis[api]] if api else catalog.apis.values()
+    used = {c.outcome for a in apis for r in a.runs for e in r.endpoints.values() for c in e.cells.values()}
     return [o for o in OUTCOMES if o in used]
 
 
@@ -130,7 +132,8 @@ def authcat_site_pages(catalog: Catalog, render):
         results = _endpoint_results(api)
         matrices = [(run, matrix_rows(api, run)) for run in api.runs]
         pages.append((f"apis/{name}/index.md", render(
-            "api.md.j2", api=api, groups=groups, matrices=matrices, legend=legend, summary=summaries[name],
+            "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
+            legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
             disagreements=disagreements(api), **common,
         )))
         for group in groups:
