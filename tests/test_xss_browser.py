@@ -15,6 +15,7 @@ import yaml
 
 from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.observe import Observation
+from catalog.site import slug
 from catalog.store import Store
 from tests.servers.project import make_project, run_cli
 
@@ -76,9 +77,9 @@ def browser():
 
 
 def group_page(build: Path) -> str:
-    pages = [p for p in (build / "apis" / "xss").glob("*/index.html")]
-    assert len(pages) == 1, pages
-    return f"apis/xss/{pages[0].parent.name}/"
+    name = slug(yaml.safe_load(HOSTILE.read_text())["group"])
+    assert (build / "apis" / "xss" / name / "index.html").exists()
+    return f"apis/xss/{name}/"
 
 
 def check_inert(page, url: str) -> str:
