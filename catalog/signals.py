@@ -178,8 +178,9 @@ def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
     if not hits or all(s.label == "accepted" for s in pool):
         return None  # nothing to tell apart here: a rule is only tested against rejected answers
     wrong = [s for s in pool if (feature in s.features()) != (s.label == "accepted")]
-    if len(wrong) * 2 >= len(pool):  # no better than chance: not worth showing
-        return None
+    negatives = [s for s in pool if s.label != "accepted"]
+    if len(wrong) * 2 >= len(pool) or all(feature in s.features() for s in negatives):
+        return None  # no better than chance, or on every answer alike: not worth showing
     non_2xx = None
     if kind in ("header-present", "header-value"):
         rest = [s for s in samples if not s.ok and s.label]
@@ -205,7 +206,8 @@ def _rejected_rule(feature, samples: list[Sample]) -> Signal | None:
     if all(s.label == "rejected" for s in pool):
         return None
     wrong = [s for s in pool if (feature in s.features()) != (s.label == "rejected")]
-    if len(wrong) * 2 >= len(pool):
+    legit = [s for s in pool if s.label != "rejected"]
+    if len(wrong) * 2 >= len(pool) or all(feature in s.features() for s in legit):
         return None
     return Signal(
         kind, name, value, REJECTED, len(pool), len(pool) - len(wrong), len(hits),

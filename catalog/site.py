@@ -20,9 +20,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .answers import compute_answers
+from .export import write_export
 from .plugins import Hooks
 from .results import Catalog
-from .store import atomic_write
 
 
 @dataclass
@@ -104,6 +105,9 @@ def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks) -> list[tuple
 def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None) -> BuildReport:
     """Render every page, then run MkDocs from Python. The previous build is replaced whole."""
     t0 = time.perf_counter()
+    # The answers feed the pages (guide, explanations) and the export alike: computed once.
+    answers = compute_answers(catalog, hooks)
+    catalog.extras["answers"] = answers
     pages = render_pages(catalog, paths, hooks)
     staging = paths.generated
     if staging.exists():
@@ -116,8 +120,7 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     t1 = time.perf_counter()
     _run_mkdocs(paths, staging, nav or default_nav(catalog))
     t2 = time.perf_counter()
-    for name, data in catalog.extras.get("files", {}).items():
-        atomic_write(paths.build / name, data)
+    write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
 
 

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.answers import disagreements
 from catalog.classify import OUTCOMES, VERDICTS
 from catalog.hookspecs import hookimpl
 from catalog.model import Endpoint
@@ -84,33 +85,6 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
         "verdicts": dict(sorted(verdicts.items())),
         "targets": [(r.target, r.version, r.run.get("date")) for r in api.runs],
     }
-
-
-def disagreements(api: ApiCatalog) -> list[dict[str, Any]]:
-    """Where documentation, reports and observations disagree, computed per endpoint."""
-    found = []
-    for endpoint in api.definition.endpoints:
-        doc = endpoint.documented
-        if doc.markers_disagree:
-            found.append({
-                "endpoint": endpoint, "kind": "documentation markers",
-                "detail": f"sentence {'present' if doc.anonymous_sentence else 'absent'}, "
-                          f"empty security requirement {'present' if doc.security_optional else 'absent'}",
-            })
-        for run, result in api.results_for(endpoint.id):
-            anon = result.cells.get("anonymous")
-            if doc.anonymous is None or anon is None or anon.outcome in ("n/a", "error", "inconclusive"):
-                continue
-            if result.verdict in ("not-served", "not-probed"):
-                continue
-            served = anon.status is not None and 200 <= anon.status < 300
-            if doc.anonymous != served:
-                found.append({
-                    "endpoint": endpoint, "kind": "documented vs observed",
-                    "detail": f"documented {'accessible' if doc.anonymous else 'not accessible'} anonymously; "
-                              f"anonymous got {anon.status} ({anon.outcome}) on {run.target}",
-                })
-    return found
 
 
 def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, EndpointResult]]]:

@@ -1,0 +1,111 @@
+"""The machine-readable export: ``catalog.json`` and its JSON Schema, written beside the site.
+
+Everything the site shows, as data: every API, every endpoint (documented + reported + observed
+per target), every cell, verdict and its explanation, the auth signals, the token check and the
+provenance of each observation (target, target version, run date, authcat version). The schema
+lives in ``catalog/schemas/catalog.schema.json`` and is published next to the export.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .answers import ApiAnswers
+from .classify import OUTCOMES, VERDICTS
+from .model import Endpoint
+from .results import ApiCatalog, Catalog, EndpointResult, TargetRun
+from .store import atomic_write
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalog.schema.json"
+EXPORT_NAME = "catalog.json"
+SCHEMA_NAME = "catalog.schema.json"
+FORMAT_VERSION = 1
+
+
+def _documented(endpoint: Endpoint) -> dict[str, Any]:
+    d = endpoint.documented
+    return {
+        "anonymous": d.anonymous, "anonymous_sentence": d.anonymous_sentence,
+        "security_optional": d.security_optional, "markers_disagree": d.markers_disagree,
+        "documents_401": d.documents_401, "deprecated": d.deprecated, "scopes": list(d.scopes),
+        "source": d.source,
+    }
+
+
+def _reported(items) -> list[dict[str, Any]]:
+    return [
+        {"claim": r.claim, "source": r.source, "date": r.date, "ref": r.ref, "state": r.state}
+        for r in items
+    ]
+
+
+def _provenance(run: TargetRun) -> dict[str, Any]:
+    return {
+        "target": run.target, "target_version": run.version,
+        "date": run.run.get("date"), "authcat_version": run.run.get("authcat_version"),
+    }
+
+
+def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None) -> dict[str, Any]:
+    key = f"{run.target}/{result.endpoint_id}"
+    return {
+        **_provenance(run),
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "explanation": answers.explanations.get(key, "") if answers else "",
+        "unprivileged_like": answers.unprivileged.get(key, []) if answers else [],
+        "cells": {state: cell.to_dict() for state, cell in result.cells.items()},
+    }
+
+
+def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None) -> dict[str, Any]:
+    return {
+        "id": endpoint.id, "method": endpoint.method, "path": endpoint.path, "group": endpoint.group,
+        "summary": endpoint.summary, "docs": endpoint.docs, "collection": endpoint.collection,
+        "removed": endpoint.removed,
+        "documented": _documented(endpoint),
+        "reported": _reported(endpoint.reported),
+        "observed": [_observed(run, result, answers) for run, result in api.results_for(endpoint.id)],
+    }
+
+
+def _disagreement(d: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in d.items() if k != "endpoint"}, "endpoint": d["endpoint"].id}
+
+
+def _api(api: ApiCatalog, answers: ApiAnswers | None) -> dict[str, Any]:
+    a = api.definition.api
+    return {
+        "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
+        "reported": _reported(a.reported),
+        "targets": [{**_provenance(run), "states": run.states} for run in api.runs],
+        "endpoints": [_endpoint(api, e, answers) for e in api.definition.endpoints],
+        "signals": [s.to_dict() for s in answers.signals] if answers else [],
+        "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
+        "disagreements": [_disagreement(d) for d in answers.disagreements] if answers else [],
+    }
+
+
+def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_NAME,
+        "format": FORMAT_VERSION,
+        "generated": catalog.generated,
+        "authcat_version": catalog.authcat_version,
+        "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
+        "verdicts": dict(VERDICTS),
+        "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
+        "apis": [_api(api, answers.get(name)) for name, api in sorted(catalog.apis.items())],
+    }
+
+
+def write_export(catalog: Catalog, answers: dict[str, ApiAnswers], build_dir: Path) -> Path:
+    """Write ``catalog.json`` and ``catalog.schema.json`` into the built site, each atomically."""
+    data = export_data(catalog, answers)
+    atomic_write(build_dir / SCHEMA_NAME, SCHEMA_PATH.read_text(encoding="utf-8"))
+    atomic_write(build_dir / EXPORT_NAME, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    for name in (SCHEMA_NAME, EXPORT_NAME):
+        (build_dir / name).chmod(0o644)  # published files: mkstemp makes them private
+    return build_dir / EXPORT_NAME
