@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.authcat-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[targets,test]'
+	$(BIN)/python -m pip install --quiet -e '.[targets,test,bench]'
 	touch $(STAMP)
 
 ## make catalog: probe the bundled local targets, classify, build the site into site/build/
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/authcat lint
+
+## make bench: the performance figures (B1–B4) side by side; prints the table, writes benchmarks/results.json
+bench: $(STAMP)
+	scripts/ensure-system-deps
+	$(BIN)/python -m benchmarks.run
 
 serve: $(STAMP)
 	$(BIN)/authcat serve

@@ -1,6 +1,7 @@
 """The probe engine: send many requests politely and summarise each answer.
 
-One :class:`Prober` per target: an ``httpx.AsyncClient`` that never follows redirects, a
+One :class:`Prober` per target: an ``httpx.AsyncClient`` (over aiohttp's connections, see
+``catalog.transport``) that never follows redirects and keeps no cookies, a
 semaphore bounding concurrency, a sliding-window rate limiter per host (never more than R
 requests in any one-second window), retries that honour ``Retry-After`` up to a bound, a total
 deadline per request (a server dripping one byte a second cannot hold a probe forever) and a cap
@@ -23,6 +24,7 @@ import httpx
 
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer, summarise
 from .secrets import Scrubber
+from .transport import ProbeTransport, no_cookies
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is recorded, not waited for
@@ -108,12 +110,14 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def make_client(settings: ProbeSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The probe client. The default transport is aiohttp's (3× stock httpx, benchmarks/b1)."""
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
     return httpx.AsyncClient(
         follow_redirects=False,  # never carry a credential to wherever a redirect points
         timeout=httpx.Timeout(settings.timeout),
         limits=limits,
-        transport=transport,
+        transport=transport or ProbeTransport(limits),
+        cookies=no_cookies(),  # one probe's Set-Cookie must not authenticate the next probe
         trust_env=False,  # no proxies from the environment: probes go where the profile says
         headers={"User-Agent": "authcat (+https://github.com/authcat/authcat)", "Accept": "application/json"},
     )
