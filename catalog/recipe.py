@@ -107,6 +107,8 @@ def recipe_code(api_title: str, signals: Iterable[Signal]) -> str:
     for s in status_ok:
         lines.append(f"    # {_record(s)}")
         lines += ["    if response.is_success:", '        return "accepted"']
+        if s.refused_with:  # only the statuses the rule was checked on: a 500 stays "unknown"
+            lines += [f"    if response.status_code in {tuple(s.refused_with)!r}:", '        return "rejected"']
     if status_bad:
         codes = sorted(int(s.name) for s in status_bad)
         for s in status_bad:

@@ -78,6 +78,7 @@ class Signal:
     scope: str = "2xx answers"
     misclassified: tuple[str, ...] = ()  # a few "endpoint · state" where the rule was wrong
     non_2xx: tuple[int, int] | None = None  # ACCEPTED header rules: (correct, checked) on other answers
+    refused_with: tuple[int, ...] = ()  # the ACCEPTED "status 2xx" rule: statuses of the answers it refused
 
     @property
     def recommended(self) -> bool:
@@ -104,6 +105,7 @@ class Signal:
             "endpoints": [f"{m} {p}" for m, p in self.endpoints], "scope": self.scope,
             "misclassified": list(self.misclassified),
             "non_2xx": {"correct": self.non_2xx[0], "checked": self.non_2xx[1]} if self.non_2xx else None,
+            "refused_with": list(self.refused_with),
         }
 
 
@@ -191,6 +193,7 @@ def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
         states=tuple(sorted({s.state for s in hits})),
         endpoints=tuple(sorted({(s.method, s.path) for s in hits})) if kind == "body-field" else (),
         scope=scope, misclassified=tuple(_where(s) for s in wrong[:5]), non_2xx=non_2xx,
+        refused_with=tuple(sorted({s.status for s in pool if not s.ok})) if kind == "status" else (),
     )
 
 

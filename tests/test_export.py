@@ -1,0 +1,90 @@
+"""The export and the guide pages, from one build of a copy of the project with the committed
+observations: catalog.json validates against the published schema and carries every answer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from conftest import REPO, copy_project
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("export") / "project")
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog", "--root", str(root), "build"],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+def test_catalog_json_validates_against_the_published_schema(built):
+    build = built / "site" / "build"
+    schema = json.loads((build / "catalog.schema.json").read_text())
+    assert schema == json.loads((REPO / "catalog" / "schemas" / "catalog.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    data = json.loads((build / "catalog.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    assert not errors, [f"{e.json_path}: {e.message[:200]}" for e in errors[:5]]
+    assert {a["name"] for a in data["apis"]} == {"jira-cloud", "confluence-cloud", "datasette"}
+
+
+def test_export_carries_cells_explanations_signals_and_provenance(built):
+    data = json.loads((built / "site" / "build" / "catalog.json").read_text())
+    jira = next(a for a in data["apis"] if a["name"] == "jira-cloud")
+    search = next(e for e in jira["endpoints"] if e["id"] == "searchProjects")
+    assert search["documented"]["anonymous"] is True
+    observed = search["observed"][0]
+    assert observed["target"] == "backlot" and observed["target_version"] and observed["date"] and observed["authcat_version"]
+    assert observed["verdict"] == "falls-open"
+    assert "cannot tell a dead token from an empty result" in observed["explanation"]
+    assert "wrong-identity" in observed["unprivileged_like"]
+    assert observed["cells"]["wrong-identity"]["outcome"] == "empty"
+    labels = {(s["meaning"], s["label"]): s for s in jira["signals"] if s["recommended"]}
+    assert ("credential accepted", "x-aaccountid present") in labels
+    assert ("credential read and rejected", "x-seraph-loginreason: AUTHENTICATED_FAILED") in labels
+    assert jira["token_check"][0]["found"] is False and jira["token_check"][0]["reason"].startswith("none found")
+    datasette = next(a for a in data["apis"] if a["name"] == "datasette")
+    assert datasette["token_check"][0]["candidates"][0]["method"] == "GET"
+    # Documentation-only endpoints are exported too, with no observation.
+    assert any(not e["observed"] for e in jira["endpoints"])
+
+
+def test_no_secret_or_identity_value_in_the_export(built):
+    text = (built / "site" / "build" / "catalog.json").read_text()
+    assert "@acme.com" not in text and "@northwind" not in text
+    import yaml
+
+    tokens = [u["token"] for f in (REPO / ".cache" / "authcat" / "backlot").glob("data-*/tokens.yaml")
+              for u in yaml.safe_load(f.read_text())["users"]]
+    assert tokens, "the Backlot corpus is prepared by the run that made the observations"
+    assert not [t for t in tokens if t in text]
+
+
+def test_guide_pages_are_built_linked_and_in_the_nav(built):
+    build = built / "site" / "build"
+    for api in ("jira-cloud", "confluence-cloud", "datasette"):
+        assert (build / "apis" / api / "guide" / "index.html").exists()
+    api_page = (built / "site" / "generated" / "apis" / "jira-cloud" / "index.md").read_text()
+    assert 'href="guide/"' in api_page
+    home = (build / "index.html").read_text()
+    assert "Dead token or empty result?" in home
+
+
+def test_confluence_guide_names_status_codes_and_invents_no_header(built):
+    page = (built / "site" / "generated" / "apis" / "confluence-cloud" / "guide.md").read_text()
+    separation = page.split('id="what-separates"')[1].split("</ul>")[0]
+    assert "the status code is enough" in separation
+    assert "401" in separation and "403" in separation
+    assert "x-aaccountid" not in page and "x-seraph-loginreason" not in page
+
+
+def test_group_page_shows_the_explanation(built):
+    page = (built / "site" / "generated" / "apis" / "jira-cloud" / "projects.md").read_text()
+    assert 'class="verdict-explanation"' in page and "cannot tell a dead token from an empty result" in page

@@ -1,0 +1,73 @@
+"""The guide's recipe is real code: taken from the generated page, run against a real Backlot, it
+tells a valid credential from the wrong-identity presentation (both answered 200) correctly."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+import pytest
+
+from catalog.model import Presentation
+from catalog.pipeline import load_catalog
+from catalog.plugins import Hooks
+from catalog.recipe import load_recipe
+from catalog.site import render_pages
+from catalog.targets import LaunchContext
+from conftest import REPO
+
+RECIPE = re.compile(r'<code class="language-python" id="authcat-recipe">(.*?)</code>', re.S)
+PATH = "/atlassian/rest/api/3/project/search"
+
+
+def recipe_from_page(project, api: str) -> str:
+    hooks = Hooks()
+    pages = dict(render_pages(load_catalog(project, hooks), project.site, hooks))
+    found = RECIPE.search(pages[f"apis/{api}/guide.md"])
+    assert found, "the guide page shows the recipe"
+    return html.unescape(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def backlot(tmp_path_factory):
+    hooks = Hooks()
+    ctx = LaunchContext(name="backlot", cache_dir=REPO / ".cache" / "authcat" / "backlot",
+                        scratch_dir=tmp_path_factory.mktemp("backlot-scratch"))
+    with hooks.launchers["backlot"](ctx) as launched:
+        yield hooks, launched
+
+
+def presented(hooks, launched, state: str) -> dict[str, str]:
+    presentation = hooks.states[state].present(hooks.schemes["basic"], launched.credentials)
+    assert isinstance(presentation, Presentation), f"{state} is available on Backlot"
+    return dict(presentation.headers)
+
+
+@pytest.mark.backlot
+def test_jira_recipe_tells_valid_from_wrong_identity_on_backlot(project, backlot):
+    code = recipe_from_page(project, "jira-cloud")
+    credential_state = load_recipe(code)
+    hooks, launched = backlot
+    with httpx.Client(base_url=launched.base_url, timeout=20) as client:
+        answers = {s: client.get(PATH, headers=presented(hooks, launched, s))
+                   for s in ("valid", "wrong-identity", "unprivileged", "anonymous")}
+    # The status code cannot tell them apart: every one of these is a 200.
+    assert {s: r.status_code for s, r in answers.items()} == dict.fromkeys(answers, 200)
+    assert credential_state(answers["valid"]) == "accepted"
+    assert credential_state(answers["wrong-identity"]) == "rejected"
+    # The integrator's question: a user who simply has no projects is not a dead token.
+    assert credential_state(answers["unprivileged"]) == "accepted"
+    assert answers["unprivileged"].json()["values"] == answers["wrong-identity"].json()["values"] == []
+
+
+@pytest.mark.backlot
+def test_confluence_recipe_uses_status_codes_on_backlot(project, backlot):
+    credential_state = load_recipe(recipe_from_page(project, "confluence-cloud"))
+    hooks, launched = backlot
+    with httpx.Client(base_url=launched.base_url, timeout=20) as client:
+        valid = client.get("/atlassian/wiki/rest/api/space", headers=presented(hooks, launched, "valid"))
+        wrong = client.get("/atlassian/wiki/rest/api/space", headers=presented(hooks, launched, "wrong-identity"))
+    assert credential_state(valid) == "accepted"
+    # 403 there is never an accepted credential's answer: the status rule was checked on every answer.
+    assert wrong.status_code == 403 and credential_state(wrong) == "rejected"
