@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from .answers import compute_answers
+from .deferred import Deferred, PutBack, inline
 from .export import write_export
 from .plugins import Hooks
 from .results import Catalog
@@ -72,7 +73,7 @@ def slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "x"
 
 
-def jinja_env(paths: SitePaths, hooks: Hooks) -> jinja2.Environment:
+def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> jinja2.Environment:
     search = [str(paths.templates), *hooks.template_dirs()]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
@@ -84,11 +85,13 @@ def jinja_env(paths: SitePaths, hooks: Hooks) -> jinja2.Environment:
     )
     env.filters["md"] = md_text
     env.filters["slug"] = slug
+    env.filters["defer"] = deferred or inline  # see catalog.deferred: big tables skip Markdown
     return env
 
 
-def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks) -> list[tuple[str, str]]:
-    env = jinja_env(paths, hooks)
+def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
+                 deferred: Deferred | None = None) -> list[tuple[str, str]]:
+    env = jinja_env(paths, hooks, deferred)
 
     def render(template: str, **context: Any) -> str:
         return env.get_template(template).render(**context)
@@ -108,7 +111,8 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     # The answers feed the pages (guide, explanations) and the export alike: computed once.
     answers = compute_answers(catalog, hooks)
     catalog.extras["answers"] = answers
-    pages = render_pages(catalog, paths, hooks)
+    deferred = Deferred()
+    pages = render_pages(catalog, paths, hooks, deferred)
     staging = paths.generated
     if staging.exists():
         shutil.rmtree(staging)
@@ -118,7 +122,7 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     t1 = time.perf_counter()
-    _run_mkdocs(paths, staging, nav or default_nav(catalog))
+    _run_mkdocs(paths, staging, nav or default_nav(catalog), deferred)
     t2 = time.perf_counter()
     write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
@@ -138,7 +142,7 @@ def default_nav(catalog: Catalog) -> list:
     ]
 
 
-def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list) -> None:
+def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred | None = None) -> None:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -150,6 +154,8 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list) -> None:
     cfg = load_config(
         config_file=str(paths.config), docs_dir=str(docs_dir), site_dir=str(staging_build), nav=nav,
     )
+    if deferred is not None:
+        cfg.plugins["authcat-deferred"] = PutBack(deferred)
     cfg.plugins.on_startup(command="build", dirty=False)
     try:
         build(cfg)
