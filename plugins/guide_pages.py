@@ -29,7 +29,7 @@ def answers_for(catalog: Catalog, api: ApiCatalog) -> ApiAnswers:
 
 
 def bad_state_statuses(api: ApiCatalog) -> str:
-    """Which statuses each bad state got on endpoints the valid credential could use."""
+    """Which statuses each bad state got where the valid credential was served and it was not."""
     seen: dict[str, set[int]] = defaultdict(set)
     for run in api.runs:
         for result in run.endpoints.values():
@@ -37,8 +37,11 @@ def bad_state_statuses(api: ApiCatalog) -> str:
             if valid is None or valid.status is None or not 200 <= valid.status < 300 or result.verdict == "public":
                 continue
             for state, cell in result.cells.items():
-                if state not in LEGITIMATE_STATES and cell.status is not None:
-                    seen[state].add(cell.status)
+                if state in LEGITIMATE_STATES or cell.status is None or cell.observation is None:
+                    continue
+                if cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256:
+                    continue  # this presentation was accepted: it is not a bad credential's answer
+                seen[state].add(cell.status)
     groups: dict[str, list[str]] = defaultdict(list)
     for state, statuses in seen.items():
         groups["/".join(str(s) for s in sorted(statuses))].append(state)
