@@ -36,7 +36,9 @@ def _observation_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     folder = path / "observations" if (path / "observations").is_dir() else path
-    return sorted(p for p in folder.rglob("*.json") if not p.name.endswith(PREVIOUS) and p.name != "changes.json")
+    # A data folder also holds the replaced runs, interrupted runs and the change log: not runs to compare.
+    return sorted(p for p in folder.rglob("*.json")
+                  if not p.name.endswith((PREVIOUS, ".partial.json")) and p.name != "changes.json")
 
 
 def load_set(path: Path) -> list[TargetRun]:

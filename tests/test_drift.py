@@ -57,7 +57,8 @@ def test_diff_json_and_folders(project, tmp_path):
     assert moved == {("a", "expired"): ("as-anonymous", "rejected", False), ("a", "forged"): ("rejected", "as-anonymous", True)}
 
 
-def test_diff_defaults_to_previous_and_current(project):
+def test_diff_defaults_to_previous_and_current(empty_project):
+    project = empty_project
     store = Store(project.data)
     store.write(make_run("demo", "local", "1.0", DATE1, {"a": {"expired": ("as-anonymous", 200)}}))
     store.write(make_run("demo", "local", "2.0", DATE2, {"a": {"expired": ("rejected", 401)}}))
@@ -67,8 +68,20 @@ def test_diff_defaults_to_previous_and_current(project):
     assert "GET /a  expired: as-anonymous → rejected" in done.stdout
 
 
-def test_diff_without_previous_run_says_so(project):
-    done = authcat("diff", cwd=project.root)
+def test_folders_skip_replaced_and_interrupted_runs(project, tmp_path):
+    old, new = _pair(tmp_path)
+    stale = make_run("demo", "local", "0.9", DATE1, {"a": {"expired": ("partial", 200)}})
+    for suffix in (".previous.json", ".partial.json"):
+        (old.parent / f"local{suffix}").write_text(json.dumps(stale.to_dict()))
+    (tmp_path / "old" / "changes.json").write_text("[]")
+    done = authcat("diff", str(tmp_path / "old"), str(tmp_path / "new"), "--json", cwd=project.root)
+    assert done.returncode == 0, done.stderr
+    (comparison,) = json.loads(done.stdout)["comparisons"]
+    assert comparison["old"]["target_version"] == "1.0" and len(comparison["changes"]) == 2
+
+
+def test_diff_without_previous_run_says_so(empty_project):
+    done = authcat("diff", cwd=empty_project.root)
     assert done.returncode == 0
     assert "nothing to compare" in done.stdout
 
