@@ -1,0 +1,21 @@
+"""``authcat build`` for one project, as a child process, reporting its own phases as JSON.
+
+It does what the CLI's ``build`` command does (load plugins, load the catalog, render, MkDocs);
+the parent times the whole process and reads its peak memory from ``wait4``.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+t0 = time.perf_counter()
+from catalog.pipeline import Project, build  # noqa: E402  (import time is part of the build)
+from catalog.plugins import Hooks  # noqa: E402
+
+report = build(Project(Path(sys.argv[1])), Hooks())
+# Peak RSS of this process image: VmHWM is reset at exec, unlike ru_maxrss, which on Linux also
+# counts the parent's memory copied at fork time.
+hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"pages": report.pages, "rss_mb": hwm_kb / 1024, "render_s": report.render_s, "mkdocs_s": report.mkdocs_s,
+                  "inside_s": time.perf_counter() - t0}))

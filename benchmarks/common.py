@@ -1,0 +1,156 @@
+"""What every benchmark shares: side-by-side timing, medians, local servers, machine facts.
+
+Rules the figures follow: every timing is a ratio or a scaling factor measured in the same run,
+the sides alternate (the order rotates each round, so drift and warm caches hit every side
+alike), and the reported value is the median of several rounds. Servers listen on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = "/usr/sbin/nginx"
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    figure: str
+    value: float | None
+    unit: str
+    goal: str
+    met: bool | None  # None: informational, no goal
+    note: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"figure": self.figure, "value": self.value, "unit": self.unit, "goal": self.goal,
+                "met": self.met, "note": self.note, "detail": self.detail}
+
+
+def rounds_alternating(sides: dict[str, Callable[[], dict]], rounds: int, log=print) -> dict[str, list[dict]]:
+    """Run every side once per round, rotating the order each round; each side returns a dict."""
+    names = list(sides)
+    out: dict[str, list[dict]] = {n: [] for n in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            result = sides[name]()
+            out[name].append(result)
+            log(f"  round {r + 1}/{rounds} {name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                          for k, v in result.items()))
+    return out
+
+
+def med(results: list[dict], key: str) -> float:
+    return median(r[key] for r in results)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+NGINX_CONF = """\
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    server {{
+        listen 127.0.0.1:{port};
+        default_type application/json;
+        location / {{ return 200 '{{"values":[]}}'; }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx() -> Iterator[str]:
+    """Debian's nginx with a generated config in a temp dir; yields its base URL."""
+    if not os.access(NGINX, os.X_OK):
+        raise RuntimeError(f"{NGINX} is missing: run scripts/ensure-system-deps (apt-get install nginx)")
+    with tempfile.TemporaryDirectory(prefix="authcat-bench-nginx-") as tmp:
+        port = free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
+        proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", tmp, "-e", f"{tmp}/error.log"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_port(port)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.send_signal(signal.SIGQUIT)  # graceful stop
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        mem = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024, 1)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "nginx": _nginx_version(),
+    }
+
+
+def _nginx_version() -> str | None:
+    if not shutil.which(NGINX):
+        return None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        got = subprocess.run([NGINX, "-v"], capture_output=True, text=True, timeout=5)
+        return (got.stderr or got.stdout).strip().split("/")[-1]
+    return None
+
+
+def python() -> str:
+    return sys.executable

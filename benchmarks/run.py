@@ -1,0 +1,65 @@
+"""Run every figure (B1–B4), print the table and write ``benchmarks/results.json``.
+
+``python -m benchmarks.run`` (or ``make bench``); ``--only B1 B3`` runs a subset (the JSON is
+then written beside, as ``results.partial.json``, so the committed table stays whole).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+from . import b1_engine, b2_schedule, b3_site, b4_incremental
+from .common import ROOT, Row, machine
+
+FIGURES = {"B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main}
+
+
+def table(rows: list[Row]) -> str:
+    lines = [("figure", "value", "goal", "met?", "note")]
+    for r in rows:
+        value = "—" if r.value is None else f"{r.value:g} {r.unit}".strip()
+        met = "—" if r.met is None else "yes" if r.met else "NO"
+        lines.append((r.figure, value, r.goal, met, r.note))
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    out = []
+    for n, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:4])) + "  " + line[4])
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths) + "  ----")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=sorted(FIGURES), help="run these figures only")
+    args = ap.parse_args()
+    chosen = args.only or list(FIGURES)
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    rows: list[Row] = []
+    for name in chosen:
+        rows += FIGURES[name](log=print)
+    info = {**machine(), "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    result = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": info,
+        "duration_s": round(time.perf_counter() - started, 1),
+        "figures": [r.to_dict() for r in rows],
+    }
+    out = ROOT / "benchmarks" / ("results.json" if not args.only else "results.partial.json")
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print()
+    print(f"{info['cpu']}, {info['cores']} cores, Python {info['python']}; load average "
+          f"{info['load_average_before'][0]} → {info['load_average_after'][0]}")
+    print(table(rows))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
