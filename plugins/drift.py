@@ -23,7 +23,7 @@ from catalog.model import Source
 from catalog.reports import Comparison, compare, describe, write_junit, write_sarif
 from catalog.results import TargetRun
 from catalog.runner import probe_all
-from catalog.store import read_file
+from catalog.store import Store, read_file
 
 PREVIOUS = ".previous.json"
 
@@ -159,9 +159,11 @@ def _locator(apis: dict[str, ApiDefinition]):
               help="The observations to compare with (default: the committed site/data).")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report here.")
 @click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path), help="Write a SARIF 2.1.0 report here.")
+@click.option("--out", "keep_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also keep the probed observations in this data folder (e.g. as a CI artifact).")
 @pass_ctx
 def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit: Path | None,
-              sarif: Path | None, **kw) -> None:
+              sarif: Path | None, keep_dir: Path | None, **kw) -> None:
     """Probe (or read --new), compare with the baseline, exit 1 if a bad state is newly served.
 
     A regression is a bad token state that the baseline saw rejected (401, auth-failure body,
@@ -177,6 +179,9 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         with tempfile.TemporaryDirectory(prefix="authcat-check-") as scratch:
             # An empty data folder: nothing is reused from a cache, nothing committed is overwritten.
             new_runs = probe_all(apis, ctx.project.endpoints, Path(scratch), ctx.hooks, options)
+        if keep_dir is not None:
+            for run in new_runs:
+                Store(keep_dir).write(run)
     if not new_runs:
         raise BadInput("no run to check: no target was probed (see `authcat targets`) and no --new given")
     pairs, unpaired = pair_runs(_select(old_runs, tuple({r.api for r in new_runs})), new_runs)
