@@ -1,0 +1,88 @@
+"""A real browser for the site's tests and for ``scripts/screenshot``.
+
+Chromium comes from Debian (``scripts/ensure-system-deps``), never from ``playwright install``:
+that downloads, and the machines that run these tests cannot.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def chromium_path() -> str | None:
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    return found
+
+
+@contextmanager
+def chromium() -> Iterator["object"]:
+    """A headless Chromium (the Debian one) driven by Playwright; closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("chromium is not installed: run scripts/ensure-system-deps")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
+        pass
+
+
+@contextmanager
+def serve_dir(directory: Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def copy_project(dest: Path, source: Path = REPO) -> Path:
+    """Copy what a build reads (definitions and the site, without earlier outputs) to ``dest``."""
+    shutil.copytree(source / "endpoints", dest / "endpoints")
+    shutil.copytree(
+        source / "site", dest / "site",
+        ignore=shutil.ignore_patterns("build", "generated", ".build-staging", ".build-old"),
+    )
+    return dest
+
+
+def build_site(root: Path) -> None:
+    """``authcat --root <root> build`` in a subprocess, exactly as a maintainer runs it."""
+    authcat = Path(sys.executable).with_name("authcat")
+    cmd = [str(authcat)] if authcat.exists() else [sys.executable, "-m", "catalog"]
+    done = subprocess.run([*cmd, "--root", str(root), "build"], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"authcat build failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

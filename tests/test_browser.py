@@ -1,0 +1,269 @@
+"""The published site in a real browser: the Jira matrix loads cleanly, filters, links each cell to
+its endpoint's section, shows a legend of the outcomes in the data, and stays usable on a phone.
+
+The site is built once per module from the committed observations, in a tmp copy of the project,
+and served by a threaded ``http.server`` on 127.0.0.1. The browser never leaves 127.0.0.1: every
+other request is aborted and recorded, and the test says which hosts may be asked at all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from catalog.definitions import load_all
+from catalog.site import slug
+from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
+
+API, TARGET = "jira-cloud", "backlot"
+MATRIX = f"/apis/{API}/"
+# Material asks GitHub for the repository's stars and latest release (the header's repo_url
+# widget). That is the only third-party host the site may contact; fonts are system fonts.
+THIRD_PARTY_ALLOWED = {"api.github.com"}
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("browser") / "project")
+    build_site(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def base_url(project):
+    with serve_dir(project / "site" / "build") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def observed(project) -> dict:
+    """What the matrix must show, read from the observation JSON (endpoints still defined only)."""
+    data = json.loads((project / "site/data/observations" / API / f"{TARGET}.json").read_text())
+    defined = {e.id: e for e in load_all(project / "endpoints")[API].endpoints}
+    endpoints = {k: v for k, v in data["endpoints"].items() if k in defined}
+    outcomes = {c["outcome"] for e in endpoints.values() for c in (e.get("states") or {}).values()}
+    return {"endpoints": endpoints, "outcomes": outcomes, "defined": defined}
+
+
+class Visit:
+    """A page plus everything that went wrong while it loaded."""
+
+    def __init__(self, browser, base_url: str, viewport: dict):
+        self.base = base_url
+        self.context = browser.new_context(viewport=viewport)
+        self.third_party: set[str] = set()
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.context.route(lambda url: not url.startswith(base_url), self._block)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
+        self.page.on("requestfailed", self._request_failed)
+        self.page.on("response", self._response)
+
+    def _block(self, route):
+        self.third_party.add(urlparse(route.request.url).hostname or route.request.url)
+        route.abort()
+
+    def _is_local(self, url: str) -> bool:
+        return url.startswith(self.base)
+
+    def _console(self, msg):
+        # A blocked third-party request logs "Failed to load resource" located at its own URL.
+        url = (msg.location or {}).get("url", "")
+        if msg.type == "error" and (self._is_local(url) or not url):
+            self.console_errors.append(msg.text)
+
+    def _request_failed(self, request):
+        if self._is_local(request.url):
+            self.failed.append(f"{request.url}: {request.failure}")
+
+    def _response(self, response):
+        if self._is_local(response.url) and response.status >= 400:
+            self.failed.append(f"{response.url}: HTTP {response.status}")
+
+    def goto(self, path: str, settle: bool):
+        # Only the clean-load checks wait for the network to go quiet (the search index loads
+        # after the page); the others start once the page's scripts have run.
+        self.page.goto(self.base + path, wait_until="networkidle" if settle else "load")
+        return self.page
+
+    def assert_clean(self):
+        assert self.console_errors == []
+        assert self.failed == []
+        assert self.third_party <= THIRD_PARTY_ALLOWED, self.third_party - THIRD_PARTY_ALLOWED
+
+
+@pytest.fixture
+def visit(browser, base_url):
+    made = []
+
+    def open_(path: str, viewport: dict = DESKTOP, settle: bool = False) -> Visit:
+        v = Visit(browser, base_url, viewport)
+        made.append(v)
+        v.goto(path, settle)
+        if path == MATRIX:
+            v.page.wait_for_selector("[data-authcat-matrix][data-ready]", state="attached", timeout=10_000)
+        return v
+
+    yield open_
+    for v in made:
+        v.context.close()
+
+
+def matrix(page):
+    """The target's matrix block on the API page."""
+    return page.locator("[data-authcat-matrix]").filter(has=page.locator(".provenance strong", has_text=TARGET)).first
+
+
+def visible_rows(page) -> int:
+    return matrix(page).locator("tbody tr:not([hidden])").count()
+
+
+# ---- tests --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [MATRIX, "/", f"/apis/{API}/issues/", "/methodology/", "/changes/"])
+def test_pages_load_without_console_errors_or_failed_requests(visit, path):
+    v = visit(path, settle=True)
+    assert v.page.locator("h1").count() == 1
+    v.assert_clean()
+
+
+def test_matrix_shows_every_observed_endpoint(visit, observed):
+    page = visit(MATRIX).page
+    n = len(observed["endpoints"])
+    assert n > 0
+    assert visible_rows(page) == n
+    assert matrix(page).locator("[data-count]").inner_text() == f"{n} of {n} endpoints"
+
+
+def test_search_finds_an_endpoint_by_its_path(visit, observed):
+    page = visit(MATRIX).page
+    # An endpoint that was really probed (has cells), found by a path no other endpoint shares.
+    paths = [e["path"] for e in observed["endpoints"].values()]
+    path = next(e["path"] for e in observed["endpoints"].values() if e.get("states") and paths.count(e["path"]) == 1)
+    box = matrix(page).locator("input[data-filter=search]")
+    box.fill(path)
+    rows = matrix(page).locator("tbody tr:not([hidden])")
+    expected = sum(1 for p in paths if path.lower() in p.lower())  # a path is a prefix of longer ones
+    assert rows.count() == expected >= 1
+    assert rows.first.locator("th.endpoint code").inner_text() == path
+    box.fill("no endpoint has this path")
+    assert visible_rows(page) == 0
+    box.fill("")
+    assert visible_rows(page) == len(observed["endpoints"])
+
+
+def test_verdict_filter_hides_and_shows_rows(visit, observed):
+    page = visit(MATRIX).page
+    select = matrix(page).locator("select[data-filter=verdict]")
+    counts: dict[str, int] = {}
+    for e in observed["endpoints"].values():
+        counts[e["verdict"]] = counts.get(e["verdict"], 0) + 1
+    offered = [o for o in select.locator("option").evaluate_all("os => os.map(o => o.value)") if o]
+    assert set(offered) == set(counts)  # only verdicts that occur are offered
+    for verdict, n in counts.items():
+        select.select_option(verdict)
+        assert visible_rows(page) == n, verdict
+        shown = matrix(page).locator("tbody tr:not([hidden])").evaluate_all("rs => rs.map(r => r.dataset.verdict)")
+        assert set(shown) == {verdict}
+    select.select_option("")
+    assert visible_rows(page) == len(observed["endpoints"])
+
+
+def test_legend_lists_only_the_outcomes_in_the_data(visit, observed):
+    page = visit(MATRIX).page
+    inline = matrix(page).locator(".authcat-legend-inline li").evaluate_all("ls => ls.map(l => l.dataset.outcome)")
+    table = page.locator("table.authcat-legend tbody .legend-swatch").all_inner_texts()
+    assert set(inline) == observed["outcomes"]
+    assert set(table) == observed["outcomes"]
+    assert len(inline) == len(set(inline))
+    # Every outcome shown in a cell has its colour: the class matches the legend's swatch.
+    cell_outcomes = set(matrix(page).locator("td.cell[data-outcome]").evaluate_all("cs => cs.map(c => c.dataset.outcome)"))
+    assert cell_outcomes == observed["outcomes"]
+    colours = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.authcat-legend-inline .legend-swatch')]
+        .map(s => [s.textContent, getComputedStyle(s).backgroundColor]))""")
+    assert len(set(colours.values())) == len(colours)  # one colour per outcome
+
+
+def test_a_cell_leads_to_its_endpoints_section(visit, observed):
+    page = visit(MATRIX).page
+    endpoint_id, data = next((k, e) for k, e in observed["endpoints"].items() if e["verdict"] == "mixed")
+    endpoint = observed["defined"][endpoint_id]
+    row = page.locator(f"tr#row-{slug(endpoint_id)}")
+    row.locator("td.cell").nth(2).click()
+    page.wait_for_url(f"**/apis/{API}/{slug(endpoint.group)}/#{slug(endpoint_id)}")
+    section = page.locator(f"section#{slug(endpoint_id)}")
+    assert section.count() == 1
+    assert f"{endpoint.method} {endpoint.path}" in section.locator("h2").inner_text()
+    assert section.is_visible()
+    # The "report a problem" link is prefilled with this endpoint.
+    link = section.get_by_role("link", name="Report a problem with this data")
+    query = parse_qs(urlparse(link.get_attribute("href")).query)
+    assert endpoint.path in query["title"][0] and endpoint.method in query["title"][0]
+    assert f"{API}/{endpoint_id}" in query["body"][0]
+
+
+def test_every_endpoint_section_has_a_prefilled_report_link(visit):
+    page = visit(f"/apis/{API}/issues/").page
+    found = page.locator("section.authcat-endpoint").evaluate_all("""ss => ss.map(s => {
+        const a = [...s.querySelectorAll('a')].find(a => a.textContent.trim() === 'Report a problem with this data');
+        return [s.id, s.querySelector('h2').textContent.trim(), a ? a.href : null];
+    })""")
+    assert found
+    for section_id, heading, href in found:
+        assert href, f"section {section_id} has no report link"
+        query = parse_qs(urlparse(href).query)
+        assert query["title"][0].endswith(heading), (heading, query["title"])  # "... GET /rest/api/..."
+        assert "/" in query["body"][0] and "File: endpoints/" in query["body"][0]
+
+
+def test_matrix_header_sticks_while_rows_scroll(visit):
+    page = visit(MATRIX).page
+    box = matrix(page).locator(".matrix-scroll")
+    header = box.locator("thead th").first
+    top_before = header.bounding_box()["y"]
+    box.evaluate("b => b.scrollTop = 600")
+    assert box.evaluate("b => b.scrollTop") > 0  # the rows scroll inside the box...
+    assert abs(header.bounding_box()["y"] - top_before) < 1  # ...and the header stays put
+
+
+@pytest.mark.parametrize("path", [MATRIX, "/", f"/apis/{API}/issues/", "/apis/datasette/", "/methodology/", "/changes/"])
+def test_pages_fit_a_phone(visit, path):
+    page = visit(path, PHONE).page
+    overflow = page.evaluate("() => [document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]")
+    assert max(overflow[:2]) <= overflow[2], overflow
+
+
+def test_matrix_is_usable_on_a_phone(visit):
+    v = visit(MATRIX, PHONE, settle=True)
+    page = v.page
+    box = matrix(page).locator(".matrix-scroll")
+    widths = box.evaluate("b => [b.scrollWidth, b.clientWidth, getComputedStyle(b).overflowX]")
+    assert widths[0] > widths[1] and widths[2] == "auto", widths  # the matrix scrolls inside its box
+    for control in ("input[data-filter=search]", "select[data-filter=verdict]"):
+        el = matrix(page).locator(control)
+        el.scroll_into_view_if_needed()
+        assert el.is_visible()
+        b = el.bounding_box()
+        assert b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"], (control, b)
+    # The filters work at this width too.
+    matrix(page).locator("select[data-filter=verdict]").select_option("mixed")
+    assert 0 < visible_rows(page) < matrix(page).locator("tbody tr").count()
+    v.assert_clean()
