@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.drift",
     "authcat_plugins.contribute",
     "authcat_plugins.revocation",
+    "authcat_plugins.serve",
     "authcat_plugins.auth_signals",
     "authcat_plugins.guide_pages",
 )

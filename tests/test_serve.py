@@ -1,0 +1,117 @@
+"""``authcat serve``: the live preview builds, serves on 127.0.0.1, rebuilds on a change, and keeps
+serving the last good build when a rebuild fails. Run as a real subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authcat_plugins.serve import BUILD_ID_PATH, changed, snapshot
+from catalog.process import free_port
+from tests.browser import copy_project
+
+DEADLINE_S = 90  # a build takes a few seconds; a loaded CI machine gets a generous bound
+
+
+def _authcat() -> list[str]:
+    exe = Path(sys.executable).with_name("authcat")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "catalog"]
+
+
+def wait_for(what: str, check, proc: subprocess.Popen, log: Path, timeout: float = DEADLINE_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"authcat serve exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()}")
+        try:
+            result = check()
+        except httpx.HTTPError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.25)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{log.read_text()}")
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = copy_project(tmp_path / "project")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*_authcat(), "--root", str(root), "serve", "--port", str(port), "--interval", "0.5"],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        yield root, base, proc, log
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def get(base: str, path: str) -> httpx.Response:
+    return httpx.get(base + path, timeout=5)
+
+
+@pytest.mark.slow
+def test_serve_rebuilds_on_change_and_keeps_the_last_good_build(served):
+    root, base, proc, log = served
+    home = wait_for("the first page", lambda: (r := get(base, "/")).status_code == 200 and r, proc, log)
+    assert "authcat" in home.text
+    assert BUILD_ID_PATH in home.text  # pages poll the build number and reload after a rebuild
+    assert get(base, BUILD_ID_PATH).text == "1"
+    assert get(base, "/apis/jira-cloud/").status_code == 200
+    assert home.headers["cache-control"] == "no-store"
+
+    # A template edit is served after the rebuild.
+    template = root / "site" / "templates" / "home.md.j2"
+    original = template.read_text()
+    template.write_text(original + "\n<p>preview-marker-one</p>\n")
+    wait_for("the edited template", lambda: "preview-marker-one" in get(base, "/").text, proc, log)
+    assert get(base, BUILD_ID_PATH).text == "2"
+
+    # A broken template: the error is printed, the last good build is still served.
+    template.write_text(original + "\n<p>preview-marker-one</p>\n{% if %}\n")
+    wait_for("the rebuild error", lambda: "rebuild failed" in log.read_text(), proc, log)
+    assert "home.md.j2" in log.read_text()
+    page = get(base, "/")
+    assert page.status_code == 200 and "preview-marker-one" in page.text
+    assert get(base, BUILD_ID_PATH).text == "2"
+
+    # A definition edit (endpoints/) is picked up too, once the template is fixed.
+    template.write_text(original)
+    api_yaml = root / "endpoints" / "datasette" / "api.yaml"
+    api_yaml.write_text(api_yaml.read_text().replace("title:", "title: Previewed", 1))
+    wait_for("the edited definition", lambda: "Previewed" in get(base, "/apis/datasette/").text, proc, log)
+    assert "preview-marker-one" not in get(base, "/").text
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert "stopped" in log.read_text()
+
+
+def test_snapshot_sees_watched_files_only(tmp_path):
+    for rel in ("endpoints/a/api.yaml", "site/templates/x.j2", "site/docs/p.md", "site/data/o.json",
+                "site/build/index.html", "site/generated/index.md", "site/templates/.x.j2.swp", "site/docs/p.md~"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("1")
+    before = snapshot(tmp_path)
+    assert sorted(before) == ["endpoints/a/api.yaml", "site/data/o.json", "site/docs/p.md", "site/templates/x.j2"]
+    (tmp_path / "site/build/index.html").write_text("22")  # the build's own output: no rebuild loop
+    (tmp_path / "site/docs/p.md").write_text("22")
+    (tmp_path / "site/data/o.json").unlink()
+    assert changed(before, snapshot(tmp_path)) == ["site/data/o.json", "site/docs/p.md"]
