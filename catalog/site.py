@@ -139,6 +139,7 @@ def default_nav(catalog: Catalog) -> list:
         {"Changes": "changes.md"},
         {"Contributing": "contributing.md"},
         {"Writing plugins": "plugins.md"},
+        {"Performance": "performance.md"},
     ]
 
 
