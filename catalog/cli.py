@@ -62,7 +62,7 @@ class CatalogGroup(click.Group):
         except TargetError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
-            fail("interrupted; local servers were stopped and nothing was written", 130)
+            fail("interrupted; local servers were stopped, finished endpoints were kept for the next run", 130)
 
 
 @click.group(cls=CatalogGroup)

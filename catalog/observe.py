@@ -62,7 +62,8 @@ class Observation:
         # (benchmarks/b3_site.py); the two dicts are copied shallowly, their values are strings.
         d = {k: getattr(self, k) for k in _OBS_FIELDS}
         d["headers"], d["fields"] = dict(self.headers), dict(self.fields)
-        return {k: v for k, v in d.items() if v not in (None, {}, False) or k == "status"}
+        # Drop what is unset; keep zeros (an empty collection's count: 0 is the catalog's point).
+        return {k: v for k, v in d.items() if k == "status" or not (v is None or v is False or v == {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Observation":
