@@ -20,7 +20,7 @@ import time
 import urllib.request
 from statistics import median
 
-from catalog.probe import ProbeRequest, Prober, ProbeSettings
+from catalog.probe import ProbeRequest, Prober, ProbeSettings, busiest_window
 
 from .common import ROOT, Row, free_port, rounds_alternating, wait_port
 
@@ -49,16 +49,6 @@ def arrivals(base: str) -> list[float]:
         return sorted(json.loads(resp.read()))
 
 
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most arrivals in any half-open window [t, t + window), t at an arrival (two pointers)."""
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while j < len(times) and times[j] < t + window:
-            j += 1
-        best = max(best, j - i)
-    return best
-
-
 def probe_once(base: str, n: int, concurrency: int, rate: float | None) -> dict:
     arrivals(base)  # clear what earlier rounds left
     settings = ProbeSettings(concurrency=concurrency, rate_limit=rate, retries=0)
@@ -75,7 +65,7 @@ def probe_once(base: str, n: int, concurrency: int, rate: float | None) -> dict:
     seen = arrivals(base)
     assert len(seen) == n, f"the server saw {len(seen)} requests for {n} probes"
     ideal = math.ceil(n / concurrency) * DELAY if rate is None else n / rate
-    return {"total_s": total, "ratio": total / ideal, "max_per_s": max_in_window(seen)}
+    return {"total_s": total, "ratio": total / ideal, "max_per_s": busiest_window(seen)}
 
 
 def main(n: int = 800, concurrency: int = 16, rate: float = 50.0, rate_n: int = 300, rounds: int = 5, log=print) -> list[Row]:

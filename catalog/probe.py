@@ -97,6 +97,18 @@ class RateLimiter:
         self._released.set()
 
 
+def busiest_window(times: list[float], window: float = 1.0) -> int:
+    """The most events in any half-open window [t, t + window) starting at an event: how a
+    server-side log of arrival times checks the :class:`RateLimiter`'s promise."""
+    times = sorted(times)
+    best, j = 0, 0
+    for i, start in enumerate(times):
+        while j < len(times) and times[j] < start + window:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None

@@ -7,19 +7,8 @@ import asyncio
 
 import pytest
 
-from catalog.probe import ProbeRequest, Prober, ProbeSettings
+from catalog.probe import ProbeRequest, Prober, ProbeSettings, busiest_window
 from tests.servers.fault_server import FaultServer
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most arrivals in any half-open window [t, t + window) starting at an arrival."""
-    times = sorted(times)
-    best, j = 0, 0
-    for i, start in enumerate(times):
-        while j < len(times) and times[j] < start + window:
-            j += 1
-        best = max(best, j - i)
-    return best
 
 
 @pytest.mark.parametrize("rate,count,concurrency", [(10, 32, 16), (3, 6, 4)])
@@ -39,6 +28,6 @@ def test_rate_limit_sliding_window(rate, count, concurrency):
         times = [a.at for a in server.arrivals]
         retried = sum(1 for i in range(count) if i % 7 == 0)
         assert len(times) == count + retried
-        assert max_in_window(times) <= rate, " ".join(f"{t - min(times):.3f}" for t in sorted(times))
+        assert busiest_window(times) <= rate, " ".join(f"{t - min(times):.3f}" for t in sorted(times))
         # And the limiter is not needlessly slow: N per second, give or take latency.
         assert max(times) - min(times) < (len(times) / rate) + 1.5
