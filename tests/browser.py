@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from tests.conftest import copy_project  # noqa: F401  (re-exported: the one project copy the tests use)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -67,16 +69,6 @@ def serve_dir(directory: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-def copy_project(dest: Path, source: Path = REPO) -> Path:
-    """Copy what a build reads (definitions and the site, without earlier outputs) to ``dest``."""
-    shutil.copytree(source / "endpoints", dest / "endpoints")
-    shutil.copytree(
-        source / "site", dest / "site",
-        ignore=shutil.ignore_patterns("build", "generated", ".build-staging", ".build-old"),
-    )
-    return dest
 
 
 def build_site(root: Path) -> None:

@@ -4,10 +4,6 @@ are shown as text and never run (headless Chromium through Playwright)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,18 +13,16 @@ from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.observe import Observation
 from catalog.site import slug
 from catalog.store import Store
+from tests.browser import chromium, chromium_path, serve_dir
 from tests.servers.project import make_project, run_cli
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 HOSTILE = Path(__file__).parent / "hostile" / "html-in-text.yaml"  # the corpus's text case
 SCRIPT = "<script>window.__pwned = 1; document.title = 'pwned'</script>"
 PATH_PAYLOAD = "/x/<img/src=x/onerror=window.__pwned=7>"
 HEADER_PAYLOAD = '<img src=x onerror="window.__pwned=8">'
 
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is not installed")
+pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +44,14 @@ def site(tmp_path_factory):
     built = run_cli(root, "build")
     assert built.returncode == 0, built.stderr
     build = root / "site" / "build"
-    handler = functools.partial(QuietHandler, directory=str(build))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", build
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with serve_dir(build) as url:
+        yield url, build
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def group_page(build: Path) -> str:
