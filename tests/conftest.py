@@ -18,7 +18,6 @@ from catalog.plugins import Hooks
 from catalog.runner import CACHE_ENV, RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 CACHE = REPO / ".cache" / "authcat"
 
 

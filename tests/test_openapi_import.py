@@ -18,7 +18,7 @@ from catalog.plugins import DEFAULT_PLUGINS
 from catalog.yamlfile import DefinitionError
 
 REPO = Path(__file__).parents[1]
-SPECS = Path(__file__).parents[2] / "shared" / "specs"
+SPECS = REPO / "specs"
 JIRA_SPEC = SPECS / "jira-cloud-platform-v3.openapi.json"
 CONFLUENCE_SPEC = SPECS / "confluence-cloud-v2.openapi.json"
 
