@@ -1,0 +1,96 @@
+"""Reading an OpenAPI document: parse JSON or YAML, check it is OpenAPI 3, resolve ``$ref``.
+
+Everything here is about the spec as a document; what its operations mean for the catalog lives
+in ``openapi_operations``, and what happens to the output folder in ``openapi_merge``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from catalog.yamlfile import DefinitionError, Problem
+
+try:  # the C loader parses the 2.4 MB Jira spec several times faster
+    from yaml import CSafeLoader as _SpecLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _SpecLoader  # type: ignore[assignment]
+
+MAX_SPEC_BYTES = 64 * 1024 * 1024
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _fail(file: str, line: int, where: str, message: str) -> DefinitionError:
+    return DefinitionError([Problem(file, line, where, message)])
+
+
+def read_spec(path: Path) -> dict:
+    """Parse a JSON or YAML OpenAPI 3 document; one clear problem if it is anything else."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise _fail(name, 1, "", f"file is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}")
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise _fail(name, 0, "", f"cannot read: {exc.strerror}") from None
+    data = _parse(text, name, as_json=path.suffix.lower() == ".json" or text.lstrip().startswith("{"))
+    _check_openapi3(data, text, name)
+    return data
+
+
+def _parse(text: str, name: str, as_json: bool) -> Any:
+    if as_json:  # JSON errors name the exact line; YAML would accept some broken JSON as a string
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _fail(name, exc.lineno, "", f"not valid JSON: {exc.msg}") from None
+    try:
+        return yaml.load(text, Loader=_SpecLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _fail(name, mark.line + 1 if mark else 1, "", f"not valid YAML: {problem}") from None
+
+
+def _line_of(text: str, key: str) -> int:
+    """The first line where ``key`` appears as a mapping key (JSON or YAML); 1 if not found."""
+    match = re.search(rf'^\s*"?{re.escape(key)}"?\s*:', text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _check_openapi3(data: Any, text: str, name: str) -> None:
+    if not isinstance(data, dict):
+        raise _fail(name, 1, "(file)", "not an OpenAPI 3 document: the file does not hold a mapping")
+    version = data.get("openapi")
+    if version is None:
+        if "swagger" in data:
+            message = f"this is Swagger/OpenAPI {data['swagger']}; only OpenAPI 3 is supported"
+            raise _fail(name, _line_of(text, "swagger"), "swagger", message)
+        raise _fail(name, 1, "openapi", "not an OpenAPI 3 document: `openapi: 3.x` is missing")
+    if not str(version).startswith("3."):
+        raise _fail(name, _line_of(text, "openapi"), "openapi", f"OpenAPI {version} is not supported; only 3.x is")
+    if not isinstance(data.get("paths"), dict):
+        raise _fail(name, _line_of(text, "paths"), "paths", "must be a mapping of paths to operations")
+    for path, item in data["paths"].items():
+        if not isinstance(item, dict) or any(not isinstance(item[m], dict) for m in HTTP_METHODS if m in item):
+            raise _fail(name, _line_of(text, path), f"paths.{path}", "must map HTTP methods to operation objects")
+
+
+def resolve(spec: dict, node: Any, hops: int = 32) -> Any:
+    """Follow local ``$ref`` chains; None for remote refs, broken refs or cycles."""
+    while isinstance(node, dict) and "$ref" in node:
+        ref = str(node["$ref"])
+        if not ref.startswith("#/") or hops == 0:
+            return None
+        node, hops = spec, hops - 1
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node.get(part) if isinstance(node, dict) else None
+    return node
+
