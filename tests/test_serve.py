@@ -82,7 +82,8 @@ def test_serve_rebuilds_on_change_and_keeps_the_last_good_build(served):
     original = template.read_text()
     template.write_text(original + "\n<p>preview-marker-one</p>\n")
     wait_for("the edited template", lambda: "preview-marker-one" in get(base, "/").text, proc, log)
-    assert get(base, BUILD_ID_PATH).text == "2"
+    # The new build is swapped in a moment before its number is bumped: wait for the number too.
+    wait_for("build number 2", lambda: get(base, BUILD_ID_PATH).text == "2", proc, log)
 
     # A broken template: the error is printed, the last good build is still served.
     template.write_text(original + "\n<p>preview-marker-one</p>\n{% if %}\n")
