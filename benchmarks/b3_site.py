@@ -10,6 +10,7 @@ and peak memory at 3,000.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -50,7 +51,7 @@ def main(sizes=(300, 1000, 3000), rounds: int = 3, log=print) -> list[Row]:
         projects = {n: make_project(Path(tmp) / f"p{n}", n) for n in sizes}
         build_measured(projects[sizes[0]])  # warm-up: bytecode caches, imports
         log(f"B3: authcat build at {', '.join(map(str, sizes))} endpoints × 12 states, {rounds} rounds")
-        got = rounds_alternating({str(n): (lambda p=p: build_measured(p)) for n, p in projects.items()}, rounds, log=log)
+        got = rounds_alternating({str(n): functools.partial(build_measured, p) for n, p in projects.items()}, rounds, log=log)
     big, mid = str(sizes[-1]), str(sizes[-2])
     per_round = [got[big][r]["wall_s"] / got[mid][r]["wall_s"] for r in range(rounds)]
     scaling = median(per_round)

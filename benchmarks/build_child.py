@@ -16,6 +16,7 @@ from catalog.plugins import Hooks  # noqa: E402
 report = build(Project(Path(sys.argv[1])), Hooks())
 # Peak RSS of this process image: VmHWM is reset at exec, unlike ru_maxrss, which on Linux also
 # counts the parent's memory copied at fork time.
-hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+with open("/proc/self/status") as status:
+    hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"pages": report.pages, "rss_mb": hwm_kb / 1024, "render_s": report.render_s, "mkdocs_s": report.mkdocs_s,
                   "inside_s": time.perf_counter() - t0}))

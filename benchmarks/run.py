@@ -10,12 +10,13 @@ import argparse
 import json
 import os
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from . import b1_engine, b2_schedule, b3_site, b4_incremental
 from .common import ROOT, Row, machine
 
-FIGURES = {"B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main}
+FIGURES: dict[str, Callable[..., list[Row]]] = {"B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main}
 
 
 def table(rows: list[Row]) -> str:
@@ -46,7 +47,7 @@ def main() -> int:
     info = {**machine(), "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     result = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": info,
         "duration_s": round(time.perf_counter() - started, 1),
         "figures": [r.to_dict() for r in rows],

@@ -85,9 +85,9 @@ def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = 
         return "no answer" if cell.outcome != "n/a" else "n/a"
     where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
     outcome = cell.outcome
-    if outcome == "inconclusive" and _ok(status) and valid is not None and valid.observation is not None:
-        if cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256:
-            outcome = "as-valid"
+    if (outcome == "inconclusive" and _ok(status) and valid is not None and valid.observation is not None
+            and cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256):
+        outcome = "as-valid"
     return {
         "empty": f"{status} with an empty {where}",
         "as-anonymous": f"{status} with the anonymous answer",
@@ -253,7 +253,8 @@ def no_check_reason(results: list[EndpointResult]) -> str:
     if counts["public"]:
         parts.append(f"{counts['public']} are public (no credential needed)")
     if counts["inconclusive"]:
-        failed = sum(1 for r in probed if r.verdict == "inconclusive" and not _ok(r.cells.get("valid").status if r.cells.get("valid") else None))
+        failed = sum(1 for r in probed if r.verdict == "inconclusive"
+                     and not _ok(r.cells["valid"].status if "valid" in r.cells else None))
         detail = f", the valid request itself failed on {failed}" if failed else ""
         parts.append(f"{counts['inconclusive']} could not be judged{detail}")
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."
@@ -290,9 +291,7 @@ def disagreements(api: ApiCatalog) -> list[dict[str, Any]]:
             served = _ok(anon.status)
             said = "accessible anonymously" if doc.anonymous else "needing a credential"
             observed = f"anonymous got {describe_answer(anon, endpoint)} on {run.target}"
-            if doc.anonymous and not served:
-                found.append(_entry(endpoint, run, "documented vs observed", f"documented as {said}; {observed}", anon))
-            elif not doc.anonymous and served:
+            if (doc.anonymous and not served) or (not doc.anonymous and served):
                 found.append(_entry(endpoint, run, "documented vs observed", f"documented as {said}; {observed}", anon))
             elif doc.anonymous and anon.outcome == "empty":
                 found.append(_entry(endpoint, run, "anonymous gets nothing", (

@@ -7,8 +7,8 @@ several outcomes apply, the first in :data:`OUTCOMES` wins.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .model import LEGITIMATE_STATES, Api, Endpoint
 from .observe import Observation, resolve_pointer  # noqa: F401  (re-exported for plugins)
@@ -75,19 +75,18 @@ def default_judge(
         assert valid is not None
         if state == "valid":
             return Judgement("as-valid")
-        if endpoint.collection is not None and valid.count == 0:
-            if obs.count == 0:
-                return Judgement(
-                    "inconclusive",
-                    f"the valid caller's {endpoint.collection} is empty too: "
-                    "a fixture where the valid user sees at least one item would make it judgeable",
-                )
+        if endpoint.collection is not None and valid.count == 0 and obs.count == 0:
+            return Judgement(
+                "inconclusive",
+                f"the valid caller's {endpoint.collection} is empty too: "
+                "a fixture where the valid user sees at least one item would make it judgeable",
+            )
         if obs.count == 0 and (valid.count or 0) > 0:
             return Judgement("empty", f"{endpoint.collection or 'the body'} is empty where valid sees {valid.count}")
         same_as_valid = obs.body_sha256 == valid.body_sha256
-        if state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok:
-            if obs.body_sha256 == anonymous.body_sha256:
-                return Judgement("as-anonymous")
+        if (state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok
+                and obs.body_sha256 == anonymous.body_sha256):
+            return Judgement("as-anonymous")
         if same_as_valid:
             return Judgement("as-valid")
         return Judgement("partial", _count_note(obs, valid))

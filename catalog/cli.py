@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -44,7 +45,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
     sys.exit(code)
 
@@ -105,7 +106,8 @@ def _run_probe(ctx: Context, options: RunOptions):
         options.progress = lambda n: bar.advance(task, n)
         runs, changes = probe(ctx.project, ctx.hooks, options)
     for run in runs:
-        err.print(f"{run.api} on {run.target}: {run.run['probes']} probes, {run.run['reused']} endpoints reused from cache, {run.run['duration_s']} s")
+        err.print(f"{run.api} on {run.target}: {run.run['probes']} probes, "
+                  f"{run.run['reused']} endpoints reused from cache, {run.run['duration_s']} s")
     for change in changes:
         err.print(f"changed: {change}")
     return runs, changes

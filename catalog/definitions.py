@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,13 +46,13 @@ class ApiDefinition:
         return next((e for e in self.endpoints if e.id == endpoint_id), None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict:
     text = resources.files("catalog").joinpath("schemas", f"{name}.schema.json").read_text()
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     registry = Registry().with_resources(
         (schema(n)["$id"].rsplit("/", 1)[-1], Resource.from_contents(schema(n))) for n in SCHEMA_FILES
@@ -68,11 +68,11 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
         path = tuple(err.absolute_path)
         message = err.message
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = list(err.schema.get("properties", {}))
+            allowed = list(err.schema.get("properties", {})) if isinstance(err.schema, dict) else []
             for extra in sorted(set(err.instance) - set(allowed)):
                 hint = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
                 suggestion = f", did you mean `{hint[0]}`?" if hint else f" (allowed: {', '.join(allowed)})"
-                problems.append(Problem(doc.file, doc.line(path + (extra,)), dotted(path + (extra,)), f"unknown field `{extra}`{suggestion}"))
+                problems.append(Problem(doc.file, doc.line((*path, extra)), dotted((*path, extra)), f"unknown field `{extra}`{suggestion}"))
             continue
         if err.validator == "pattern" and "path" in path:
             message = f"{err.instance!r} is not a relative path (it must start with a single '/', no host, no query)"
@@ -168,7 +168,8 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
         for i, raw in enumerate(doc.data["endpoints"]):
             where = ("endpoints", i)
             if raw["id"] in seen:
-                problems.append(Problem(doc.file, doc.line(where + ("id",)), dotted(where + ("id",)), f"duplicate endpoint id {raw['id']!r} (first in {seen[raw['id']]})"))
+                problems.append(Problem(doc.file, doc.line((*where, "id")), dotted((*where, "id")),
+                                        f"duplicate endpoint id {raw['id']!r} (first in {seen[raw['id']]})"))
                 continue
             seen[raw["id"]] = f"{doc.file}:{doc.line(where)}"
             if message := _check_path(raw["path"]):
@@ -207,12 +208,15 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                 file_problems.append(Problem(doc.file, doc.line(("name",)), "name", f"must equal the file name {target_file.stem!r}"))
             for pname, value in profile.parameters.items():
                 if isinstance(value, str) and (".." in value.split("/") or "/" in value):
-                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}", "a parameter value must not contain '/' or '..'"))
+                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}",
+                                                 "a parameter value must not contain '/' or '..'"))
                 if isinstance(value, Discovery) and value.endpoint not in seen:
-                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}.from.endpoint", f"no endpoint with id {value.endpoint!r}"))
+                    file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}.from.endpoint",
+                                                 f"no endpoint with id {value.endpoint!r}"))
             for endpoint_id in profile.queries:
                 if endpoint_id not in seen:
-                    file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}", f"no endpoint with id {endpoint_id!r}"))
+                    file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}",
+                                                 f"no endpoint with id {endpoint_id!r}"))
             definition.targets[profile.name] = profile
         problems += file_problems
     if problems:

@@ -6,8 +6,9 @@ runner, the classifier and the site build can pass these around without sharing 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -212,7 +213,7 @@ class TokenState:
 
     name: str
     description: str
-    present: Callable[["AuthScheme", Credentials], Presentation | NotAvailable]
+    present: Callable[[AuthScheme, Credentials], Presentation | NotAvailable]
     needs: str = "—"
     order: int = 100
 

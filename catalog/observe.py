@@ -66,7 +66,7 @@ class Observation:
         return {k: v for k, v in d.items() if k == "status" or not (v is None or v is False or v == {})}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Observation":
+    def from_dict(cls, d: dict[str, Any]) -> Observation:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
 
@@ -138,7 +138,7 @@ def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None)
     out: dict[str, str] = {}
     for name, value in headers:
         name = name.lower()
-        if name in HEADER_IGNORED or name == "set-cookie" and name in out:
+        if name in HEADER_IGNORED or (name == "set-cookie" and name in out):
             continue
         if name in HEADER_VALUES and name not in HEADER_PRESENCE_ONLY:
             out[name] = without_origin(value, origin)[:200] if origin else value[:200]
@@ -170,7 +170,7 @@ def summarise(
     )
     obs.content_type = obs.headers.get("content-type")
     if 300 <= status < 400:
-        location = dict((k.lower(), v) for k, v in headers).get("location")
+        location = {k.lower(): v for k, v in headers}.get("location")
         if location:
             parts = urlsplit(location)
             obs.location_origin = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class Project:
         return self.data / "changes.json"
 
     @classmethod
-    def find(cls, start: Path | None = None) -> "Project":
+    def find(cls, start: Path | None = None) -> Project:
         """The nearest folder upwards holding ``endpoints/`` (the current folder by default)."""
         here = (start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
@@ -61,7 +61,7 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
     store = Store(project.data)
     catalog = Catalog(
         apis={},
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         authcat_version=__version__,
         changes=read_changes(project),
         states=dict(hooks.states),

@@ -11,13 +11,12 @@ on body bytes read.
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -146,7 +145,7 @@ class Prober:
         self._limiters: dict[str, RateLimiter] = {}
         self._scrubbers: dict[tuple[str, ...], Scrubber] = {}
 
-    async def __aenter__(self) -> "Prober":
+    async def __aenter__(self) -> Prober:
         if self._client is None:
             self._client = make_client(self.settings)
         return self
@@ -238,7 +237,7 @@ class Prober:
             obs.fields["auth-failure"] = "yes" if _matches_envelope(body, req.auth_failure) else "no"
         if self.settings.keep_bodies:
             obs.body = scrub(body.decode("utf-8", errors="replace"))
-        retry_after = retry_after_seconds(dict((k.lower(), v) for k, v in headers).get("retry-after"))
+        retry_after = retry_after_seconds({k.lower(): v for k, v in headers}.get("retry-after"))
         return obs, retry_after
 
     def _scrubber_for(self, req: ProbeRequest) -> Scrubber:

@@ -10,7 +10,7 @@ header value can never become code.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .signals import ACCEPTED, REJECTED, Signal
 
@@ -80,10 +80,11 @@ def recipe_code(api_title: str, signals: Iterable[Signal]) -> str:
         lines += [f"    if {test}:", '        return "rejected"']
     for s in accept_headers:
         lines.append(f"    # {_record(s)}")
-        everywhere = s.non_2xx is not None and s.non_2xx[1] > 0 and s.non_2xx[0] == s.non_2xx[1]
+        right, seen = s.non_2xx or (0, 0)
+        everywhere = seen > 0 and right == seen
         test = f"{s.name!r} in headers" if s.kind == "header-present" else f"headers.get({s.name!r}) == {s.value!r}"
         if everywhere:
-            lines.append(f"    # Right on the {s.non_2xx[1]} other answers too: a 403/404 carrying it means no rights, not a dead token.")
+            lines.append(f"    # Right on the {seen} other answers too: a 403/404 carrying it means no rights, not a dead token.")
             lines += [f"    if {test}:", '        return "accepted"']
         else:
             lines += [f"    if response.is_success and {test}:", '        return "accepted"']
@@ -121,5 +122,5 @@ def recipe_code(api_title: str, signals: Iterable[Signal]) -> str:
 def load_recipe(code: str):
     """Exec a generated recipe and return its ``credential_state`` (used by tests and the guide)."""
     namespace: dict = {}
-    exec(compile(code, "<authcat recipe>", "exec"), namespace)  # noqa: S102 - our own generated code
+    exec(compile(code, "<authcat recipe>", "exec"), namespace)
     return namespace["credential_state"]

@@ -8,11 +8,12 @@ endpoint's definition in ``endpoints/<api>/…yaml``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from .classify import OUTCOMES, SERVED_2XX
@@ -110,10 +111,8 @@ def _relative(file: str, root: Path | None) -> str:
     """The definition file relative to the project root (the loader already gives it so)."""
     path = Path(file)
     if root is not None and path.is_absolute():
-        try:
+        with contextlib.suppress(ValueError):
             path = path.resolve().relative_to(root.resolve())
-        except ValueError:
-            pass
     return path.as_posix()
 
 

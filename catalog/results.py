@@ -34,7 +34,7 @@ class Cell:
         return d
 
     @classmethod
-    def from_dict(cls, state: str, d: dict[str, Any]) -> "Cell":
+    def from_dict(cls, state: str, d: dict[str, Any]) -> Cell:
         obs_fields = {k: v for k, v in d.items() if k not in ("outcome", "note")}
         observation = Observation.from_dict(obs_fields) if "status" in d or "error" in d else None
         return cls(state=state, outcome=d["outcome"], note=d.get("note", ""), observation=observation)
@@ -68,7 +68,7 @@ class EndpointResult:
         return d
 
     @classmethod
-    def from_dict(cls, endpoint_id: str, d: dict[str, Any]) -> "EndpointResult":
+    def from_dict(cls, endpoint_id: str, d: dict[str, Any]) -> EndpointResult:
         return cls(
             endpoint_id=endpoint_id,
             method=d["method"],
@@ -101,7 +101,7 @@ class TargetRun:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TargetRun":
+    def from_dict(cls, d: dict[str, Any]) -> TargetRun:
         return cls(
             api=d["api"],
             target=d["target"],

@@ -18,15 +18,16 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import __version__
 from .model import SAFE_METHODS, Api, Endpoint
 from .observe import VOLATILE_KEYS, Observation
-from .probe import ProbeRequest, Prober, ProbeSettings
+from .probe import Prober, ProbeRequest, ProbeSettings
 from .secrets import Scrubber
 from .store import atomic_write, dumps
 
@@ -90,7 +91,7 @@ def format_duration(seconds: float) -> str:
     """``9 m 40 s`` for long waits, ``3.2 s`` for short ones (tests and fast vendors)."""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} m {secs} s"
     hours, minutes = divmod(minutes, 60)
@@ -131,7 +132,7 @@ def _judge(plan: WatchPlan, obs: Observation, valid: Observation, anonymous: Obs
     return judged.outcome
 
 
-async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]], None] | None = None,
+async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]], object] | None = None,
                 on_poll: Callable[[Poll], None] | None = None) -> Measurement:
     """Take the baselines, call ``on_baseline`` (time to revoke), then poll until settled or timed out."""
     if plan.endpoint.method not in SAFE_METHODS:
@@ -156,7 +157,7 @@ async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]],
                             "anonymous answer differs (e.g. /myself) measures both")
         m = Measurement(
             api=plan.api.name, target=plan.target, endpoint=plan.endpoint.id, method=plan.endpoint.method,
-            path=plan.endpoint.path, date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            path=plan.endpoint.path, date=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             interval_s=plan.interval, max_wait_s=plan.max_wait, from_outcome=start_outcome,
             baseline={"token": {"status": valid.status, "outcome": start_outcome},
                       "anonymous": {"status": anonymous.status, "error": anonymous.error}},

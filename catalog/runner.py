@@ -14,11 +14,12 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__
@@ -27,12 +28,11 @@ from .definitions import ApiDefinition
 from .model import SAFE_METHODS, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
-from .probe import ProbeRequest, Prober, ProbeSettings
+from .probe import Prober, ProbeRequest, ProbeSettings
 from .results import Cell, EndpointResult, TargetRun
 from .secrets import Scrubber
 from .store import Store
 from .targets import TargetPool, is_ready
-
 
 CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
 
@@ -81,8 +81,8 @@ def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root:
             yield definition, profile
 
 
-def endpoint_url(base_url: str, endpoint: Endpoint, params: dict[str, str],
-                 query: dict[str, str] | None = None) -> str | None:
+def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
+                 query: Mapping[str, str] | None = None) -> str | None:
     """The URL to probe, or None when a path parameter has no value. Never leaves the base origin."""
     path = endpoint.path
     for name in endpoint.path_params:
@@ -138,7 +138,7 @@ async def _resolve_version(plan: Plan, prober: Prober) -> None:
     valid = plan.states.get("valid")
     source = plan.definition.endpoint(found.endpoint) if found else None
     url = plan.url(source) if source else None
-    if plan.target.version or url is None or valid is None:
+    if plan.target.version or found is None or url is None or valid is None:
         return
     with contextlib.suppress(KeyError, TypeError):
         plan.target.version = str(resolve_pointer(await prober.fetch_json(url, valid.headers), found.pointer))
@@ -212,7 +212,7 @@ class _Progress:
         self.dirty = False
 
     def snapshot(self, meta: dict[str, Any]) -> TargetRun:
-        states_info = {s: {"available": True} for s in self.plan.states}
+        states_info: dict[str, dict[str, Any]] = {s: {"available": True} for s in self.plan.states}
         states_info.update({s: {"available": False, "reason": r} for s, r in self.plan.unavailable.items()})
         ordered = {s: states_info[s] for s in _state_order(self.hooks, states_info)}
         return TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
@@ -246,7 +246,7 @@ def _cached(endpoint_id: str, key: str, plan: Plan, sources: list[TargetRun | No
 async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: TargetRun | None,
                       settings: ProbeSettings, scrub: Scrubber, store: Store | None = None,
                       partial: TargetRun | None = None) -> TargetRun:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     progress = _Progress(plan, hooks, store, started)
     results = progress.results
     latencies: dict[str, dict[str, int]] = {}
@@ -313,7 +313,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         "authcat_version": __version__,
         "probes": len(requests),
         "reused": reused,
-        "duration_s": round((datetime.now(timezone.utc) - started).total_seconds(), 2),
+        "duration_s": round((datetime.now(UTC) - started).total_seconds(), 2),
         "latency_ms": {"median": int(median(all_latency)), "max": max(all_latency)} if all_latency else {},
     }
     return progress.snapshot(run_meta)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 _AUTH_HEADER = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)([^\"\r\n,}]+)")
@@ -44,7 +44,7 @@ class Scrubber:
         # Longest first so a base64 pair is replaced before a secret inside it could be.
         self._needles = sorted(needles, key=len, reverse=True)
 
-    def plus(self, secrets: Iterable[str]) -> "Scrubber":
+    def plus(self, secrets: Iterable[str]) -> Scrubber:
         """A scrubber that also knows ``secrets`` (e.g. the header values one request sent)."""
         extra = Scrubber(secrets, self._identities)
         if not extra._needles:

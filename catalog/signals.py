@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .results import EndpointResult
 
@@ -199,13 +200,13 @@ def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
 
 def _rejected_rule(feature, samples: list[Sample]) -> Signal | None:
     kind, name, value = feature
-    if kind == "status" and name == "2xx" or kind == "body-field":
+    if (kind == "status" and name == "2xx") or kind == "body-field":
         return None
     hits = [s for s in samples if s.label and feature in s.features()]
     covered = {s.state for s in hits if s.label == "rejected"}
     if not covered:
         return None
-    pool = [s for s in samples if s.label in ("accepted", "anonymous") or s.label and s.state in covered]
+    pool = [s for s in samples if s.label in ("accepted", "anonymous") or (s.label and s.state in covered)]
     if all(s.label == "rejected" for s in pool):
         return None
     wrong = [s for s in pool if (feature in s.features()) != (s.label == "rejected")]

@@ -12,9 +12,10 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Mapping
+from typing import Any
 
 from .model import Credential, Credentials, Endpoint, RunningTarget, TargetProfile
 
@@ -50,7 +51,7 @@ class Launched:
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
-Launcher = Callable[[LaunchContext], ContextManager[Launched]]
+Launcher = Callable[[LaunchContext], contextlib.AbstractContextManager[Launched]]
 
 _PARAM = re.compile(r"{[^}/]+}")
 
@@ -122,7 +123,7 @@ class TargetPool:
         self._stack = contextlib.ExitStack()
         self._started: dict[str, Launched] = {}
 
-    def __enter__(self) -> "TargetPool":
+    def __enter__(self) -> TargetPool:
         return self
 
     def __exit__(self, *exc) -> None:

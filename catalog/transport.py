@@ -18,8 +18,8 @@ decoding, exceptions); aiohttp only moves bytes. Three things are made explicit 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import AsyncIterator
 
 import aiohttp
 import httpx
@@ -91,5 +91,6 @@ class ProbeTransport(AiohttpTransport):
             if mapped is None:
                 raise
             raise mapped from exc
+        assert isinstance(response.stream, httpx.AsyncByteStream)  # an async transport's body
         response.stream = _Body(response.stream)
         return response

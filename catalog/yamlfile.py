@@ -91,9 +91,10 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
     problem_mark = getattr(exc, "problem_mark", None)
     mark = getattr(exc, "context_mark", None) or problem_mark
     line = mark.line + 1 if mark else 1
-    if mark is None and isinstance(getattr(exc, "position", None), int):
+    position = getattr(exc, "position", None)
+    if mark is None and isinstance(position, int):
         # A reader error (a NUL or other control character) has a character offset, not a mark.
-        line = text.count("\n", 0, exc.position) + 1
+        line = text.count("\n", 0, position) + 1
     lines = text.splitlines()
     key = _KEY_ON_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
     message = getattr(exc, "problem", None) or str(exc).splitlines()[0]

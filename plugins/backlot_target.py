@@ -14,9 +14,9 @@ import json
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

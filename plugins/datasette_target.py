@@ -36,8 +36,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import yaml
 
@@ -104,12 +104,12 @@ def _write_config(scratch: Path) -> Path:
     return path
 
 
-def _env(secret: str, plugins: list[str]) -> dict[str, str]:
+def _env(secret: str, plugins: Sequence[str]) -> dict[str, str]:
     """The child's environment: the secret (never on the command line) and only chosen plugins."""
     return {**os.environ, "DATASETTE_SECRET": secret, "DATASETTE_LOAD_PLUGINS": ",".join(plugins)}
 
 
-def _mint(python: str, actor: str, secret: str, *extra: str, plugins: list[str] = ()) -> subprocess.Popen:
+def _mint(python: str, actor: str, secret: str, *extra: str, plugins: tuple[str, ...] = ()) -> subprocess.Popen:
     """Start ``datasette create-token``; the secret goes through the environment, never argv."""
     env = _env(secret, list(plugins))
     return subprocess.Popen(
@@ -124,7 +124,7 @@ def _collect(name: str, proc: subprocess.Popen, scrub: Scrubber, timeout: float 
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise TargetError(f"datasette create-token for the {name} token timed out after {timeout:.0f} s")
+        raise TargetError(f"datasette create-token for the {name} token timed out after {timeout:.0f} s") from None
     token = out.strip().splitlines()[0] if out.strip() else ""
     if proc.returncode != 0 or not token.startswith("dstok_"):
         tail = scrub("\n".join((err or out).splitlines()[-5:]))
@@ -172,7 +172,7 @@ def _python(options: Mapping) -> str:
 def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     python = _python(ctx.options)
     timeout = float(ctx.options.get("startup_timeout", 30))
-    plugins = [str(p) for p in ctx.options.get("plugins", ())]
+    plugins = tuple(str(p) for p in ctx.options.get("plugins", ()))
     scratch = ctx.scratch_dir
     scratch.mkdir(parents=True, exist_ok=True)
     public_db, private_db = _create_databases(scratch)
@@ -232,8 +232,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             if (status := _actor_id(base_url, tokens["valid"])) != (200, ROOT):
                 raise TargetError(f"datasette: the minted root token is not accepted (/-/actor.json gave {status[0]})")
             time.sleep(max(0.0, expired_at - time.time()))
-            status, actor = _actor_id(base_url, tokens["expired"])
-            if actor == ROOT:
+            if _actor_id(base_url, tokens["expired"])[1] == ROOT:
                 raise TargetError("datasette: the expired token is still accepted as root")
             ctx.log(
                 f"datasette {version} on {base_url} (pid {server.pid}), "

@@ -122,7 +122,7 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
     if (old is None) != (new is None):
         raise BadInput("give both OLD and NEW, or neither (to compare the last two runs in site/data)")
     if old is None or new is None:
-        pairs, unpaired = previous_pairs(ctx.project.data), []
+        pairs, unpaired = previous_pairs(ctx.project.data), list[TargetRun]()
         pairs = [(o, n) for o, n in pairs if not apis or n.api in apis]
     else:
         pairs, unpaired = pair_runs(_select(load_set(old), apis), _select(load_set(new), apis))

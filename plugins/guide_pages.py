@@ -39,7 +39,8 @@ def bad_state_statuses(api: ApiCatalog) -> str:
             for state, cell in result.cells.items():
                 if state in LEGITIMATE_STATES or cell.status is None or cell.observation is None:
                     continue
-                if cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256:
+                if (cell.status == valid.status and valid.observation is not None
+                        and cell.observation.body_sha256 == valid.observation.body_sha256):
                     continue  # this presentation was accepted: it is not a bad credential's answer
                 seen[state].add(cell.status)
     groups: dict[str, list[str]] = defaultdict(list)
@@ -87,13 +88,13 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
     answers = answers_for(catalog, api)
     signals = answers.signals
     results = {(run.target, eid): r for run in api.runs for eid, r in run.endpoints.items()}
-    risky = [
-        (target, results[(target, eid)], text, f"{slug(results[(target, eid)].endpoint.group)}/#{slug(eid)}"
-         if results[(target, eid)].endpoint else "")
-        for key, text in sorted(answers.explanations.items())
-        for target, eid in [key.split("/", 1)]
-        if results[(target, eid)].verdict in ("falls-open", "mixed") or key in answers.unprivileged
-    ]
+    risky = []
+    for key, text in sorted(answers.explanations.items()):
+        target, eid = key.split("/", 1)
+        result = results[(target, eid)]
+        if result.verdict in ("falls-open", "mixed") or key in answers.unprivileged:
+            anchor = f"{slug(result.endpoint.group)}/#{slug(eid)}" if result.endpoint else ""
+            risky.append((target, result, text, anchor))
     return {
         "answers": answers,
         "separation": separation(api, signals),

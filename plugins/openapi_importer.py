@@ -57,8 +57,8 @@ def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str |
 def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str]) -> str:
     gets = sum(op.entry["method"] == "GET" for op in operations)
     lines = [
-        f"{api}: {len(operations)} operations ({gets} GET) in {spec_name} → {len(plan.files)} files,"
-        f" {len(written)} written; {plan.new} new, {plan.refreshed} refreshed, {plan.removed} marked removed."
+        (f"{api}: {len(operations)} operations ({gets} GET) in {spec_name} → {len(plan.files)} files,"
+        f" {len(written)} written; {plan.new} new, {plan.refreshed} refreshed, {plan.removed} marked removed.")
     ]
     if plan.skipped:
         where = ", ".join(f"{i} ({f})" for i, f in plan.skipped)

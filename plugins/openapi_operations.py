@@ -7,8 +7,9 @@ markers and scopes, and a guessed collection pointer.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .openapi_spec import HTTP_METHODS, resolve

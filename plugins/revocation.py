@@ -9,9 +9,11 @@ API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -33,7 +35,7 @@ def _echo(message: str) -> None:
     sys.stderr.flush()
 
 
-def _fail(message: str, code: int = 1):
+def _fail(message: str, code: int = 1) -> NoReturn:
     _echo(f"error: {message}")
     sys.exit(code)
 
@@ -55,10 +57,8 @@ async def _discover(params: dict, definition, profile, base_url: str, headers, s
             url = endpoint_url(base_url, source, params, profile.queries.get(source.id)) if source else None
             if url is None:
                 continue
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 params[name] = str(resolve_pointer(await prober.fetch_json(url, headers), value.pointer))
-            except (KeyError, TypeError):
-                pass
 
 
 def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str,
@@ -84,7 +84,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     if identity_env:
         identity = _env(identity_env, "--identity-env")
     else:  # the profile's own identity reference for the valid role, when it has one
-        identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root)
+        identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
     header = scheme.header(Credential(secret, identity))
     scrub = Scrubber([secret, header], [identity])
     headers = {"Authorization": header}

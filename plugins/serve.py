@@ -14,8 +14,8 @@ import http.server
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
@@ -70,7 +70,7 @@ class PreviewServer:
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, directory=str(preview.build_dir), **kwargs)
 
-            def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
+            def log_message(self, format, *args):
                 pass
 
             def end_headers(self):
@@ -137,7 +137,8 @@ def watch(root: Path, rebuild: Callable[[list[str]], None], stop: threading.Even
 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
-@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True, help="Seconds between checks for changed files.")
+@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
+              help="Seconds between checks for changed files.")
 @click.pass_obj
 def serve_cmd(ctx, port: int, interval: float) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild when definitions, templates, docs or data change."""
@@ -150,7 +151,7 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
         start = time.perf_counter()
         try:
             report = build(project, ctx.hooks)
-        except Exception as exc:  # noqa: BLE001 — any failure: say so, keep serving the last build
+        except Exception as exc:
             click.echo(f"rebuild failed ({reason}); still serving the last good build:\n{describe_error(exc)}", err=True)
             return False
         out(f"built {report.pages} pages in {time.perf_counter() - start:.1f} s ({reason})")

@@ -79,7 +79,7 @@ def _wrong_identity(scheme: AuthScheme, creds: Credentials):
 
 
 def _other_identity(identity: str) -> str:
-    user, at, domain = identity.partition("@")
+    _user, at, domain = identity.partition("@")
     return f"nobody-{secrets.token_hex(3)}{at}{domain}" if at else f"nobody-{secrets.token_hex(3)}"
 
 

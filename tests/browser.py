@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from tests.conftest import copy_project  # noqa: F401  (re-exported: the one project copy the tests use)
 
@@ -31,12 +31,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def chromium_path() -> str | None:
-    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    return found
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 
 
 @contextmanager
-def chromium() -> Iterator["object"]:
+def chromium() -> Iterator[object]:
     """A headless Chromium (the Debian one) driven by Playwright; closed on exit."""
     from playwright.sync_api import sync_playwright
 
@@ -52,7 +51,7 @@ def chromium() -> Iterator["object"]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 — the stdlib's signature
+    def log_message(self, format, *args):
         pass
 
 

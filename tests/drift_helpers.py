@@ -13,15 +13,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
-
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import REPO, copy_project  # noqa: E402
-from datasette_env import EnvError, OLD_VERSION, datasette_python  # noqa: E402
+from tests.conftest import REPO, copy_project
+from tests.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 CLI_TIMEOUT = 180  # seconds for one authcat command (a probe starts a server: ~5 s)
 
@@ -37,13 +36,13 @@ def make_run(api: str, target: str, version: str | None, date: str,
              cells: dict[str, dict[str, tuple[str, int | None]]], path_of=lambda e: f"/{e}") -> TargetRun:
     """A synthetic run: endpoint id -> state -> (outcome, status)."""
     endpoints = {}
-    for endpoint_id, states in cells.items():
+    for endpoint_id, by_state in cells.items():
         built = {
             state: Cell(state, outcome, observation=Observation(status=status) if status is not None else None)
-            for state, (outcome, status) in states.items()
+            for state, (outcome, status) in by_state.items()
         }
         endpoints[endpoint_id] = EndpointResult(endpoint_id, "GET", path_of(endpoint_id), "mixed", "", "h", built)
-    states = {s: {"available": True} for per in cells.values() for s in per}
+    states: dict[str, dict[str, Any]] = {s: {"available": True} for per in cells.values() for s in per}
     run = {"target_version": version, "date": date, "authcat_version": "0.1.0"}
     return TargetRun(api, target, run, states, endpoints)
 

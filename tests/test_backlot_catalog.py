@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -56,7 +55,7 @@ def test_states_backlot_cannot_provide_are_na_with_a_reason(bundled_run):
     run = runs[("jira-cloud", "backlot")]
     for state in ("expired", "revoked", "forged"):
         assert run.states[state]["available"] is False and run.states[state]["reason"]
-    result, c = cell(runs, "jira-cloud", "/rest/api/3/project/search", "expired")
+    _result, c = cell(runs, "jira-cloud", "/rest/api/3/project/search", "expired")
     assert c.outcome == "n/a"
 
 
@@ -87,7 +86,7 @@ def test_rerun_leaves_observation_entries_unchanged(bundled_run):
     from catalog.pipeline import probe
     from catalog.runner import RunOptions
 
-    project, runs = bundled_run
+    project, _runs = bundled_run
     path = project.data / "observations" / "jira-cloud" / "backlot.json"
     import json
 

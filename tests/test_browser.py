@@ -204,7 +204,7 @@ def test_legend_lists_only_the_outcomes_in_the_data(visit, observed):
 
 def test_a_cell_leads_to_its_endpoints_section(visit, observed):
     page = visit(MATRIX).page
-    endpoint_id, data = next((k, e) for k, e in observed["endpoints"].items() if e["verdict"] == "mixed")
+    endpoint_id, _data = next((k, e) for k, e in observed["endpoints"].items() if e["verdict"] == "mixed")
     endpoint = observed["defined"][endpoint_id]
     row = page.locator(f"tr#row-{slug(endpoint_id)}")
     row.locator("td.cell").nth(2).click()

@@ -8,16 +8,12 @@ newest first, links each endpoint to its section and marks regressions.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from catalog.pipeline import load_catalog, read_changes, record
 from catalog.plugins import Hooks
 from catalog.site import render_pages
 from catalog.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent))
-from drift_helpers import make_run  # noqa: E402
+from tests.drift_helpers import make_run
 
 D1, D2, D3 = "2025-01-01T10:00:00Z", "2025-02-01T11:30:00Z", "2025-03-01T09:15:00Z"
 ACTOR = "/-/actor.json"

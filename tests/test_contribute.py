@@ -11,20 +11,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import CACHE, copy_project  # noqa: E402
-from servers.project import AUTHCAT, cli_env  # noqa: E402
-
-from authcat_plugins.contribute import append_entry, derive_id  # noqa: E402
-from catalog.cli import cli, hooks  # noqa: E402
-from catalog.definitions import load_api  # noqa: E402
-from catalog.runner import CACHE_ENV  # noqa: E402
+from authcat_plugins.contribute import append_entry, derive_id
+from catalog.cli import cli, hooks
+from catalog.definitions import load_api
+from catalog.runner import CACHE_ENV
+from tests.conftest import CACHE, copy_project
+from tests.servers.project import AUTHCAT, cli_env
 
 PLUGINS_JSON = ["--api", "datasette", "--group", "data", "--method", "GET", "--path", "/-/plugins.json",
                 "--summary", "Installed plugins", "--docs", "https://docs.datasette.io/en/latest/introspection.html",
@@ -61,7 +58,8 @@ def test_appends_to_a_hand_written_file_without_touching_its_bytes(root):
 def test_follows_the_indent_of_the_file_it_appends_to():
     flush = "group: G\nendpoints:\n- id: a\n  method: GET\n  path: /a\n"
     assert append_entry(flush, {"id": "b", "method": "GET", "path": "/b"}).endswith("\n- id: b\n  method: GET\n  path: /b\n")
-    assert append_entry("endpoints: []\n", {"id": "b", "method": "GET", "path": "/b"}) == "endpoints:\n  - id: b\n    method: GET\n    path: /b\n"
+    appended = append_entry("endpoints: []\n", {"id": "b", "method": "GET", "path": "/b"})
+    assert appended == "endpoints:\n  - id: b\n    method: GET\n    path: /b\n"
 
 
 def test_creates_the_group_file_when_missing(root):

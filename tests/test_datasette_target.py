@@ -19,9 +19,7 @@ import pytest
 import authcat_plugins.datasette_target as plugin
 from catalog.plugins import Hooks
 from catalog.targets import LaunchContext, TargetError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from datasette_env import EnvError, OLD_VERSION, datasette_python  # noqa: E402
+from tests.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 TIMEOUT = httpx.Timeout(10.0)
 
@@ -77,10 +75,9 @@ def _alive(pid: int) -> bool:
 def running(tmp_path_factory):
     recorder = Recorder()
     tmp = tmp_path_factory.mktemp("datasette")
-    with pytest.MonkeyPatch.context() as mp:
-        with _launch(tmp, recorder, mp) as launched:
-            cmdline = Path(f"/proc/{recorder.pid}/cmdline").read_bytes().decode(errors="replace")
-            yield launched, recorder, tmp, cmdline
+    with pytest.MonkeyPatch.context() as mp, _launch(tmp, recorder, mp) as launched:
+        cmdline = Path(f"/proc/{recorder.pid}/cmdline").read_bytes().decode(errors="replace")
+        yield launched, recorder, tmp, cmdline
     assert not _alive(recorder.pid)
 
 
@@ -155,6 +152,7 @@ def test_every_catalogued_endpoint_answers_200_for_valid(running):
     assert len(definition.endpoints) >= 10
     for endpoint in definition.endpoints:
         url = endpoint_url(launched.base_url, endpoint, params)
+        assert url is not None
         response = httpx.get(url, headers={"Authorization": f"Bearer {_token(launched, 'valid')}"},
                              timeout=TIMEOUT, follow_redirects=False)
         assert response.status_code == 200, (endpoint.id, url, response.status_code)
@@ -185,15 +183,15 @@ def test_server_stops_at_exit(tmp_path, monkeypatch, raised):
             assert _get(launched.base_url, "/-/versions.json").status_code == 200
             if raised:
                 raise raised("boom")
-    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt included on purpose
+    except BaseException as exc:
         assert raised is not None and isinstance(exc, raised)
     assert not _alive(pid)
 
 
 def test_missing_interpreter_is_a_clear_error(tmp_path, monkeypatch):
-    with pytest.raises(TargetError, match="options.python"):
-        with _launch(tmp_path, Recorder(), monkeypatch, python=str(tmp_path / "no-such-python")):
-            pass
+    with pytest.raises(TargetError, match=r"options\.python"), \
+            _launch(tmp_path, Recorder(), monkeypatch, python=str(tmp_path / "no-such-python")):
+        pass
 
 
 def test_interpreter_without_datasette_fails_without_leaking(tmp_path, monkeypatch):
@@ -205,9 +203,8 @@ def test_interpreter_without_datasette_fails_without_leaking(tmp_path, monkeypat
     if subprocess.run([base, "-c", "import datasette"], capture_output=True).returncode == 0:
         pytest.skip("the base interpreter has Datasette installed")
     recorder = Recorder()
-    with pytest.raises(TargetError) as info:
-        with _launch(tmp_path, recorder, monkeypatch, python=base):
-            pass
+    with pytest.raises(TargetError) as info, _launch(tmp_path, recorder, monkeypatch, python=base):
+        pass
     # The first datasette command to run names itself and why it failed.
     assert re.search(r"datasette (inspect|create-token)[^:]* failed", str(info.value))
     assert "No module named datasette" in str(info.value)

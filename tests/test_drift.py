@@ -5,18 +5,14 @@ Datasette releases (1.0a35 serves a token failing verification as anonymous; 1.0
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from authcat_plugins.drift import pair_runs
 from catalog.classify import SERVED_2XX
 from catalog.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent))
-from drift_helpers import authcat, clone, datasette_versions, make_run, outcomes, write_run  # noqa: E402
-
-from authcat_plugins.drift import pair_runs  # noqa: E402
+from tests.drift_helpers import authcat, clone, datasette_versions, make_run, outcomes, write_run
 
 DATE1, DATE2 = "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"
 
@@ -69,7 +65,7 @@ def test_diff_defaults_to_previous_and_current(empty_project):
 
 
 def test_folders_skip_replaced_and_interrupted_runs(project, tmp_path):
-    old, new = _pair(tmp_path)
+    old, _new = _pair(tmp_path)
     stale = make_run("demo", "local", "0.9", DATE1, {"a": {"expired": ("partial", 200)}})
     for suffix in (".previous.json", ".partial.json"):
         (old.parent / f"local{suffix}").write_text(json.dumps(stale.to_dict()))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 
 import pytest
 
 from catalog.definitions import load_all
 from catalog.plugins import Hooks
-from catalog.probe import ProbeRequest, Prober, ProbeSettings
+from catalog.probe import Prober, ProbeRequest, ProbeSettings
 from catalog.runner import RunOptions, probe_all
 from tests.servers.fault_server import ROUTES, FaultServer
 from tests.servers.project import make_project, remote_target, role_env
@@ -29,7 +30,7 @@ def servers():
 
 def gaps(arrivals) -> list[float]:
     times = [a.at for a in arrivals]
-    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+    return [round(b - a, 3) for a, b in itertools.pairwise(times)]
 
 
 def test_prober_survives_every_fault(servers):

@@ -121,7 +121,7 @@ def linted(tmp_path_factory) -> dict[str, tuple[Case, str, Linted]]:
         roots[case.name] = root
     unique = sorted(set(roots.values()))
     with ThreadPoolExecutor(max_workers=3) as pool:
-        by_root = dict(zip(unique, pool.map(lint, unique)))
+        by_root = dict(zip(unique, pool.map(lint, unique), strict=False))
     return {c.name: (c, where[c.name], by_root[roots[c.name]]) for c in cases}
 
 

@@ -89,7 +89,7 @@ def test_sigint_stops_servers_and_the_next_run_resumes(tmp_path):
         server_pid = int(pidfile.read_text())
         assert Path(f"/proc/{server_pid}").exists()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

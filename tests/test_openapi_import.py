@@ -288,6 +288,6 @@ def test_registered_as_built_in_plugin():
     pm = pluggy.PluginManager("authcat")
     pm.add_hookspecs(hookspecs)
     pm.register(openapi_importer)
-    found = {}
+    found: dict[str, object] = {}
     pm.hook.authcat_register_importers(register=lambda name, importer: found.setdefault(name, importer))
     assert found == {"openapi": import_openapi}

@@ -48,6 +48,7 @@ def _module_from(code: str, name: str, tmp_path: Path):
     path = tmp_path / f"{name}.py"
     path.write_text(code)
     spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -152,10 +153,10 @@ def test_the_complete_example_plugin_works(tmp_path):
     hooks.register_commands(group)
 
     class Ctx:
-        pass
+        def __init__(self, hooks: Hooks):
+            self.hooks = hooks
 
-    ctx = Ctx()
-    ctx.hooks = hooks
+    ctx = Ctx(hooks)
     result = CliRunner().invoke(group, ["anonymous-states"], obj=ctx)
     assert result.exit_code == 0 and result.output.split() == ["anonymous"]
 

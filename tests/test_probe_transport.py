@@ -7,18 +7,20 @@ import asyncio
 import gzip
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
-from catalog.probe import ProbeRequest, Prober, ProbeSettings, make_client
+from catalog.observe import Observation
+from catalog.probe import Prober, ProbeRequest, ProbeSettings, make_client
 from catalog.transport import ProbeTransport
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen: list[dict[str, str]] = []
+    seen: ClassVar[list[dict[str, str]]] = []
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         Handler.seen.append({k.lower(): v for k, v in self.headers.items()})
         if self.path == "/gzip":
             body = gzip.compress(b"x" * 200_000)
@@ -58,7 +60,7 @@ def test_no_cookie_rides_along_and_no_env_proxy(server, monkeypatch):
     async def go():
         async with Prober(settings) as prober:
             assert isinstance(prober._client._transport, ProbeTransport)
-            got = {}
+            got: dict[object, Observation] = {}
             for req in requests:  # in order: the valid probe's Set-Cookie comes first
                 got[req.key] = await asyncio.wait_for(prober.probe(req), 10)
             got["gzip"] = await asyncio.wait_for(prober.probe(ProbeRequest(key=("gz",), method="GET", url=f"{server}/gzip")), 10)

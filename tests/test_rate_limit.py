@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from catalog.probe import ProbeRequest, Prober, ProbeSettings, busiest_window
+from catalog.probe import Prober, ProbeRequest, ProbeSettings, busiest_window
 from tests.servers.fault_server import FaultServer
 
 

@@ -54,7 +54,7 @@ def test_my_site_profile_probes_with_env_credentials(project, backlot, monkeypat
 
 def test_my_site_is_skipped_without_its_variables(project, monkeypatch):
     monkeypatch.delenv("JIRA_BASE_URL", raising=False)
-    logged = []
+    logged: list[str] = []
     runs, _ = probe(project, Hooks(), RunOptions(apis=["jira-cloud"], targets=["my-site"], log=logged.append))
     assert runs == []
     assert any("JIRA_BASE_URL" in line for line in logged)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,14 +18,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-from servers.project import AUTHCAT, cli_env, make_project  # noqa: E402
-from servers.revocation import RevocationServer  # noqa: E402
-
-from authcat_plugins.revocation import build_plan  # noqa: E402
-from catalog import revocation  # noqa: E402
-from catalog.pipeline import Project, build  # noqa: E402
-from catalog.plugins import Hooks, get_plugin_manager  # noqa: E402
+from authcat_plugins.revocation import build_plan
+from catalog import revocation
+from catalog.pipeline import Project, build
+from catalog.plugins import Hooks, get_plugin_manager
+from tests.servers.project import AUTHCAT, cli_env, make_project
+from tests.servers.revocation import RevocationServer
 
 TOKEN = "rvk_CANARY_7f3a9c1e5b2d4f60"  # a canary: must never appear in anything authcat writes
 DELAY = 3.0
@@ -81,6 +78,7 @@ def test_cli_measures_the_delay_and_stores_it_without_the_token(tmp_path):
                 proc.wait()
         stderr = "".join(stderr_lines) + rest
         assert proc.returncode == 0, stderr
+        assert server.revoked_at is not None
         lag = server.revoked_at - seen  # the revocation happened this long after the clock started
     stored = (root / "site" / "data" / "revocation" / "rev.json").read_text()
     m = json.loads(stored)["measurements"][-1]
@@ -106,6 +104,7 @@ def test_a_refusal_is_measured_and_published_on_the_site(tmp_path, monkeypatch):
             # on_baseline runs right before the clock starts: no lag to take off here.
             m = asyncio.run(revocation.watch(plan, on_baseline=lambda m, w: admin.post(server.url + "/admin/revoke")))
     assert (m.from_outcome, m.to_outcome, m.settled) == ("as-valid", "rejected", True)
+    assert m.first_changed_after_s is not None
     assert 1.0 - SLACK <= m.first_changed_after_s <= 1.0 + 0.25 + SLACK
     assert len(m.transitions) == 1  # no flapping on this server
     assert "as-valid → rejected after 1." in m.describe()

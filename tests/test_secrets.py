@@ -100,7 +100,7 @@ def test_canary_never_leaks(canary_project):
 
 
 def test_keep_bodies_scrubs_credentials(canary_project):
-    root, canary, identities, env, server, other = canary_project
+    root, canary, identities, env, _server, _other = canary_project
     forms = canary_forms(canary, identities)
     kept = run_cli(root, "probe", "--keep-bodies", env=env)
     assert kept.returncode == 0, kept.stderr

@@ -11,7 +11,7 @@ from catalog.runner import RunOptions, probe_all
 from tests.servers.fault_server import FaultServer
 from tests.servers.project import make_project, remote_target, role_env, run_cli
 
-ENDPOINTS = [
+ENDPOINTS: list[dict[str, object]] = [
     {"id": "list", "method": "GET", "path": "/ok", "collection": "/values"},
     {"id": "create", "method": "POST", "path": "/post-plain"},
     {"id": "delete", "method": "DELETE", "path": "/delete-plain"},

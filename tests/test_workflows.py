@@ -113,7 +113,7 @@ def test_every_profile_variable_comes_from_a_secret_of_the_same_name():
         referenced |= set(re.findall(r"\bbase_url_env:\s*([A-Z_][A-Z0-9_]*)", text))
     env = _load("catalog.yml")["jobs"]["regenerate"]["env"]
     for name in referenced:
-        assert env.get(name) == "${{ secrets.%s }}" % name, name
+        assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
     # And no secret is echoed by a step: secrets are only passed as environment.
     assert "secrets." not in "".join(_runs(_load("catalog.yml")))
 

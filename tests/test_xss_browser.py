@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.observe import Observation
+from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.site import slug
 from catalog.store import Store
 from tests.browser import chromium, chromium_path, serve_dir
@@ -40,7 +40,8 @@ def site(tmp_path_factory):
     results = {eid: EndpointResult(eid, "GET", path, "inconclusive", f"reason {HEADER_PAYLOAD}", "x", dict(cells))
                for eid, path in (("xss", "/ok"), ("xss-path", PATH_PAYLOAD))}
     states = {"valid": {"available": True}, "anonymous": {"available": True}}
-    Store(root / "site" / "data").write(TargetRun("xss", "local", {"date": "2025-01-01T00:00:00Z", "authcat_version": "0.1.0", "target_version": None}, states, results))
+    run = {"date": "2025-01-01T00:00:00Z", "authcat_version": "0.1.0", "target_version": None}
+    Store(root / "site" / "data").write(TargetRun("xss", "local", run, states, results))
     built = run_cli(root, "build")
     assert built.returncode == 0, built.stderr
     build = root / "site" / "build"
@@ -62,7 +63,11 @@ def group_page(build: Path) -> str:
 
 def check_inert(page, url: str) -> str:
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    def dismiss(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.goto(url, wait_until="load")
     page.wait_for_timeout(300)  # give an onerror handler (a broken image) time to fire
     assert page.evaluate("window.__pwned") is None, f"a payload ran on {url}"
@@ -85,7 +90,7 @@ def test_group_page_shows_payloads_as_text(site, browser):
 
 
 def test_api_page_and_its_filter_stay_inert(site, browser):
-    base, build = site
+    base, _build = site
     page = browser.new_page()
     text = check_inert(page, f"{base}/apis/xss/")
     assert SCRIPT in text

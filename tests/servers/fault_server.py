@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -56,7 +57,7 @@ class FaultServer:
                 if (path is None or a.path == path) and (method is None or a.method == method)]
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> "FaultServer":
+    def __enter__(self) -> FaultServer:
         ready = threading.Event()
 
         def main() -> None:
@@ -115,7 +116,7 @@ class FaultServer:
             self.arrivals.append(Arrival(time.monotonic(), method, path, headers))
             route = "/stall" if self.stall_all else path
             await ROUTES.get(route, _ok)(self, writer, headers)
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError, ValueError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         except asyncio.CancelledError:  # server shutdown while a handler stalls: end quietly
             pass
@@ -232,10 +233,8 @@ def main() -> None:
         with open(args.pidfile, "w") as fh:
             fh.write(str(os.getpid()))
     server = FaultServer(stall_all=args.stall_all, port=args.port)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve_forever())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

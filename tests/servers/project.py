@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 AUTHCAT = [sys.executable, "-m", "catalog"]
 
 
-def make_project(root: Path, api: str, endpoints: list[dict], target: dict, api_extra: dict | None = None) -> Path:
+def make_project(root: Path, api: str, endpoints: Sequence[Mapping[str, Any]], target: dict, api_extra: dict | None = None) -> Path:
     """Write ``root/endpoints/<api>`` (one group file, one target) and a copy of the site skeleton."""
     folder = root / "endpoints" / api
     (folder / "targets").mkdir(parents=True)

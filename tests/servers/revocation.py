@@ -34,7 +34,7 @@ class RevocationServer:
     def revoked(self) -> bool:
         return self.revoked_at is not None and time.monotonic() >= self.revoked_at + self.delay
 
-    def __enter__(self) -> "RevocationServer":
+    def __enter__(self) -> RevocationServer:
         self._thread.start()
         return self
 
@@ -65,6 +65,7 @@ class RevocationServer:
                     server.revoked_at = time.monotonic()
                     return self._send(200, {"revoked": True, "effective_in_s": server.delay})
                 self._send(404, {"error": "not found"})
+                return None
 
             def do_GET(self):
                 server.requests += 1
@@ -80,5 +81,6 @@ class RevocationServer:
                         return self._send(401, {"error": "revoked"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
                     return self._send(200, PUBLIC, {"X-Login-Reason": "AUTHENTICATED_FAILED"})
                 self._send(200, PRIVATE)
+                return None
 
         return Handler
