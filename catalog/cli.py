@@ -113,13 +113,21 @@ def _run_probe(ctx: Context, options: RunOptions):
     return runs, changes
 
 
+SITE_URL = click.option(
+    "--site-url", default=None, metavar="URL",
+    help="Where the site is published, e.g. https://example.org/authcat/ (sitemap, 404 page); "
+         "default: $AUTHCAT_SITE_URL, else none.",
+)
+
+
 @cli.command("run")
 @probe_options
+@SITE_URL
 @pass_ctx
-def run_cmd(ctx: Context, **kw) -> None:
+def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
     _run_probe(ctx, _probe_options(**kw))
-    _build(ctx)
+    _build(ctx, site_url)
 
 
 @cli.command("probe")
@@ -130,17 +138,18 @@ def probe_cmd(ctx: Context, **kw) -> None:
     _run_probe(ctx, _probe_options(**kw))
 
 
-def _build(ctx: Context) -> None:
-    report = build(ctx.project, ctx.hooks)
+def _build(ctx: Context, site_url: str | None = None) -> None:
+    report = build(ctx.project, ctx.hooks, site_url)
     out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
               f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
 
 
 @cli.command("build")
+@SITE_URL
 @pass_ctx
-def build_cmd(ctx: Context) -> None:
+def build_cmd(ctx: Context, site_url: str | None) -> None:
     """Build the site from the committed observations (no probing)."""
-    _build(ctx)
+    _build(ctx, site_url)
 
 
 @cli.command("lint")

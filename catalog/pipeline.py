@@ -127,6 +127,6 @@ def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[Tar
     return runs, record(project, runs)
 
 
-def build(project: Project, hooks: Hooks) -> BuildReport:
+def build(project: Project, hooks: Hooks, site_url: str | None = None) -> BuildReport:
     catalog = load_catalog(project, hooks)
-    return build_site(catalog, project.site, hooks)
+    return build_site(catalog, project.site, hooks, site_url=site_url)

@@ -105,8 +105,12 @@ def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
     return pages
 
 
-def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None) -> BuildReport:
-    """Render every page, then run MkDocs from Python. The previous build is replaced whole."""
+def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None,
+               site_url: str | None = None) -> BuildReport:
+    """Render every page, then run MkDocs from Python. The previous build is replaced whole.
+
+    ``site_url`` (the published address, e.g. under a sub-path) overrides mkdocs.yml's.
+    """
     t0 = time.perf_counter()
     # The answers feed the pages (guide, explanations) and the export alike: computed once.
     answers = compute_answers(catalog, hooks)
@@ -122,7 +126,7 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     t1 = time.perf_counter()
-    _run_mkdocs(paths, staging, nav or default_nav(catalog), deferred)
+    _run_mkdocs(paths, staging, nav or default_nav(catalog), deferred, site_url)
     t2 = time.perf_counter()
     write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
@@ -143,7 +147,8 @@ def default_nav(catalog: Catalog) -> list:
     ]
 
 
-def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred | None = None) -> None:
+def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred | None = None,
+                site_url: str | None = None) -> None:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -152,9 +157,10 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     staging_build = paths.root / ".build-staging"
     if staging_build.exists():
         shutil.rmtree(staging_build)
-    cfg = load_config(
-        config_file=str(paths.config), docs_dir=str(docs_dir), site_dir=str(staging_build), nav=nav,
-    )
+    overrides: dict[str, Any] = {"docs_dir": str(docs_dir), "site_dir": str(staging_build), "nav": nav}
+    if site_url is not None:
+        overrides["site_url"] = site_url
+    cfg = load_config(config_file=str(paths.config), **overrides)
     if deferred is not None:
         cfg.plugins["authcat-deferred"] = PutBack(deferred)
     cfg.plugins.on_startup(command="build", dirty=False)

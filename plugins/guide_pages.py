@@ -93,7 +93,7 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
         target, eid = key.split("/", 1)
         result = results[(target, eid)]
         if result.verdict in ("falls-open", "mixed") or key in answers.unprivileged:
-            anchor = f"{slug(result.endpoint.group)}/#{slug(eid)}" if result.endpoint else ""
+            anchor = f"{slug(result.endpoint.group)}.html#{slug(eid)}" if result.endpoint else ""
             risky.append((target, result, text, anchor))
     return {
         "answers": answers,

@@ -56,7 +56,7 @@ def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
         endpoint = by_id.get(endpoint_id)
         if endpoint is None:  # observed once, since removed from the definitions
             continue
-        rows.append(Row(endpoint, result, run, f"{slug(endpoint.group)}/#{slug(endpoint.id)}"))
+        rows.append(Row(endpoint, result, run, f"{slug(endpoint.group)}.html#{slug(endpoint.id)}"))
     order = {"not-served": 2, "not-probed": 3}
     return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
 

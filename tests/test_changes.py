@@ -90,8 +90,8 @@ def test_changes_page_groups_runs_newest_first_with_versions(empty_project):
     assert section.index("<code>expired</code>") < section.index("<code>forged</code>")
     assert page.count('class="regression"') == 2 and "<strong>regression</strong>" in page
     assert "rejected (401)" in page and "as-anonymous (200)" in page
-    # Each endpoint links to its section on the group page (the page lives at /changes/).
-    assert f'<a href="../apis/datasette/instance-and-introspection/#actor"><code>GET {ACTOR}</code></a>' in page
+    # Each endpoint links to its section on the group page (the page lives at /changes.html).
+    assert f'<a href="apis/datasette/instance-and-introspection.html#actor"><code>GET {ACTOR}</code></a>' in page
 
 
 def test_changes_page_reads_older_log_entries_and_an_empty_log(empty_project):

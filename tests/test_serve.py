@@ -74,7 +74,7 @@ def test_serve_rebuilds_on_change_and_keeps_the_last_good_build(served):
     assert "authcat" in home.text
     assert BUILD_ID_PATH in home.text  # pages poll the build number and reload after a rebuild
     assert get(base, BUILD_ID_PATH).text == "1"
-    assert get(base, "/apis/jira-cloud/").status_code == 200
+    assert get(base, "/apis/jira-cloud/index.html").status_code == 200
     assert home.headers["cache-control"] == "no-store"
 
     # A template edit is served after the rebuild.
@@ -97,7 +97,7 @@ def test_serve_rebuilds_on_change_and_keeps_the_last_good_build(served):
     template.write_text(original)
     api_yaml = root / "endpoints" / "datasette" / "api.yaml"
     api_yaml.write_text(api_yaml.read_text().replace("title:", "title: Previewed", 1))
-    wait_for("the edited definition", lambda: "Previewed" in get(base, "/apis/datasette/").text, proc, log)
+    wait_for("the edited definition", lambda: "Previewed" in get(base, "/apis/datasette/index.html").text, proc, log)
     assert "preview-marker-one" not in get(base, "/").text
 
     proc.send_signal(signal.SIGTERM)

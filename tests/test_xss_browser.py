@@ -57,8 +57,8 @@ def browser():
 
 def group_page(build: Path) -> str:
     name = slug(yaml.safe_load(HOSTILE.read_text())["group"])
-    assert (build / "apis" / "xss" / name / "index.html").exists()
-    return f"apis/xss/{name}/"
+    assert (build / "apis" / "xss" / f"{name}.html").exists()
+    return f"apis/xss/{name}.html"
 
 
 def check_inert(page, url: str) -> str:
@@ -92,7 +92,7 @@ def test_group_page_shows_payloads_as_text(site, browser):
 def test_api_page_and_its_filter_stay_inert(site, browser):
     base, _build = site
     page = browser.new_page()
-    text = check_inert(page, f"{base}/apis/xss/")
+    text = check_inert(page, f"{base}/apis/xss/index.html")
     assert SCRIPT in text
     search = page.locator("input[data-filter=search]")
     if search.count():  # the matrix filter re-renders rows from data: still inert

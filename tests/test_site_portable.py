@@ -1,0 +1,170 @@
+"""The built site is self-contained and portable: every page loads with no console error and no
+request off its origin, no link is broken, it browses and searches from ``file://``, and a
+``--site-url`` under a sub-path gives a right sitemap and 404 page.
+
+Built once per module from the committed observations in a tmp copy of the project.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+
+SUB_PATH_URL = "https://example.org/docs/authcat/"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("portable") / "project")
+    build_site(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def build(project) -> Path:
+    return project / "site" / "build"
+
+
+def pages(build: Path) -> list[Path]:
+    return sorted(p for p in build.rglob("*.html"))
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        for name in ("href", "src"):
+            if a.get(name) and not (tag == "a" and name == "src"):
+                self.links.append(a[name])
+
+
+def _parse(path: Path, cache: dict) -> _Links:
+    if path not in cache:
+        p = _Links()
+        p.feed(path.read_text(encoding="utf-8"))
+        cache[path] = p
+    return cache[path]
+
+
+def test_no_link_or_resource_is_broken(build):
+    cache: dict = {}
+    broken = []
+    checked = 0
+    for page in pages(build):
+        for link in _parse(page, cache).links:
+            url = urlparse(link)
+            if url.scheme or link.startswith("//"):
+                continue  # a link to another site (vendor docs): a link, not a request
+            if not url.path:
+                target = page
+            else:
+                # Only the 404 page links from the root (it is served at any depth).
+                base = build if url.path.startswith("/") else page.parent
+                target = (base / unquote(url.path.lstrip("/"))).resolve()
+                if target.is_dir():
+                    broken.append(f"{page.relative_to(build)}: {link} is a folder (a directory listing from file://)")
+                    continue
+            checked += 1
+            if not target.is_file():
+                broken.append(f"{page.relative_to(build)}: {link}")
+            elif url.fragment and target.suffix == ".html" and url.fragment not in _parse(target, cache).ids:
+                broken.append(f"{page.relative_to(build)}: {link} (no such anchor)")
+    assert checked > 500
+    assert broken == []
+
+
+def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
+    pytest.importorskip("playwright.sync_api")
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed (scripts/ensure-system-deps)")
+    off_origin: set[str] = set()
+    errors: list[str] = []
+    with serve_dir(build) as base, chromium() as browser:
+        context = browser.new_context()
+
+        def block(route):
+            off_origin.add(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith(base), block)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: uncaught {exc}"))
+        page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.url}: HTTP {r.status}"))
+        crawled = 0
+        for path in pages(build):
+            if path.name == "404.html":
+                continue
+            page.goto(f"{base}/{path.relative_to(build).as_posix()}", wait_until="load")
+            crawled += 1
+        # The search index and its worker load after the first keystroke: exercise them once.
+        page.goto(f"{base}/index.html", wait_until="networkidle")
+        context.close()
+    assert crawled == len(pages(build)) - 1 > 100
+    assert errors == []
+    assert off_origin == set()
+
+
+def test_the_site_browses_and_searches_from_the_file_system(build):
+    pytest.importorskip("playwright.sync_api")
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed (scripts/ensure-system-deps)")
+    off_origin: list[str] = []
+    errors: list[str] = []
+    with chromium() as browser:
+        context = browser.new_context()
+        context.route(lambda url: not url.startswith("file://"), lambda r: (off_origin.append(r.request.url), r.abort()))
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto((build / "index.html").as_uri(), wait_until="load")
+        # The first nav click (the old bug: a directory listing) lands on the API page.
+        page.get_by_role("navigation", name="Navigation").get_by_role("link", name="Jira Cloud").first.click()
+        page.wait_for_load_state("load")
+        assert page.url.startswith("file://") and page.url.endswith("/apis/jira-cloud/index.html")
+        assert "Jira Cloud" in page.locator("h1").inner_text()
+        # Search works without a server (the index is inlined in a script, the worker shimmed).
+        page.wait_for_load_state("networkidle")
+        page.keyboard.press("/")
+        page.locator("input.md-search__input").press_sequentially("myself", delay=30)
+        first = page.locator("a.md-search-result__link").first
+        first.wait_for(timeout=15_000)
+        assert "myself" in first.get_attribute("href")
+        context.close()
+    assert off_origin == []
+    assert errors == []
+
+
+def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(project, tmp_path):
+    authcat = Path(sys.executable).with_name("authcat")
+    done = subprocess.run([str(authcat), "--root", str(project), "build", "--site-url", SUB_PATH_URL],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    build = project / "site" / "build"
+    try:
+        sitemap = (build / "sitemap.xml").read_text()
+        locs = [line.strip()[5:-6] for line in sitemap.splitlines() if line.strip().startswith("<loc>")]
+        assert f"{SUB_PATH_URL}apis/jira-cloud/index.html" in locs
+        assert locs and all(loc.startswith(SUB_PATH_URL) for loc in locs)
+        for loc in locs:  # every listed page exists at that place in the build
+            assert (build / loc[len(SUB_PATH_URL):]).is_file(), loc
+        parser = _Links()
+        parser.feed((build / "404.html").read_text())
+        local = [u for u in parser.links if not urlparse(u).scheme]
+        assert local and all(u.startswith("/docs/authcat/") for u in local), local
+        for u in local:  # the 404 page's styles, scripts and nav resolve from any depth
+            assert (build / unquote(urljoin(u, "")[len("/docs/authcat/"):].split("#")[0])).exists(), u
+    finally:  # the module's other tests use the default build
+        build_site(project)
