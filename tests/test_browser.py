@@ -243,7 +243,10 @@ def test_matrix_header_sticks_while_rows_scroll(visit):
     assert abs(header.bounding_box()["y"] - top_before) < 1  # ...and the header stays put
 
 
-@pytest.mark.parametrize("path", [MATRIX, "/", f"/apis/{API}/issues.html", "/apis/datasette/index.html", "/methodology.html", "/changes.html"])
+PAGES = [MATRIX, "/", f"/apis/{API}/issues.html", "/apis/datasette/index.html", "/methodology.html", "/changes.html"]
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_pages_fit_a_phone(visit, path):
     page = visit(path, PHONE).page
     overflow = page.evaluate("() => [document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]")

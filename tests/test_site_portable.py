@@ -93,7 +93,7 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
     off_origin: set[str] = set()
     errors: list[str] = []
     with serve_dir(build) as base, chromium() as browser:
-        context = browser.new_context()
+        context = browser.new_context()  # type: ignore[attr-defined]
 
         def block(route):
             off_origin.add(route.request.url)
@@ -101,9 +101,18 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
 
         context.route(lambda url: not url.startswith(base), block)
         page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+
+        def console(msg):
+            if msg.type == "error":
+                errors.append(f"{page.url}: {msg.text}")
+
+        def response(r):
+            if r.status >= 400:
+                errors.append(f"{r.url}: HTTP {r.status}")
+
+        page.on("console", console)
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: uncaught {exc}"))
-        page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.url}: HTTP {r.status}"))
+        page.on("response", response)
         crawled = 0
         for path in pages(build):
             if path.name == "404.html":
@@ -125,8 +134,13 @@ def test_the_site_browses_and_searches_from_the_file_system(build):
     off_origin: list[str] = []
     errors: list[str] = []
     with chromium() as browser:
-        context = browser.new_context()
-        context.route(lambda url: not url.startswith("file://"), lambda r: (off_origin.append(r.request.url), r.abort()))
+        context = browser.new_context()  # type: ignore[attr-defined]
+
+        def block(route):
+            off_origin.append(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith("file://"), block)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto((build / "index.html").as_uri(), wait_until="load")
