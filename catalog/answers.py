@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .classify import REJECTING, SERVED_2XX
+from .documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
 from .model import LEGITIMATE_STATES, Endpoint
+from .recognition import Recognition, recognition
 from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 from .signals import Signal
+
+__all__ = [  # the data API the site pages and the export read
+    "ApiAnswers", "TargetAnswers", "TokenCheck", "CheckCandidate", "Disagreement", "Recognition",
+    "api_answers", "compute_answers", "disagreements", "explain", "token_check",
+]
 
 # Verdicts that say nothing about how the endpoint treats a bad credential.
 _UNJUDGED = frozenset({"not-served", "not-probed"})
@@ -54,19 +61,6 @@ class TokenCheck:
             "target": self.target, "found": bool(self.candidates), "reason": self.reason,
             "candidates": [c.to_dict() for c in self.candidates], "near": [c.to_dict() for c in self.near],
         }
-
-
-@dataclass
-class ApiAnswers:
-    api: str
-    signals: list[Signal]
-    token_checks: list[TokenCheck]
-    explanations: dict[str, str]  # "<target>/<endpoint id>" -> sentence
-    unprivileged: dict[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
-    disagreements: list[dict[str, Any]]
-
-    def explanation(self, target: str, endpoint_id: str) -> str:
-        return self.explanations.get(f"{target}/{endpoint_id}", "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,9 +212,14 @@ def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
     return tuple(s for s, _ in served)
 
 
-def token_check(run: TargetRun) -> TokenCheck:
+def token_check(run: TargetRun, recognised: Recognition | None = None) -> TokenCheck:
+    """The endpoints of ``run`` (one target) that refuse every bad credential, cheapest first."""
     check = TokenCheck(target=run.target)
     results = list(run.endpoints.values())
+    recognised = recognised or recognition(run)
+    if not recognised.recognised:
+        check.reason = f"none can be named: {recognised.reason}"
+        return check
     for result in results:
         if result.verdict == "fails-closed":
             check.candidates.append(_candidate(result))
@@ -260,62 +259,87 @@ def no_check_reason(results: list[EndpointResult]) -> str:
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."
 
 
-# --------------------------------------------------------------------------------------------
-# Documented vs observed
-# --------------------------------------------------------------------------------------------
-
-
-def disagreements(api: ApiCatalog) -> list[dict[str, Any]]:
-    """Where the vendor's documentation disagrees with itself or with the ``anonymous`` state.
-
-    Per endpoint: the two documentation markers disagreeing; documented anonymous access that the
-    target refuses; "needs a credential" while anonymous callers are served; and documented
-    anonymous access that only ever yields an empty collection (served, but with nothing in it).
-    """
-    found: list[dict[str, Any]] = []
-    for endpoint in api.definition.endpoints:
-        doc = endpoint.documented
-        if doc.markers_disagree:
-            found.append(_entry(endpoint, None, "documentation markers", (
-                f"the sentence \"can be accessed anonymously\" is {'present' if doc.anonymous_sentence else 'absent'}, "
-                f"the empty security requirement is {'present' if doc.security_optional else 'absent'}"
-            )))
-        if doc.anonymous is None:
-            continue
-        for run, result in api.results_for(endpoint.id):
-            anon = result.cells.get("anonymous")
-            if result.verdict in _UNJUDGED or anon is None or anon.status is None:
-                continue
-            if anon.outcome in ("n/a", "error", "rate-limited", "server-error"):
-                continue
-            served = _ok(anon.status)
-            said = "accessible anonymously" if doc.anonymous else "needing a credential"
-            observed = f"anonymous got {describe_answer(anon, endpoint)} on {run.target}"
-            if (doc.anonymous and not served) or (not doc.anonymous and served):
-                found.append(_entry(endpoint, run, "documented vs observed", f"documented as {said}; {observed}", anon))
-            elif doc.anonymous and anon.outcome == "empty":
-                found.append(_entry(endpoint, run, "anonymous gets nothing", (
-                    f"documented as {said}, and it is, but {observed}: anonymous access yields nothing here"
-                ), anon))
-    return found
-
-
-def _entry(endpoint: Endpoint, run: TargetRun | None, kind: str, detail: str, anon: Cell | None = None) -> dict[str, Any]:
-    return {
-        "endpoint": endpoint, "kind": kind, "detail": detail,
-        "target": run.target if run else None,
-        "documented_anonymous": endpoint.documented.anonymous,
-        "observed_status": anon.status if anon else None,
-        "observed_outcome": anon.outcome if anon else None,
-    }
 
 
 # --------------------------------------------------------------------------------------------
-# Everything for one API, and for the catalog
+# Everything for one target, then for the API
 # --------------------------------------------------------------------------------------------
 
 
-def api_answers(api: ApiCatalog, signals: list[Signal]) -> ApiAnswers:
+@dataclass
+class TargetAnswers:
+    """The answers computed from ONE target's observations (never pooled with another's)."""
+
+    target: str
+    version: str | None
+    version_source: str | None  # where the version came from ("header x-version", "launcher", …)
+    date: str | None
+    signals: list[Signal]
+    token_check: TokenCheck
+    disagreements: list[Disagreement]
+    recognition: Recognition
+    verdicts: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> verdict on this target
+
+    @property
+    def recommended(self) -> list[Signal]:
+        return [s for s in self.signals if s.recommended]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "target_version": self.version, "version_source": self.version_source,
+            "date": self.date, "credential_recognised": self.recognition.recognised,
+            "recognition": self.recognition.to_dict(),
+            "signals": [s.to_dict() for s in self.signals], "token_check": self.token_check.to_dict(),
+            "disagreements": [d.to_dict() for d in self.disagreements],
+        }
+
+
+@dataclass
+class ApiAnswers:
+    """An API's answers: one :class:`TargetAnswers` per target, and where the targets agree."""
+
+    api: str
+    targets: list[TargetAnswers]
+    explanations: dict[str, str]  # "<target>/<endpoint id>" -> sentence
+    unprivileged: dict[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
+    documentation: list[Disagreement]  # the documentation disagreeing with itself (no target)
+    summary: Any = None  # catalog.agreement.ApiSummary
+
+    def explanation(self, target: str, endpoint_id: str) -> str:
+        return self.explanations.get(f"{target}/{endpoint_id}", "")
+
+    def target(self, name: str) -> TargetAnswers | None:
+        return next((t for t in self.targets if t.target == name), None)
+
+    @property
+    def token_checks(self) -> list[TokenCheck]:
+        return [t.token_check for t in self.targets]
+
+    @property
+    def disagreements(self) -> list[Disagreement]:
+        return self.documentation + [d for t in self.targets for d in t.disagreements]
+
+    @property
+    def signals(self) -> list[Signal]:
+        """Every target's signals, target after target (each :class:`Signal` judged on one target)."""
+        return [s for t in self.targets for s in t.signals]
+
+
+def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> TargetAnswers:
+    recognised = recognition(run)
+    return TargetAnswers(
+        target=run.target, version=run.version, version_source=run.run.get("version_source"),
+        date=run.run.get("date"), signals=signals if recognised.recognised else [],
+        token_check=token_check(run, recognised), disagreements=observed_disagreements(api, run),
+        recognition=recognised,
+        verdicts={f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()},
+    )
+
+
+def api_answers(api: ApiCatalog, signals_by_target: dict[str, list[Signal]]) -> ApiAnswers:
+    """``signals_by_target``: each target's signals, found on that target's results alone."""
+    from .agreement import summarise
+
     explanations: dict[str, str] = {}
     alike: dict[str, list[str]] = {}
     by_id = {e.id: e for e in api.definition.endpoints}
@@ -326,17 +350,24 @@ def api_answers(api: ApiCatalog, signals: list[Signal]) -> ApiAnswers:
             like = unprivileged_like(result)
             if like:
                 alike[key] = like
-    return ApiAnswers(
-        api=api.name, signals=signals, token_checks=[token_check(run) for run in api.runs],
-        explanations=explanations, unprivileged=alike, disagreements=disagreements(api),
+    answers = ApiAnswers(
+        api=api.name,
+        targets=[target_answers(api, run, signals_by_target.get(run.target, [])) for run in api.runs],
+        explanations=explanations, unprivileged=alike, documentation=marker_disagreements(api),
     )
+    answers.summary = summarise(answers)
+    return answers
+
+
+def signals_per_target(api: ApiCatalog, find) -> dict[str, list[Signal]]:
+    """``find(results)`` on each target's results separately: a rule is never checked across targets."""
+    return {run.target: (find(list(run.endpoints.values())) if run.endpoints else []) for run in api.runs}
 
 
 def compute_answers(catalog: Catalog, hooks) -> dict[str, ApiAnswers]:
-    """Every API's answers; signals come from the ``authcat_auth_signals`` plugins."""
+    """Every API's answers; signals come from the ``authcat_auth_signals`` plugins, per target."""
     out = {}
     for name, api in sorted(catalog.apis.items()):
-        results = [r for run in api.runs for r in run.endpoints.values()]
-        signals = hooks.auth_signals(api.definition.api, results) if results else []
+        signals = signals_per_target(api, lambda results, a=api: hooks.auth_signals(a.definition.api, results))
         out[name] = api_answers(api, signals)
     return out

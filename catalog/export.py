@@ -44,7 +44,20 @@ def _reported(items) -> list[dict[str, Any]]:
 def _provenance(run: TargetRun) -> dict[str, Any]:
     return {
         "target": run.target, "target_version": run.version,
+        "version_source": run.run.get("version_source"),
         "date": run.run.get("date"), "authcat_version": run.run.get("authcat_version"),
+    }
+
+
+def _target(run: TargetRun, answers: ApiAnswers | None) -> dict[str, Any]:
+    """One target with its own answers: signals, token check and disagreements never pooled."""
+    mine = answers.target(run.target) if answers else None
+    return {
+        **_provenance(run), "states": run.states,
+        "credential": mine.recognition.to_dict() if mine else None,
+        "signals": [s.to_dict() for s in mine.signals] if mine else [],
+        "token_check": mine.token_check.to_dict() if mine else None,
+        "disagreements": [d.to_dict() for d in mine.disagreements] if mine else [],
     }
 
 
@@ -71,20 +84,18 @@ def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None) -
     }
 
 
-def _disagreement(d: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: v for k, v in d.items() if k != "endpoint"}, "endpoint": d["endpoint"].id}
-
-
 def _api(api: ApiCatalog, answers: ApiAnswers | None) -> dict[str, Any]:
     a = api.definition.api
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
         "reported": _reported(a.reported),
-        "targets": [{**_provenance(run), "states": run.states} for run in api.runs],
+        "targets": [_target(run, answers) for run in api.runs],
         "endpoints": [_endpoint(api, e, answers) for e in api.definition.endpoints],
-        "signals": [s.to_dict() for s in answers.signals] if answers else [],
+        # The same per-target answers flattened, each naming its target (format 1 readers).
+        "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
         "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
-        "disagreements": [_disagreement(d) for d in answers.disagreements] if answers else [],
+        "disagreements": [d.to_dict() for d in answers.disagreements] if answers else [],
+        "summary": answers.summary.to_dict() if answers and answers.summary else None,
     }
 
 

@@ -72,8 +72,10 @@ def authcat_auth_signals(api, endpoints):
     """Find headers or body fields that tell an accepted credential from a rejected one.
 
     :param api: the :class:`catalog.model.Api`.
-    :param endpoints: the API's classified endpoint results (list of
-        :class:`catalog.results.EndpointResult`) across all its targets.
+    :param endpoints: the classified endpoint results (list of
+        :class:`catalog.results.EndpointResult`) of ONE target of the API. The hook is called
+        once per target: two servers of one API may behave differently, so a rule is never
+        checked on two targets' observations at once.
     :return: a list of :class:`catalog.signals.Signal` (may be empty).
     """
 

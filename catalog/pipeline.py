@@ -65,7 +65,8 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
         authcat_version=__version__,
         changes=read_changes(project),
         states=dict(hooks.states),
-        extras={"data_dir": project.data},  # plugins publishing their own data read it here
+        # Plugins publishing their own data read it here; the guide's recipe needs the schemes.
+        extras={"data_dir": project.data, "schemes": dict(hooks.schemes)},
     )
     for name, definition in apis.items():
         runs = store.runs(name)

@@ -29,6 +29,7 @@ from .model import SAFE_METHODS, Discovery, Endpoint, NotAvailable, Presentation
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
+from .recognition import mark_unrecognised
 from .results import Cell, EndpointResult, TargetRun
 from .secrets import Scrubber
 from .store import Store
@@ -345,5 +346,12 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
             previous = store.read(definition.api.name, profile.name)
             partial = store.read_partial(definition.api.name, profile.name)
             options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
-            runs.append(asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial)))
+            run = asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial))
+            by_id = {e.id: e for e in definition.endpoints}
+            for endpoint_id, result in run.endpoints.items():
+                result.endpoint = by_id.get(endpoint_id)
+            found = mark_unrecognised(run)  # a credential the server never read makes nothing public
+            if not found.recognised:
+                options.log(f"{profile.source}: {found.reason}")
+            runs.append(run)
     return runs

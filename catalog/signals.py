@@ -254,7 +254,7 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
 
 
 def find_signals(results: Iterable[EndpointResult]) -> list[Signal]:
-    """Every informative rule over an API's results (all targets), best first."""
+    """Every informative rule over one target's results, best first (never pool two targets)."""
     samples = label_cells(results)
     features = set().union(*(s.features() for s in samples)) if samples else set()
     found: list[Signal] = []

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.answers import disagreements
+from catalog.documented import disagreements
 from catalog.classify import OUTCOMES, VERDICTS
 from catalog.hookspecs import hookimpl
 from catalog.model import Endpoint

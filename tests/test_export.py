@@ -79,7 +79,7 @@ def test_guide_pages_are_built_linked_and_in_the_nav(built):
 
 def test_confluence_guide_names_status_codes_and_invents_no_header(built):
     page = (built / "site" / "generated" / "apis" / "confluence-cloud" / "guide.md").read_text()
-    separation = page.split('id="what-separates"')[1].split("</ul>")[0]
+    separation = page.split('id="what-separates-backlot"')[1].split("</ul>")[0]
     assert "the status code is enough" in separation
     assert "401" in separation and "403" in separation
     assert "x-aaccountid" not in page and "x-seraph-loginreason" not in page

@@ -17,7 +17,7 @@ from catalog.site import render_pages
 from catalog.targets import LaunchContext
 from tests.conftest import REPO
 
-RECIPE = re.compile(r'<code class="language-python" id="authcat-recipe">(.*?)</code>', re.S)
+RECIPE = re.compile(r'<code class="language-python authcat-recipe" data-target="backlot">(.*?)</code>', re.S)
 PATH = "/atlassian/rest/api/3/project/search"
 
 
@@ -71,3 +71,49 @@ def test_confluence_recipe_uses_status_codes_on_backlot(project, backlot):
     assert credential_state(valid) == "accepted"
     # 403 there is never an accepted credential's answer: the status rule was checked on every answer.
     assert wrong.status_code == 403 and credential_state(wrong) == "rejected"
+
+
+CURL = re.compile(r'<code class="language-shell authcat-curl" data-target="backlot">(.*?)</code>', re.S)
+SCRIPT = re.compile(r'<code class="language-python authcat-recipe" data-target="backlot">(.*?)</code>', re.S)
+
+
+def _page(project, api: str) -> str:
+    hooks = Hooks()
+    return dict(render_pages(load_catalog(project, hooks), project.site, hooks))[f"apis/{api}/guide.md"]
+
+
+@pytest.mark.backlot
+def test_jira_recipe_runs_as_pasted_and_its_curl_matches(project, backlot, tmp_path):
+    """The whole script, pasted into a file: placeholders read from the environment, Basic auth
+    as the scheme says. Run against real Backlot it says "accepted" for the valid credential and
+    "rejected" for the same token under another user's email (both answered 200)."""
+    import os
+    import subprocess
+    import sys
+
+    page = _page(project, "jira-cloud")
+    script = tmp_path / "recipe.py"
+    script.write_text(html.unescape(SCRIPT.search(page).group(1)))
+    hooks, launched = backlot
+    valid = launched.credentials.get("valid")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
+    # As pasted, with the placeholders untouched: no NameError, a clear message and exit 2.
+    pasted = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=clean)
+    assert pasted.returncode == 2 and "set API_BASE_URL" in pasted.stderr and "Error" not in pasted.stderr
+    base = launched.base_url + "/atlassian"
+
+    def run(user: str) -> str:
+        env = {**clean, "API_BASE_URL": base, "API_TOKEN": valid.secret, "API_USER": user}
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert run(valid.identity).rstrip().endswith("200 accepted")
+    assert run("nobody-else@example.com").rstrip().endswith("200 rejected")
+    # The curl equivalent sends the same request: Basic auth of the same user and token.
+    curl = html.unescape(CURL.search(page).group(1))
+    assert '-u "$API_USER:$API_TOKEN"' in curl
+    env = {**clean, "API_BASE_URL": base, "API_TOKEN": valid.secret, "API_USER": valid.identity}
+    shown = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=60, env=env)
+    assert shown.returncode == 0 and " 200" in shown.stdout.splitlines()[0]
+    assert "x-aaccountid" in shown.stdout.lower()  # the acceptance header the recipe looks for
