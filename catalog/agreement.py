@@ -105,7 +105,7 @@ def _line_up(topic: str, per_target: dict[str, dict[str, str]], targets: tuple[s
     return found
 
 
-def summarise(answers: "ApiAnswers") -> ApiSummary:
+def summarise(answers: ApiAnswers) -> ApiSummary:
     judged = [t for t in answers.targets if t.recognition.recognised]
     names = tuple(t.target for t in judged)
     checks = {t.target: {f"{c.method} {c.path} checks a token": "" for c in t.token_check.candidates} for t in judged}

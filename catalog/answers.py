@@ -19,8 +19,17 @@ from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 from .signals import Signal
 
 __all__ = [  # the data API the site pages and the export read
-    "ApiAnswers", "TargetAnswers", "TokenCheck", "CheckCandidate", "Disagreement", "Recognition",
-    "api_answers", "compute_answers", "disagreements", "explain", "token_check",
+    "ApiAnswers",
+    "CheckCandidate",
+    "Disagreement",
+    "Recognition",
+    "TargetAnswers",
+    "TokenCheck",
+    "api_answers",
+    "compute_answers",
+    "disagreements",
+    "explain",
+    "token_check",
 ]
 
 # Verdicts that say nothing about how the endpoint treats a bad credential.

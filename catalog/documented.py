@@ -89,15 +89,13 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
         version = f" {run.version}" if run.version else ""
         observed = f"anonymous got {_describe(anon, endpoint)} on {run.target}{version}"
 
-        def entry(kind: str, detail: str) -> Disagreement:
-            return Disagreement(endpoint, kind, detail, run.target, run.version, anon.status, anon.outcome)
-
-        if said_anon and not served or not said_anon and served:
-            found.append(entry(DOC_VS_OBSERVED, f"documented as {said}; {observed}"))
+        if (said_anon and not served) or (not said_anon and served):
+            kind, detail = DOC_VS_OBSERVED, f"documented as {said}; {observed}"
         elif said_anon and anon.outcome == "empty":
-            found.append(entry(ANON_NOTHING, (
-                f"documented as {said}, and it is, but {observed}: anonymous access yields nothing here"
-            )))
+            kind, detail = ANON_NOTHING, f"documented as {said}, and it is, but {observed}: anonymous access yields nothing here"
+        else:
+            continue
+        found.append(Disagreement(endpoint, kind, detail, run.target, run.version, anon.status, anon.outcome))
     return found
 
 

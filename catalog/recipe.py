@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .signals import ACCEPTED, REJECTED, Signal
 
@@ -219,7 +220,7 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
     ``credential_state`` rules (if any were recommended) and the token check (if one was found)."""
     rules = _credential_state(list(signals))
     path = signal_path if rules and signal_path else check_path
-    if not rules and not check_path or path is None:
+    if (not rules and not check_path) or path is None:
         return Recipe("", "", None, False, False)
     lines = [
         f'"""Dead token or empty result? {_comment(api_title)}, as observed on {_comment(target)}.',
@@ -259,7 +260,7 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
         "",
         "def main() -> int:",
         "    if 'your-server.example' in BASE_URL:",
-        f"        print('set {BASE_URL_ENV} and {TOKEN_ENV}" + (f" and {USER_ENV}" if auth.needs_user else "") + " first', file=sys.stderr)",
+        f"        print('set {BASE_URL_ENV} and {TOKEN_ENV}{(' and ' + USER_ENV) if auth.needs_user else ''} first', file=sys.stderr)",
         "        return 2",
         "    with httpx.Client(base_url=BASE_URL, timeout=20, **AUTH) as client:",
     ]
@@ -280,5 +281,5 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
 def load_recipe(code: str):
     """Exec a generated recipe and return its ``credential_state`` (used by tests and the guide)."""
     namespace: dict = {"__name__": "authcat_recipe"}
-    exec(compile(code, "<authcat recipe>", "exec"), namespace)  # noqa: S102 - our own generated code
+    exec(compile(code, "<authcat recipe>", "exec"), namespace)
     return namespace["credential_state"]

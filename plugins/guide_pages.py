@@ -147,7 +147,7 @@ def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: Targe
     def with_query(path: str | None) -> str | None:
         """The request as the target was probed: the endpoint's and the profile's query values."""
         endpoint = by_path.get(("GET", path)) if path else None
-        if endpoint is None:
+        if path is None or endpoint is None:
             return path
         query = {**endpoint.query, **(profile.queries.get(endpoint.id, {}) if profile else {})}
         return path + ("?" + urlencode(sorted(query.items())) if query else "")

@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.documented import disagreements
 from catalog.classify import OUTCOMES, VERDICTS
+from catalog.documented import disagreements
 from catalog.hookspecs import hookimpl
 from catalog.model import Endpoint
 from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun

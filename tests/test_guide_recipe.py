@@ -94,7 +94,7 @@ def test_jira_recipe_runs_as_pasted_and_its_curl_matches(project, backlot, tmp_p
     page = _page(project, "jira-cloud")
     script = tmp_path / "recipe.py"
     script.write_text(html.unescape(SCRIPT.search(page).group(1)))
-    hooks, launched = backlot
+    _hooks, launched = backlot
     valid = launched.credentials.get("valid")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
     # As pasted, with the placeholders untouched: no NameError, a clear message and exit 2.

@@ -10,7 +10,7 @@ from catalog.model import Api, Documented, Endpoint
 from catalog.recognition import mark_unrecognised, recognition
 from catalog.results import ApiCatalog, TargetRun
 from catalog.signals import find_signals
-from test_signals import cell, result
+from tests.test_signals import cell, result
 
 
 def _endpoint(eid, path, anonymous=None, actor=()) -> Endpoint:
@@ -87,7 +87,7 @@ def test_a_token_check_on_one_target_only_is_a_difference():
 
 def _ignoring(target="proxy") -> TargetRun:
     """A server that ignores the credential: everybody gets the same answers, `actor: null`."""
-    same = dict(sha="s" * 64, count=2)
+    same = {"sha": "s" * 64, "count": 2}
     states = ("valid", "anonymous", "unknown-token", "malformed", "unprivileged")
     widgets = result("listWidgets", "/widgets", "public", [cell(s, "as-valid", **same) for s in states])
     whoami = result("whoAmI", "/me", "public", [
@@ -107,8 +107,8 @@ def test_a_credential_never_recognised_is_said_instead_of_public():
     assert run.run["credential"]["recognised"] is False
     answers = api_answers(_api(run), signals_per_target(_api(run), find_signals))
     mine = answers.target("proxy")
-    assert not mine.recognition.recognised and mine.signals == []
-    assert mine.token_check.candidates == [] and "never recognised" in mine.token_check.reason
+    assert mine is not None and not mine.recognition.recognised and mine.signals == []
+    assert mine.token_check.candidates == [] and "never recognised" in (mine.token_check.reason or "")
     assert answers.summary.unrecognised == {"proxy": found.reason}
 
 
