@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -29,6 +30,7 @@ from .model import (
     Reported,
     Source,
     TargetProfile,
+    VersionFrom,
 )
 from .yamlfile import DefinitionError, Located, Problem, dotted, load
 
@@ -213,6 +215,8 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                 if isinstance(value, Discovery) and value.endpoint not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}.from.endpoint",
                                                  f"no endpoint with id {value.endpoint!r}"))
+            if profile.version_from is not None:
+                file_problems += _version_from_problems(doc, profile.version_from, seen)
             for endpoint_id in profile.queries:
                 if endpoint_id not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}",
@@ -222,6 +226,20 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
     if problems:
         raise DefinitionError(problems)
     return definition
+
+
+def _version_from_problems(doc: Located, found: VersionFrom, seen: dict[str, str]) -> list[Problem]:
+    problems = []
+    if found.endpoint not in seen:
+        where = ("version_from", "endpoint")
+        problems.append(Problem(doc.file, doc.line(where), dotted(where), f"no endpoint with id {found.endpoint!r}"))
+    if found.pattern is not None:
+        try:
+            re.compile(found.pattern)
+        except re.error as exc:
+            where = ("version_from", "pattern")
+            problems.append(Problem(doc.file, doc.line(where), dotted(where), f"not a regular expression: {exc}"))
+    return problems
 
 
 def _target(api: str, doc: Located) -> TargetProfile:
@@ -244,7 +262,8 @@ def _target(api: str, doc: Located) -> TargetProfile:
         timeout=float(d.get("timeout", 10.0)),
         retries=d.get("retries", 2),
         options=d.get("options") or {},
-        version_from=Discovery(d["version_from"]["endpoint"], d["version_from"]["pointer"]) if "version_from" in d else None,
+        version_from=VersionFrom(**d["version_from"]) if "version_from" in d else None,
+        version=str(d["version"]) if "version" in d else None,
         description=d.get("description", ""),
         source=Source(doc.file, 1),
     )

@@ -124,6 +124,17 @@ class Discovery:
 
 
 @dataclass(frozen=True)
+class VersionFrom:
+    """Where a server states its version: in an endpoint's answer, as a JSON field (``pointer``),
+    a response header (``header``) or a regex over the body (``pattern``; group 1 if it has one)."""
+
+    endpoint: str  # endpoint id
+    pointer: str | None = None
+    header: str | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     """A target as configured in ``endpoints/<api>/targets/<name>.yaml``.
 
@@ -139,7 +150,8 @@ class TargetProfile:
     credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
     queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
-    version_from: Discovery | None = None  # where a remote server states its version
+    version_from: VersionFrom | None = None  # where the server states its version
+    version: str | None = None  # a literal version, when the server states none
     concurrency: int = 8
     rate_limit: float | None = None  # requests per second per host
     timeout: float = 10.0
@@ -188,6 +200,7 @@ class RunningTarget:
     base_url: str
     version: str | None
     credentials: Credentials
+    version_source: str | None = None  # where the version came from (catalog.versions)
     serves: Callable[[Endpoint], bool] | None = None  # None: unknown, probe everything
     extra_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
 

@@ -251,6 +251,26 @@ class Prober:
             scrub = self._scrubbers[sent] = self.scrub.plus(sent)
         return scrub
 
+    async def fetch(self, url: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+        """GET ``url`` once (status, lower-cased headers, capped body); None when it fails.
+
+        For the target's own statements (its version): counted against the host's rate, never
+        retried, body capped like a probe's. Callers scrub what they keep.
+        """
+        assert self._client is not None
+        limiter = self._limiter(url)
+        slot = await limiter.acquire() if limiter is not None else None
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                async with self._client.stream("GET", url, headers=dict(headers)) as resp:
+                    body, _ = await self._read_capped(resp)
+            return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, body
+        except (TimeoutError, httpx.HTTPError):
+            return None
+        finally:
+            if limiter is not None and slot is not None:
+                limiter.release(slot)
+
     async def fetch_json(self, url: str, headers: Mapping[str, str]) -> object:
         """GET a JSON document (for parameter discovery); None when it is not JSON or fails."""
         assert self._client is not None

@@ -9,7 +9,6 @@ the caller's job (see ``catalog.pipeline``), so a failed run writes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ from .results import Cell, EndpointResult, TargetRun
 from .secrets import Scrubber
 from .store import Store
 from .targets import TargetPool, is_ready
+from .versions import resolve_version
 
 CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
 
@@ -131,18 +131,6 @@ def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> t
         else:
             presentations[name] = result
     return presentations, unavailable
-
-
-async def _resolve_version(plan: Plan, prober: Prober) -> None:
-    """A remote target's version, as its profile says the server states it (e.g. Jira's build)."""
-    found = plan.target.profile.version_from
-    valid = plan.states.get("valid")
-    source = plan.definition.endpoint(found.endpoint) if found else None
-    url = plan.url(source) if source else None
-    if plan.target.version or found is None or url is None or valid is None:
-        return
-    with contextlib.suppress(KeyError, TypeError):
-        plan.target.version = str(resolve_pointer(await prober.fetch_json(url, valid.headers), found.pointer))
 
 
 async def _resolve_params(plan: Plan, prober: Prober) -> None:
@@ -253,7 +241,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
     latencies: dict[str, dict[str, int]] = {}
     async with Prober(settings, scrub) as prober:
         await _resolve_params(plan, prober)
-        await _resolve_version(plan, prober)
+        await resolve_version(plan, prober)
         requests: list[ProbeRequest] = []
         todo: dict[str, tuple[Endpoint, str]] = {}
         reused = 0
@@ -310,6 +298,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
     all_latency = [ms for per in latencies.values() for ms in per.values()]
     run_meta: dict[str, Any] = {
         "target_version": plan.target.version,
+        "version_source": plan.target.version_source,
         "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "authcat_version": __version__,
         "probes": len(requests),

@@ -1,0 +1,112 @@
+"""The zoo (tests/servers/zoo.py): one small real server per behaviour, run through the whole
+pipeline, with the matrix, verdicts, signals and token check each behaviour must produce."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.servers.zoo import VERSION
+from tests.servers.zoo_project import run_zoo
+
+BAD = ("malformed", "unknown-token", "wrong-scheme", "expired")
+
+
+def test_version_only_in_a_header(tmp_path):
+    """The server states its version in a header only: the run records it and says where."""
+    zoo = run_zoo(tmp_path / "p", "version-header")
+    assert zoo.run.version == VERSION
+    assert zoo.run.run["version_source"] == "header X-Server-Version of GET /api/status"
+    assert zoo.target.version == VERSION
+
+
+def test_version_only_in_html(tmp_path):
+    endpoints = [{"id": "about", "method": "GET", "path": "/about"},
+                 {"id": "status", "method": "GET", "path": "/api/status"}]
+    zoo = run_zoo(tmp_path / "p", "version-header", endpoints=endpoints,
+                  target={"version_from": {"endpoint": "about", "pattern": r"zoo server v([0-9][^<\s]*)"}})
+    assert zoo.run.version == VERSION
+    assert zoo.run.run["version_source"] == "pattern in the body of GET /about"
+
+
+def test_version_literal_and_never_blank(tmp_path):
+    literal = run_zoo(tmp_path / "a", "bearer-only", target={"version": "2.0-literal"})
+    assert literal.run.version == "2.0-literal" and "profile" in literal.run.run["version_source"]
+    # Nothing states a version: "unknown", with why, never a blank.
+    missing = run_zoo(tmp_path / "b", "bearer-only", target={"version_from": {"endpoint": "status", "header": "X-Nope"}})
+    assert missing.run.version == "unknown"
+    assert missing.run.run["version_source"] == "unknown: nothing found in the header X-Nope of GET /api/status"
+
+
+def test_a_server_that_ignores_credentials_is_not_called_public(tmp_path):
+    zoo = run_zoo(tmp_path / "p", "ignores")
+    # Every state, bad ones included, gets exactly the valid answer.
+    for endpoint_id in ("listItems", "whoAmI", "status"):
+        assert set(zoo.outcomes(endpoint_id).values()) <= {"as-valid", "n/a"}
+    # Not `public`: the valid credential was never recognised (actor: null, and /api/items is
+    # documented as needing a credential yet anonymous callers get the same three items).
+    assert set(zoo.verdicts().values()) == {"inconclusive"}
+    target = zoo.target
+    assert not target.recognition.recognised
+    assert any("/actor is null" in e for e in target.recognition.evidence)
+    assert any("GET /api/items: documented as needing a credential" in e for e in target.recognition.evidence)
+    assert target.token_check.candidates == [] and "never recognised" in (target.token_check.reason or "")
+    assert target.signals == []
+    assert zoo.run.run["credential"]["recognised"] is False
+
+
+def test_a_key_sent_where_the_server_does_not_look_is_never_recognised(tmp_path):
+    """The API reads its key from X-Api-Key; a profile that presents it as Basic gets answers
+    equal to anonymous ones everywhere: said on the target, no verdict claims anything."""
+    zoo = run_zoo(tmp_path / "p", "key-header", api={"scheme": "basic"})
+    assert not zoo.target.recognition.recognised
+    assert "public" not in zoo.verdicts().values()
+
+
+def test_case_sensitive_scheme(tmp_path):
+    zoo = run_zoo(tmp_path / "p", "case-sensitive")
+    items = zoo.outcomes("listItems")
+    assert items["valid"] == "as-valid" and items["anonymous"] == "rejected"
+    assert {items[s] for s in BAD} == {"rejected"}
+    assert items["scheme-case"] == "rejected"  # `bearer` refused: RFC 7235 says it should not be
+    assert items["unprivileged"] == "empty"
+    assert items["wrong-identity"] == "n/a"
+    assert zoo.verdicts() == {"listItems": "fails-closed", "status": "public", "whoAmI": "fails-closed"}
+    assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
+    assert "/actor is not null" in {s.label() for s in zoo.target.recommended}
+
+
+@pytest.mark.parametrize("behaviour", ["bearer-only", "version-header"])
+def test_bearer_only(tmp_path, behaviour):
+    zoo = run_zoo(tmp_path / "p", behaviour)
+    items = zoo.outcomes("listItems")
+    # The secret under Basic is refused; a Bearer token has no separate identity to swap.
+    assert items["wrong-scheme"] == "rejected" and items["wrong-identity"] == "n/a"
+    assert {items[s] for s in ("malformed", "unknown-token", "expired")} == {"rejected"}
+    assert items["scheme-case"] == "as-valid"  # `bearer` accepted, as RFC 7235 §2.1 says
+    assert zoo.verdicts()["status"] == "public"
+    assert "/actor is not null" in {s.label() for s in zoo.target.recommended}
+
+
+def test_two_targets_of_one_api_are_answered_apart(tmp_path):
+    """One API, two servers (two configurations): each target keeps its own token check and
+    signals, and the summary says where they differ — never one rule over both."""
+    from catalog.answers import compute_answers
+    from catalog.pipeline import Project, load_catalog
+    from catalog.plugins import Hooks
+
+    first = run_zoo(tmp_path / "p", "case-sensitive")
+    # A second target of the same API in the same project: the server that ignores credentials.
+    second = run_zoo(tmp_path / "q", "ignores")
+    data = tmp_path / "p" / "site" / "data" / "observations" / "zoo"
+    moved = (tmp_path / "q" / "site" / "data" / "observations" / "zoo" / "zoo.json").read_text()
+    (data / "proxy.json").write_text(moved.replace('"target": "zoo"', '"target": "proxy"'))
+    hooks = Hooks()
+    answers = compute_answers(load_catalog(Project(tmp_path / "p"), hooks), hooks)["zoo"]
+    names = [t.target for t in answers.targets]
+    assert sorted(names) == ["proxy", "zoo"]
+    zoo, proxy = answers.target("zoo"), answers.target("proxy")
+    assert zoo is not None and proxy is not None
+    assert [c.path for c in zoo.token_check.candidates] == [c.path for c in first.target.token_check.candidates]
+    assert proxy.token_check.candidates == [] and not proxy.recognition.recognised
+    assert answers.summary.unrecognised.keys() == {"proxy"}
+    assert second.target.signals == []
