@@ -70,9 +70,9 @@ def test_no_secret_or_identity_value_in_the_export(built):
 def test_guide_pages_are_built_linked_and_in_the_nav(built):
     build = built / "site" / "build"
     for api in ("jira-cloud", "confluence-cloud", "datasette"):
-        assert (build / "apis" / api / "guide" / "index.html").exists()
+        assert (build / "apis" / api / "guide.html").exists()
     api_page = (built / "site" / "generated" / "apis" / "jira-cloud" / "index.md").read_text()
-    assert 'href="guide/"' in api_page
+    assert 'href="guide.html"' in api_page
     home = (build / "index.html").read_text()
     assert "Dead token or empty result?" in home
 
