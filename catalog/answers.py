@@ -13,7 +13,7 @@ from typing import Any
 
 from .classify import REJECTING, SERVED_2XX
 from .documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
-from .model import LEGITIMATE_STATES, Endpoint
+from .model import Endpoint
 from .recognition import Recognition, recognition
 from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 from .signals import Signal
@@ -117,7 +117,7 @@ def unprivileged_like(result: EndpointResult) -> list[str]:
         return []
     same = []
     for state, cell in result.cells.items():
-        if state in LEGITIMATE_STATES or cell.observation is None or cell.status is None:
+        if not result.is_bad(state) or cell.observation is None or cell.status is None:
             continue
         if valid is not None and valid.observation is not None and (
             cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256
@@ -132,7 +132,7 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
     """One sentence built from the cells that says why the endpoint got its verdict."""
     endpoint = endpoint or result.endpoint
     valid = result.cells.get("valid")
-    bad = [c for s, c in result.cells.items() if s not in LEGITIMATE_STATES and c.outcome != "n/a"]
+    bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != "n/a"]
     refused = [c for c in bad if c.outcome in REJECTING]
     served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == "inconclusive" and _ok(c.status))]
     verdict = result.verdict
@@ -188,7 +188,7 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
 def _candidate(result: EndpointResult, accepts: tuple[str, ...] = ()) -> CheckCandidate:
     valid = result.cells.get("valid")
     endpoint = result.endpoint
-    refused = [c for s, c in result.cells.items() if s not in LEGITIMATE_STATES and c.outcome in REJECTING]
+    refused = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome in REJECTING]
     unpriv = result.cells.get("unprivileged")
     caveat = None
     if unpriv is not None and unpriv.status is not None and not _ok(unpriv.status):
@@ -211,7 +211,7 @@ def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
     valid = result.cells.get("valid")
     served = [
         (s, c) for s, c in result.cells.items()
-        if s not in LEGITIMATE_STATES and c.outcome != "n/a" and c.outcome not in REJECTING
+        if result.is_bad(s) and c.outcome != "n/a" and c.outcome not in REJECTING
     ]
     if not served or valid is None or valid.observation is None:
         return None
@@ -255,7 +255,7 @@ def no_check_reason(results: list[EndpointResult]) -> str:
     if counts["mixed"]:
         served = Counter(
             s for r in probed if r.verdict == "mixed" for s, c in r.cells.items()
-            if s not in LEGITIMATE_STATES and c.outcome in SERVED_2XX
+            if r.is_bad(s) and c.outcome in SERVED_2XX
         )
         parts.append(f"{counts['mixed']} refuse some bad states but serve {', '.join(sorted(served))}")
     if counts["public"]:

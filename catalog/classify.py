@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .model import LEGITIMATE_STATES, Api, Endpoint
+from .model import Api, Endpoint, StateFamily, family_of
 from .observe import Observation, resolve_pointer  # noqa: F401  (re-exported for plugins)
 
 # name -> (meaning, colour). Order is precedence.
@@ -67,8 +67,13 @@ def default_judge(
         return Judgement("rejected", obs.headers.get("www-authenticate", ""))
     v_ok = valid is not None and valid.ok
     if 200 <= status < 300:
-        if obs.fields.get("auth-failure") == "yes":
-            return Judgement("rejected-in-body", "the body is the API's auth-failure envelope")
+        rule = obs.fields.get("auth-failure")
+        if rule not in (None, "no"):
+            named = "" if rule == "yes" else f" (rule {rule})"  # "yes": observed before rules had names
+            return Judgement("rejected-in-body", f"the body is the API's auth-failure envelope{named}")
+        if other := obs.fields.get("error-envelope"):
+            # An error in the same envelope that is not about the credential: no data was served.
+            return Judgement("client-error", f"{status} whose body is a non-auth error (rule {other})")
         if not v_ok:
             why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
             return Judgement("inconclusive", why)
@@ -111,28 +116,45 @@ def _count_note(obs: Observation, valid: Observation) -> str:
     return ""
 
 
-def verdict(outcomes: Mapping[str, str], valid: Observation | None) -> tuple[str, str]:
-    """An endpoint's verdict from its per-state outcomes, with a short reason."""
+# A bad credential answered with another 4xx or a 5xx was served no data: closed, but odd enough
+# that the verdict's reason names it (a server crashing on a malformed header is worth knowing).
+CLOSED_ODD = frozenset({"client-error", "server-error"})
+
+
+def verdict(outcomes: Mapping[str, str], valid: Observation | None,
+            families: Mapping[str, StateFamily | str | None] | None = None) -> tuple[str, str]:
+    """An endpoint's verdict from its per-state outcomes, with a short reason.
+
+    Only the *bad credential* family is judged (``families`` maps a state to its family; states
+    not in it take the built-in family, unknown ones count as bad). Presentations of the valid
+    secret and legitimate callers never decide a verdict.
+    """
     if valid is None:
         return "inconclusive", "no valid baseline on this target"
     if valid.status == 404:
         return "not-served", "the valid request got 404"
     if not valid.ok:
         return "inconclusive", f"the valid request got {valid.status or valid.error}"
-    bad = {s: o for s, o in outcomes.items() if s not in LEGITIMATE_STATES and o != "n/a"}
+    fams = families or {}
+    bad = {s: o for s, o in outcomes.items()
+           if family_of(s, fams.get(s)) is StateFamily.BAD and o != "n/a"}
     if outcomes.get("anonymous") == "as-valid":
         return "public", "anonymous gets the same answer as valid"
     if not bad:
-        return "inconclusive", "no bad state is available on this target"
+        return "inconclusive", "no bad credential state is available on this target"
     rejected = [s for s, o in bad.items() if o in REJECTING]
+    odd = [s for s, o in bad.items() if o in CLOSED_ODD]
     served = [s for s, o in bad.items() if o in SERVED_2XX]
-    if len(rejected) == len(bad):
-        return "fails-closed", "every bad state is rejected"
+    odd_note = "; ".join(f"{s} got {o}" for s, o in bad.items() if o in CLOSED_ODD)
+    if len(rejected) + len(odd) == len(bad):
+        why = "every bad credential is rejected"
+        return "fails-closed", f"{why}, though {odd_note} (no data served)" if odd else why
     if len(served) == len(bad):
-        return "falls-open", "every bad state gets a 2xx"
-    if rejected and served:
-        return "mixed", f"{', '.join(rejected)} rejected; {', '.join(served)} served"
+        return "falls-open", "every bad credential gets a 2xx"
+    if (rejected or odd) and served:
+        closed = ", ".join(rejected + odd)
+        return "mixed", f"{closed} rejected; {', '.join(served)} served" + (f" ({odd_note})" if odd else "")
     unjudged = [s for s, o in bad.items() if o == "inconclusive"]
     if unjudged:
         return "inconclusive", f"{', '.join(unjudged)} could not be judged against the valid baseline"
-    return "inconclusive", "some bad states got neither a rejection nor a 2xx"
+    return "inconclusive", "some bad credentials got neither a rejection nor a 2xx"

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .definitions import load_all
+from .definitions import load_all, plugin_problems
 from .pipeline import Project, build, probe
-from .plugins import Hooks
+from .plugins import Hooks, PluginError
 from .runner import RunOptions
 from .targets import TargetError, is_ready
 from .yamlfile import DefinitionError
@@ -60,7 +60,7 @@ class CatalogGroup(click.Group):
             for problem in exc.problems:
                 err.print(str(problem), markup=False, soft_wrap=True)
             fail(f"{len(exc.problems)} problem(s) in the definitions; nothing was written", 2)
-        except TargetError as exc:
+        except (TargetError, PluginError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted; local servers were stopped, finished endpoints were kept for the next run", 130)
@@ -159,6 +159,9 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     """Check the endpoint definitions; print every problem as file:line: field: message."""
     only = sorted({_api_of(ctx.project, p) for p in paths}) or None
     apis = load_all(ctx.project.endpoints, only=only)
+    problems = [p for a in apis.values() for p in plugin_problems(a, ctx.hooks)]
+    if problems:
+        raise DefinitionError(problems)
     count = sum(len(a.endpoints) for a in apis.values())
     out.print(f"ok: {len(apis)} APIs, {count} endpoints")
 
@@ -172,9 +175,9 @@ def _api_of(project: Project, path: Path) -> str:
 @pass_ctx
 def states_cmd(ctx: Context) -> None:
     """List the token states the loaded plugins provide."""
-    table = Table("state", "how it is made", "needs")
+    table = Table("state", "family", "how it is made", "needs")
     for state in ctx.hooks.states.values():
-        table.add_row(state.name, state.description, state.needs)
+        table.add_row(state.name, str(state.family), state.description, state.needs)
     out.print(table)
 
 

@@ -21,9 +21,17 @@ from urllib.parse import unquote
 import jsonschema
 from referencing import Registry, Resource
 
+from .apifile import (
+    envelope_problems,
+    literal_values,
+    parse_envelope,
+    parse_scheme,
+    query_values,
+    request_problems,
+    scheme_problems,
+)
 from .model import (
     Api,
-    AuthFailureEnvelope,
     Discovery,
     Documented,
     Endpoint,
@@ -140,13 +148,20 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
             d = api_doc.data
             if d["name"] != api_dir.name:
                 file_problems.append(Problem(api_doc.file, api_doc.line(("name",)), "name", f"must equal the folder name {api_dir.name!r}"))
+            scheme_name, declared = parse_scheme(d["name"], d.get("scheme", "basic"))
+            file_problems += scheme_problems(api_doc, declared)
+            file_problems += envelope_problems(api_doc, d)
+            file_problems += request_problems(api_doc, (), d.get("headers") or {}, d.get("query") or {}, declared)
             api = Api(
                 name=d["name"],
                 title=d["title"],
                 docs=d.get("docs"),
-                scheme=d.get("scheme", "basic"),
+                scheme=scheme_name,
+                auth=declared,
                 states=tuple(d["states"]) if "states" in d else None,
-                auth_failure=tuple(AuthFailureEnvelope(a["pointer"], a["equals"]) for a in d.get("auth_failure", ())),
+                envelope=parse_envelope(d),
+                headers=literal_values(d.get("headers")),
+                query=literal_values(d.get("query")),
                 volatile_fields=tuple(d.get("volatile_fields", ())),
                 description=d.get("description", ""),
                 reported=_reported(d.get("reported")),
@@ -217,6 +232,17 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                                                  f"no endpoint with id {value.endpoint!r}"))
             if profile.version_from is not None:
                 file_problems += _version_from_problems(doc, profile.version_from, seen)
+            file_problems += request_problems(doc, (), doc.data.get("headers") or {}, doc.data.get("query") or {},
+                                              definition.api.auth)
+            for key in ("headers", "query"):
+                if key in profile.options:
+                    file_problems.append(Problem(doc.file, doc.line(("options", key)), f"options.{key}",
+                                                 f"static {key} go in `{key}:` at the top of the profile "
+                                                 "(options are the launcher's settings)"))
+            for qname, value in profile.query.items():
+                if isinstance(value, Discovery) and value.endpoint not in seen:
+                    file_problems.append(Problem(doc.file, doc.line(("query", qname)), f"query.{qname}.from.endpoint",
+                                                 f"no endpoint with id {value.endpoint!r}"))
             for endpoint_id in profile.queries:
                 if endpoint_id not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}",
@@ -242,6 +268,17 @@ def _version_from_problems(doc: Located, found: VersionFrom, seen: dict[str, str
     return problems
 
 
+def plugin_problems(definition: ApiDefinition, hooks: Any) -> list[Problem]:
+    """What only the loaded plugins can tell: a scheme name no plugin registers."""
+    api = definition.api
+    if api.auth is None and api.scheme not in hooks.schemes:
+        have = ", ".join(sorted(hooks.schemes))
+        line = load(definition.files[0], api.source.file).line(("scheme",)) if definition.files else 1
+        return [Problem(api.source.file, line, "scheme",
+                        f"no auth scheme named {api.scheme!r} (have: {have}; or declare one as a mapping)")]
+    return []
+
+
 def _target(api: str, doc: Located) -> TargetProfile:
     d = doc.data
     params: dict[str, Any] = {}
@@ -257,6 +294,8 @@ def _target(api: str, doc: Located) -> TargetProfile:
         credentials=d.get("credentials") or {},
         parameters=params,
         queries={k: {q: str(v) for q, v in (qs or {}).items()} for k, qs in (d.get("queries") or {}).items()},
+        headers=literal_values(d.get("headers")),
+        query=query_values(d.get("query")),
         concurrency=d.get("concurrency", 8),
         rate_limit=d.get("rate_limit"),
         timeout=float(d.get("timeout", 10.0)),

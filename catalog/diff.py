@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .classify import REJECTING, SERVED_2XX
-from .model import LEGITIMATE_STATES
+from .model import StateFamily, family_of
 from .results import TargetRun
 
 
@@ -26,7 +26,7 @@ class Change:
     def regression(self) -> bool:
         """A bad state that was rejected now gets a 2xx."""
         return (
-            self.state not in LEGITIMATE_STATES
+            family_of(self.state) is StateFamily.BAD
             and self.before in REJECTING
             and self.after in SERVED_2XX
         )

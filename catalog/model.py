@@ -6,14 +6,51 @@ runner, the classifier and the site build can pass these around without sharing 
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# States that are legitimate callers: verdicts judge every *other* state.
-LEGITIMATE_STATES = frozenset({"valid", "anonymous", "unprivileged"})
+
+class StateFamily(StrEnum):
+    """What a token state is, for judging: every state belongs to exactly one family.
+
+    Only ``bad`` credentials decide a verdict or a token check. ``legitimate`` callers are the
+    baselines; a ``presentation`` sends the *valid* secret another way (scheme word in lower
+    case, another scheme, a query parameter): accepting it is not a fallback, and refusing the
+    lower-case scheme word is the finding (RFC 7235 §2.1: the scheme is case-insensitive).
+    """
+
+    LEGITIMATE = "legitimate"
+    PRESENTATION = "presentation"
+    BAD = "bad"
+
+
+# The built-in states' families, for observation files written before states carried one.
+BUILTIN_FAMILIES: Mapping[str, StateFamily] = {
+    "valid": StateFamily.LEGITIMATE, "anonymous": StateFamily.LEGITIMATE, "unprivileged": StateFamily.LEGITIMATE,
+    "scheme-case": StateFamily.PRESENTATION, "wrong-scheme": StateFamily.PRESENTATION,
+    "query-parameter": StateFamily.PRESENTATION,
+    "malformed": StateFamily.BAD, "unknown-token": StateFamily.BAD, "wrong-identity": StateFamily.BAD,
+    "expired": StateFamily.BAD, "revoked": StateFamily.BAD, "forged": StateFamily.BAD, "deactivated": StateFamily.BAD,
+}
+
+
+
+def family_of(state: str, recorded: str | None = None) -> StateFamily:
+    """A recorded family, else the built-in one; an unknown state counts as a bad credential."""
+    if recorded in StateFamily._value2member_map_:
+        return StateFamily(recorded)
+    return BUILTIN_FAMILIES.get(state, StateFamily.BAD)
+
+
+# Kept for plugins written against the first API: the legitimate family's built-in members.
+LEGITIMATE_STATES = frozenset(s for s, f in BUILTIN_FAMILIES.items() if f is StateFamily.LEGITIMATE)
 
 
 @dataclass(frozen=True)
@@ -94,11 +131,47 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class AuthFailureEnvelope:
-    """A 2xx body shape that the API uses to say "auth failed" (``rejected-in-body``)."""
+class FieldCondition:
+    """One condition on one body field of an envelope rule; every given test must hold.
+
+    ``equals``/``one_of`` compare JSON values exactly, ``pattern`` searches a string value,
+    ``present`` says whether the field must exist at all.
+    """
 
     pointer: str  # JSON pointer to a field
-    equals: Any  # the value that means failure
+    equals: Any = None
+    has_equals: bool = False  # `equals: null` is a real test, so its presence is recorded
+    one_of: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    present: bool | None = None
+
+
+@dataclass(frozen=True)
+class EnvelopeRule:
+    """A named 2xx body shape: every condition must hold for the rule to match."""
+
+    name: str
+    when: tuple[FieldCondition, ...]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """How an API says "this 2xx is an error" in the body.
+
+    ``auth_failure`` rules make a 2xx ``rejected-in-body``; ``errors`` rules mark other errors in
+    the same envelope (not found, bad parameter), which are never ``rejected-in-body``. Rules are
+    alternatives: the first that matches names the cell's rule.
+    """
+
+    auth_failure: tuple[EnvelopeRule, ...] = ()
+    errors: tuple[EnvelopeRule, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.auth_failure or self.errors)
+
+
+# Kept so old imports work; an envelope is now a set of named rules.
+AuthFailureEnvelope = EnvelopeRule
 
 
 @dataclass(frozen=True)
@@ -106,9 +179,12 @@ class Api:
     name: str
     title: str
     docs: str | None = None
-    scheme: str = "basic"  # name of an auth scheme plugin
+    scheme: str = "basic"  # name of an auth scheme plugin, or of the scheme declared below
+    auth: "AuthScheme | None" = None  # a scheme declared in api.yaml (wins over a plugin's)
     states: tuple[str, ...] | None = None  # None: every registered state
-    auth_failure: tuple[AuthFailureEnvelope, ...] = ()
+    envelope: Envelope = field(default_factory=Envelope)
+    headers: Mapping[str, str] = field(default_factory=dict)  # static headers on every request
+    query: Mapping[str, str] = field(default_factory=dict)  # static query values on every request
     volatile_fields: tuple[str, ...] = ()  # body keys normalised away before hashing
     description: str = ""
     reported: tuple[Reported, ...] = ()  # API-wide public claims that name no single endpoint
@@ -150,6 +226,8 @@ class TargetProfile:
     credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
     queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
+    headers: Mapping[str, str] = field(default_factory=dict)  # static headers, over the API's
+    query: Mapping[str, Any] = field(default_factory=dict)  # static query: name -> value | Discovery
     version_from: VersionFrom | None = None  # where the server states its version
     version: str | None = None  # a literal version, when the server states none
     concurrency: int = 8
@@ -212,9 +290,20 @@ class NotAvailable:
 
 @dataclass(frozen=True)
 class Presentation:
-    """How a token state presents itself on the wire: extra request headers (or none)."""
+    """How a token state presents itself on the wire: extra headers and query values (or none)."""
 
     headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, url: str) -> str:
+        """``url`` with this presentation's query values appended."""
+        if not self.query:
+            return url
+        return url + ("&" if "?" in url else "?") + urlencode(sorted(self.query.items()))
+
+    def values(self) -> list[str]:
+        """Every value sent: what a scrubber must know."""
+        return [*self.headers.values(), *self.query.values()]
 
 
 @dataclass(frozen=True)
@@ -222,6 +311,7 @@ class TokenState:
     """A named way of presenting (or not presenting) a credential.
 
     ``present(scheme, credentials)`` returns a :class:`Presentation` or :class:`NotAvailable`.
+    ``family`` is required: a state without one is refused when it is registered.
     """
 
     name: str
@@ -229,15 +319,81 @@ class TokenState:
     present: Callable[[AuthScheme, Credentials], Presentation | NotAvailable]
     needs: str = "—"
     order: int = 100
+    family: StateFamily | None = None
+
+
+class Location(StrEnum):
+    """Where a scheme puts the credential."""
+
+    HEADER = "header"
+    QUERY = "query"
+    COOKIE = "cookie"
+
+
+AUTHORIZATION = "Authorization"
+_PLACEHOLDER = re.compile(r"{(identity|secret)}")
 
 
 @dataclass(frozen=True)
 class AuthScheme:
-    """Turns a credential into an ``Authorization`` value (``Basic …``, ``Bearer …``)."""
+    """How a credential goes on the wire: an ``Authorization`` keyword, or a key in a named
+    header, query parameter or cookie, with a value template.
+
+    Declared in ``api.yaml`` (``scheme:`` as a mapping) or registered by a plugin. ``template``
+    uses ``{identity}`` and ``{secret}``; ``encoding: base64`` encodes the filled template (HTTP
+    Basic is keyword ``Basic``, template ``{identity}:{secret}``, base64). A plugin may instead
+    give ``encode``, a function of the credential. ``query_parameter`` names a query parameter
+    the API also accepts the secret under (``access_token``): the ``query-parameter`` state.
+    """
 
     name: str
-    keyword: str  # the scheme word as the vendor spells it
-    encode: Callable[[Credential], str]  # the part after the keyword
+    keyword: str | None = None  # the Authorization scheme word as the vendor spells it
+    encode: Callable[[Credential], str] | None = None
+    location: Location = Location.HEADER
+    parameter: str = AUTHORIZATION  # header, query parameter or cookie name
+    template: str = "{secret}"
+    encoding: str | None = None  # None or "base64"
+    query_parameter: str | None = None
+
+    @property
+    def carries_identity(self) -> bool:
+        """Whether the identity travels apart from the secret (Basic ``email:token``)."""
+        # A plugin's own encoder may use the identity; the state still needs a credential with one.
+        return self.encode is not None or "{identity}" in self.template
+
+    @property
+    def uses_keyword(self) -> bool:
+        return self.location is Location.HEADER and self.parameter.lower() == "authorization" and bool(self.keyword)
+
+    def value(self, cred: Credential) -> str:
+        """The credential as the scheme encodes it (without the keyword)."""
+        if self.encode is not None:
+            return self.encode(cred)
+        parts = {"identity": cred.identity or "", "secret": cred.secret}
+        filled = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], self.template)
+        return base64.b64encode(filled.encode()).decode() if self.encoding == "base64" else filled
+
+    def present_value(self, value: str, keyword: str | None = None) -> Presentation:
+        """A presentation of an already encoded ``value`` where this scheme puts it."""
+        if self.location is Location.QUERY:
+            return Presentation(query={self.parameter: value})
+        if self.location is Location.COOKIE:
+            return Presentation({"Cookie": f"{self.parameter}={value}"})
+        if self.uses_keyword:
+            value = f"{keyword or self.keyword} {value}"
+        return Presentation({self.parameter: value})
+
+    def present(self, cred: Credential, keyword: str | None = None) -> Presentation:
+        return self.present_value(self.value(cred), keyword)
 
     def header(self, cred: Credential, keyword: str | None = None) -> str:
-        return f"{keyword or self.keyword} {self.encode(cred)}"
+        """The ``Authorization`` value (keyword schemes; kept for plugins of the first API)."""
+        return f"{keyword or self.keyword} {self.value(cred)}" if self.keyword else self.value(cred)
+
+    def describe(self) -> str:
+        """One line for people: ``Authorization: token …``, ``X-API-Key header``, ``?api_key=``."""
+        if self.uses_keyword:
+            return f"Authorization: {self.keyword} …"
+        if self.location is Location.QUERY:
+            return f"?{self.parameter}=…"
+        return f"{self.parameter} {self.location}"

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .model import AuthScheme, TokenState
+from .model import BUILTIN_FAMILIES, AuthScheme, StateFamily, TokenState
 
 DEFAULT_PLUGINS = (
     "authcat_plugins.schemes",
@@ -36,6 +36,12 @@ DEFAULT_PLUGINS = (
 )
 
 ENTRY_POINT_GROUP = "authcat"
+
+
+class PluginError(Exception):
+    """A plugin contributed something authcat cannot use; the message names it."""
+
+
 LOAD_ENV = "AUTHCAT_LOAD_PLUGINS"
 
 
@@ -81,7 +87,16 @@ class Hooks:
     @cached_property
     def states(self) -> dict[str, TokenState]:
         found = self._collect(self.pm.hook.authcat_register_states)
+        for name, state in found.items():
+            # Verdicts judge only bad credentials, so a state of unknown family cannot be judged.
+            if not isinstance(state.family, StateFamily):
+                families = ", ".join(f.value for f in StateFamily)
+                raise PluginError(f"token state {name!r} declares no family (family=StateFamily.…: {families})")
         return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+    def family(self, state: str) -> StateFamily | None:
+        found = self.states.get(state)
+        return found.family if found is not None else BUILTIN_FAMILIES.get(state)
 
     @cached_property
     def schemes(self) -> dict[str, AuthScheme]:

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .observe import VOLATILE_KEYS, Observation, resolve_pointer, summarise
+from .apifile import match_envelope
+from .model import Envelope
+from .observe import VOLATILE_KEYS, Observation, summarise
 from .secrets import Scrubber
 from .transport import ProbeTransport, no_cookies
 
@@ -53,7 +55,7 @@ class ProbeRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     collection: str | None = None
     actor_fields: tuple[str, ...] = ()
-    auth_failure: tuple = ()  # (pointer, equals) pairs of the API's auth-failure envelope
+    envelope: Envelope = field(default_factory=Envelope)  # the API's declared error envelope
     volatile: frozenset[str] = VOLATILE_KEYS
 
 
@@ -233,8 +235,12 @@ class Prober:
         # The request's own credential is scrubbed even when the caller's Scrubber does not know it.
         scrub = self._scrubber_for(req)
         obs.headers = {k: scrub(v) for k, v in obs.headers.items()}
-        if req.auth_failure and obs.ok and not truncated:
-            obs.fields["auth-failure"] = "yes" if _matches_envelope(body, req.auth_failure) else "no"
+        if req.envelope and obs.ok and not truncated:
+            # The matched rule's name is kept on the cell: the site says which rule matched.
+            kind, rule = _match_envelope(body, req.envelope) or ("", "")
+            obs.fields["auth-failure"] = rule if kind == "auth" else "no"
+            if kind == "error":
+                obs.fields["error-envelope"] = rule
         if self.settings.keep_bodies:
             obs.body = scrub(body.decode("utf-8", errors="replace"))
         retry_after = retry_after_seconds({k.lower(): v for k, v in headers}.get("retry-after"))
@@ -302,15 +308,9 @@ class Prober:
         return Observation(status=None, error=self.scrub(message), latency_ms=int((time.perf_counter() - started) * 1000))
 
 
-def _matches_envelope(body: bytes, envelope: tuple) -> bool:
+def _match_envelope(body: bytes, envelope: Envelope) -> tuple[str, str] | None:
     try:
         doc = json.loads(body)
     except ValueError:
-        return False
-    for pointer, equals in envelope:
-        try:
-            if resolve_pointer(doc, pointer) != equals:
-                return False
-        except KeyError:
-            return False
-    return True
+        return None
+    return match_envelope(doc, envelope)

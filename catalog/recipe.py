@@ -62,7 +62,8 @@ class ClientAuth:
 def client_auth(scheme: Any) -> ClientAuth:
     """The :class:`ClientAuth` of an auth scheme (``catalog.model.AuthScheme`` or a declared one)."""
     location = getattr(scheme, "location", None) or "header"
-    name = getattr(scheme, "param", None) or getattr(scheme, "header_name", None) or "Authorization"
+    name = (getattr(scheme, "parameter", None) or getattr(scheme, "param", None) or getattr(scheme, "header_name", None)
+            or "Authorization")
     keyword = getattr(scheme, "keyword", "") or ""
     if location == "header" and name.lower() == "authorization" and keyword.lower() == "basic":
         return ClientAuth("basic")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .definitions import ApiDefinition
-from .model import Endpoint
+from .model import Endpoint, StateFamily, family_of
 from .observe import Observation
 
 
@@ -54,6 +54,11 @@ class EndpointResult:
     definition: str = ""  # hash of what was probed: a changed definition invalidates the cache
     cells: dict[str, Cell] = field(default_factory=dict)
     endpoint: Endpoint | None = None  # attached when the definitions are loaded
+    families: dict[str, StateFamily] = field(default_factory=dict)  # attached by the run that holds it
+
+    def is_bad(self, state: str) -> bool:
+        """Whether ``state`` is a bad credential: only those decide verdicts and token checks."""
+        return (self.families.get(state) or family_of(state)) is StateFamily.BAD
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -100,6 +105,11 @@ class TargetRun:
             "endpoints": {k: self.endpoints[k].to_dict() for k in sorted(self.endpoints)},
         }
 
+    def __post_init__(self) -> None:
+        families = {s: self.family(s) for s in self.states}
+        for result in self.endpoints.values():
+            result.families = families
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TargetRun:
         return cls(
@@ -117,6 +127,13 @@ class TargetRun:
     @property
     def version(self) -> str | None:
         return self.run.get("target_version")
+
+    def family(self, state: str) -> StateFamily:
+        """The state's family as recorded by the run (files from before families: the built-ins')."""
+        return family_of(state, self.states.get(state, {}).get("family"))
+
+    def states_of(self, family: StateFamily) -> list[str]:
+        return [s for s in self.states if self.family(s) is family]
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .model import SAFE_METHODS, Api, Endpoint
+from .model import SAFE_METHODS, Api, Endpoint, Presentation
 from .observe import VOLATILE_KEYS, Observation
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .secrets import Scrubber
@@ -106,7 +106,7 @@ class WatchPlan:
     endpoint: Endpoint
     target: str
     url: str
-    token_headers: Mapping[str, str]
+    token_headers: Mapping[str, str]  # the scheme's headers for the token (with the static ones)
     scrub: Scrubber
     classify: Callable[..., Any]  # Hooks().classify
     interval: float
@@ -114,13 +114,17 @@ class WatchPlan:
     confirm: int = 2
     timeout: float = 10.0
     target_version: str | None = None
+    token_query: Mapping[str, str] = field(default_factory=dict)  # a query-parameter scheme's token
+    static_headers: Mapping[str, str] = field(default_factory=dict)  # sent anonymously too
 
 
 def _request(plan: WatchPlan, headers: Mapping[str, str], key: str) -> ProbeRequest:
+    token = key != "anonymous"
+    url = Presentation(query=plan.token_query).url(plan.url) if token else plan.url
     return ProbeRequest(
-        key=(key,), method=plan.endpoint.method, url=plan.url, headers=headers,
+        key=(key,), method=plan.endpoint.method, url=url, headers={**plan.static_headers, **headers},
         collection=plan.endpoint.collection, actor_fields=plan.endpoint.actor_fields,
-        auth_failure=tuple((e.pointer, e.equals) for e in plan.api.auth_failure),
+        envelope=plan.api.envelope,
         volatile=VOLATILE_KEYS | frozenset(plan.api.volatile_fields),
     )
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from . import __version__
 from .classify import Judgement, verdict
 from .definitions import ApiDefinition
-from .model import SAFE_METHODS, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
+from .model import SAFE_METHODS, Api, AuthScheme, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
@@ -63,9 +63,26 @@ class Plan:
     unavailable: dict[str, str]
     params: dict[str, str] = field(default_factory=dict)
     param_errors: dict[str, str] = field(default_factory=dict)
+    static_query: dict[str, str] = field(default_factory=dict)  # the API's, then the target's
+    query_errors: dict[str, str] = field(default_factory=dict)  # static query values not discovered
 
     def url(self, endpoint: Endpoint) -> str | None:
-        return endpoint_url(self.target.base_url, endpoint, self.params, self.target.profile.queries.get(endpoint.id))
+        return endpoint_url(self.target.base_url, endpoint, self.params, self.target.profile.queries.get(endpoint.id),
+                            self.static_query)
+
+    @property
+    def hash_extra(self) -> dict[str, Any]:
+        auth = self.definition.api.auth
+        return {"headers": sorted(self.static_headers.items()),
+                "declared_scheme": repr(auth) if auth else None}
+
+    @property
+    def static_headers(self) -> dict[str, str]:
+        return {**self.definition.api.headers, **self.target.profile.headers}
+
+    def request(self, url: str, presentation: Presentation) -> tuple[str, dict[str, str]]:
+        """The URL and headers one state sends: static values, then the state's credential."""
+        return presentation.url(url), {**self.static_headers, **presentation.headers}
 
 
 def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
@@ -83,15 +100,19 @@ def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root:
 
 
 def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
-                 query: Mapping[str, str] | None = None) -> str | None:
-    """The URL to probe, or None when a path parameter has no value. Never leaves the base origin."""
+                 query: Mapping[str, str] | None = None, static: Mapping[str, str] | None = None) -> str | None:
+    """The URL to probe, or None when a path parameter has no value. Never leaves the base origin.
+
+    Query values, later winning: ``static`` (the API's and target's), the endpoint's own, then
+    the target's values for this endpoint.
+    """
     path = endpoint.path
     for name in endpoint.path_params:
         if name not in params:
             return None
         path = path.replace("{" + name + "}", quote(params[name], safe=""))
     url = base_url.rstrip("/") + path
-    merged = {**endpoint.query, **(query or {})}
+    merged = {**(static or {}), **endpoint.query, **(query or {})}
     if merged:
         url += "?" + urlencode(sorted(merged.items()))
     base, got = urlsplit(base_url), urlsplit(url)
@@ -100,20 +121,33 @@ def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
     return url
 
 
-def definition_hash(endpoint: Endpoint, url: str | None, target_version: str | None, api_scheme: str) -> str:
-    """A key for the probe cache: what was sent and to which version of the server."""
+def definition_hash(endpoint: Endpoint, url: str | None, target_version: str | None, api_scheme: str,
+                    extra: Mapping[str, Any] | None = None) -> str:
+    """A key for the probe cache: what was sent and to which version of the server.
+
+    ``extra`` holds what only some APIs have (static headers, a declared scheme): added only
+    when present, so the keys of every other API stay what they were.
+    """
     stuff = {
         "method": endpoint.method, "url_path": urlsplit(url).path + "?" + urlsplit(url).query if url else None,
         "collection": endpoint.collection, "actor_fields": endpoint.actor_fields,
         "scheme": api_scheme, "target_version": target_version, "authcat": __version__,
+        **{k: v for k, v in (extra or {}).items() if v},
     }
     return hashlib.sha256(json.dumps(stuff, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> tuple[dict, dict]:
-    scheme = hooks.schemes.get(definition.api.scheme)
+def api_scheme(hooks: Hooks, api: Api) -> AuthScheme:
+    """The API's scheme: declared in its api.yaml, or a scheme plugin's by name."""
+    scheme = api.auth or hooks.schemes.get(api.scheme)
     if scheme is None:
-        raise ValueError(f"{definition.api.source}: scheme: no auth scheme plugin named {definition.api.scheme!r}")
+        raise ValueError(f"{api.source}: scheme: no auth scheme plugin named {api.scheme!r} "
+                         f"(have: {', '.join(sorted(hooks.schemes))}; or declare one, see the api.yaml reference)")
+    return scheme
+
+
+def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> tuple[dict, dict]:
+    scheme = api_scheme(hooks, definition.api)
     wanted = definition.api.states or tuple(hooks.states)
     presentations: dict[str, Presentation] = {}
     unavailable: dict[str, str] = {}
@@ -134,25 +168,43 @@ def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> t
 
 
 async def _resolve_params(plan: Plan, prober: Prober) -> None:
-    """Literal values first, then values discovered from other endpoints' valid answers."""
+    """Literal values first, then values discovered from other endpoints' valid answers.
+
+    Static query values are discovered the same way, first, so path parameter discovery
+    already sends them. A query value that cannot be discovered is left out (and said why).
+    """
     profile = plan.target.profile
-    valid = plan.states.get("valid")
+    plan.static_query = {**plan.definition.api.query,
+                         **{k: v for k, v in profile.query.items() if not isinstance(v, Discovery)}}
     for name, value in profile.parameters.items():
         if not isinstance(value, Discovery):
             plan.params[name] = value
+    for name, value in profile.query.items():
+        if isinstance(value, Discovery):
+            found = await _discover(plan, prober, name, value, "query ")
+            if found is not None:
+                plan.static_query[name] = found
     for name, value in profile.parameters.items():
-        if not isinstance(value, Discovery):
-            continue
-        source = plan.definition.endpoint(value.endpoint)
-        url = plan.url(source) if source else None
-        if source is None or url is None or valid is None:
-            plan.param_errors[name] = f"cannot discover {name}: {value.endpoint} is not probeable"
-            continue
-        found = await prober.fetch_json(url, valid.headers)
-        try:
-            plan.params[name] = str(resolve_pointer(found, value.pointer))
-        except (KeyError, TypeError):
-            plan.param_errors[name] = f"{value.endpoint}'s valid answer has nothing at {value.pointer}"
+        if isinstance(value, Discovery):
+            found = await _discover(plan, prober, name, value)
+            if found is not None:
+                plan.params[name] = found
+
+
+async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kind: str = "") -> str | None:
+    errors = plan.query_errors if kind else plan.param_errors
+    valid = plan.states.get("valid")
+    source = plan.definition.endpoint(value.endpoint)
+    url = plan.url(source) if source else None
+    if source is None or url is None or valid is None:
+        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} is not probeable"
+        return None
+    found = await prober.fetch_json(*plan.request(url, valid))
+    try:
+        return str(resolve_pointer(found, value.pointer))
+    except (KeyError, TypeError):
+        errors[name] = f"cannot discover {kind}{name}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
+        return None
 
 
 def _why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: RunOptions) -> tuple[str, str] | None:
@@ -162,6 +214,8 @@ def _why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: Ru
         return "not-probed", f"{endpoint.method} is not a safe method: catalogued from documentation only"
     if plan.target.serves is not None and not plan.target.serves(endpoint):
         return "not-served", f"not served by {plan.target.profile.name}"
+    if plan.query_errors:  # a required static query value (an API version, a tenant) is missing
+        return "not-probed", "; ".join(plan.query_errors.values())
     if url is None:
         missing = [p for p in endpoint.path_params if p not in plan.params]
         reasons = [plan.param_errors.get(p, f"no value for {{{p}}} in the target profile") for p in missing]
@@ -203,6 +257,9 @@ class _Progress:
     def snapshot(self, meta: dict[str, Any]) -> TargetRun:
         states_info: dict[str, dict[str, Any]] = {s: {"available": True} for s in self.plan.states}
         states_info.update({s: {"available": False, "reason": r} for s, r in self.plan.unavailable.items()})
+        for state, info in states_info.items():
+            if (family := self.hooks.family(state)) is not None:
+                info["family"] = family.value
         ordered = {s: states_info[s] for s in _state_order(self.hooks, states_info)}
         return TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
 
@@ -249,7 +306,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
                 continue  # documented-only operations do not appear in observations
             url = plan.url(endpoint)
-            key = definition_hash(endpoint, url, plan.target.version, plan.definition.api.scheme)
+            key = definition_hash(endpoint, url, plan.target.version, plan.definition.api.scheme, plan.hash_extra)
             skipped = _why_not_probed(endpoint, plan, url, options)
             if skipped:
                 results[endpoint.id] = EndpointResult(endpoint.id, endpoint.method, endpoint.path, skipped[0], skipped[1], key)
@@ -262,11 +319,12 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             todo[endpoint.id] = (endpoint, key)
             assert url is not None
             for state, presentation in plan.states.items():
+                state_url, headers = plan.request(url, presentation)
                 requests.append(ProbeRequest(
-                    key=(endpoint.id, state), method=endpoint.method, url=url,
-                    headers=presentation.headers, collection=endpoint.collection,
+                    key=(endpoint.id, state), method=endpoint.method, url=state_url,
+                    headers=headers, collection=endpoint.collection,
                     actor_fields=endpoint.actor_fields,
-                    auth_failure=tuple((e.pointer, e.equals) for e in plan.definition.api.auth_failure),
+                    envelope=plan.definition.api.envelope,
                     volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
                 ))
         if options.set_total:
@@ -284,7 +342,8 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             endpoint, key = todo[endpoint_id]
             latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
             cells = classify_endpoint(hooks, plan, endpoint, observations)
-            judged, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"))
+            judged, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"),
+                                     {s: hooks.family(s) for s in cells})
             results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judged, reason, key, cells)
             progress.dirty = True
 
@@ -325,7 +384,7 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
             target = pool.running(profile, root)
             presentations, unavailable = _states(hooks, definition, target)
             plan = Plan(definition, target, presentations, unavailable)
-            secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.headers.values()]
+            secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
             scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
             settings = ProbeSettings(
                 concurrency=options.concurrency or profile.concurrency,

@@ -13,7 +13,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from .model import VersionFrom
+from .model import Presentation, VersionFrom
 from .observe import resolve_pointer
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ async def stated(plan: Plan, found: VersionFrom, prober: Prober) -> tuple[str | 
     if url is None:
         return None, f"{found.endpoint} cannot be requested on this target"
     valid = plan.states.get("valid")
-    answer = await prober.fetch(url, valid.headers if valid else {})
+    answer = await prober.fetch(*plan.request(url, valid or Presentation()))
     if answer is None:
         return None, f"{where} did not answer"
     status, headers, body = answer

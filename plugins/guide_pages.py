@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
 from catalog.classify import REJECTING
 from catalog.hookspecs import hookimpl
-from catalog.model import LEGITIMATE_STATES
 from catalog.recipe import Recipe, client_auth, recipe_script
 from catalog.results import ApiCatalog, Catalog, TargetRun
 from catalog.signals import ACCEPTED, REJECTED, Signal, find_signals
@@ -41,7 +40,7 @@ def _bad_cells(run: TargetRun):
         if valid is None or valid.observation is None or not valid.observation.ok or result.verdict == "public":
             continue
         for state, cell in result.cells.items():
-            if state in LEGITIMATE_STATES or cell.status is None or cell.observation is None:
+            if not result.is_bad(state) or cell.status is None or cell.observation is None:
                 continue
             if cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256:
                 continue
@@ -101,7 +100,7 @@ def bad_states_seen(run: TargetRun) -> dict[str, int]:
     counts = {"available": 0, "refused": 0, "served": 0}
     for result in run.endpoints.values():
         for state, cell in result.cells.items():
-            if state in LEGITIMATE_STATES or cell.outcome == "n/a":
+            if not result.is_bad(state) or cell.outcome == "n/a":
                 continue
             counts["available"] += 1
             if cell.outcome in REJECTING:
@@ -117,10 +116,10 @@ def _param_free(path: str) -> bool:
 
 def scheme_of(catalog: Catalog, api: ApiCatalog) -> Any:
     """The API's auth scheme object: declared in api.yaml, or the plugin scheme it names."""
-    scheme = api.definition.api.scheme
-    if not isinstance(scheme, str):
-        return scheme
-    return catalog.extras.get("schemes", {}).get(scheme)
+    declared = api.definition.api.auth
+    if declared is not None:
+        return declared
+    return catalog.extras.get("schemes", {}).get(api.definition.api.scheme)
 
 
 def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: TargetAnswers) -> Recipe:
@@ -130,7 +129,7 @@ def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: Targe
     refusals: set[int] = set()
     if check is not None:
         result = run.endpoints.get(check.endpoint_id)
-        refusals = {c.status for s, c in (result.cells.items() if result else ()) if s not in LEGITIMATE_STATES
+        refusals = {c.status for s, c in (result.cells.items() if result else ()) if result.is_bad(s)
                     and c.outcome in REJECTING and c.status is not None}
     fields = [s for s in mine.recommended if s.kind == "body-field"]
     # Where the recipe matters most: an endpoint that serves some bad credential a 2xx.

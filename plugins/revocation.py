@@ -77,7 +77,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     endpoint = definition.endpoint(endpoint_id)
     if endpoint is None:
         _fail(f"{api} has no endpoint with id {endpoint_id!r}")
-    scheme = hooks.schemes.get(definition.api.scheme)
+    scheme = definition.api.auth or hooks.schemes.get(definition.api.scheme)
     if scheme is None:
         _fail(f"no auth scheme plugin named {definition.api.scheme!r}")
     secret = _env(token_env, "--token-env")
@@ -85,18 +85,20 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
         identity = _env(identity_env, "--identity-env")
     else:  # the profile's own identity reference for the valid role, when it has one
         identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
-    header = scheme.header(Credential(secret, identity))
-    scrub = Scrubber([secret, header], [identity])
-    headers = {"Authorization": header}
+    presentation = scheme.present(Credential(secret, identity))
+    scrub = Scrubber([secret, *presentation.values()], [identity])
+    static_headers = {**definition.api.headers, **profile.headers}
+    static_query = {**definition.api.query, **{k: v for k, v in profile.query.items() if isinstance(v, str)}}
+    headers = {**static_headers, **presentation.headers}
     params = {k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}
     if any(isinstance(v, Discovery) for v in profile.parameters.values()):
         asyncio.run(_discover(params, definition, profile, base_url, headers, scrub))
-    url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id))
+    url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
     if url is None:
         missing = [p for p in endpoint.path_params if p not in params]
         _fail(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
     return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
-                     scrub=scrub, classify=hooks.classify, interval=interval, max_wait=max_wait,
+                     token_query=presentation.query, static_headers=static_headers, scrub=scrub, classify=hooks.classify, interval=interval, max_wait=max_wait,
                      confirm=confirm, timeout=profile.timeout)
 
 

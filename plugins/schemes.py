@@ -1,26 +1,21 @@
-"""Built-in auth schemes: HTTP Basic (``user:secret``) and Bearer tokens."""
+"""Built-in auth schemes, as declarative presets: ``basic``, ``bearer`` and ``token``.
+
+An API may instead declare its own scheme in ``api.yaml`` (``scheme:`` as a mapping): another
+``Authorization`` keyword, or a key in a named header, query parameter or cookie.
+"""
 
 from __future__ import annotations
 
-import base64
-
 from catalog.hookspecs import hookimpl
-from catalog.model import AuthScheme, Credential
+from catalog.model import AuthScheme
 
-
-def _basic(cred: Credential) -> str:
-    return base64.b64encode(f"{cred.identity or ''}:{cred.secret}".encode()).decode()
-
-
-def _bearer(cred: Credential) -> str:
-    return cred.secret
-
-
-BASIC = AuthScheme(name="basic", keyword="Basic", encode=_basic)
-BEARER = AuthScheme(name="bearer", keyword="Bearer", encode=_bearer)
+BASIC = AuthScheme(name="basic", keyword="Basic", template="{identity}:{secret}", encoding="base64")
+BEARER = AuthScheme(name="bearer", keyword="Bearer")
+TOKEN = AuthScheme(name="token", keyword="token")  # GitHub's classic form, Jupyter Server
 
 
 @hookimpl(trylast=True)
 def authcat_register_schemes(register):
     register(BASIC)
     register(BEARER)
+    register(TOKEN)

@@ -1,7 +1,9 @@
 """The built-in token states of the design: how each presents (or fails to present) a credential.
 
-A state either returns a :class:`Presentation` (the headers to send) or :class:`NotAvailable`
-with the reason — a state the target cannot provide is never faked.
+A state either returns a :class:`Presentation` (the headers and query values to send) or
+:class:`NotAvailable` with the reason — a state the target cannot provide is never faked. Every
+state goes through the API's scheme (an ``Authorization`` keyword, or a key in a named header,
+query parameter or cookie), so the same states work for every declared scheme.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ import secrets
 import string
 
 from catalog.hookspecs import hookimpl
-from catalog.model import AuthScheme, Credential, Credentials, NotAvailable, Presentation, TokenState
+from catalog.model import (
+    AuthScheme,
+    Credential,
+    Credentials,
+    Location,
+    NotAvailable,
+    Presentation,
+    StateFamily,
+    TokenState,
+)
 
-AUTH = "Authorization"
 _PREFIX = re.compile(r"^[A-Za-z]{1,8}[-_]")  # keep a vendor prefix such as usr- or dstok_
+LEGITIMATE, PRESENTATION, BAD = StateFamily.LEGITIMATE, StateFamily.PRESENTATION, StateFamily.BAD
 
 
 def _need(creds: Credentials, role: str) -> Credential | NotAvailable:
@@ -44,38 +55,40 @@ def _role_state(role: str):
 
     def present(scheme: AuthScheme, creds: Credentials):
         cred = _need(creds, role)
-        if isinstance(cred, NotAvailable):
-            return cred
-        return Presentation({AUTH: scheme.header(cred)})
+        return cred if isinstance(cred, NotAvailable) else scheme.present(cred)
 
     return present
 
 
 def _anonymous(scheme: AuthScheme, creds: Credentials):
-    return Presentation({})
+    return Presentation()
 
 
 def _malformed(scheme: AuthScheme, creds: Credentials):
-    # Not base64, no colon: nothing a server can parse into a credential.
-    return Presentation({AUTH: f"{scheme.keyword} !!!"})
+    # Not base64, no colon, not a token: nothing a server can parse into a credential.
+    return scheme.present_value("!!!")
 
 
 def _unknown_token(scheme: AuthScheme, creds: Credentials):
     cred = _need(creds, "valid")
     if isinstance(cred, NotAvailable):
         return cred
-    return Presentation({AUTH: scheme.header(Credential(lookalike(cred.secret), cred.identity))})
+    return scheme.present(Credential(lookalike(cred.secret), cred.identity))
 
 
 def _wrong_identity(scheme: AuthScheme, creds: Credentials):
     cred = _need(creds, "valid")
     if isinstance(cred, NotAvailable):
         return cred
+    if not scheme.carries_identity:
+        # Sending the same value under "another identity" would be the valid request again.
+        return NotAvailable(f"the {scheme.name} scheme ({scheme.describe()}) carries no identity apart from the "
+                            "secret: the token is its own identity")
     if cred.identity is None:
-        return NotAvailable(f"the {scheme.name} scheme carries no identity to swap")
+        return NotAvailable("the target's valid credential has no identity to swap")
     other = creds.get("other")
     identity = other.identity if other and other.identity else _other_identity(cred.identity)
-    return Presentation({AUTH: scheme.header(Credential(cred.secret, identity))})
+    return scheme.present(Credential(cred.secret, identity))
 
 
 def _other_identity(identity: str) -> str:
@@ -87,59 +100,88 @@ def _wrong_scheme(scheme: AuthScheme, creds: Credentials):
     cred = _need(creds, "valid")
     if isinstance(cred, NotAvailable):
         return cred
-    # The raw secret under the other common scheme: Bearer for a Basic API, Basic for the rest.
-    if scheme.keyword.lower() == "basic":
-        return Presentation({AUTH: f"Bearer {cred.secret}"})
+    # The raw secret under the other common scheme: Bearer for everything but a Bearer API,
+    # which gets Basic (some servers take a token as the Basic password).
+    if not (scheme.uses_keyword and (scheme.keyword or "").lower() == "bearer"):
+        return Presentation({"Authorization": f"Bearer {cred.secret}"})
     from .schemes import BASIC
 
-    return Presentation({AUTH: BASIC.header(Credential(cred.secret, cred.identity or "user"))})
+    return BASIC.present(Credential(cred.secret, cred.identity or "user"))
 
 
 def _scheme_case(scheme: AuthScheme, creds: Credentials):
     cred = _need(creds, "valid")
     if isinstance(cred, NotAvailable):
         return cred
-    return Presentation({AUTH: scheme.header(cred, keyword=scheme.keyword.lower())})
+    if not scheme.uses_keyword or not scheme.keyword:
+        return NotAvailable(f"the {scheme.name} scheme ({scheme.describe()}) has no scheme word to change the case of")
+    word = scheme.keyword
+    return scheme.present(cred, keyword=word.lower() if word != word.lower() else word.upper())
+
+
+def _query_parameter(scheme: AuthScheme, creds: Credentials):
+    cred = _need(creds, "valid")
+    if isinstance(cred, NotAvailable):
+        return cred
+    if scheme.location is Location.QUERY:
+        return NotAvailable(f"the {scheme.name} scheme is itself a query parameter (?{scheme.parameter}=)")
+    if not scheme.query_parameter:
+        return NotAvailable("the API declares no query parameter for the secret (scheme.query_parameter in api.yaml)")
+    return Presentation(query={scheme.query_parameter: cred.secret})
 
 
 BUILTIN_STATES = (
-    TokenState("valid", "The working credential, as the API expects it.", _role_state("valid"), "a secret", 0),
-    TokenState("anonymous", "No credential at all: no Authorization header.", _anonymous, "—", 1),
+    TokenState("valid", "The working credential, as the API expects it.", _role_state("valid"), "a secret", 0,
+               LEGITIMATE),
+    TokenState("anonymous", "No credential at all: nothing in the scheme's header, query parameter or cookie.",
+               _anonymous, "—", 1, LEGITIMATE),
     TokenState(
         "malformed",
-        "An Authorization value that cannot be parsed: the scheme followed by `!!!` (not base64, no colon).",
-        _malformed, "—", 10,
+        "A credential that cannot be parsed: `!!!` where the scheme puts the credential (after the scheme word, "
+        "in the key header, query parameter or cookie).",
+        _malformed, "—", 10, BAD,
     ),
     TokenState(
         "unknown-token",
         "A random token of the valid token's shape (same prefix, length and characters) that was never issued.",
-        _unknown_token, "derived from valid", 11,
+        _unknown_token, "derived from valid", 11, BAD,
     ),
     TokenState(
         "wrong-identity",
-        "The valid token presented with another identity (another user's email).",
-        _wrong_identity, "derived, or a second identity", 12,
+        "The valid token presented with another identity (another user's email); n/a where the scheme carries "
+        "no identity apart from the token.",
+        _wrong_identity, "derived, or a second identity", 12, BAD,
     ),
     TokenState(
         "wrong-scheme",
-        "The valid secret under another scheme (`Bearer` instead of `Basic`, or the reverse).",
-        _wrong_scheme, "derived", 13,
+        "The valid secret under another scheme (`Bearer` instead of `Basic`, `token` or an API-key header; "
+        "`Basic` instead of `Bearer`).",
+        _wrong_scheme, "derived", 13, PRESENTATION,
     ),
     TokenState(
         "scheme-case",
-        "The valid credential with the scheme word lower-cased (`basic`, `bearer`).",
-        _scheme_case, "derived", 14,
+        "The valid credential with the scheme word in another case (`basic`, `bearer`, `TOKEN`): RFC 7235 makes "
+        "the scheme case-insensitive, so refusing it is the finding.",
+        _scheme_case, "derived", 14, PRESENTATION,
     ),
-    TokenState("expired", "A token past its expiry.", _role_state("expired"), "a secret, or minted by the target", 20),
-    TokenState("revoked", "A token that was revoked.", _role_state("revoked"), "a secret, or minted and revoked by the target", 21),
-    TokenState("forged", "A signed token with a wrong signature.", _role_state("forged"), "minted by the target", 22),
     TokenState(
-        "deactivated", "A token of a deactivated account.", _role_state("deactivated"), "a secret", 23,
+        "query-parameter",
+        "The valid secret in the query parameter the API declares (`?access_token=`), with no other credential.",
+        _query_parameter, "derived; the API's scheme.query_parameter", 15, PRESENTATION,
+    ),
+    TokenState("expired", "A token past its expiry.", _role_state("expired"), "a secret, or minted by the target", 20,
+               BAD),
+    TokenState("revoked", "A token that was revoked.", _role_state("revoked"),
+               "a secret, or minted and revoked by the target", 21, BAD),
+    TokenState("forged", "A signed token with a wrong signature.", _role_state("forged"), "minted by the target", 22,
+               BAD),
+    TokenState(
+        "deactivated", "A token of a deactivated account.", _role_state("deactivated"), "a secret", 23, BAD,
     ),
     TokenState(
         "unprivileged",
         "A valid credential of a user who may not see the data.",
-        _role_state("unprivileged"), "a secret, or minted", 30,
+        _role_state("unprivileged"), "a secret, or minted", 30, LEGITIMATE,
     ),
 )
 

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from catalog import hookspecs
 from catalog.cli import cli
 from catalog.hookspecs import hookimpl
-from catalog.model import NotAvailable, Presentation, TokenState
-from catalog.plugins import DEFAULT_PLUGINS, LOAD_ENV, Hooks, get_plugin_manager
+from catalog.model import NotAvailable, Presentation, StateFamily, TokenState
+from catalog.plugins import DEFAULT_PLUGINS, LOAD_ENV, Hooks, PluginError, get_plugin_manager
 
 HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("authcat_"))
 
@@ -38,8 +38,10 @@ class OverridingPlugin:
 
     @hookimpl
     def authcat_register_states(self, register):
-        register(TokenState("malformed", "plugin's malformed", lambda s, c: Presentation({"Authorization": "x"}), order=10))
-        register(TokenState("empty-password", "plugin state", lambda s, c: NotAvailable("demo"), order=50))
+        register(TokenState("malformed", "plugin's malformed", lambda s, c: Presentation({"Authorization": "x"}), order=10,
+                            family=StateFamily.BAD))
+        register(TokenState("empty-password", "plugin state", lambda s, c: NotAvailable("demo"), order=50,
+                            family=StateFamily.BAD))
 
 
 def test_a_plugin_overrides_a_builtin_state_and_adds_one():
@@ -49,6 +51,29 @@ def test_a_plugin_overrides_a_builtin_state_and_adds_one():
     assert states["malformed"].description == "plugin's malformed"
     assert "empty-password" in states
     assert states["valid"].description.startswith("The working credential")
+
+
+def test_a_state_without_a_family_is_refused_by_name():
+    class NoFamily:
+        @hookimpl
+        def authcat_register_states(self, register):
+            register(TokenState("odd-state", "no family", lambda s, c: NotAvailable("demo")))
+
+    pm = get_plugin_manager(load_external=False)
+    pm.register(NoFamily(), name="no-family")
+    with pytest.raises(PluginError, match="'odd-state' declares no family"):
+        Hooks(pm).states
+
+
+def test_every_builtin_state_declares_its_family():
+    states = Hooks(get_plugin_manager(load_external=False)).states
+    families = {name: state.family.value for name, state in states.items()}
+    assert families == {
+        "valid": "legitimate", "anonymous": "legitimate", "unprivileged": "legitimate",
+        "scheme-case": "presentation", "wrong-scheme": "presentation", "query-parameter": "presentation",
+        "malformed": "bad", "unknown-token": "bad", "wrong-identity": "bad", "expired": "bad",
+        "revoked": "bad", "forged": "bad", "deactivated": "bad",
+    }
 
 
 def test_env_var_turns_external_plugins_off(monkeypatch):

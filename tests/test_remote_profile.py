@@ -43,7 +43,7 @@ def test_my_site_profile_probes_with_env_credentials(project, backlot, monkeypat
                                                 rate_limit=500, concurrency=8))
     [run] = runs
     assert run.target == "my-site"
-    assert run.states["revoked"] == {"available": False, "reason": "set JIRA_REVOKED_TOKEN"}
+    assert run.states["revoked"] == {"available": False, "reason": "set JIRA_REVOKED_TOKEN", "family": "bad"}
     assert run.states["wrong-identity"]["available"] is True
     result = next(r for r in run.endpoints.values() if r.path == "/rest/api/3/project/search")
     assert result.cells["wrong-identity"].outcome == "empty"
