@@ -9,7 +9,8 @@ Every problem names ``file:line: field``; nothing here reads a secret.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .model import AuthScheme, Discovery, Envelope, EnvelopeRule, FieldCondition, Location
 from .observe import resolve_pointer
@@ -33,20 +34,19 @@ def parse_scheme(api: str, raw: Any) -> tuple[str, AuthScheme | None]:
     """``scheme:`` as a plugin name (``basic``) or a declared mapping; (name, declared or None)."""
     if not isinstance(raw, dict):
         return str(raw or "basic"), None
-    common = {
-        "template": str(raw.get("value", "{secret}")),
-        "encoding": raw.get("encoding"),
-        "query_parameter": raw.get("query_parameter"),
-    }
     name = str(raw.get("name") or api)
+    location, parameter, keyword = Location.HEADER, "Authorization", None
     if "keyword" in raw:
-        scheme = AuthScheme(name, keyword=str(raw["keyword"]), **common)
+        keyword = str(raw["keyword"])
     elif "header" in raw:
-        scheme = AuthScheme(name, parameter=str(raw["header"]), **common)
+        parameter = str(raw["header"])
     elif "query" in raw:
-        scheme = AuthScheme(name, location=Location.QUERY, parameter=str(raw["query"]), **common)
+        location, parameter = Location.QUERY, str(raw["query"])
     else:
-        scheme = AuthScheme(name, location=Location.COOKIE, parameter=str(raw["cookie"]), **common)
+        location, parameter = Location.COOKIE, str(raw["cookie"])
+    scheme = AuthScheme(name, keyword=keyword, location=location, parameter=parameter,
+                        template=str(raw.get("value", "{secret}")), encoding=raw.get("encoding"),
+                        query_parameter=raw.get("query_parameter"))
     return name, scheme
 
 
@@ -238,9 +238,7 @@ def _holds(doc: Any, cond: FieldCondition) -> bool:
         return False
     # Only the head of a long string is searched: a file's pattern must not let a server's
     # answer cost unbounded time.
-    if cond.pattern is not None and not (isinstance(value, str) and re.search(cond.pattern, value[:4096])):
-        return False
-    return True
+    return cond.pattern is None or (isinstance(value, str) and re.search(cond.pattern, value[:4096]) is not None)
 
 
 def _same(a: Any, b: Any) -> bool:

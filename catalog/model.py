@@ -44,7 +44,7 @@ BUILTIN_FAMILIES: Mapping[str, StateFamily] = {
 
 def family_of(state: str, recorded: str | None = None) -> StateFamily:
     """A recorded family, else the built-in one; an unknown state counts as a bad credential."""
-    if recorded in StateFamily._value2member_map_:
+    if recorded is not None and recorded in StateFamily._value2member_map_:
         return StateFamily(recorded)
     return BUILTIN_FAMILIES.get(state, StateFamily.BAD)
 
@@ -180,7 +180,7 @@ class Api:
     title: str
     docs: str | None = None
     scheme: str = "basic"  # name of an auth scheme plugin, or of the scheme declared below
-    auth: "AuthScheme | None" = None  # a scheme declared in api.yaml (wins over a plugin's)
+    auth: AuthScheme | None = None  # a scheme declared in api.yaml (wins over a plugin's)
     states: tuple[str, ...] | None = None  # None: every registered state
     envelope: Envelope = field(default_factory=Envelope)
     headers: Mapping[str, str] = field(default_factory=dict)  # static headers on every request

@@ -98,7 +98,8 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
         missing = [p for p in endpoint.path_params if p not in params]
         _fail(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
     return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
-                     token_query=presentation.query, static_headers=static_headers, scrub=scrub, classify=hooks.classify, interval=interval, max_wait=max_wait,
+                     token_query=presentation.query, static_headers=static_headers, scrub=scrub,
+                     classify=hooks.classify, interval=interval, max_wait=max_wait,
                      confirm=confirm, timeout=profile.timeout)
 
 

@@ -62,7 +62,7 @@ def test_a_state_without_a_family_is_refused_by_name():
     pm = get_plugin_manager(load_external=False)
     pm.register(NoFamily(), name="no-family")
     with pytest.raises(PluginError, match="'odd-state' declares no family"):
-        Hooks(pm).states
+        _ = Hooks(pm).states
 
 
 def test_every_builtin_state_declares_its_family():
