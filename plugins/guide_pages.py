@@ -129,8 +129,8 @@ def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: Targe
     refusals: set[int] = set()
     if check is not None:
         result = run.endpoints.get(check.endpoint_id)
-        refusals = {c.status for s, c in (result.cells.items() if result else ()) if result.is_bad(s)
-                    and c.outcome in REJECTING and c.status is not None}
+        refusals = {c.status for s, c in result.cells.items() if result.is_bad(s)
+                    and c.outcome in REJECTING and c.status is not None} if result else set()
     fields = [s for s in mine.recommended if s.kind == "body-field"]
     # Where the recipe matters most: an endpoint that serves some bad credential a 2xx.
     order = {"falls-open": 0, "mixed": 1, "fails-closed": 2}
