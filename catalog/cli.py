@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -79,7 +80,9 @@ def _probe_options(apis, targets, refresh, allow_unsafe, keep_bodies, rate_limit
     return RunOptions(
         apis=list(apis) or None, targets=list(targets) or None, refresh=refresh,
         allow_unsafe=allow_unsafe, keep_bodies=keep_bodies, rate_limit=rate_limit,
-        concurrency=concurrency, log=lambda m: err.print(f"[dim]{m}[/dim]", markup=True),
+        concurrency=concurrency,
+        # escape: a message may quote a contributed file; soft_wrap: keep file:line lines whole.
+        log=lambda m: err.print(f"[dim]{escape(m)}[/dim]", markup=True, soft_wrap=True),
     )
 
 
@@ -158,7 +161,9 @@ def build_cmd(ctx: Context, site_url: str | None) -> None:
 def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     """Check the endpoint definitions; print every problem as file:line: field: message."""
     only = sorted({_api_of(ctx.project, p) for p in paths}) or None
-    apis = load_all(ctx.project.endpoints, only=only)
+    # lint=True: where credentials may go (catalog.binding) is checked too. Elsewhere a profile
+    # that breaks it loads, and `targets` shows why it is not ready.
+    apis = load_all(ctx.project.endpoints, only=only, lint=True)
     problems = [p for a in apis.values() for p in plugin_problems(a, ctx.hooks)]
     if problems:
         raise DefinitionError(problems)

@@ -40,6 +40,7 @@ from .model import (
     TargetProfile,
     VersionFrom,
 )
+from .targets import profile_lint
 from .yamlfile import DefinitionError, Located, Problem, dotted, load
 
 SCHEMA_FILES = ("api", "endpoints", "target")
@@ -84,7 +85,9 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
                 suggestion = f", did you mean `{hint[0]}`?" if hint else f" (allowed: {', '.join(allowed)})"
                 problems.append(Problem(doc.file, doc.line((*path, extra)), dotted((*path, extra)), f"unknown field `{extra}`{suggestion}"))
             continue
-        if err.validator == "pattern" and "path" in path:
+        if err.validator == "pattern" and path == ("prefix",):
+            message = f"{err.instance!r} must be a path starting with '/' (no host, query or fragment): a prefix never moves a request to another origin"
+        elif err.validator == "pattern" and "path" in path:
             message = f"{err.instance!r} is not a relative path (it must start with a single '/', no host, no query)"
         elif len(message) > 300:
             message = message[:300] + "…"
@@ -133,8 +136,13 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
-    """Load one API folder; raise :class:`DefinitionError` listing every problem found."""
+def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> ApiDefinition:
+    """Load one API folder; raise :class:`DefinitionError` listing every problem found.
+
+    With ``lint``, a target profile that breaks the credential-binding or secret-reference rules
+    is a problem too; without it such a profile loads (``authcat targets`` shows it not ready,
+    and a run never probes it).
+    """
     root = root or api_dir.parent
     problems: list[Problem] = []
     api_file = api_dir / "api.yaml"
@@ -243,6 +251,8 @@ def load_api(api_dir: Path, root: Path | None = None) -> ApiDefinition:
                 if isinstance(value, Discovery) and value.endpoint not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("query", qname)), f"query.{qname}.from.endpoint",
                                                  f"no endpoint with id {value.endpoint!r}"))
+            if lint:
+                file_problems += profile_lint(profile, root.parent)
             for endpoint_id in profile.queries:
                 if endpoint_id not in seen:
                     file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}",
@@ -305,6 +315,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         version=str(d["version"]) if "version" in d else None,
         description=d.get("description", ""),
         source=Source(doc.file, 1),
+        lines={dotted(path): line for path, line in doc.lines.items() if path},
     )
 
 
@@ -320,7 +331,7 @@ def _load(path: Path, root: Path, problems: list[Problem]) -> Located | None:
     return doc
 
 
-def load_all(root: Path, only: list[str] | None = None) -> dict[str, ApiDefinition]:
+def load_all(root: Path, only: list[str] | None = None, lint: bool = False) -> dict[str, ApiDefinition]:
     """Load every API under ``root`` (or only the named ones), collecting problems across all."""
     problems: list[Problem] = []
     apis: dict[str, ApiDefinition] = {}
@@ -330,7 +341,7 @@ def load_all(root: Path, only: list[str] | None = None) -> dict[str, ApiDefiniti
         if only and api_dir.name not in only:
             continue
         try:
-            apis[api_dir.name] = load_api(api_dir, root)
+            apis[api_dir.name] = load_api(api_dir, root, lint)
         except DefinitionError as exc:
             problems += exc.problems
     if only:

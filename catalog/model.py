@@ -237,6 +237,7 @@ class TargetProfile:
     options: Mapping[str, Any] = field(default_factory=dict)  # passed to the launcher
     description: str = ""
     source: Source = field(default_factory=lambda: Source("?"))
+    lines: Mapping[str, int] = field(default_factory=dict)  # field path "a.b" -> line, for errors
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,20 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
     return cur
 
 
+def location_origin(location: str, request_origin: str | None) -> str:
+    """Where a redirect points, as ``scheme://host[:port]`` only: never its userinfo, path or query."""
+    try:
+        parts = urlsplit(location.strip())
+        port = parts.port
+    except ValueError:
+        return "(invalid location)"
+    if not parts.netloc:
+        return request_origin or "same-origin"
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
+
 def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers:
@@ -141,7 +155,8 @@ def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None)
         if name in HEADER_IGNORED or (name == "set-cookie" and name in out):
             continue
         if name in HEADER_VALUES and name not in HEADER_PRESENCE_ONLY:
-            out[name] = without_origin(value, origin)[:200] if origin else value[:200]
+            # Not cut here: catalog.secrets.seal scrubs first, then bounds the length.
+            out[name] = without_origin(value, origin) if origin else value
         else:
             out[name] = "(present)"
     return dict(sorted(out.items()))
@@ -172,10 +187,7 @@ def summarise(
     if 300 <= status < 400:
         location = {k.lower(): v for k, v in headers}.get("location")
         if location:
-            parts = urlsplit(location)
-            obs.location_origin = (
-                f"{parts.scheme}://{parts.netloc}" if parts.netloc else (request_origin or "same-origin")
-            )
+            obs.location_origin = location_origin(location, request_origin)
     parsed: Any = None
     is_json = False
     if body and not truncated:

@@ -230,11 +230,13 @@ class Prober:
             collection=req.collection, actor_fields=req.actor_fields, volatile=req.volatile,
             latency_ms=latency, request_origin=f"{origin.scheme}://{origin.netloc}",
         )
-        # Header values are kept only for allow-listed names; scrub them anyway (an echo server
-        # could put a credential in any of them).
-        # The request's own credential is scrubbed even when the caller's Scrubber does not know it.
+        # The request's own credential is scrubbed even when the caller's Scrubber does not know
+        # it. Everything else an answer gave is scrubbed again where the run leaves the runner
+        # (catalog.secrets.seal); here it is done early so a plugin never classifies an echo.
         scrub = self._scrubber_for(req)
-        obs.headers = {k: scrub(v) for k, v in obs.headers.items()}
+        obs.headers = scrub.deep(obs.headers)
+        obs.content_type = scrub(obs.content_type) or None
+        obs.shape = scrub(obs.shape) or None
         if req.envelope and obs.ok and not truncated:
             # The matched rule's name is kept on the cell: the site says which rule matched.
             kind, rule = _match_envelope(body, req.envelope) or ("", "")
@@ -242,7 +244,7 @@ class Prober:
             if kind == "error":
                 obs.fields["error-envelope"] = rule
         if self.settings.keep_bodies:
-            obs.body = scrub(body.decode("utf-8", errors="replace"))
+            obs.body = scrub.body(body.decode("utf-8", errors="replace"))
         retry_after = retry_after_seconds({k.lower(): v for k, v in headers}.get("retry-after"))
         return obs, retry_after
 

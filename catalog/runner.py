@@ -30,9 +30,9 @@ from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .recognition import mark_unrecognised
 from .results import Cell, EndpointResult, TargetRun
-from .secrets import Scrubber
+from .secrets import Scrubber, seal
 from .store import Store
-from .targets import TargetPool, is_ready
+from .targets import TargetPool, is_ready, unsendable
 from .versions import resolve_version
 
 CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
@@ -162,6 +162,10 @@ def _states(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -> t
         result = state.present(scheme, target.credentials)
         if isinstance(result, NotAvailable):
             unavailable[name] = result.reason
+        elif any(unsendable(v, secret=True) for v in result.headers.values()):
+            # e.g. a launcher's token with a newline: the header cannot be sent, and the reason
+            # must not quote it.
+            unavailable[name] = "its credential has a control or non-ASCII character: it cannot be sent in a header"
         else:
             presentations[name] = result
     return presentations, unavailable
@@ -249,8 +253,8 @@ class _Progress:
     completed run removes the file.
     """
 
-    def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime):
-        self.plan, self.hooks, self.store, self.started = plan, hooks, store, started
+    def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime, scrub: Scrubber):
+        self.plan, self.hooks, self.store, self.started, self.scrub = plan, hooks, store, started, scrub
         self.results: dict[str, EndpointResult] = {}
         self.dirty = False
 
@@ -261,7 +265,10 @@ class _Progress:
             if (family := self.hooks.family(state)) is not None:
                 info["family"] = family.value
         ordered = {s: states_info[s] for s in _state_order(self.hooks, states_info)}
-        return TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
+        run = TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
+        # The one way a run leaves the runner (to the store, change log, site, export and CLI):
+        # every string in it, server-derived or not, passes the scrubber here.
+        return seal(run, self.scrub)
 
     def save(self) -> None:
         if self.store is None or not self.dirty:
@@ -293,7 +300,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                       settings: ProbeSettings, scrub: Scrubber, store: Store | None = None,
                       partial: TargetRun | None = None) -> TargetRun:
     started = datetime.now(UTC)
-    progress = _Progress(plan, hooks, store, started)
+    progress = _Progress(plan, hooks, store, started, scrub)
     results = progress.results
     latencies: dict[str, dict[str, int]] = {}
     async with Prober(settings, scrub) as prober:

@@ -139,6 +139,7 @@ def default_nav(catalog: Catalog) -> list:
         {"APIs": apis},
         *catalog.extras.get("nav", []),
         {"Methodology": "methodology.md"},
+        {"Security": "security.md"},
         {"Probe your own Jira site": "probe-your-own-jira.md"},
         {"Changes": "changes.md"},
         {"Contributing": "contributing.md"},

@@ -9,15 +9,19 @@ environment variables or files; roles whose references are unset are simply not 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import binding
 from .model import Credential, Credentials, Endpoint, RunningTarget, TargetProfile
+from .yamlfile import Problem
 
 
 class TargetError(Exception):
@@ -61,30 +65,101 @@ def path_shape(path: str) -> str:
     return _PARAM.sub("{}", path.rstrip("/") or "/")
 
 
+class SecretRefError(ValueError):
+    """A secret reference that may not be read (symlink, device, inside the repository, too big)."""
+
+
+MAX_SECRET_BYTES = 64 * 1024
+_FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def ref_path(ref: Mapping[str, str], base: Path) -> Path:
+    path = Path(os.path.expanduser(ref["file"]))
+    return path if path.is_absolute() else base / path
+
+
+def static_ref_problem(ref: Mapping[str, str], base: Path) -> str | None:
+    """What is wrong with a ``{file: …}`` reference whatever is on disk (for the lint), or None."""
+    path = Path(os.path.normpath(ref_path(ref, base)))
+    if any(path == r or r in path.parents for r in _FORBIDDEN_ROOTS):
+        return f"{ref['file']} is under /proc, /sys or /dev: a secret is a regular file"
+    resolved_base = base.resolve()
+    for candidate in (path, Path(os.path.realpath(path))):
+        if candidate == resolved_base or resolved_base in candidate.parents or base in candidate.parents:
+            return (f"{ref['file']} is inside the repository: a secret file lives outside it "
+                    "(the checkout is contributed, untrusted content)")
+    return None
+
+
+def _read_secret_file(ref: Mapping[str, str], base: Path) -> str | None:
+    """A regular file outside the repository, read with a size bound; None when it is missing."""
+    if why := static_ref_problem(ref, base):
+        raise SecretRefError(why)
+    path = ref_path(ref, base)
+    try:
+        # O_NOFOLLOW: a symlink is refused by the kernel, not by a check that could race;
+        # O_NONBLOCK: opening a FIFO does not hang (it is then refused as not a regular file).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SecretRefError(f"{ref['file']} is a symlink: point at the file itself") from None
+        raise SecretRefError(f"{ref['file']} cannot be read: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SecretRefError(f"{ref['file']} is not a regular file (a device, FIFO or folder)")
+        data = os.read(fd, MAX_SECRET_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SECRET_BYTES:
+        raise SecretRefError(f"{ref['file']} is larger than {MAX_SECRET_BYTES:,} bytes: not a secret")
+    return data.decode("utf-8", errors="replace").strip() or None
+
+
 def resolve_ref(ref: Mapping[str, str] | None, base: Path) -> str | None:
-    """The value behind ``{env: NAME}`` or ``{file: path}``, or None when it is unset or missing."""
+    """The value behind ``{env: NAME}`` or ``{file: path}``, or None when it is unset or missing.
+
+    Raises :class:`SecretRefError` for a file that may not be read (see ``_read_secret_file``).
+    """
     if not ref:
         return None
     if "env" in ref:
         return os.environ.get(ref["env"]) or None
-    path = Path(os.path.expanduser(ref["file"]))
-    path = path if path.is_absolute() else base / path
-    try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
+    return _read_secret_file(ref, base)
+
+
+def unsendable(value: str | None, secret: bool) -> bool:
+    """A value that cannot go into a header: a control character, or (for a secret) non-ASCII."""
+    return value is not None and any(ord(c) < 32 or ord(c) == 127 or (secret and ord(c) > 126) for c in value)
 
 
 def profile_credentials(profile: TargetProfile, base: Path) -> tuple[Credentials, dict[str, str]]:
-    """The credentials a profile's references resolve to, and for each unresolved role, why."""
+    """The credentials a profile's references resolve to, and for each unresolved role, why.
+
+    A reason never shows a character of a secret. Raises :class:`SecretRefError` naming the
+    profile's file, line and field for a file reference that may not be read.
+    """
     creds = Credentials()
     missing: dict[str, str] = {}
     for role, refs in profile.credentials.items():
-        secret = resolve_ref(refs.get("secret"), base) if "secret" in refs else ""
-        identity = resolve_ref(refs.get("identity"), base)
+        values: dict[str, str | None] = {}
+        for part in ("secret", "identity"):
+            try:
+                values[part] = resolve_ref(refs.get(part), base)
+            except SecretRefError as exc:
+                where = f"credentials.{role}.{part}"
+                raise SecretRefError(f"{profile.source.file}:{profile.lines.get(where, 1)}: {where}: {exc}") from None
+        secret = values["secret"] if "secret" in refs else ""
+        identity = values["identity"]
         if secret is None or ("secret" not in refs and identity is None):
-            unset = [_describe(r) for r in (refs.get("secret"), refs.get("identity")) if r and resolve_ref(r, base) is None]
+            unset = [_describe(refs[p]) for p in ("secret", "identity") if refs.get(p) and values[p] is None]
             missing[role] = f"set {' and '.join(unset)}"
+            continue
+        bad = [_describe(refs[p]) for p in ("secret", "identity") if refs.get(p) and unsendable(values[p], p == "secret")]
+        if bad:
+            missing[role] = (f"the value of {' and '.join(bad)} has a control or non-ASCII character: "
+                             "it cannot be sent in a header")
             continue
         creds.roles[role] = Credential(secret=secret, identity=identity)
     return creds, missing
@@ -100,15 +175,41 @@ def profile_base_url(profile: TargetProfile) -> str | None:
     return profile.base_url
 
 
+def profile_lint(profile: TargetProfile, base: Path) -> list[Problem]:
+    """Every binding or secret-reference rule the profile breaks (``authcat lint`` reports them)."""
+    problems = binding.profile_problems(profile, profile.lines)
+    for role, part, _ in binding.credential_refs(profile):
+        ref = profile.credentials[role][part]
+        if "file" in ref and (why := static_ref_problem(ref, base)):
+            where = f"credentials.{role}.{part}"
+            problems.append(Problem(profile.source.file, profile.lines.get(where, 1), where, why))
+    return problems
+
+
+def profile_problem(profile: TargetProfile, base: Path) -> str | None:
+    """The first problem of :func:`profile_lint` as ``file:line: field: message``, or None."""
+    problems = profile_lint(profile, base)
+    return str(problems[0]) if problems else None
+
+
 def is_ready(profile: TargetProfile, base: Path) -> tuple[bool, str]:
     """Whether a profile can be probed now, and if not, why (shown by ``authcat targets``)."""
+    if problem := profile_problem(profile, base):
+        return False, problem
     if profile.launcher:
         return True, f"started locally by the {profile.launcher!r} plugin"
-    if not profile_base_url(profile):
+    url = profile_base_url(profile)
+    if not url:
         return False, f"set {profile.base_url_env} to the server's URL" if profile.base_url_env else "no base_url"
-    if "valid" not in profile_credentials(profile, base)[0].roles:
+    if why := binding.runtime_problem(profile, url):
+        return False, why
+    try:
+        creds, missing = profile_credentials(profile, base)
+    except SecretRefError as exc:
+        return False, str(exc)
+    if "valid" not in creds.roles:
         ref = profile.credentials.get("valid", {}).get("secret", {})
-        return False, f"set {ref.get('env') or ref.get('file') or 'a valid credential'}"
+        return False, missing.get("valid") or f"set {ref.get('env') or ref.get('file') or 'a valid credential'}"
     return True, "configured from the environment"
 
 
@@ -130,9 +231,13 @@ class TargetPool:
         self._stack.close()
 
     def running(self, profile: TargetProfile, endpoints_root: Path) -> RunningTarget:
+        if problem := profile_problem(profile, endpoints_root.parent):
+            raise TargetError(problem)  # defence in depth: selected profiles were checked already
         if profile.launcher:
             launched = self._launch(profile)
             base = launched.base_url.rstrip("/") + profile.prefix
+            if not binding.same_origin(launched.base_url, base):
+                raise TargetError(f"{profile.source}: prefix: would move the launcher's credentials to another origin")
             serves = launched.serves
             return RunningTarget(
                 profile=profile,
@@ -145,7 +250,12 @@ class TargetPool:
         url = profile_base_url(profile)
         if not url:
             raise TargetError(f"{profile.source}: target {profile.name!r} has no base URL")
-        credentials, missing = profile_credentials(profile, endpoints_root.parent)
+        if why := binding.runtime_problem(profile, url):
+            raise TargetError(f"{profile.source}: {why}")
+        try:
+            credentials, missing = profile_credentials(profile, endpoints_root.parent)
+        except SecretRefError as exc:
+            raise TargetError(str(exc)) from None
         return RunningTarget(
             profile=profile,
             base_url=url.rstrip("/") + profile.prefix,

@@ -26,7 +26,8 @@ from catalog.probe import Prober, ProbeSettings
 from catalog.revocation import Measurement, Poll, WatchError, WatchPlan, format_duration
 from catalog.runner import endpoint_url
 from catalog.secrets import Scrubber
-from catalog.targets import profile_base_url, resolve_ref
+from catalog import binding
+from catalog.targets import SecretRefError, profile_base_url, resolve_ref
 
 
 def _echo(message: str) -> None:
@@ -73,6 +74,10 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     base_url = profile_base_url(profile)
     if not base_url:
         _fail(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
+    # The token is the operator's (--token-env), but the profile is contributed: the URL must be
+    # one the operator named too (catalog.binding).
+    if why := binding.runtime_problem(profile, base_url, credentialed=True):
+        _fail(f"{profile.source}: {why}")
     base_url = base_url.rstrip("/") + profile.prefix
     endpoint = definition.endpoint(endpoint_id)
     if endpoint is None:
@@ -84,7 +89,10 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     if identity_env:
         identity = _env(identity_env, "--identity-env")
     else:  # the profile's own identity reference for the valid role, when it has one
-        identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
+        try:
+            identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
+        except SecretRefError as exc:
+            _fail(f"{profile.source}: credentials.valid.identity: {exc}")
     presentation = scheme.present(Credential(secret, identity))
     scrub = Scrubber([secret, *presentation.values()], [identity])
     static_headers = {**definition.api.headers, **profile.headers}

@@ -95,7 +95,8 @@ FAULT_ENDPOINTS = [
 def test_probe_all_survives_a_faulty_target(tmp_path, servers, monkeypatch):
     fault, other = servers
     root = make_project(tmp_path / "proj", "faulty", FAULT_ENDPOINTS,
-                        remote_target("flaky", fault.url, "FAULTY", timeout=TIMEOUT, retries=2, concurrency=16))
+                        remote_target("flaky", "FAULTY_URL", "FAULTY", timeout=TIMEOUT, retries=2, concurrency=16))
+    monkeypatch.setenv("FAULTY_URL", fault.url)
     for name, value in role_env("FAULTY", "s3cret-value-for-faults", "someone@example.test").items():
         monkeypatch.setenv(name, value)
     apis = load_all(root / "endpoints")

@@ -39,7 +39,8 @@ def test_sigkill_leaves_previous_observations_untouched(tmp_path):
     env = role_env("KILL", "kill-test-secret", "me@example.test")
     with FaultServer() as server:
         root = make_project(tmp_path / "proj", "killed", OK_ENDPOINTS,
-                            remote_target("remote", server.url, "KILL", timeout=30, retries=0))
+                            remote_target("remote", "KILL_URL", "KILL", timeout=30, retries=0))
+        env["KILL_URL"] = server.url
         first = run_cli(root, "probe", env=env)
         assert first.returncode == 0, first.stderr
         folder = root / "site" / "data" / "observations" / "killed"

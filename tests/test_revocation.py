@@ -37,12 +37,13 @@ ENDPOINT = {"id": "me", "method": "GET", "path": "/api/me", "summary": "The call
 
 
 def _project(tmp_path: Path, server: RevocationServer) -> Path:
-    return make_project(tmp_path / "proj", "rev", [ENDPOINT], {"name": "remote", "base_url": server.url},
+    return make_project(tmp_path / "proj", "rev", [ENDPOINT], {"name": "remote", "base_url_env": "REV_URL"},
                         api_extra={"scheme": "bearer"})
 
 
-def _plan(root: Path, monkeypatch, interval: float, max_wait: float, confirm: int = 2):
+def _plan(root: Path, server: RevocationServer, monkeypatch, interval: float, max_wait: float, confirm: int = 2):
     monkeypatch.setenv("REV_TOKEN", TOKEN)
+    monkeypatch.setenv("REV_URL", server.url)
     hooks = Hooks(get_plugin_manager(load_external=False))
     return build_plan(root, hooks, "rev", "remote", "me", "REV_TOKEN", None, interval, max_wait, confirm)
 
@@ -54,7 +55,7 @@ def test_cli_measures_the_delay_and_stores_it_without_the_token(tmp_path):
                "--endpoint", "me", "--token-env", "REV_TOKEN", "--interval", str(INTERVAL), "--max-wait", "15",
                "--confirm", "2"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=cli_env({"REV_TOKEN": TOKEN}))
+                                env=cli_env({"REV_TOKEN": TOKEN, "REV_URL": server.url}))
         stderr_lines = []
         deadline = time.monotonic() + 30
         admin = httpx.Client(timeout=5)  # made beforehand: building a client takes a while
@@ -99,7 +100,7 @@ def test_cli_measures_the_delay_and_stores_it_without_the_token(tmp_path):
 def test_a_refusal_is_measured_and_published_on_the_site(tmp_path, monkeypatch):
     with RevocationServer(TOKEN, delay=1.0, mode="reject") as server:
         root = _project(tmp_path, server)
-        plan = _plan(root, monkeypatch, interval=0.25, max_wait=10)
+        plan = _plan(root, server, monkeypatch, interval=0.25, max_wait=10)
         with httpx.Client(timeout=5) as admin:
             # on_baseline runs right before the clock starts: no lag to take off here.
             m = asyncio.run(revocation.watch(plan, on_baseline=lambda m, w: admin.post(server.url + "/admin/revoke")))
@@ -123,7 +124,7 @@ def test_a_refusal_is_measured_and_published_on_the_site(tmp_path, monkeypatch):
 def test_gives_up_after_max_wait_with_a_bounded_number_of_polls(tmp_path, monkeypatch):
     with RevocationServer(TOKEN, delay=0.0) as server:  # never revoked: the answer never changes
         root = _project(tmp_path, server)
-        plan = _plan(root, monkeypatch, interval=0.25, max_wait=1.0)
+        plan = _plan(root, server, monkeypatch, interval=0.25, max_wait=1.0)
         started = time.monotonic()
         m = asyncio.run(revocation.watch(plan))
         took = time.monotonic() - started
@@ -140,7 +141,7 @@ def test_a_token_that_does_not_work_is_refused_without_echoing_it(tmp_path):
         result = subprocess.run(
             [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint",
              "me", "--token-env", "REV_TOKEN", "--interval", "0.5", "--max-wait", "2"],
-            capture_output=True, text=True, timeout=60, env=cli_env({"REV_TOKEN": TOKEN}))
+            capture_output=True, text=True, timeout=60, env=cli_env({"REV_TOKEN": TOKEN, "REV_URL": server.url}))
     assert result.returncode == 1
     assert "baseline answer is HTTP 401" in result.stderr
     assert TOKEN not in result.stderr + result.stdout
@@ -160,5 +161,6 @@ def test_refuses_a_launched_target_and_a_missing_token(tmp_path):
     with RevocationServer(TOKEN) as server:
         root = _project(tmp_path, server)
         result = runner.invoke(cli, ["--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote",
-                                     "--endpoint", "me", "--token-env", "REV_TOKEN_UNSET"], env={"REV_TOKEN_UNSET": ""})
+                                     "--endpoint", "me", "--token-env", "REV_TOKEN_UNSET"],
+                               env={"REV_TOKEN_UNSET": "", "REV_URL": server.url})
     assert result.exit_code == 1 and "REV_TOKEN_UNSET is not set" in result.output

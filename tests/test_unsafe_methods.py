@@ -24,7 +24,8 @@ ENV = role_env("UNSAFE", "unsafe-test-secret", "me@example.test")
 @pytest.fixture()
 def project(tmp_path, monkeypatch):
     with FaultServer() as server:
-        root = make_project(tmp_path / "proj", "unsafe", ENDPOINTS, remote_target("counting", server.url, "UNSAFE"))
+        root = make_project(tmp_path / "proj", "unsafe", ENDPOINTS, remote_target("counting", "UNSAFE_URL", "UNSAFE"))
+        monkeypatch.setenv("UNSAFE_URL", server.url)
         for k, v in ENV.items():
             monkeypatch.setenv(k, v)
         yield root, server

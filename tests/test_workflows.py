@@ -118,6 +118,37 @@ def test_every_profile_variable_comes_from_a_secret_of_the_same_name():
     assert "secrets." not in "".join(_runs(_load("catalog.yml")))
 
 
+PR_TRIGGERS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "pull_request_review"}
+
+
+def test_trust_split_pull_requests_hold_no_secrets_and_secrets_run_only_main():
+    """site/docs/security.md: workflows a pull request can trigger reference no secret; a
+    workflow holding secrets runs no pull request's code, and each of its jobs runs only on main."""
+    seen_secret_job = False
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        doc, text = _load(path.name), path.read_text()
+        triggers = set(doc["on"]) if isinstance(doc["on"], (dict, list)) else {doc["on"]}
+        holds_secrets = re.search(r"\bsecrets\.", text) is not None
+        if triggers & PR_TRIGGERS:
+            assert not holds_secrets, f"{path.name} runs on pull requests and references a secret"
+            assert "pull_request_target" not in triggers and "workflow_run" not in triggers, path.name
+            continue
+        if not holds_secrets:
+            continue
+        assert triggers <= {"schedule", "workflow_dispatch", "push"}, path.name
+        assert "push" not in triggers or doc["on"]["push"] == {"branches": ["main"]}, path.name
+        for name, job in doc["jobs"].items():
+            if "secrets." in yaml.safe_dump(job) or "needs" not in job:
+                assert job.get("if") == "github.ref == 'refs/heads/main'", f"{path.name}: job {name} may run off main"
+                seen_secret_job = True
+    assert seen_secret_job, "the scheduled workflow holds the credentials"
+    # The scheduled run binds credentials to the operator's origin.
+    env = _load("catalog.yml")["jobs"]["regenerate"]["env"]
+    assert env["AUTHCAT_ALLOWED_ORIGINS"] == "${{ secrets.JIRA_BASE_URL }}"
+    docs = (REPO / "site" / "docs" / "security.md").read_text()
+    assert "no secrets" in docs and "only on main" in docs
+
+
 def test_workflows_call_only_commands_that_exist():
     hooks().register_commands(cli)
     for name in ("pr.yml", "catalog.yml"):

@@ -33,14 +33,15 @@ def make_project(root: Path, api: str, endpoints: Sequence[Mapping[str, Any]], t
     return root
 
 
-def remote_target(name: str, base_url: str, env_prefix: str, roles=("valid", "other", "unprivileged", "expired", "revoked"),
-                  **extra) -> dict:
-    """A profile with a fixed base URL and env-var credential references, one pair per role."""
+def remote_target(name: str, base_url_env: str, env_prefix: str,
+                  roles=("valid", "other", "unprivileged", "expired", "revoked"), **extra) -> dict:
+    """A profile whose URL comes from the operator's variable ``base_url_env`` (never a literal
+    URL: catalog.binding) and with env-var credential references, one pair per role."""
     creds = {
         role: {"secret": {"env": f"{env_prefix}_{role.upper()}_SECRET"}, "identity": {"env": f"{env_prefix}_{role.upper()}_ID"}}
         for role in roles
     }
-    return {"name": name, "base_url": base_url, "credentials": creds, **extra}
+    return {"name": name, "base_url_env": base_url_env, "credentials": creds, **extra}
 
 
 def role_env(env_prefix: str, secret: str, identity: str,
