@@ -20,7 +20,7 @@ Profiles that break a rule are lint errors (``file:line: field: message``), show
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .model import TargetProfile

@@ -86,7 +86,8 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
                 problems.append(Problem(doc.file, doc.line((*path, extra)), dotted((*path, extra)), f"unknown field `{extra}`{suggestion}"))
             continue
         if err.validator == "pattern" and path == ("prefix",):
-            message = f"{err.instance!r} must be a path starting with '/' (no host, query or fragment): a prefix never moves a request to another origin"
+            message = (f"{err.instance!r} must be a path starting with '/' (no host, query or fragment): "
+                       "a prefix never moves a request to another origin")
         elif err.validator == "pattern" and "path" in path:
             message = f"{err.instance!r} is not a relative path (it must start with a single '/', no host, no query)"
         elif len(message) > 300:

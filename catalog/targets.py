@@ -13,8 +13,8 @@ import errno
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

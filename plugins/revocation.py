@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import click
 
-from catalog import revocation
+from catalog import binding, revocation
 from catalog.definitions import load_api
 from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Discovery
@@ -26,7 +26,6 @@ from catalog.probe import Prober, ProbeSettings
 from catalog.revocation import Measurement, Poll, WatchError, WatchPlan, format_duration
 from catalog.runner import endpoint_url
 from catalog.secrets import Scrubber
-from catalog import binding
 from catalog.targets import SecretRefError, profile_base_url, resolve_ref
 
 

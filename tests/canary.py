@@ -21,7 +21,7 @@ class Canary:
     identity: str
 
     @classmethod
-    def new(cls) -> "Canary":
+    def new(cls) -> Canary:
         tag = secrets.token_hex(6)
         return cls(secret=f"Sk~{tag.upper()}+/=@Zq{tag}", identity=f"Ca~na+ry/{tag}=@Example.TEST")
 
