@@ -1,0 +1,147 @@
+"""The ``jupyter-server`` target: a local Jupyter Server with one generated token.
+
+In the run's scratch directory this plugin makes a root folder with a notebook, a text file and
+a sub-folder, and private Jupyter config/data/runtime folders (nothing from the user's own
+``~/.jupyter`` is read). It starts ``python -m jupyter_server`` on a free loopback port with a
+fresh random token passed through ``JUPYTER_TOKEN`` (never on the command line), waits for
+``/api``, reads the version from it, and stops the server by its PID when the run ends, also on
+errors and Ctrl-C.
+
+Jupyter Server takes its token as ``Authorization: token <t>`` (``Bearer`` too, any case) or as
+``?token=<t>``; a refused token gets ``403``. One token with every right is all there is:
+
+* ``valid``: the token;
+* ``expired``, ``revoked``, ``forged``, ``unprivileged``, ``deactivated``: not available, each with
+  the reason below (never faked).
+
+Options (``options:`` in the target profile): ``python``, the interpreter of another environment
+whose Jupyter Server to run (the version is read from the server); ``startup_timeout`` in seconds
+(default 60).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from catalog.hookspecs import hookimpl
+from catalog.model import Credential, Credentials
+from catalog.process import ServerProcess, ServerStartError, free_port
+from catalog.targets import LaunchContext, Launched, TargetError
+
+UNAVAILABLE = {
+    "expired": "Jupyter Server's token has no expiry: it is valid until the server stops",
+    "revoked": "Jupyter Server has one token set at start; it cannot be revoked without a restart",
+    "forged": "Jupyter Server's token is an opaque shared secret, not a signed token",
+    "unprivileged": "Jupyter Server has one token with every right: there is no unprivileged user",
+    "deactivated": "Jupyter Server has no user accounts to deactivate",
+}
+
+NOTEBOOK = {
+    "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# authcat fixture"]}],
+    "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+def make_token() -> str:
+    """A fresh token whose raw, URL-encoded and JSON forms differ (``~ + / =`` and upper case):
+    the run's scrubbing is exercised by the bundled target itself."""
+    return f"Jt~{secrets.token_urlsafe(24)}+/A="
+
+
+def _root(scratch: Path) -> Path:
+    root = scratch / "root"
+    (root / "notes").mkdir(parents=True, exist_ok=True)
+    (root / "analysis.ipynb").write_text(json.dumps(NOTEBOOK))
+    (root / "readme.txt").write_text("Files served by the authcat jupyter-server target.\n")
+    (root / "notes" / "todo.txt").write_text("probe every endpoint under every token state\n")
+    return root
+
+
+def _env(scratch: Path, token: str) -> dict[str, str]:
+    """Private Jupyter folders and the token; nothing of the operator's own Jupyter setup."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_"))}
+    for name in ("config", "data", "runtime"):
+        (scratch / f"jupyter-{name}").mkdir(parents=True, exist_ok=True)
+    env.update({
+        "JUPYTER_TOKEN": token,
+        "JUPYTER_CONFIG_DIR": str(scratch / "jupyter-config"),
+        "JUPYTER_DATA_DIR": str(scratch / "jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": str(scratch / "jupyter-runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "HOME": str(scratch),
+    })
+    return env
+
+
+def _python(options: Mapping) -> str:
+    python = options.get("python")
+    if not python:
+        return sys.executable
+    path = Path(os.path.expanduser(str(python)))
+    if not path.exists():
+        raise TargetError(f"jupyter-server: options.python {str(path)!r} does not exist")
+    return str(path)
+
+
+def _version(base_url: str) -> str | None:
+    with urllib.request.urlopen(f"{base_url}/api", timeout=10) as resp:  # loopback only
+        body = json.load(resp)
+    version = body.get("version") if isinstance(body, dict) else None
+    return str(version) if version else None
+
+
+def _accepts(base_url: str, token: str) -> bool:
+    request = urllib.request.Request(f"{base_url}/api/status", headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def launch_jupyter(ctx: LaunchContext) -> Iterator[Launched]:
+    python = _python(ctx.options)
+    timeout = float(ctx.options.get("startup_timeout", 60))
+    scratch = ctx.scratch_dir
+    scratch.mkdir(parents=True, exist_ok=True)
+    root = _root(scratch)
+    token = make_token()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    command = [
+        python, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
+        # CI runs as root; the server refuses that unless told. It serves 127.0.0.1 only.
+        "--ServerApp.allow_root=True",
+    ]
+    with ServerProcess(command, log_path=scratch / "jupyter-server.log", env=_env(scratch, token), secrets=[token]) as server:
+        try:
+            server.wait_http(f"{base_url}/api", timeout=timeout)
+        except ServerStartError as err:
+            raise TargetError(f"jupyter-server did not start: {err}") from None
+        version = _version(base_url)
+        if not _accepts(base_url, token):
+            raise TargetError("jupyter-server: the generated token is not accepted (/api/status)")
+        ctx.log(f"jupyter-server {version} on {base_url} (pid {server.pid}), ready in {time.monotonic() - started:.1f} s")
+        yield Launched(
+            base_url=base_url,
+            version=version,
+            credentials=Credentials(roles={"valid": Credential(secret=token)}),
+            serves=None,
+            unavailable=dict(UNAVAILABLE),
+        )
+
+
+@hookimpl(trylast=True)
+def authcat_register_targets(register):
+    register("jupyter-server", launch_jupyter)

@@ -1,0 +1,102 @@
+"""The ``jupyter-server`` target plugin and API against a real Jupyter Server (PyPI
+``jupyter-server``, pinned in the ``targets`` extra): the token scheme, the matrix, verdicts,
+signals and token check authcat computes, and teardown on every exit."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+import authcat_plugins.jupyter_target as plugin
+from catalog.answers import compute_answers
+from catalog.pipeline import Project, load_catalog, probe
+from catalog.plugins import Hooks
+from catalog.runner import RunOptions
+from catalog.targets import LaunchContext
+from tests.conftest import copy_project
+
+NO_TOKEN_NEEDED = {"version"}
+BAD_REFUSED = ("anonymous", "malformed", "unknown-token", "wrong-scheme")
+
+
+def _pid(lines: list[str]) -> int:
+    for line in lines:
+        if m := re.search(r"\(pid (\d+)\)", line):
+            return int(m.group(1))
+    raise AssertionError(lines)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_launcher_token_scheme_and_teardown(tmp_path):
+    lines: list[str] = []
+    ctx = LaunchContext("jupyter-server", tmp_path / "cache", tmp_path / "scratch", {}, lines.append)
+    with pytest.raises(RuntimeError, match="boom"), plugin.launch_jupyter(ctx) as launched:
+        pid = _pid(lines)
+        token = launched.credentials.get("valid").secret
+        assert launched.version == "2.21.1"
+        assert set(launched.unavailable) == {"expired", "revoked", "forged", "unprivileged", "deactivated"}
+        base = launched.base_url
+        assert base.startswith("http://127.0.0.1:")
+        ok = httpx.get(base + "/api/me", headers={"Authorization": f"token {token}"})
+        assert ok.status_code == 200 and ok.json()["identity"]["username"]
+        assert httpx.get(base + "/api/me", params={"token": token}).status_code == 200  # ?token= too
+        assert httpx.get(base + "/api/me", headers={"Authorization": "token nope"}).status_code == 403
+        assert httpx.get(base + "/api").json() == {"version": "2.21.1"}  # no token needed
+        # The token never reaches the command line (ps) nor the launcher's log lines.
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        assert token not in cmdline and not any(token in line for line in lines)
+        raise RuntimeError("boom")  # an error inside the run: the server is still stopped
+    assert not _alive(pid)
+
+
+@pytest.fixture(scope="module")
+def jupyter_run(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("jupyter"), with_data=False)
+    project, hooks = Project(root), Hooks()
+    lines: list[str] = []
+    runs, _ = probe(project, hooks, RunOptions(apis=["jupyter-server"], refresh=True, log=lines.append))
+    catalog = load_catalog(project, hooks)
+    return project, runs[0], compute_answers(catalog, hooks)["jupyter-server"], lines
+
+
+def test_jupyter_matrix_and_verdicts(jupyter_run):
+    _project, run, _answers, _lines = jupyter_run
+    assert run.version == "2.21.1" and run.run["version_source"] == "launcher jupyter-server"
+    assert run.states["wrong-identity"]["available"] is False  # a token carries no separate identity
+    for state in ("expired", "revoked", "forged", "unprivileged", "deactivated"):
+        assert run.states[state] == {"available": False, "reason": plugin.UNAVAILABLE[state]}
+    for endpoint_id, result in run.endpoints.items():
+        cells = {s: c.outcome for s, c in result.cells.items()}
+        assert cells["valid"] == "as-valid", endpoint_id
+        if endpoint_id in NO_TOKEN_NEEDED:
+            assert result.verdict == "public" and set(cells.values()) <= {"as-valid", "n/a"}
+        elif endpoint_id == "spec":  # a page handler: a refused token is sent to the login page
+            assert {cells[s] for s in BAD_REFUSED} == {"redirect"}
+        else:
+            # Every bad credential and no credential at all: 403.
+            assert {cells[s] for s in BAD_REFUSED} == {"forbidden"}, (endpoint_id, cells)
+    me = run.endpoints["me"].cells
+    assert me["valid"].observation.fields == {"/identity": "present"}
+    assert me["anonymous"].observation.status == 403
+
+
+def test_jupyter_signals_and_no_token_in_the_data(jupyter_run):
+    project, _run, answers, _lines = jupyter_run
+    local = answers.target("local")
+    assert local is not None and local.recognition.recognised
+    labels = {(s.meaning, s.label()) for s in local.recommended}
+    # Jupyter sets its username cookie only on a request whose token it accepted.
+    assert ("credential accepted", "set-cookie present") in labels
+    data = (project.data / "observations" / "jupyter-server" / "local.json").read_text()
+    assert "Jt~" not in data  # every generated token starts so (plugin.make_token)
