@@ -46,30 +46,42 @@ def _comment(text: str) -> str:
 class ClientAuth:
     """How a client presents the credential, in the words of an HTTP client.
 
-    ``kind``: ``basic`` (user and secret), ``header`` (``name: prefix secret``), ``query``
-    (``?name=secret``) or ``cookie`` (``name=secret``).
+    ``kind``: ``basic`` (user and secret), ``header`` (``name: prefix value``), ``query``
+    (``?name=value``) or ``cookie`` (``name=value``). ``template`` (``{secret}``, or with
+    ``{identity}``) and ``base64`` say how the value is made from the token and the user.
     """
 
     kind: str
     name: str = "Authorization"
-    prefix: str = ""  # the scheme keyword before the secret in a header ("Bearer", "token"), if any
+    prefix: str = ""  # the scheme keyword before the value in a header ("Bearer", "token"), if any
+    template: str = "{secret}"
+    base64: bool = False
 
     @property
     def needs_user(self) -> bool:
-        return self.kind == "basic"
+        return self.kind == "basic" or "{identity}" in self.template
+
+    @property
+    def plain(self) -> bool:
+        """The value is the bare token."""
+        return self.template == "{secret}" and not self.base64
 
 
 def client_auth(scheme: Any) -> ClientAuth:
-    """The :class:`ClientAuth` of an auth scheme (``catalog.model.AuthScheme`` or a declared one)."""
-    location = getattr(scheme, "location", None) or "header"
-    name = (getattr(scheme, "parameter", None) or getattr(scheme, "param", None) or getattr(scheme, "header_name", None)
-            or "Authorization")
+    """The :class:`ClientAuth` of an auth scheme (``catalog.model.AuthScheme``, declared or a plugin's)."""
+    if scheme is None:
+        return ClientAuth("header", "Authorization", "Bearer")
+    location = str(getattr(scheme, "location", None) or "header")
+    name = getattr(scheme, "parameter", None) or "Authorization"
     keyword = getattr(scheme, "keyword", "") or ""
-    if location == "header" and name.lower() == "authorization" and keyword.lower() == "basic":
+    template = getattr(scheme, "template", "{secret}") or "{secret}"
+    b64 = getattr(scheme, "encoding", None) == "base64"
+    if location == "header" and name.lower() == "authorization" and keyword.lower() == "basic" and b64 \
+            and template == "{identity}:{secret}":
         return ClientAuth("basic")
     if location in ("query", "cookie"):
-        return ClientAuth(location, name)
-    return ClientAuth("header", name, keyword)
+        return ClientAuth(location, name, "", template, b64)
+    return ClientAuth("header", name, keyword if name.lower() == "authorization" else "", template, b64)
 
 
 def recipe_code(api_title: str, signals: Iterable[Signal]) -> str:
@@ -185,30 +197,44 @@ class Recipe:
 def _auth_lines(auth: ClientAuth) -> list[str]:
     if auth.kind == "basic":
         return ["AUTH = {\"auth\": (USER, TOKEN)}  # HTTP Basic: user and token"]
+    lines = []
+    value = "TOKEN"
+    if not auth.plain:  # the scheme's value template, filled here (literals through repr only)
+        lines.append(f"VALUE = {auth.template!r}.replace('{{identity}}', USER).replace('{{secret}}', TOKEN)")
+        if auth.base64:
+            lines.append("VALUE = base64.b64encode(VALUE.encode()).decode()")
+        value = "VALUE"
     if auth.kind == "query":
-        return [f"AUTH = {{\"params\": {{{auth.name!r}: TOKEN}}}}  # the token in the query string"]
+        return [*lines, f"AUTH = {{\"params\": {{{auth.name!r}: {value}}}}}  # the token in the query string"]
     if auth.kind == "cookie":
-        return [f"AUTH = {{\"cookies\": {{{auth.name!r}: TOKEN}}}}  # the token in a cookie"]
+        return [*lines, f"AUTH = {{\"cookies\": {{{auth.name!r}: {value}}}}}  # the token in a cookie"]
     # No f-string: the scheme word comes from api.yaml and goes in through repr() only.
-    value = f"{(auth.prefix + ' ')!r} + TOKEN" if auth.prefix else "TOKEN"
-    return [f"AUTH = {{\"headers\": {{{auth.name!r}: {value}}}}}"]
+    sent = f"{(auth.prefix + ' ')!r} + {value}" if auth.prefix else value
+    return [*lines, f"AUTH = {{\"headers\": {{{auth.name!r}: {sent}}}}}"]
 
 
 def _curl(auth: ClientAuth, path: str) -> str:
     url = '"$' + BASE_URL_ENV + '"' + shlex.quote(path)
+    value = f'"${TOKEN_ENV}"'
+    setup = []
+    if auth.kind != "basic" and not auth.plain:  # fill the template the way the scheme does
+        filled = shlex.quote(auth.template).replace("{identity}", f"'\"${USER_ENV}\"'").replace("{secret}", f"'\"${TOKEN_ENV}\"'")
+        setup.append(f"VALUE={filled}" if not auth.base64 else f"VALUE=$(printf %s {filled} | base64 -w0)")
+        value = '"$VALUE"'
     if auth.kind == "basic":
         how = f'-u "${USER_ENV}:${TOKEN_ENV}"'
     elif auth.kind == "query":
         sep = "&" if "?" in path else "?"
-        url += shlex.quote(f"{sep}{auth.name}=") + f'"${TOKEN_ENV}"'
+        url += shlex.quote(f"{sep}{auth.name}=") + value
         how = ""
     elif auth.kind == "cookie":
-        how = "-b " + shlex.quote(f"{auth.name}=") + f'"${TOKEN_ENV}"'
+        how = "-b " + shlex.quote(f"{auth.name}=") + value
     else:
-        how = "-H " + shlex.quote(f"{auth.name}: {auth.prefix + ' ' if auth.prefix else ''}") + f'"${TOKEN_ENV}"'
+        how = "-H " + shlex.quote(f"{auth.name}: {auth.prefix + ' ' if auth.prefix else ''}") + value
     lines = [
         f"# {PLACEHOLDER}s: export {BASE_URL_ENV}=https://your-server.example {TOKEN_ENV}=your-token"
         + (f" {USER_ENV}=you@example.com" if auth.needs_user else ""),
+        *setup,
         "curl -sS -o /dev/null -D - " + " ".join(p for p in (how, url) if p),
     ]
     return "\n".join(lines)
@@ -228,6 +254,7 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
         "",
         f"Generated by authcat. Set the {PLACEHOLDER}s (or the environment variables they read), then run.",
         '"""',
+        *(["import base64"] if auth.base64 and auth.kind != "basic" else []),
         "import os",
         "import re",
         "import sys",

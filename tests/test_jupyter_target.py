@@ -20,7 +20,9 @@ from catalog.targets import LaunchContext
 from tests.conftest import copy_project
 
 NO_TOKEN_NEEDED = {"version"}
-BAD_REFUSED = ("anonymous", "malformed", "unknown-token", "wrong-scheme")
+BAD_REFUSED = ("anonymous", "malformed", "unknown-token")
+# Presentations of the valid token: Jupyter accepts `Bearer`, any case, and `?token=` too.
+PRESENTATIONS = ("wrong-scheme", "scheme-case", "query-parameter")
 
 
 def _pid(lines: list[str]) -> int:
@@ -75,7 +77,8 @@ def test_jupyter_matrix_and_verdicts(jupyter_run):
     assert run.version == "2.21.1" and run.run["version_source"] == "launcher jupyter-server"
     assert run.states["wrong-identity"]["available"] is False  # a token carries no separate identity
     for state in ("expired", "revoked", "forged", "unprivileged", "deactivated"):
-        assert run.states[state] == {"available": False, "reason": plugin.UNAVAILABLE[state]}
+        assert run.states[state]["available"] is False
+        assert run.states[state]["reason"] == plugin.UNAVAILABLE[state]
     for endpoint_id, result in run.endpoints.items():
         cells = {s: c.outcome for s, c in result.cells.items()}
         assert cells["valid"] == "as-valid", endpoint_id
@@ -83,9 +86,12 @@ def test_jupyter_matrix_and_verdicts(jupyter_run):
             assert result.verdict == "public" and set(cells.values()) <= {"as-valid", "n/a"}
         elif endpoint_id == "spec":  # a page handler: a refused token is sent to the login page
             assert {cells[s] for s in BAD_REFUSED} == {"redirect"}
+            assert result.verdict == "inconclusive"
         else:
             # Every bad credential and no credential at all: 403.
             assert {cells[s] for s in BAD_REFUSED} == {"forbidden"}, (endpoint_id, cells)
+            assert result.verdict == "fails-closed", endpoint_id
+        assert {cells[s] for s in PRESENTATIONS} == {"as-valid"}, (endpoint_id, cells)
     me = run.endpoints["me"].cells
     assert me["valid"].observation.fields == {"/identity": "present"}
     assert me["anonymous"].observation.status == 403
@@ -98,5 +104,12 @@ def test_jupyter_signals_and_no_token_in_the_data(jupyter_run):
     labels = {(s.meaning, s.label()) for s in local.recommended}
     # Jupyter sets its username cookie only on a request whose token it accepted.
     assert ("credential accepted", "set-cookie present") in labels
+    # Every endpoint but /api and the spec page checks a token; the smallest answer comes first.
+    candidates = [c.path for c in local.token_check.candidates]
+    assert set(candidates) == {"/api/status", "/api/me", "/api/contents", "/api/contents/{path}",
+                               "/api/contents/{file}/checkpoints", "/api/kernels", "/api/kernelspecs",
+                               "/api/sessions", "/api/terminals", "/api/config/{section_name}"}
+    sizes = [c.body_bytes for c in local.token_check.candidates]
+    assert sizes == sorted(sizes)
     data = (project.data / "observations" / "jupyter-server" / "local.json").read_text()
     assert "Jt~" not in data  # every generated token starts so (plugin.make_token)
