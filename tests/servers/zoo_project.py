@@ -64,9 +64,10 @@ class ZooResult:
         return found
 
 
-def _profile(name: str, url: str, env: str, extra: dict[str, Any]) -> dict[str, Any]:
+def _profile(name: str, env: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Credentials and the URL from the operator's variables (a literal URL gets no credential)."""
     creds = {role: {"secret": {"env": f"{env}_{role.upper()}"}} for role in ROLES}
-    return {"name": name, "base_url": url, "credentials": creds, "timeout": 5, "retries": 0, **extra}
+    return {"name": name, "base_url_env": f"{env}_URL", "credentials": creds, "timeout": 5, "retries": 0, **extra}
 
 
 def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, target: dict[str, Any] | None = None,
@@ -76,11 +77,12 @@ def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, targe
     with ZooServer(behaviour, tokens["valid"], expired=tokens["expired"], other=tokens["unprivileged"]) as server:
         make_project(
             root, name, endpoints or ENDPOINTS,
-            _profile("zoo", server.url, env, {**TARGET.get(behaviour, {}), **(target or {})}),
+            _profile("zoo", env, {**TARGET.get(behaviour, {}), **(target or {})}),
             {**API.get(behaviour, {}), **(api or {})},
         )
-        saved = {k: os.environ.get(k) for k in (f"{env}_{r.upper()}" for r in ROLES)}
-        os.environ.update({f"{env}_{r.upper()}": t for r, t in tokens.items()})
+        values = {f"{env}_{r.upper()}": t for r, t in tokens.items()} | {f"{env}_URL": server.url}
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
         try:
             project, hooks = Project(root), Hooks()
             runs, _ = probe(project, hooks, RunOptions(log=lambda m: None))
