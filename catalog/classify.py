@@ -135,6 +135,10 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None,
         return "not-served", "the valid request got 404"
     if not valid.ok:
         return "inconclusive", f"the valid request got {valid.status or valid.error}"
+    if rule := valid.fields.get("error-envelope"):
+        return "inconclusive", f"the valid request got a non-auth error in the body (rule {rule})"
+    if valid.fields.get("auth-failure") not in (None, "no"):
+        return "inconclusive", "the valid credential was refused in the body (the API's auth-failure envelope)"
     fams = families or {}
     bad = {s: o for s, o in outcomes.items()
            if family_of(s, fams.get(s)) is StateFamily.BAD and o != "n/a"}

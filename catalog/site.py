@@ -115,6 +115,7 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     # The answers feed the pages (guide, explanations) and the export alike: computed once.
     answers = compute_answers(catalog, hooks)
     catalog.extras["answers"] = answers
+    catalog.extras["schemes"] = dict(hooks.schemes)  # an API's scheme by name, for its pages
     deferred = Deferred()
     pages = render_pages(catalog, paths, hooks, deferred)
     staging = paths.generated

@@ -14,6 +14,7 @@ from catalog.classify import OUTCOMES, VERDICTS
 from catalog.documented import disagreements
 from catalog.hookspecs import hookimpl
 from catalog.model import Endpoint
+from catalog.presentations import api_presentations, scheme_words
 from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun
 from catalog.site import slug
 
@@ -87,6 +88,11 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
     }
 
 
+def _presentations(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
+    scheme = api.definition.api.auth or catalog.extras.get("schemes", {}).get(api.definition.api.scheme)
+    return {"rows": api_presentations(api, scheme).rows, "scheme": scheme_words(scheme)}
+
+
 def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, EndpointResult]]]:
     out: dict[str, list] = defaultdict(list)
     for run in api.runs:
@@ -108,7 +114,7 @@ def authcat_site_pages(catalog: Catalog, render):
         pages.append((f"apis/{name}/index.md", render(
             "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
             legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
-            disagreements=disagreements(api), **common,
+            disagreements=disagreements(api), presentations=_presentations(catalog, api), **common,
         )))
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(
