@@ -392,9 +392,13 @@ class AuthScheme:
         return f"{keyword or self.keyword} {self.value(cred)}" if self.keyword else self.value(cred)
 
     def describe(self) -> str:
-        """One line for people: ``Authorization: token …``, ``X-API-Key header``, ``?api_key=``."""
+        """One line for people: ``token keyword``, ``X-API-Key header``, ``?api_key=``.
+
+        Never ``Authorization: …``: the scrubber rightly redacts anything that looks like an
+        echoed Authorization header, and this line appears in state reasons.
+        """
         if self.uses_keyword:
-            return f"Authorization: {self.keyword} …"
+            return f"{self.keyword} keyword"
         if self.location is Location.QUERY:
             return f"?{self.parameter}=…"
         return f"{self.parameter} {self.location}"

@@ -144,7 +144,7 @@ def scheme_words(scheme: AuthScheme | None) -> str:
     if scheme is None:
         return "its auth scheme"
     if scheme.uses_keyword:
-        return f'"Authorization: {scheme.keyword} …"'
+        return f'the "{scheme.keyword}" keyword in the Authorization header'
     if scheme.location is Location.QUERY:
         return f'the "{scheme.parameter}" query parameter'
     return f'the "{scheme.parameter}" {scheme.location.value}'

@@ -58,9 +58,11 @@ def run_api(root: Path, server: SchemeServer, api: dict[str, Any], target: dict[
     valid: dict[str, Any] = {"secret": {"env": f"{env}_SECRET"}}
     if identity:
         valid["identity"] = {"env": f"{env}_ID"}
-    profile = {"name": "local", "base_url": server.url, "credentials": {"valid": valid}, "timeout": 5, "retries": 0,
-               **(target or {})}
+    # The operator names the origin (an environment variable): only there do credentials go.
+    profile = {"name": "local", "base_url_env": f"{env}_URL", "credentials": {"valid": valid}, "timeout": 5,
+               "retries": 0, **(target or {})}
     make_project(root, "api", ENDPOINTS, profile, api)
+    os.environ[f"{env}_URL"] = server.url
     os.environ[f"{env}_SECRET"] = server.secret
     if identity:
         os.environ[f"{env}_ID"] = identity
@@ -68,6 +70,7 @@ def run_api(root: Path, server: SchemeServer, api: dict[str, Any], target: dict[
         runs, _ = probe(Project(root), Hooks(), RunOptions(log=lambda m: None))
     finally:
         os.environ.pop(f"{env}_SECRET", None)
+        os.environ.pop(f"{env}_URL", None)
         os.environ.pop(f"{env}_ID", None)
     [run] = runs
     return Run(root, run, server, server.secret)
