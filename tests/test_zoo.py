@@ -83,7 +83,9 @@ def test_bearer_only(tmp_path, behaviour):
     assert items["wrong-scheme"] == "rejected" and items["wrong-identity"] == "n/a"
     assert {items[s] for s in ("malformed", "unknown-token", "expired")} == {"rejected"}
     assert items["scheme-case"] == "as-valid"  # `bearer` accepted, as RFC 7235 §2.1 says
-    assert zoo.verdicts()["status"] == "public"
+    # Presentations of the valid secret decide no verdict: every bad credential is refused.
+    assert zoo.verdicts() == {"listItems": "fails-closed", "status": "public", "whoAmI": "fails-closed"}
+    assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
     assert "/actor is not null" in {s.label() for s in zoo.target.recommended}
 
 
@@ -110,3 +112,52 @@ def test_two_targets_of_one_api_are_answered_apart(tmp_path):
     assert proxy.token_check.candidates == [] and not proxy.recognition.recognised
     assert answers.summary.unrecognised.keys() == {"proxy"}
     assert second.target.signals == []
+
+
+def test_envelope_with_several_auth_codes_and_non_auth_errors(tmp_path):
+    """Every answer is a 200. The declared auth-failure rule (``error`` one of three codes) makes
+    the refusals ``rejected-in-body``; an error that is not about auth is never one."""
+    zoo = run_zoo(tmp_path / "p", "envelope")
+    items = zoo.outcomes("listItems")
+    assert {items[s] for s in ("anonymous", "malformed", "unknown-token", "wrong-scheme", "expired")} == {"rejected-in-body"}
+    assert items["valid"] == "as-valid" and items["unprivileged"] == "empty"
+    assert items["scheme-case"] == "as-valid"
+    missing = zoo.outcomes("missing")
+    assert missing["valid"] == missing["unprivileged"] == "client-error"  # channel_not_found
+    assert missing["unknown-token"] == "rejected-in-body"
+    rules = {s: c.note for s, c in zoo.run.endpoints["missing"].cells.items() if c.outcome != "n/a"}
+    assert "other-error" in rules["valid"] and "auth-refused" in rules["unknown-token"]
+    assert zoo.verdicts() == {"listItems": "fails-closed", "missing": "inconclusive", "status": "public",
+                              "whoAmI": "fails-closed"}
+    # The token check never names the endpoint whose valid answer is an error.
+    assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
+    assert "status 2xx" not in {s.label() for s in zoo.target.recommended}  # every answer is a 200
+    assert "/actor is not null" in {s.label() for s in zoo.target.recommended}
+
+
+def test_required_static_header(tmp_path):
+    """The server answers 400 to anything without `X-Api-Version: 2`; declared in api.yaml it is
+    sent on every probe and the matrix is the server's real auth behaviour."""
+    zoo = run_zoo(tmp_path / "p", "static-header")
+    assert all(path for path, _ in zoo.server.requests)
+    assert {h.get("x-api-version") for _, h in zoo.server.requests} == {"2"}
+    items = zoo.outcomes("listItems")
+    assert items["valid"] == "as-valid" and {items[s] for s in ("malformed", "unknown-token", "expired")} == {"rejected"}
+    assert zoo.verdicts() == {"listItems": "fails-closed", "status": "public", "whoAmI": "fails-closed"}
+    assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
+
+
+@pytest.mark.parametrize(("behaviour", "where"), [("key-header", "header"), ("key-query", "query")])
+def test_key_in_a_custom_header_or_query_parameter(tmp_path, behaviour, where):
+    zoo = run_zoo(tmp_path / "p", behaviour)
+    carried = {"header": lambda path, h: bool(h.get("x-api-key")), "query": lambda path, h: "api_key=" in path}[where]
+    assert any(carried(path, h) for path, h in zoo.server.requests)
+    items = zoo.outcomes("listItems")
+    assert items["valid"] == "as-valid" and items["anonymous"] == "rejected"
+    assert {items[s] for s in ("malformed", "unknown-token", "expired")} == {"rejected"}
+    # No Authorization keyword: no scheme word to change the case of, no identity to swap.
+    assert items["scheme-case"] == "n/a" and items["wrong-identity"] == "n/a"
+    assert zoo.verdicts() == {"listItems": "fails-closed", "status": "public", "whoAmI": "fails-closed"}
+    assert zoo.target.recognition.recognised
+    assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
+    assert "/actor is not null" in {s.label() for s in zoo.target.recommended}

@@ -127,7 +127,7 @@ class ZooServer:
             def do_GET(self):
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
-                server.requests.append((parts.path, dict(self.headers.items())))
+                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 b = server.behaviour
                 extra = {"X-Server-Version": VERSION} if b == "version-header" else {}
                 if b == "static-header" and self.headers.get("X-Api-Version") != "2":

@@ -32,9 +32,20 @@ ENDPOINTS: list[dict[str, Any]] = [
     {"id": "status", "method": "GET", "path": "/api/status", "documented": {"anonymous": True}},
 ]
 ROLES = ("valid", "unprivileged", "expired")
+MISSING = {"id": "missing", "method": "GET", "path": "/api/missing"}  # the envelope's non-auth error
 
 # What each behaviour's api.yaml says about its scheme (the rest is shared).
 API: dict[str, dict[str, Any]] = {
+    # Slack's way: every answer a 200; three auth codes, and errors that are not about auth.
+    "envelope": {
+        "scheme": "bearer",
+        "auth_failure": [{"name": "auth-refused", "when": {
+            "/ok": False, "/error": {"one_of": ["not_authed", "invalid_auth", "token_expired"]}}}],
+        "other_errors": [{"name": "other-error", "when": {"/ok": False, "/error": {"present": True}}}],
+    },
+    "static-header": {"scheme": "bearer", "headers": {"X-Api-Version": "2"}},
+    "key-header": {"scheme": {"header": "X-Api-Key"}},
+    "key-query": {"scheme": {"query": "api_key"}},
     "case-sensitive": {"scheme": "bearer"},
     "bearer-only": {"scheme": "bearer"},
     "ignores": {"scheme": "bearer"},
@@ -76,7 +87,7 @@ def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, targe
     env = f"ZOO_{secrets.token_hex(3).upper()}"
     with ZooServer(behaviour, tokens["valid"], expired=tokens["expired"], other=tokens["unprivileged"]) as server:
         make_project(
-            root, name, endpoints or ENDPOINTS,
+            root, name, endpoints or (ENDPOINTS + [MISSING] if behaviour == "envelope" else ENDPOINTS),
             _profile("zoo", env, {**TARGET.get(behaviour, {}), **(target or {})}),
             {**API.get(behaviour, {}), **(api or {})},
         )
