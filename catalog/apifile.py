@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import Problem
 from .model import AuthScheme, Discovery, Envelope, EnvelopeRule, FieldCondition, Location
 from .observe import resolve_pointer
-from .yamlfile import Located, Problem, dotted
+from .yamlfile import Located, dotted
 
 # Headers a file may never set: they carry credentials, or steer where and how a request goes.
 DENIED_HEADERS = frozenset({"authorization", "cookie", "host", "content-length", "transfer-encoding", "connection"})

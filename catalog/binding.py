@@ -23,8 +23,8 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from .errors import Problem
 from .model import TargetProfile
-from .yamlfile import Problem
 
 ALLOW_ENV = "AUTHCAT_ALLOWED_ORIGINS"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .definitions import load_all, plugin_problems
+from .errors import AuthcatError, DefinitionError, InputError, Interrupted
 from .pipeline import Project, build, probe
-from .plugins import Hooks, PluginError
+from .plugins import Hooks
 from .runner import RunOptions
-from .targets import TargetError, is_ready
-from .yamlfile import DefinitionError
+from .targets import is_ready
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -46,25 +47,25 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
-    sys.exit(code)
+def report(exc: AuthcatError) -> NoReturn:
+    """Print an expected failure (its problems, then one ``error:`` line) and exit with its code."""
+    for line in exc.lines():
+        err.print(line, markup=False, soft_wrap=True, highlight=False)
+    message = exc.summary() if isinstance(exc, DefinitionError) else str(exc)
+    err.print(Text("error: ", style="red") + Text(message), soft_wrap=True)
+    sys.exit(exc.exit_code)
 
 
 class CatalogGroup(click.Group):
-    """Turns the engine's known failures into one clear message and a non-zero exit."""
+    """The one place where expected failures (:class:`AuthcatError`) become a message and an exit code."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DefinitionError as exc:
-            for problem in exc.problems:
-                err.print(str(problem), markup=False, soft_wrap=True)
-            fail(f"{len(exc.problems)} problem(s) in the definitions; nothing was written", 2)
-        except (TargetError, PluginError) as exc:
-            fail(str(exc))
+        except AuthcatError as exc:
+            report(exc)
         except KeyboardInterrupt:
-            fail("interrupted; local servers were stopped, finished endpoints were kept for the next run", 130)
+            report(Interrupted("interrupted; local servers were stopped, finished endpoints were kept for the next run"))
 
 
 @click.group(cls=CatalogGroup)
@@ -219,10 +220,10 @@ def import_cmd(ctx: Context, spec: Path, api: str, fmt: str) -> None:
     """Import a vendor spec into endpoints/<api>/ (one YAML file per tag; re-import is safe)."""
     importer = ctx.hooks.importers.get(fmt)
     if importer is None:
-        fail(f"no importer named {fmt!r}; available: {', '.join(sorted(ctx.hooks.importers))}")
+        raise InputError(f"--format: no importer named {fmt!r}; available: {', '.join(sorted(ctx.hooks.importers))}")
     out_dir = ctx.project.endpoints / api
     if not (out_dir / "api.yaml").exists():
-        fail(f"{out_dir / 'api.yaml'} does not exist: create the API first (name, title, scheme)")
+        raise InputError(f"--api: {out_dir / 'api.yaml'} does not exist: create the API first (name, title, scheme)")
     out.print(importer(spec, api, out_dir))
 
 

@@ -30,6 +30,7 @@ from .apifile import (
     request_problems,
     scheme_problems,
 )
+from .errors import DefinitionError, Problem
 from .model import (
     Api,
     Discovery,
@@ -41,7 +42,7 @@ from .model import (
     VersionFrom,
 )
 from .targets import profile_lint
-from .yamlfile import DefinitionError, Located, Problem, dotted, load
+from .yamlfile import Located, dotted, load
 
 SCHEMA_FILES = ("api", "endpoints", "target")
 

@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .errors import PluginError
 from .model import BUILTIN_FAMILIES, AuthScheme, StateFamily, TokenState
 
 DEFAULT_PLUGINS = (
@@ -37,10 +38,6 @@ DEFAULT_PLUGINS = (
 )
 
 ENTRY_POINT_GROUP = "authcat"
-
-
-class PluginError(Exception):
-    """A plugin contributed something authcat cannot use; the message names it."""
 
 
 LOAD_ENV = "AUTHCAT_LOAD_PLUGINS"

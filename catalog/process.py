@@ -12,11 +12,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import ServerStartError
 from .secrets import Scrubber
-
-
-class ServerStartError(Exception):
-    pass
 
 
 def free_port() -> int:

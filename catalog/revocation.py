@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import WatchError
 from .model import SAFE_METHODS, Api, Endpoint, Presentation
 from .observe import VOLATILE_KEYS, Observation
 from .probe import Prober, ProbeRequest, ProbeSettings
@@ -34,10 +35,6 @@ from .store import atomic_write, dumps
 # Answers that say nothing about the credential: a blip, not a revocation.
 NOISE = frozenset({"error", "rate-limited", "server-error"})
 MAX_POLLS = 10_000  # a hard bound whatever --interval and --max-wait say
-
-
-class WatchError(Exception):
-    """The watch cannot start or go on (the message never holds the token)."""
 
 
 @dataclass

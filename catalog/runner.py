@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from . import __version__
 from .classify import Judgement, verdict
 from .definitions import ApiDefinition
+from .errors import InputError
 from .model import SAFE_METHODS, Api, AuthScheme, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
@@ -117,7 +118,7 @@ def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
         url += "?" + urlencode(sorted(merged.items()))
     base, got = urlsplit(base_url), urlsplit(url)
     if (got.scheme, got.netloc) != (base.scheme, base.netloc):  # defence in depth; paths are validated
-        raise ValueError(f"{endpoint.source}: {endpoint.id} would leave {base.netloc}")
+        raise InputError(f"{endpoint.source}: {endpoint.id} would leave {base.netloc}")
     return url
 
 
@@ -141,7 +142,7 @@ def api_scheme(hooks: Hooks, api: Api) -> AuthScheme:
     """The API's scheme: declared in its api.yaml, or a scheme plugin's by name."""
     scheme = api.auth or hooks.schemes.get(api.scheme)
     if scheme is None:
-        raise ValueError(f"{api.source}: scheme: no auth scheme plugin named {api.scheme!r} "
+        raise InputError(f"{api.source}: scheme: no auth scheme plugin named {api.scheme!r} "
                          f"(have: {', '.join(sorted(hooks.schemes))}; or declare one, see the api.yaml reference)")
     return scheme
 

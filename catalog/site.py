@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from .answers import compute_answers
 from .deferred import Deferred, PutBack, inline
+from .errors import AuthcatError
 from .export import write_export
 from .plugins import Hooks
 from .results import Catalog
@@ -100,7 +101,7 @@ def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
     seen: set[str] = set()
     for rel, _ in pages:
         if rel in seen or rel.startswith(("/", "..")) or "/../" in rel:
-            raise ValueError(f"site page path {rel!r} is duplicated or unsafe")
+            raise AuthcatError(f"a site_pages plugin gave the page path {rel!r}, which is duplicated or unsafe")
         seen.add(rel)
     return pages
 

@@ -20,12 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from . import binding
+from .errors import Problem, TargetError
 from .model import Credential, Credentials, Endpoint, RunningTarget, TargetProfile
-from .yamlfile import Problem
-
-
-class TargetError(Exception):
-    """A target could not be prepared (server failed to start, configuration missing)."""
 
 
 @dataclass

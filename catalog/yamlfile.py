@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from .errors import DefinitionError, Problem
+
 try:  # the C loader is ~10x faster on the imported Jira files
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
@@ -21,25 +23,6 @@ except ImportError:  # pragma: no cover
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 40
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field or '(file)'}: {self.message}"
-
-
-class DefinitionError(Exception):
-    """One or more problems in input files; ``str()`` lists them one per line."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass

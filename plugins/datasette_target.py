@@ -41,11 +41,12 @@ from pathlib import Path
 
 import yaml
 
+from catalog.errors import ServerStartError, TargetError
 from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, ServerStartError, free_port
+from catalog.process import ServerProcess, free_port
 from catalog.secrets import Scrubber
-from catalog.targets import LaunchContext, Launched, TargetError
+from catalog.targets import LaunchContext, Launched
 
 ROOT = "root"
 UNPRIVILEGED_ACTOR = "reader"

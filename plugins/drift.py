@@ -16,8 +16,9 @@ from pathlib import Path
 
 import click
 
-from catalog.cli import Context, _probe_options, err, fail, out, pass_ctx, probe_options
+from catalog.cli import Context, _probe_options, err, out, pass_ctx, probe_options
 from catalog.definitions import ApiDefinition, load_all
+from catalog.errors import InputError, RegressionsFound
 from catalog.hookspecs import hookimpl
 from catalog.model import Source
 from catalog.reports import Comparison, compare, describe, write_junit, write_sarif
@@ -26,10 +27,6 @@ from catalog.runner import probe_all
 from catalog.store import Store, read_file
 
 PREVIOUS = ".previous.json"
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
 
 
 def _observation_files(path: Path) -> list[Path]:
@@ -48,7 +45,7 @@ def load_set(path: Path) -> list[TargetRun]:
         try:
             runs.append(read_file(file))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BadInput(f"{file}: not an authcat observation file ({type(exc).__name__}: {exc})") from None
+            raise InputError(f"{file}: not an authcat observation file ({type(exc).__name__}: {exc})") from None
     return runs
 
 
@@ -120,7 +117,7 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
     replaced it. Unchanged cells are not printed.
     """
     if (old is None) != (new is None):
-        raise BadInput("give both OLD and NEW, or neither (to compare the last two runs in site/data)")
+        raise InputError("give both OLD and NEW, or neither (to compare the last two runs in site/data)")
     if old is None or new is None:
         pairs, unpaired = previous_pairs(ctx.project.data), list[TargetRun]()
         pairs = [(o, n) for o, n in pairs if not apis or n.api in apis]
@@ -183,12 +180,12 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
             for run in new_runs:
                 Store(keep_dir).write(run)
     if not new_runs:
-        raise BadInput("no run to check: no target was probed (see `authcat targets`) and no --new given")
+        raise InputError("no run to check: no target was probed (see `authcat targets`) and no --new given")
     pairs, unpaired = pair_runs(_select(old_runs, tuple({r.api for r in new_runs})), new_runs)
     for run in unpaired:
         err.print(f"warning: {baseline} has no baseline for {run.api} on {run.target}", markup=False)
     if not pairs:
-        raise BadInput(f"nothing to compare: {baseline} holds no observations for "
+        raise InputError(f"nothing to compare: {baseline} holds no observations for "
                        f"{', '.join(sorted({r.api for r in new_runs}))}")
     comparisons = [compare(o, n) for o, n in pairs]
     locate = _locator(apis)
@@ -205,7 +202,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         )
         print_changes(comparison, only_regressions=True)
     if regressions:
-        fail(f"{regressions} regression(s): a bad credential that was refused is now served", 1)
+        raise RegressionsFound(f"{regressions} regression(s): a bad credential that was refused is now served")
     out.print("ok: no regression")
 
 

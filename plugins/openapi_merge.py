@@ -18,7 +18,7 @@ import yaml
 
 from catalog import yamlfile
 from catalog.definitions import schema_problems
-from catalog.yamlfile import DefinitionError, Problem
+from catalog.errors import DefinitionError, Problem
 
 from .openapi_operations import Operation, as_list, file_slug
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from catalog.yamlfile import DefinitionError, Problem
+from catalog.errors import DefinitionError, Problem
 
 try:  # the C loader parses the 2.4 MB Jira spec several times faster
     from yaml import CSafeLoader as _SpecLoader

@@ -13,17 +13,17 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from catalog import binding, revocation
 from catalog.definitions import load_api
+from catalog.errors import WatchError
 from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Discovery
 from catalog.observe import resolve_pointer
 from catalog.probe import Prober, ProbeSettings
-from catalog.revocation import Measurement, Poll, WatchError, WatchPlan, format_duration
+from catalog.revocation import Measurement, Poll, WatchPlan, format_duration
 from catalog.runner import endpoint_url
 from catalog.secrets import Scrubber
 from catalog.targets import SecretRefError, profile_base_url, resolve_ref
@@ -35,15 +35,10 @@ def _echo(message: str) -> None:
     sys.stderr.flush()
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    _echo(f"error: {message}")
-    sys.exit(code)
-
-
 def _env(name: str, what: str) -> str:
     value = os.environ.get(name)
     if not value:
-        _fail(f"{what}: environment variable {name} is not set or empty")
+        raise WatchError(f"{what}: environment variable {name} is not set or empty")
     return value
 
 
@@ -66,24 +61,24 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     definition = load_api(root / "endpoints" / api, root / "endpoints")
     profile = definition.targets.get(target)
     if profile is None:
-        _fail(f"{api} has no target {target!r} (have: {', '.join(sorted(definition.targets)) or 'none'})")
+        raise WatchError(f"{api} has no target {target!r} (have: {', '.join(sorted(definition.targets)) or 'none'})")
     if profile.launcher:
-        _fail(f"target {target!r} is started locally by the {profile.launcher!r} plugin; watch a server "
+        raise WatchError(f"target {target!r} is started locally by the {profile.launcher!r} plugin; watch a server "
               "where you can revoke the token yourself (a profile with base_url or base_url_env)")
     base_url = profile_base_url(profile)
     if not base_url:
-        _fail(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
+        raise WatchError(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
     # The token is the operator's (--token-env), but the profile is contributed: the URL must be
     # one the operator named too (catalog.binding).
     if why := binding.runtime_problem(profile, base_url, credentialed=True):
-        _fail(f"{profile.source}: {why}")
+        raise WatchError(f"{profile.source}: {why}")
     base_url = base_url.rstrip("/") + profile.prefix
     endpoint = definition.endpoint(endpoint_id)
     if endpoint is None:
-        _fail(f"{api} has no endpoint with id {endpoint_id!r}")
+        raise WatchError(f"{api} has no endpoint with id {endpoint_id!r}")
     scheme = definition.api.auth or hooks.schemes.get(definition.api.scheme)
     if scheme is None:
-        _fail(f"no auth scheme plugin named {definition.api.scheme!r}")
+        raise WatchError(f"no auth scheme plugin named {definition.api.scheme!r}")
     secret = _env(token_env, "--token-env")
     if identity_env:
         identity = _env(identity_env, "--identity-env")
@@ -91,7 +86,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
         try:
             identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
         except SecretRefError as exc:
-            _fail(f"{profile.source}: credentials.valid.identity: {exc}")
+            raise WatchError(f"{profile.source}: credentials.valid.identity: {exc}") from None
     presentation = scheme.present(Credential(secret, identity))
     scrub = Scrubber([secret, *presentation.values()], [identity])
     static_headers = {**definition.api.headers, **profile.headers}
@@ -103,7 +98,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
     if url is None:
         missing = [p for p in endpoint.path_params if p not in params]
-        _fail(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
+        raise WatchError(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
     return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
                      token_query=presentation.query, static_headers=static_headers, scrub=scrub,
                      classify=hooks.classify, interval=interval, max_wait=max_wait,
@@ -146,7 +141,7 @@ def watch_revocation(ctx, api, target, endpoint_id, token_env, identity_env, int
     try:
         measurement = asyncio.run(revocation.watch(plan, on_baseline, on_poll))
     except WatchError as exc:
-        _fail(plan.scrub(str(exc)))
+        raise WatchError(plan.scrub(str(exc))) from None
     click.echo(measurement.describe())
     if not no_record:
         path = revocation.record(ctx.project.data, measurement)

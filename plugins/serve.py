@@ -19,8 +19,8 @@ from pathlib import Path
 
 import click
 
+from catalog.errors import AuthcatError, DefinitionError
 from catalog.hookspecs import hookimpl
-from catalog.yamlfile import DefinitionError
 
 HOST = "127.0.0.1"  # a preview is for the person at this machine, never the network
 WATCHED = ("endpoints", "site/templates", "site/docs", "site/data")
@@ -163,7 +163,7 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
     except KeyboardInterrupt:
         return
     if not ok and not has_previous:
-        raise click.ClickException("the first build failed and there is no earlier build to serve")
+        raise AuthcatError("the first build failed and there is no earlier build to serve")
 
     server = PreviewServer(project.site.build, port)
     server.build_id = 1

@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 import authcat_plugins.datasette_target as plugin
+from catalog.errors import TargetError
 from catalog.plugins import Hooks
-from catalog.targets import LaunchContext, TargetError
+from catalog.targets import LaunchContext
 from tests.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 TIMEOUT = httpx.Timeout(10.0)

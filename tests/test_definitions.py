@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from catalog.cli import cli
 from catalog.definitions import load_all
-from catalog.yamlfile import DefinitionError
+from catalog.errors import DefinitionError
 from tests.conftest import REPO
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from catalog.errors import DefinitionError
 from catalog.plugins import Hooks
-from catalog.yamlfile import DefinitionError
 from tests.servers.project import AUTHCAT, cli_env
 
 CORPUS = Path(__file__).parent / "hostile"

@@ -14,8 +14,8 @@ from authcat_plugins import openapi_importer
 from authcat_plugins.openapi_importer import HEADER, import_openapi, is_generated
 from catalog import hookspecs
 from catalog.definitions import load_api
+from catalog.errors import DefinitionError
 from catalog.plugins import DEFAULT_PLUGINS
-from catalog.yamlfile import DefinitionError
 
 REPO = Path(__file__).parents[1]
 SPECS = REPO / "specs"
