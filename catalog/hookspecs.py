@@ -106,7 +106,8 @@ def authcat_site_pages(catalog, render):
     :param catalog: the :class:`catalog.results.Catalog` being published.
     :param render: ``render(template_name, **context) -> str`` using the site's Jinja
         environment (templates from ``site/templates`` and from plugins).
-    :return: a list of ``(relative_path, markdown_text)`` pairs, or None.
+    :return: a list of :class:`catalog.results.SitePage` (``path``, ``text``, and ``nav`` =
+        ``(section, title)`` to list it in the nav) or plain ``(path, text)`` pairs, or None.
     """
 
 

@@ -65,8 +65,8 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
         authcat_version=__version__,
         changes=read_changes(project),
         states=dict(hooks.states),
-        # Plugins publishing their own data read it here; the guide's recipe needs the schemes.
-        extras={"data_dir": project.data, "schemes": dict(hooks.schemes)},
+        data_dir=project.data,
+        schemes=dict(hooks.schemes),  # the guide's recipe needs the API's scheme object
     )
     for name, definition in apis.items():
         runs = store.runs(name)

@@ -8,11 +8,15 @@ no credential, no latency in the entries (latency varies run to run; it lives in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .definitions import ApiDefinition
-from .model import Endpoint, StateFamily, family_of
+from .model import AuthScheme, Endpoint, StateFamily, family_of
 from .observe import Observation
+
+if TYPE_CHECKING:  # answers.py reads these results; only its type is needed here
+    from .answers import ApiAnswers
 
 
 @dataclass
@@ -156,4 +160,20 @@ class Catalog:
     authcat_version: str
     changes: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, Any] = field(default_factory=dict)  # registered token states, by name
-    extras: dict[str, Any] = field(default_factory=dict)  # plugin-computed answers, by name
+    schemes: dict[str, AuthScheme] = field(default_factory=dict)  # registered auth schemes, by name
+    data_dir: Path | None = None  # the project's site/data, for plugins that publish data of their own
+    answers: dict[str, ApiAnswers] = field(default_factory=dict)  # by API name; filled once by the site build
+
+
+@dataclass(frozen=True)
+class SitePage:
+    """A page a ``authcat_site_pages`` plugin adds to the site.
+
+    ``nav`` = ``(section, title)`` lists the page in the site's nav under that section (sections
+    appear after "APIs", in the order plugins first name them); None keeps it out of the nav.
+    A plugin may also return a plain ``(path, text)`` pair: a page outside the nav.
+    """
+
+    path: str
+    text: str
+    nav: tuple[str, str] | None = None

@@ -25,7 +25,7 @@ from .deferred import Deferred, PutBack, inline
 from .errors import AuthcatError
 from .export import write_export
 from .plugins import Hooks
-from .results import Catalog
+from .results import Catalog, SitePage
 
 
 @dataclass
@@ -91,19 +91,30 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
 
 
 def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
-                 deferred: Deferred | None = None) -> list[tuple[str, str]]:
+                 deferred: Deferred | None = None) -> list[SitePage]:
     env = jinja_env(paths, hooks, deferred)
 
     def render(template: str, **context: Any) -> str:
         return env.get_template(template).render(**context)
 
-    pages = hooks.site_pages(catalog, render)
+    pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(catalog, render)]
     seen: set[str] = set()
-    for rel, _ in pages:
+    for page in pages:
+        rel = page.path
         if rel in seen or rel.startswith(("/", "..")) or "/../" in rel:
             raise AuthcatError(f"a site_pages plugin gave the page path {rel!r}, which is duplicated or unsafe")
         seen.add(rel)
     return pages
+
+
+def plugin_nav(pages: list[SitePage]) -> list[dict[str, list[dict[str, str]]]]:
+    """The nav sections plugin pages asked for (``SitePage.nav``), in the order first named."""
+    sections: dict[str, list[dict[str, str]]] = {}
+    for page in pages:
+        if page.nav is not None:
+            section, title = page.nav
+            sections.setdefault(section, []).append({title: page.path})
+    return [{section: entries} for section, entries in sections.items()]
 
 
 def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None,
@@ -115,31 +126,31 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     t0 = time.perf_counter()
     # The answers feed the pages (guide, explanations) and the export alike: computed once.
     answers = compute_answers(catalog, hooks)
-    catalog.extras["answers"] = answers
-    catalog.extras["schemes"] = dict(hooks.schemes)  # an API's scheme by name, for its pages
+    catalog.answers = answers
+    catalog.schemes = dict(hooks.schemes)  # an API's scheme by name, for its pages
     deferred = Deferred()
     pages = render_pages(catalog, paths, hooks, deferred)
     staging = paths.generated
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(paths.docs, staging)
-    for rel, text in pages:
-        target = staging / rel
+    for page in pages:
+        target = staging / page.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        target.write_text(page.text, encoding="utf-8")
     t1 = time.perf_counter()
-    _run_mkdocs(paths, staging, nav or default_nav(catalog), deferred, site_url)
+    _run_mkdocs(paths, staging, nav or default_nav(catalog, plugin_nav(pages)), deferred, site_url)
     t2 = time.perf_counter()
     write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
 
 
-def default_nav(catalog: Catalog) -> list:
+def default_nav(catalog: Catalog, sections: list | None = None) -> list:
     apis = [{c.definition.api.title: f"apis/{name}/index.md"} for name, c in sorted(catalog.apis.items())]
     return [
         {"Home": "index.md"},
         {"APIs": apis},
-        *catalog.extras.get("nav", []),
+        *(sections or []),
         {"Methodology": "methodology.md"},
         {"Security": "security.md"},
         {"Probe your own Jira site": "probe-your-own-jira.md"},

@@ -16,17 +16,18 @@ from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_
 from catalog.classify import REJECTING
 from catalog.hookspecs import hookimpl
 from catalog.recipe import Recipe, client_auth, recipe_script
-from catalog.results import ApiCatalog, Catalog, TargetRun
+from catalog.results import ApiCatalog, Catalog, SitePage, TargetRun
 from catalog.signals import ACCEPTED, REJECTED, Signal, find_signals
 from catalog.site import slug
 
 GUIDE_TITLE = "How to tell a dead token from an empty result"
+GUIDE_NAV = "Dead token or empty result?"
 SHOWN_UNRELIABLE = 6  # rules checked and found wanting, shown so readers know not to use them
 
 
 def answers_for(catalog: Catalog, api: ApiCatalog) -> ApiAnswers:
     """The answers ``build_site`` computed, or (when pages are rendered on their own) fresh ones."""
-    found = catalog.extras.get("answers", {}).get(api.name)
+    found = catalog.answers.get(api.name)
     if found is None:
         found = api_answers(api, signals_per_target(api, find_signals))
     return found
@@ -119,7 +120,7 @@ def scheme_of(catalog: Catalog, api: ApiCatalog) -> Any:
     declared = api.definition.api.auth
     if declared is not None:
         return declared
-    return catalog.extras.get("schemes", {}).get(api.definition.api.scheme)
+    return catalog.schemes.get(api.definition.api.scheme)
 
 
 def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: TargetAnswers) -> Recipe:
@@ -201,13 +202,9 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
 @hookimpl(trylast=True)
 def authcat_site_pages(catalog: Catalog, render):
     pages = []
-    nav = []
     for name, api in sorted(catalog.apis.items()):
         if not api.runs:
             continue
-        path = f"apis/{name}/guide.md"
-        pages.append((path, render("guide.md.j2", api=api, catalog=catalog, **guide_context(catalog, api))))
-        nav.append({api.definition.api.title: path})
-    if nav:
-        catalog.extras.setdefault("nav", []).append({"Dead token or empty result?": nav})
+        text = render("guide.md.j2", api=api, catalog=catalog, **guide_context(catalog, api))
+        pages.append(SitePage(f"apis/{name}/guide.md", text, nav=(GUIDE_NAV, api.definition.api.title)))
     return pages

@@ -23,6 +23,7 @@ from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Discovery
 from catalog.observe import resolve_pointer
 from catalog.probe import Prober, ProbeSettings
+from catalog.results import SitePage
 from catalog.revocation import Measurement, Poll, WatchPlan, format_duration
 from catalog.runner import endpoint_url
 from catalog.secrets import Scrubber
@@ -155,18 +156,13 @@ def authcat_register_commands(cli):
 
 @hookimpl(trylast=True)
 def authcat_site_pages(catalog, render):
-    data_dir = catalog.extras.get("data_dir")
-    if data_dir is None:
+    if catalog.data_dir is None:
         return None
-    pages, nav = [], []
+    pages = []
     for name, api in sorted(catalog.apis.items()):
-        measurements = revocation.load(Path(data_dir), name)
+        measurements = revocation.load(catalog.data_dir, name)
         if not measurements:
             continue
-        pages.append((f"apis/{name}/revocation.md", render(
-            "revocation.md.j2", api=api, measurements=measurements, duration=format_duration)))
-        nav.append({api.definition.api.title: f"apis/{name}/revocation.md"})
-    if nav:
-        # The nav is computed after every plugin's pages; this is how a plugin adds to it.
-        catalog.extras.setdefault("nav", []).append({"Revocation latency": nav})
+        text = render("revocation.md.j2", api=api, measurements=measurements, duration=format_duration)
+        pages.append(SitePage(f"apis/{name}/revocation.md", text, nav=("Revocation latency", api.definition.api.title)))
     return pages

@@ -89,7 +89,7 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
 
 
 def _presentations(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
-    scheme = api.definition.api.auth or catalog.extras.get("schemes", {}).get(api.definition.api.scheme)
+    scheme = api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme)
     return {"rows": api_presentations(api, scheme).rows, "scheme": scheme_words(scheme)}
 
 

@@ -69,7 +69,7 @@ def test_log_keeps_history_in_order_and_stays_credential_free(empty_project):
 
 def _changes_page(project) -> str:
     hooks = Hooks()
-    pages = dict(render_pages(load_catalog(project, hooks), project.site, hooks))
+    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
     return pages["changes.md"]
 
 

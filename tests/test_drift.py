@@ -186,6 +186,6 @@ def test_scheme_case_is_observed_and_shown(versions):
     assert actor["outcome"] == "as-anonymous"
     project = Project(versions.new)
     hooks = Hooks()
-    pages = dict(render_pages(load_catalog(project, hooks), project.site, hooks))
+    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
     assert "<code>scheme-case</code>" in pages["methodology.md"] and "lower-cased" in pages["methodology.md"]
     assert 'title="scheme-case: 200 · as-anonymous' in pages["apis/datasette/index.md"]

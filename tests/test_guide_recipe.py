@@ -23,7 +23,7 @@ PATH = "/atlassian/rest/api/3/project/search"
 
 def recipe_from_page(project, api: str) -> str:
     hooks = Hooks()
-    pages = dict(render_pages(load_catalog(project, hooks), project.site, hooks))
+    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
     found = RECIPE.search(pages[f"apis/{api}/guide.md"])
     assert found, "the guide page shows the recipe"
     return html.unescape(found.group(1))
@@ -79,7 +79,8 @@ SCRIPT = re.compile(r'<code class="language-python authcat-recipe" data-target="
 
 def _page(project, api: str) -> str:
     hooks = Hooks()
-    return dict(render_pages(load_catalog(project, hooks), project.site, hooks))[f"apis/{api}/guide.md"]
+    pages = render_pages(load_catalog(project, hooks), project.site, hooks)
+    return next(p.text for p in pages if p.path == f"apis/{api}/guide.md")
 
 
 @pytest.mark.backlot

@@ -132,7 +132,8 @@ def test_hook_authcat_template_dirs(tmp_path):
 
     pm = get_plugin_manager(load_external=False)
     pm.register(Pages(), name="pages")
-    pages = dict(render_pages(Catalog(apis={}, generated="now", authcat_version="0"), SitePaths(REPO / "site"), Hooks(pm)))
+    empty = Catalog(apis={}, generated="now", authcat_version="0")
+    pages = {page.path: page.text for page in render_pages(empty, SitePaths(REPO / "site"), Hooks(pm))}
     assert pages["hello.md"] == "# Hello \\*plugin\\*\n"  # escaped for Markdown by the `md` filter
     assert "index.md" in pages  # the built-in pages are still there
 
