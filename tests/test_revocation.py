@@ -114,7 +114,7 @@ def test_a_refusal_is_measured_and_published_on_the_site(tmp_path, monkeypatch):
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file behind
 
     build(Project(root), Hooks(get_plugin_manager(load_external=False)))
-    page = (root / "site" / "build" / "apis" / "rev" / "revocation" / "index.html").read_text()
+    page = (root / "site" / "build" / "apis" / "rev" / "revocation.html").read_text()
     assert m.date in page and "rejected" in page and "GET /api/me" in page
     home = (root / "site" / "build" / "index.html").read_text()
     assert "Revocation latency" in home  # in the nav
