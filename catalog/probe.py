@@ -24,7 +24,7 @@ import httpx
 from .apifile import match_envelope
 from .model import Envelope
 from .observe import VOLATILE_KEYS, Observation, summarise
-from .secrets import Scrubber
+from .scrub import Scrubber
 from .transport import ProbeTransport, no_cookies
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ServerStartError
-from .secrets import Scrubber
+from .scrub import Scrubber
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ from .errors import WatchError
 from .model import SAFE_METHODS, Api, Endpoint, Presentation
 from .observe import VOLATILE_KEYS, Observation
 from .probe import Prober, ProbeRequest, ProbeSettings
-from .secrets import Scrubber
+from .scrub import Scrubber
 from .store import atomic_write, dumps
 
 # Answers that say nothing about the credential: a blip, not a revocation.

@@ -31,7 +31,7 @@ from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .recognition import mark_unrecognised
 from .results import Cell, EndpointResult, TargetRun
-from .secrets import Scrubber, seal
+from .scrub import Scrubber, seal
 from .store import Store
 from .targets import TargetPool, is_ready, unsendable
 from .versions import resolve_version

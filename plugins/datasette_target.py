@@ -45,7 +45,7 @@ from catalog.errors import ServerStartError, TargetError
 from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Credentials
 from catalog.process import ServerProcess, free_port
-from catalog.secrets import Scrubber
+from catalog.scrub import Scrubber
 from catalog.targets import LaunchContext, Launched
 
 ROOT = "root"

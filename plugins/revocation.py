@@ -26,7 +26,7 @@ from catalog.probe import Prober, ProbeSettings
 from catalog.results import SitePage
 from catalog.revocation import Measurement, Poll, WatchPlan, format_duration
 from catalog.runner import endpoint_url
-from catalog.secrets import Scrubber
+from catalog.scrub import Scrubber
 from catalog.targets import SecretRefError, profile_base_url, resolve_ref
 
 
