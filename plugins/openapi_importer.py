@@ -1,4 +1,5 @@
-"""The built-in "openapi" importer: turn an OpenAPI 3 spec into endpoint group files.
+"""The built-in "openapi" importer: turn an OpenAPI 3 or Swagger 2.0 spec into endpoint group files,
+and the spec's securitySchemes into the API's ``scheme:`` (appended to api.yaml when it has none).
 
 ``import_openapi(spec_path, api, out_dir)`` writes one ``<tag>.yaml`` per operation's first tag.
 The files are *generated* (their first line says so) but people may annotate them: a re-import
@@ -14,10 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from catalog import yamlfile
+from catalog.definitions import schema_problems
 from catalog.hookspecs import hookimpl
 
-from .openapi_merge import HEADER, Plan, check_output, is_generated, merge, read_folder, render, write_files
+from .openapi_merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
 from .openapi_operations import Operation, find_docs_root, spec_operations
+from .openapi_security import scheme_yaml, spec_scheme
 from .openapi_spec import read_spec
 
 __all__ = ["HEADER", "import_openapi", "is_generated"]
@@ -50,8 +54,29 @@ def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str |
     plan = merge(operations, folder)
     texts = {name: render(group, entries, spec_path.name) for name, (group, entries) in plan.files.items()}
     check_output(texts, out_dir)
-    written = write_files(texts, out_dir)
-    return summarize(api, spec_path.name, operations, plan, written)
+    scheme_note, api_text = scheme_for_api(spec, spec_path.name, folder, out_dir)
+    written = write_files({**texts, **({"api.yaml": api_text} if api_text else {})}, out_dir)
+    return summarize(api, spec_path.name, operations, plan, written) + "\n" + scheme_note
+
+
+def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) -> tuple[str, str | None]:
+    """What the spec's securitySchemes say, and api.yaml with a ``scheme:`` appended when it has
+    none (a person's scheme is never replaced; a different one is only reported)."""
+    scheme, source = spec_scheme(spec)
+    if scheme is None:
+        return f"Auth scheme: not mapped ({source}).", None
+    shown = scheme if isinstance(scheme, str) else "{" + ", ".join(f"{k}: {v}" for k, v in scheme.items()) + "}"
+    if folder.api_text is None:
+        return f"Auth scheme: {source} maps to `scheme: {shown}` (no api.yaml to write it to).", None
+    if folder.api_scheme is not None:
+        if folder.api_scheme == scheme:
+            return f"Auth scheme: api.yaml already declares {source}'s `scheme: {shown}`.", None
+        return (f"Auth scheme: api.yaml keeps its own scheme; {source} would map to `scheme: {shown}`.", None)
+    text = folder.api_text.rstrip("\n") + "\n" + scheme_yaml(scheme, source, spec_name)
+    problems = schema_problems(yamlfile.loads(text, str(out_dir / "api.yaml")), "api")
+    if problems:  # a spec value the api.yaml schema refuses: report, never write a broken file
+        return f"Auth scheme: {source} maps to `scheme: {shown}`, which api.yaml cannot hold: {problems[0].message}", None
+    return f"Auth scheme: `scheme: {shown}` from {source}, added to api.yaml.", text
 
 
 def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str]) -> str:

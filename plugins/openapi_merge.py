@@ -51,6 +51,8 @@ class Folder:
     hand_written: dict[str, str] = field(default_factory=dict)  # id, operation_id or "METHOD path" → file
     hand_files: set[str] = field(default_factory=set)  # every file the importer must never write
     api_docs: str | None = None
+    api_scheme: Any = None  # api.yaml's `scheme:` as written, None when it has none
+    api_text: str | None = None  # api.yaml as it is (the importer may append a scheme)
 
 
 def is_generated(path: Path) -> bool:
@@ -67,6 +69,8 @@ def read_folder(out_dir: Path) -> Folder:
         data = doc.data if isinstance(doc.data, dict) else {}
         if path.name == "api.yaml":
             folder.api_docs = data.get("docs")
+            folder.api_scheme = data.get("scheme")
+            folder.api_text = path.read_text(encoding="utf-8")
             folder.hand_files.add(path.name)
         elif is_generated(path):
             entries = [e for e in as_list(data.get("endpoints")) if isinstance(e, dict)]

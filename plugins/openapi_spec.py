@@ -30,7 +30,8 @@ def _fail(file: str, line: int, where: str, message: str) -> DefinitionError:
 
 
 def read_spec(path: Path) -> dict:
-    """Parse a JSON or YAML OpenAPI 3 document; one clear problem if it is anything else."""
+    """Parse a JSON or YAML OpenAPI 3 or Swagger 2.0 document (returned as OpenAPI 3); one clear
+    problem if it is anything else."""
     name = path.name
     try:
         size = path.stat().st_size
@@ -41,7 +42,9 @@ def read_spec(path: Path) -> dict:
         raise _fail(name, 0, "", f"cannot read: {exc.strerror}") from None
     data = _parse(text, name, as_json=path.suffix.lower() == ".json" or text.lstrip().startswith("{"))
     _check_openapi3(data, text, name)
-    return data
+    from .openapi_swagger2 import is_swagger2, to_openapi3  # it builds on this module
+
+    return to_openapi3(data) if is_swagger2(data) else data
 
 
 def _parse(text: str, name: str, as_json: bool) -> Any:
@@ -69,12 +72,13 @@ def _check_openapi3(data: Any, text: str, name: str) -> None:
         raise _fail(name, 1, "(file)", "not an OpenAPI 3 document: the file does not hold a mapping")
     version = data.get("openapi")
     if version is None:
-        if "swagger" in data:
-            message = f"this is Swagger/OpenAPI {data['swagger']}; only OpenAPI 3 is supported"
+        if "swagger" not in data:
+            raise _fail(name, 1, "openapi", "not an OpenAPI document: `openapi: 3.x` (or `swagger: \"2.0\"`) is missing")
+        if not str(data["swagger"]).startswith("2"):
+            message = f"Swagger {data['swagger']} is not supported; OpenAPI 3.x and Swagger 2.0 are"
             raise _fail(name, _line_of(text, "swagger"), "swagger", message)
-        raise _fail(name, 1, "openapi", "not an OpenAPI 3 document: `openapi: 3.x` is missing")
-    if not str(version).startswith("3."):
-        raise _fail(name, _line_of(text, "openapi"), "openapi", f"OpenAPI {version} is not supported; only 3.x is")
+    elif not str(version).startswith("3."):
+        raise _fail(name, _line_of(text, "openapi"), "openapi", f"OpenAPI {version} is not supported; 3.x and Swagger 2.0 are")
     if not isinstance(data.get("paths"), dict):
         raise _fail(name, _line_of(text, "paths"), "paths", "must be a mapping of paths to operations")
     for path, item in data["paths"].items():

@@ -245,7 +245,7 @@ def test_a_hand_written_file_name_is_never_reused(tmp_path, small_spec):
     [
         ("broken.json", '{\n  "openapi": "3.0.1",\n  "paths": {,}\n}', 3, ""),
         ("broken.yaml", "openapi: 3.0.1\npaths: [unclosed\n", 3, ""),
-        ("swagger.json", '{\n  "swagger": "2.0",\n  "paths": {}\n}', 2, "swagger"),
+        ("swagger.json", '{\n  "swagger": "1.2",\n  "paths": {}\n}', 2, "swagger"),
         ("nothing.yaml", "info:\n  title: no version\npaths: {}\n", 1, "openapi"),
         ("openapi2.yaml", "x: 1\nopenapi: 2.0.0\npaths: {}\n", 2, "openapi"),
         ("list.json", "[1, 2]", 1, "(file)"),
