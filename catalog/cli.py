@@ -130,8 +130,10 @@ SITE_URL = click.option(
 @pass_ctx
 def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
-    _run_probe(ctx, _probe_options(**kw))
+    options = _probe_options(**kw)
+    _run_probe(ctx, options)
     _build(ctx, site_url)
+    _fail_on_target_failures(options)
 
 
 @cli.command("probe")
@@ -139,7 +141,21 @@ def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
 @pass_ctx
 def probe_cmd(ctx: Context, **kw) -> None:
     """Probe and classify; write observations under site/data (no site build)."""
-    _run_probe(ctx, _probe_options(**kw))
+    options = _probe_options(**kw)
+    _run_probe(ctx, options)
+    _fail_on_target_failures(options)
+
+
+TARGETS_FAILED = 3  # exit code: some targets failed, the others' observations were written
+
+
+def _fail_on_target_failures(options: RunOptions) -> None:
+    """The other targets were probed and written; say which failed and exit non-zero."""
+    for where, message in options.failures:
+        err.print(f"{where}: {message}", markup=False, soft_wrap=True)
+    if options.failures:
+        fail(f"{len(options.failures)} target(s) failed; their previous observations are kept, "
+             "the other targets' were written", TARGETS_FAILED)
 
 
 def _build(ctx: Context, site_url: str | None = None) -> None:

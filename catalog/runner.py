@@ -25,7 +25,7 @@ from . import __version__
 from .classify import Judgement, verdict
 from .definitions import ApiDefinition
 from .errors import InputError
-from .model import SAFE_METHODS, Api, AuthScheme, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget
+from .model import SAFE_METHODS, Api, AuthScheme, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget, TargetProfile
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
@@ -33,7 +33,7 @@ from .recognition import mark_unrecognised
 from .results import Cell, EndpointResult, TargetRun
 from .scrub import Scrubber, seal
 from .store import Store
-from .targets import TargetPool, is_ready, unsendable
+from .targets import TargetError, TargetPool, is_ready, unsendable
 from .versions import resolve_version
 
 CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
@@ -52,6 +52,8 @@ class RunOptions:
     log: Callable[[str], None] = print
     rate_limit: float | None = None  # overrides the profiles' rate limit
     concurrency: int | None = None
+    # (profile file, message) of every target that failed; the others' runs go on (design.md).
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -389,25 +391,39 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
     with tempfile.TemporaryDirectory(prefix="authcat-") as scratch, \
             TargetPool(hooks.launchers, cache_root, Path(scratch), log=options.log) as pool:
         for definition, profile in selected_profiles(apis, options, root):
-            target = pool.running(profile, root)
-            presentations, unavailable = _states(hooks, definition, target)
-            plan = Plan(definition, target, presentations, unavailable)
-            secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
-            scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
-            settings = ProbeSettings(
-                concurrency=options.concurrency or profile.concurrency,
-                rate_limit=options.rate_limit or profile.rate_limit,
-                timeout=profile.timeout, retries=profile.retries, keep_bodies=options.keep_bodies,
-            )
-            previous = store.read(definition.api.name, profile.name)
-            partial = store.read_partial(definition.api.name, profile.name)
-            options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
-            run = asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial))
-            by_id = {e.id: e for e in definition.endpoints}
-            for endpoint_id, result in run.endpoints.items():
-                result.endpoint = by_id.get(endpoint_id)
-            found = mark_unrecognised(run)  # a credential the server never read makes nothing public
-            if not found.recognised:
-                options.log(f"{profile.source}: {found.reason}")
+            try:
+                run = _probe_target(definition, profile, pool, root, store, hooks, options)
+            except TargetError as exc:
+                # One target failing never stops the others; its previous observations stay.
+                message = str(exc)  # launchers scrub what they report (catalog.process)
+                options.failures.append((str(profile.source.file), message))
+                options.log(f"{profile.source.file}: target {profile.name} failed, its previous observations are kept: {message}")
+                continue
             runs.append(run)
     return runs
+
+
+def _probe_target(definition: ApiDefinition, profile: TargetProfile, pool: TargetPool, root: Path, store: Store,
+                  hooks: Hooks, options: RunOptions) -> TargetRun:
+    """Start (or reuse) the profile's target and probe every endpoint of the API on it."""
+    target = pool.running(profile, root)
+    presentations, unavailable = _states(hooks, definition, target)
+    plan = Plan(definition, target, presentations, unavailable)
+    secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
+    scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
+    settings = ProbeSettings(
+        concurrency=options.concurrency or profile.concurrency,
+        rate_limit=options.rate_limit or profile.rate_limit,
+        timeout=profile.timeout, retries=profile.retries, keep_bodies=options.keep_bodies,
+    )
+    previous = store.read(definition.api.name, profile.name)
+    partial = store.read_partial(definition.api.name, profile.name)
+    options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
+    run = asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial))
+    by_id = {e.id: e for e in definition.endpoints}
+    for endpoint_id, result in run.endpoints.items():
+        result.endpoint = by_id.get(endpoint_id)
+    found = mark_unrecognised(run)  # a credential the server never read makes nothing public
+    if not found.recognised:
+        options.log(f"{profile.source}: {found.reason}")
+    return run

@@ -219,6 +219,7 @@ class TargetPool:
         self._log = log
         self._stack = contextlib.ExitStack()
         self._started: dict[str, Launched] = {}
+        self._failed: dict[str, str] = {}  # launcher key -> why it did not start
 
     def __enter__(self) -> TargetPool:
         return self
@@ -268,6 +269,8 @@ class TargetPool:
         key = f"{name} {json.dumps(profile.options, sort_keys=True, default=str)}"
         if key in self._started:
             return self._started[key]
+        if key in self._failed:  # one failed launch is not retried for the next API it serves
+            raise TargetError(self._failed[key])
         if name not in self._launchers:
             raise TargetError(f"{profile.source}: no target plugin named {name!r} (see `authcat targets`)")
         cache = self._cache_root / name
@@ -275,7 +278,12 @@ class TargetPool:
         cache.mkdir(parents=True, exist_ok=True)
         scratch.mkdir(parents=True, exist_ok=True)
         ctx = LaunchContext(name=name, cache_dir=cache, scratch_dir=scratch, options=profile.options, log=self._log)
-        launched = self._stack.enter_context(self._launchers[name](ctx))
+        try:
+            launched = self._stack.enter_context(self._launchers[name](ctx))
+        except Exception as exc:  # any launcher fault is this target's failure, never the run's
+            message = str(exc) if isinstance(exc, TargetError) else f"{type(exc).__name__}: {exc}"
+            self._failed[key] = f"the {name!r} launcher failed: {message}"
+            raise TargetError(self._failed[key]) from None
         self._started[key] = launched
         return launched
 
