@@ -15,7 +15,7 @@ from rich.text import Text
 
 from . import __version__
 from .definitions import load_all, plugin_problems
-from .errors import AuthcatError, DefinitionError, InputError, Interrupted
+from .errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed
 from .pipeline import Project, build, probe
 from .plugins import Hooks
 from .runner import RunOptions
@@ -146,16 +146,10 @@ def probe_cmd(ctx: Context, **kw) -> None:
     _fail_on_target_failures(options)
 
 
-TARGETS_FAILED = 3  # exit code: some targets failed, the others' observations were written
-
-
 def _fail_on_target_failures(options: RunOptions) -> None:
-    """The other targets were probed and written; say which failed and exit non-zero."""
-    for where, message in options.failures:
-        err.print(f"{where}: {message}", markup=False, soft_wrap=True)
+    """The other targets were probed and written; say which failed and exit non-zero (3)."""
     if options.failures:
-        fail(f"{len(options.failures)} target(s) failed; their previous observations are kept, "
-             "the other targets' were written", TARGETS_FAILED)
+        raise TargetsFailed(options.failures)
 
 
 def _build(ctx: Context, site_url: str | None = None) -> None:

@@ -13,6 +13,7 @@ and keeps its traceback. Messages never hold a credential: raise with a scrubbed
     ├── PluginError              exit 1   a plugin contributed something authcat cannot use
     ├── TargetError              exit 1   a target could not be prepared (configuration, credentials)
     │   └── ServerStartError     exit 1   a local server did not start or answer in time
+    ├── TargetsFailed            exit 3   ``run``/``probe``: some targets failed, the others were written
     ├── WatchError               exit 1   ``watch-revocation`` cannot start or go on
     ├── RegressionsFound         exit 1   ``check``: a bad credential that was refused is now served
     └── Interrupted              exit 130 Ctrl-C / SIGINT: servers stopped, finished work kept
@@ -35,6 +36,7 @@ __all__ = [
     "RegressionsFound",
     "ServerStartError",
     "TargetError",
+    "TargetsFailed",
     "WatchError",
 ]
 
@@ -92,6 +94,21 @@ class TargetError(AuthcatError):
 
 class ServerStartError(TargetError):
     """A local server process did not start, or did not answer its health URL in time."""
+
+
+class TargetsFailed(AuthcatError):
+    """Some targets failed while the others were probed and written (their own exit code, so a
+    scheduled run can tell "partly updated" from "nothing written")."""
+
+    exit_code = 3
+
+    def __init__(self, failures: list[tuple[str, str]]):
+        self.failures = failures
+        super().__init__(f"{len(failures)} target(s) failed; their previous observations are kept, "
+                         "the other targets' were written")
+
+    def lines(self) -> list[str]:
+        return [f"{where}: {message}" for where, message in self.failures]
 
 
 class WatchError(AuthcatError):
