@@ -24,15 +24,22 @@ def authcat_register_states(register):
 
     :param register: call ``register(state)`` with a :class:`catalog.model.TokenState` for each
         state. The first registration of a name wins, and built-ins register last, so a
-        plugin overrides a built-in state by registering the same name.
+        plugin overrides a built-in state by registering the same name. Every state must
+        declare its ``family`` (:class:`catalog.model.StateFamily`: ``LEGITIMATE``,
+        ``PRESENTATION`` or ``BAD``); only ``BAD`` states decide verdicts and token checks, and a
+        state without a family is refused when the states are collected.
     """
 
 
 @hookspec
 def authcat_register_schemes(register):
-    """Contribute auth schemes (``basic``, ``bearer``, …) that turn a credential into a header.
+    """Contribute auth schemes: where and how a credential goes on the wire.
 
-    :param register: call ``register(scheme)`` with a :class:`catalog.model.AuthScheme`.
+    :param register: call ``register(scheme)`` with a :class:`catalog.model.AuthScheme`: an
+        ``Authorization`` ``keyword``, or a ``location`` (header, query, cookie) and
+        ``parameter`` name, with a value ``template`` (``{identity}``, ``{secret}``) and an
+        optional ``encoding`` — or an ``encode(credential)`` function. An API names it in
+        ``api.yaml`` (``scheme: basic``) unless it declares its own scheme there.
     """
 
 
