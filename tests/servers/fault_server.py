@@ -97,6 +97,10 @@ class FaultServer:
         await self._server.serve_forever()
 
     # -- HTTP -----------------------------------------------------------------------------
+    def route(self, path: str):
+        """The handler for ``path`` (a subclass serves other routes, e.g. the echo server)."""
+        return ROUTES.get(path, _ok)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -115,7 +119,7 @@ class FaultServer:
             path = urlsplit(target).path
             self.arrivals.append(Arrival(time.monotonic(), method, path, headers))
             route = "/stall" if self.stall_all else path
-            await ROUTES.get(route, _ok)(self, writer, headers)
+            await self.route(route)(self, writer, headers)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         except asyncio.CancelledError:  # server shutdown while a handler stalls: end quietly
