@@ -155,7 +155,7 @@ def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None)
         if name in HEADER_IGNORED or (name == "set-cookie" and name in out):
             continue
         if name in HEADER_VALUES and name not in HEADER_PRESENCE_ONLY:
-            # Not cut here: catalog.secrets.seal scrubs first, then bounds the length.
+            # Not cut here: catalog.scrub.seal scrubs first, then bounds the length.
             out[name] = without_origin(value, origin) if origin else value
         else:
             out[name] = "(present)"

@@ -232,7 +232,7 @@ class Prober:
         )
         # The request's own credential is scrubbed even when the caller's Scrubber does not know
         # it. Everything else an answer gave is scrubbed again where the run leaves the runner
-        # (catalog.secrets.seal); here it is done early so a plugin never classifies an echo.
+        # (catalog.scrub.seal); here it is done early so a plugin never classifies an echo.
         scrub = self._scrubber_for(req)
         obs.headers = scrub.deep(obs.headers)
         obs.content_type = scrub(obs.content_type) or None

@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from mkdocs.plugins import BasePlugin
 
 from .answers import compute_answers
 from .deferred import Deferred, PutBack, inline
@@ -139,10 +140,51 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.text, encoding="utf-8")
     t1 = time.perf_counter()
-    _run_mkdocs(paths, staging, nav or default_nav(catalog, plugin_nav(pages)), deferred, site_url)
+    _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
     t2 = time.perf_counter()
     write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
+
+
+def inert_nav(nav: Any) -> Any:
+    """The nav with every label HTML-escaped. MkDocs themes print nav labels (and the page titles
+    they become) as HTML, and labels come from contributed text such as an API's ``title``; every
+    plugin's nav entries pass here, so none can forget."""
+    if isinstance(nav, list):
+        return [inert_nav(item) for item in nav]
+    if isinstance(nav, dict):
+        return {html.escape(str(label), quote=True): inert_nav(value) for label, value in nav.items()}
+    return nav
+
+
+class InertTitles(BasePlugin):
+    """Escape a page title MkDocs took from the page itself (its first heading, or front matter).
+
+    MkDocs reads the first H1's *text* — the entities a template wrote are decoded again — and
+    themes print ``page.title`` unescaped into ``<title>``, so a group named
+    ``</title><script>…`` would run. Nav labels are escaped by :func:`inert_nav` instead.
+    """
+
+    def on_page_content(self, html_text: str, page: Any, config: Any, files: Any) -> str:
+        if page._title_from_render:
+            page._title_from_render = html.escape(page._title_from_render, quote=True)
+        if isinstance(page.meta.get("title"), str):
+            page.meta["title"] = html.escape(page.meta["title"], quote=True)
+        return html_text
+
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        # Material prints ``<title>{{ page.title | striptags }}``, and striptags decodes the
+        # entities again: write that element as escaped text instead (found exactly, never by
+        # searching for "</title>", which the title itself may contain).
+        site = config.get("site_name") or ""
+        titles = [str(page.meta["title"])] if isinstance(page.meta.get("title"), str) else []
+        if page.title:
+            titles.append(Markup(str(page.title)).striptags())
+        for title in titles:
+            printed = f"<title>{title} - {site}</title>"
+            if printed in output:
+                return output.replace(printed, f"<title>{html.escape(f'{title} - {site}')}</title>", 1)
+        return output
 
 
 def default_nav(catalog: Catalog, sections: list | None = None) -> list:
@@ -177,6 +219,7 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     cfg = load_config(config_file=str(paths.config), **overrides)
     if deferred is not None:
         cfg.plugins["authcat-deferred"] = PutBack(deferred)
+    cfg.plugins["authcat-inert-titles"] = InertTitles()
     cfg.plugins.on_startup(command="build", dirty=False)
     try:
         build(cfg)

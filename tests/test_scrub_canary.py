@@ -21,8 +21,7 @@ ROLES = ("valid", "other", "unprivileged", "revoked")
 @pytest.fixture()
 def hostile(tmp_path):
     canary, other = Canary.new(), Canary.new()
-    with FaultServer() as attacker, EchoServer(attacker_port=0) as echo:
-        echo.attacker_port = attacker.port
+    with FaultServer() as attacker, EchoServer(attacker_port=attacker.port) as echo:
         creds = {role: {"secret": {"env": f"ECHO_{role.upper()}_SECRET"}, "identity": {"env": f"ECHO_{role.upper()}_ID"}}
                  for role in ROLES}
         profile = {"name": "echo", "base_url_env": "ECHO_URL", "credentials": creds,
