@@ -15,6 +15,7 @@ from typing import Any
 from .answers import ApiAnswers
 from .classify import OUTCOMES, VERDICTS
 from .model import Endpoint
+from .presentations import target_findings
 from .results import ApiCatalog, Catalog, EndpointResult, TargetRun
 from .store import atomic_write
 
@@ -58,6 +59,7 @@ def _target(run: TargetRun, answers: ApiAnswers | None) -> dict[str, Any]:
         "signals": [s.to_dict() for s in mine.signals] if mine else [],
         "token_check": mine.token_check.to_dict() if mine else None,
         "disagreements": [d.to_dict() for d in mine.disagreements] if mine else [],
+        "presentations": [f.to_dict() for f in target_findings(run)],
     }
 
 

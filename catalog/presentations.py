@@ -47,6 +47,11 @@ class PresentationFinding:
         return "varies"
 
 
+    def to_dict(self) -> dict[str, object]:
+        return {"state": self.state, "verdict": self.verdict, "accepted": self.accepted,
+                "refused": self.refused, "other": self.other, "reason": self.unavailable}
+
+
 def what_is_sent(state: str, scheme: AuthScheme | None) -> str:
     """The presentation in words, from the API's scheme (``the secret under Bearer``)."""
     if state == "scheme-case":

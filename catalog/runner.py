@@ -76,8 +76,12 @@ class Plan:
     @property
     def hash_extra(self) -> dict[str, Any]:
         auth = self.definition.api.auth
+        # The envelope is matched while probing (bodies are not kept), so a changed rule needs
+        # a new probe, not only a new judgement.
+        envelope = self.definition.api.envelope
         return {"headers": sorted(self.static_headers.items()),
-                "declared_scheme": repr(auth) if auth else None}
+                "declared_scheme": repr(auth) if auth else None,
+                "envelope": repr(envelope) if envelope else None}
 
     @property
     def static_headers(self) -> dict[str, str]:

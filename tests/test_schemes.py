@@ -108,6 +108,12 @@ def test_accepted_presentations_do_not_make_a_verdict_mixed(tmp_path):
     assert rows["wrong-scheme"].startswith("accepts the secret under Bearer too")
     assert rows["query-parameter"].startswith("accepts the secret as ?access_token=")
     assert rows["scheme-case"].startswith('accepts the scheme word in another case ("ssws" for "SSWS")')
+    # The same in the export, per target (never part of a verdict).
+    from catalog.export import export_data
+
+    [target] = export_data(catalog, compute_answers(catalog, hooks))["apis"][0]["targets"]
+    found = {p["state"]: p["verdict"] for p in target["presentations"]}
+    assert found == {"scheme-case": "accepts", "wrong-scheme": "accepts", "query-parameter": "accepts"}
     assert secret not in got.stored() and quote(secret, safe="") not in got.stored()
 
 
