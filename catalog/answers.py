@@ -13,7 +13,7 @@ from typing import Any
 
 from .classify import REJECTING, SERVED_2XX
 from .documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
-from .model import Endpoint
+from .model import Endpoint, Outcome, Verdict
 from .recognition import Recognition, recognition
 from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 from .signals import Signal
@@ -33,7 +33,7 @@ __all__ = [  # the data API the site pages and the export read
 ]
 
 # Verdicts that say nothing about how the endpoint treats a bad credential.
-_UNJUDGED = frozenset({"not-served", "not-probed"})
+_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 
 
 @dataclass
@@ -85,19 +85,20 @@ def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = 
     """A cell's answer in a few words: ``200 with an empty `/values```, ``401``, ``no answer``."""
     status = cell.status
     if status is None:
-        return "no answer" if cell.outcome != "n/a" else "n/a"
+        return "no answer" if cell.outcome != Outcome.NOT_AVAILABLE else Outcome.NOT_AVAILABLE
     where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
     outcome = cell.outcome
-    if (outcome == "inconclusive" and _ok(status) and valid is not None and valid.observation is not None
+    if (outcome == Outcome.INCONCLUSIVE and _ok(status) and valid is not None and valid.observation is not None
             and cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256):
-        outcome = "as-valid"
-    return {
-        "empty": f"{status} with an empty {where}",
-        "as-anonymous": f"{status} with the anonymous answer",
-        "as-valid": f"{status} with the valid answer",
-        "partial": f"{status} with a different answer",
-        "rejected-in-body": f"{status} with an auth-failure body",
-    }.get(outcome, str(status))
+        outcome = Outcome.AS_VALID
+    texts: dict[str, str] = {
+        Outcome.EMPTY: f"{status} with an empty {where}",
+        Outcome.AS_ANONYMOUS: f"{status} with the anonymous answer",
+        Outcome.AS_VALID: f"{status} with the valid answer",
+        Outcome.PARTIAL: f"{status} with a different answer",
+        Outcome.REJECTED_IN_BODY: f"{status} with an auth-failure body",
+    }
+    return texts.get(outcome, str(status))
 
 
 def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -> str:
@@ -109,7 +110,7 @@ def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -
 
 def unprivileged_like(result: EndpointResult) -> list[str]:
     """Bad states the ``unprivileged`` caller is answered exactly like (same status, same body)."""
-    if result.verdict in ("public", *_UNJUDGED):
+    if result.verdict in (Verdict.PUBLIC, *_UNJUDGED):
         return []
     unpriv = result.cells.get("unprivileged")
     valid = result.cells.get("valid")
@@ -132,20 +133,20 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
     """One sentence built from the cells that says why the endpoint got its verdict."""
     endpoint = endpoint or result.endpoint
     valid = result.cells.get("valid")
-    bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != "n/a"]
+    bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE]
     refused = [c for c in bad if c.outcome in REJECTING]
-    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == "inconclusive" and _ok(c.status))]
+    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == Outcome.INCONCLUSIVE and _ok(c.status))]
     verdict = result.verdict
-    if verdict == "not-served":
+    if verdict == Verdict.NOT_SERVED:
         sentence = "The target answers the valid request with 404: it does not serve this endpoint."
-    elif verdict == "not-probed":
+    elif verdict == Verdict.NOT_PROBED:
         sentence = f"Not probed: {result.reason or 'catalogued from documentation only'}."
-    elif verdict == "public":
+    elif verdict == Verdict.PUBLIC:
         sentence = f"Anonymous callers get the valid answer ({valid.status if valid else '?'}): no credential is needed"
         sentence += f", yet {_grouped(refused, endpoint, valid)}." if refused else "."
-    elif verdict == "fails-closed":
+    elif verdict == Verdict.FAILS_CLOSED:
         sentence = f"{_grouped(bad, endpoint, valid)}: every bad state is refused, so a 2xx means the credential was accepted."
-    elif verdict in ("falls-open", "mixed"):
+    elif verdict in (Verdict.FALLS_OPEN, Verdict.MIXED):
         plain = describe_answer(valid, endpoint) if valid else ""
         accepted = [c for c in served if describe_answer(c, endpoint, valid) == plain]
         fallback = [c for c in served if c not in accepted]
@@ -153,8 +154,8 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
         if fallback:
             outcomes = {c.outcome for c in fallback}
             looks_like = (
-                "an empty result" if "empty" in outcomes
-                else "an anonymous call" if "as-anonymous" in outcomes else "a narrower result"
+                "an empty result" if Outcome.EMPTY in outcomes
+                else "an anonymous call" if Outcome.AS_ANONYMOUS in outcomes else "a narrower result"
             )
             lead = f"{'; '.join(parts)}, but " if parts else ""
             sentence = (
@@ -211,7 +212,7 @@ def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
     valid = result.cells.get("valid")
     served = [
         (s, c) for s, c in result.cells.items()
-        if result.is_bad(s) and c.outcome != "n/a" and c.outcome not in REJECTING
+        if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE and c.outcome not in REJECTING
     ]
     if not served or valid is None or valid.observation is None:
         return None
@@ -230,9 +231,9 @@ def token_check(run: TargetRun, recognised: Recognition | None = None) -> TokenC
         check.reason = f"none can be named: {recognised.reason}"
         return check
     for result in results:
-        if result.verdict == "fails-closed":
+        if result.verdict == Verdict.FAILS_CLOSED:
             check.candidates.append(_candidate(result))
-        elif result.verdict == "mixed":
+        elif result.verdict == Verdict.MIXED:
             accepts = _served_as_valid(result)
             if accepts:
                 check.near.append(_candidate(result, accepts))
@@ -250,18 +251,18 @@ def no_check_reason(results: list[EndpointResult]) -> str:
         return "no endpoint was probed on this target"
     counts = Counter(r.verdict for r in probed)
     parts = []
-    if counts["falls-open"]:
+    if counts[Verdict.FALLS_OPEN]:
         parts.append(f"{counts['falls-open']} serve every bad state a 2xx")
-    if counts["mixed"]:
+    if counts[Verdict.MIXED]:
         served = Counter(
-            s for r in probed if r.verdict == "mixed" for s, c in r.cells.items()
+            s for r in probed if r.verdict == Verdict.MIXED for s, c in r.cells.items()
             if r.is_bad(s) and c.outcome in SERVED_2XX
         )
         parts.append(f"{counts['mixed']} refuse some bad states but serve {', '.join(sorted(served))}")
-    if counts["public"]:
+    if counts[Verdict.PUBLIC]:
         parts.append(f"{counts['public']} are public (no credential needed)")
-    if counts["inconclusive"]:
-        failed = sum(1 for r in probed if r.verdict == "inconclusive"
+    if counts[Outcome.INCONCLUSIVE]:
+        failed = sum(1 for r in probed if r.verdict == Verdict.INCONCLUSIVE
                      and not _ok(r.cells["valid"].status if "valid" in r.cells else None))
         detail = f", the valid request itself failed on {failed}" if failed else ""
         parts.append(f"{counts['inconclusive']} could not be judged{detail}")

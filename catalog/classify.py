@@ -10,38 +10,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .model import Api, Endpoint, StateFamily, family_of
+from .model import Api, Endpoint, Outcome, StateFamily, Verdict, family_of
 from .observe import Observation, resolve_pointer  # noqa: F401  (re-exported for plugins)
 
 # name -> (meaning, colour). Order is precedence.
 OUTCOMES: dict[str, tuple[str, str]] = {
-    "rejected": ("401: the credential was refused (WWW-Authenticate recorded).", "#2e7d32"),
-    "rejected-in-body": ("2xx whose body is the API's declared auth-failure envelope.", "#558b2f"),
-    "forbidden": ("403.", "#7cb342"),
-    "hidden": ("404 while the valid credential gets 2xx.", "#9e9d24"),
-    "empty": ("2xx with an empty collection where the valid credential sees items: the silent 200-empty.", "#c62828"),
-    "as-anonymous": ("2xx, the same answer anonymous callers get, different from the valid one.", "#ef6c00"),
-    "as-valid": ("2xx, the same answer as the valid credential: the credential made no difference.", "#1565c0"),
-    "partial": ("2xx that differs from both the valid and the anonymous answer.", "#6a1b9a"),
-    "redirect": ("3xx (only the Location's origin is recorded).", "#5d4037"),
-    "client-error": ("Another 4xx.", "#795548"),
-    "rate-limited": ("429 after retries.", "#f9a825"),
-    "server-error": ("5xx.", "#b71c1c"),
-    "error": ("Transport error or timeout: no HTTP answer.", "#424242"),
-    "inconclusive": ("The baseline needed to judge is missing or failed.", "#9e9e9e"),
-    "n/a": ("The state is not available on this target.", "#e0e0e0"),
+    Outcome.REJECTED: ("401: the credential was refused (WWW-Authenticate recorded).", "#2e7d32"),
+    Outcome.REJECTED_IN_BODY: ("2xx whose body is the API's declared auth-failure envelope.", "#558b2f"),
+    Outcome.FORBIDDEN: ("403.", "#7cb342"),
+    Outcome.HIDDEN: ("404 while the valid credential gets 2xx.", "#9e9d24"),
+    Outcome.EMPTY: ("2xx with an empty collection where the valid credential sees items: the silent 200-empty.", "#c62828"),
+    Outcome.AS_ANONYMOUS: ("2xx, the same answer anonymous callers get, different from the valid one.", "#ef6c00"),
+    Outcome.AS_VALID: ("2xx, the same answer as the valid credential: the credential made no difference.", "#1565c0"),
+    Outcome.PARTIAL: ("2xx that differs from both the valid and the anonymous answer.", "#6a1b9a"),
+    Outcome.REDIRECT: ("3xx (only the Location's origin is recorded).", "#5d4037"),
+    Outcome.CLIENT_ERROR: ("Another 4xx.", "#795548"),
+    Outcome.RATE_LIMITED: ("429 after retries.", "#f9a825"),
+    Outcome.SERVER_ERROR: ("5xx.", "#b71c1c"),
+    Outcome.ERROR: ("Transport error or timeout: no HTTP answer.", "#424242"),
+    Outcome.INCONCLUSIVE: ("The baseline needed to judge is missing or failed.", "#9e9e9e"),
+    Outcome.NOT_AVAILABLE: ("The state is not available on this target.", "#e0e0e0"),
 }
-REJECTING = frozenset({"rejected", "rejected-in-body", "forbidden", "hidden"})
-SERVED_2XX = frozenset({"empty", "as-anonymous", "as-valid", "partial"})
+REJECTING = frozenset({Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN, Outcome.HIDDEN})
+SERVED_2XX = frozenset({Outcome.EMPTY, Outcome.AS_ANONYMOUS, Outcome.AS_VALID, Outcome.PARTIAL})
 
 VERDICTS: dict[str, str] = {
-    "fails-closed": "Every available bad state is rejected (401, auth-failure body, 403 or 404).",
-    "falls-open": "Every available bad state gets a 2xx: a bad credential is served.",
-    "mixed": "Some bad states are rejected, others get a 2xx: a client cannot rely on the status code.",
-    "public": "The valid and the anonymous answers are the same: no credential is needed.",
-    "inconclusive": "The baselines do not allow a judgement (see the cells).",
-    "not-served": "The target answers the valid request with 404: it does not serve this endpoint.",
-    "not-probed": "Catalogued from documentation only (unsafe method, or no value for a path parameter).",
+    Verdict.FAILS_CLOSED: "Every available bad state is rejected (401, auth-failure body, 403 or 404).",
+    Verdict.FALLS_OPEN: "Every available bad state gets a 2xx: a bad credential is served.",
+    Verdict.MIXED: "Some bad states are rejected, others get a 2xx: a client cannot rely on the status code.",
+    Verdict.PUBLIC: "The valid and the anonymous answers are the same: no credential is needed.",
+    Verdict.INCONCLUSIVE: "The baselines do not allow a judgement (see the cells).",
+    Verdict.NOT_SERVED: "The target answers the valid request with 404: it does not serve this endpoint.",
+    Verdict.NOT_PROBED: "Catalogued from documentation only (unsafe method, or no value for a path parameter).",
 }
 
 
@@ -62,52 +62,52 @@ def default_judge(
     """The built-in classifier (registered ``trylast`` by ``authcat_plugins.classifier``)."""
     status = obs.status
     if status is None:
-        return Judgement("error", obs.error or "no answer")
+        return Judgement(Outcome.ERROR, obs.error or "no answer")
     if status == 401:
-        return Judgement("rejected", obs.headers.get("www-authenticate", ""))
+        return Judgement(Outcome.REJECTED, obs.headers.get("www-authenticate", ""))
     v_ok = valid is not None and valid.ok
     if 200 <= status < 300:
         rule = obs.fields.get("auth-failure")
         if rule not in (None, "no"):
             named = "" if rule == "yes" else f" (rule {rule})"  # "yes": observed before rules had names
-            return Judgement("rejected-in-body", f"the body is the API's auth-failure envelope{named}")
+            return Judgement(Outcome.REJECTED_IN_BODY, f"the body is the API's auth-failure envelope{named}")
         if other := obs.fields.get("error-envelope"):
             # An error in the same envelope that is not about the credential: no data was served.
-            return Judgement("client-error", f"{status} whose body is a non-auth error (rule {other})")
+            return Judgement(Outcome.CLIENT_ERROR, f"{status} whose body is a non-auth error (rule {other})")
         if not v_ok:
             why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
-            return Judgement("inconclusive", why)
+            return Judgement(Outcome.INCONCLUSIVE, why)
         assert valid is not None
         if state == "valid":
-            return Judgement("as-valid")
+            return Judgement(Outcome.AS_VALID)
         if endpoint.collection is not None and valid.count == 0 and obs.count == 0:
             return Judgement(
-                "inconclusive",
+                Outcome.INCONCLUSIVE,
                 f"the valid caller's {endpoint.collection} is empty too: "
                 "a fixture where the valid user sees at least one item would make it judgeable",
             )
         if obs.count == 0 and (valid.count or 0) > 0:
-            return Judgement("empty", f"{endpoint.collection or 'the body'} is empty where valid sees {valid.count}")
+            return Judgement(Outcome.EMPTY, f"{endpoint.collection or 'the body'} is empty where valid sees {valid.count}")
         same_as_valid = obs.body_sha256 == valid.body_sha256
         if (state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok
                 and obs.body_sha256 == anonymous.body_sha256):
-            return Judgement("as-anonymous")
+            return Judgement(Outcome.AS_ANONYMOUS)
         if same_as_valid:
-            return Judgement("as-valid")
-        return Judgement("partial", _count_note(obs, valid))
+            return Judgement(Outcome.AS_VALID)
+        return Judgement(Outcome.PARTIAL, _count_note(obs, valid))
     if status == 403:
-        return Judgement("forbidden")
+        return Judgement(Outcome.FORBIDDEN)
     if status == 404 and v_ok:
-        return Judgement("hidden")
+        return Judgement(Outcome.HIDDEN)
     if 300 <= status < 400:
-        return Judgement("redirect", obs.location_origin or "")
+        return Judgement(Outcome.REDIRECT, obs.location_origin or "")
     if status == 429:
-        return Judgement("rate-limited", obs.headers.get("retry-after", ""))
+        return Judgement(Outcome.RATE_LIMITED, obs.headers.get("retry-after", ""))
     if 400 <= status < 500:
-        return Judgement("client-error", str(status))
+        return Judgement(Outcome.CLIENT_ERROR, str(status))
     if status >= 500:
-        return Judgement("server-error", str(status))
-    return Judgement("inconclusive", f"unexpected status {status}")
+        return Judgement(Outcome.SERVER_ERROR, str(status))
+    return Judgement(Outcome.INCONCLUSIVE, f"unexpected status {status}")
 
 
 def _count_note(obs: Observation, valid: Observation) -> str:
@@ -118,7 +118,7 @@ def _count_note(obs: Observation, valid: Observation) -> str:
 
 # A bad credential answered with another 4xx or a 5xx was served no data: closed, but odd enough
 # that the verdict's reason names it (a server crashing on a malformed header is worth knowing).
-CLOSED_ODD = frozenset({"client-error", "server-error"})
+CLOSED_ODD = frozenset({Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR})
 
 
 def verdict(outcomes: Mapping[str, str], valid: Observation | None,
@@ -130,35 +130,35 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None,
     secret and legitimate callers never decide a verdict.
     """
     if valid is None:
-        return "inconclusive", "no valid baseline on this target"
+        return Verdict.INCONCLUSIVE, "no valid baseline on this target"
     if valid.status == 404:
-        return "not-served", "the valid request got 404"
+        return Verdict.NOT_SERVED, "the valid request got 404"
     if not valid.ok:
-        return "inconclusive", f"the valid request got {valid.status or valid.error}"
+        return Verdict.INCONCLUSIVE, f"the valid request got {valid.status or valid.error}"
     if rule := valid.fields.get("error-envelope"):
-        return "inconclusive", f"the valid request got a non-auth error in the body (rule {rule})"
+        return Verdict.INCONCLUSIVE, f"the valid request got a non-auth error in the body (rule {rule})"
     if valid.fields.get("auth-failure") not in (None, "no"):
-        return "inconclusive", "the valid credential was refused in the body (the API's auth-failure envelope)"
+        return Verdict.INCONCLUSIVE, "the valid credential was refused in the body (the API's auth-failure envelope)"
     fams = families or {}
     bad = {s: o for s, o in outcomes.items()
-           if family_of(s, fams.get(s)) is StateFamily.BAD and o != "n/a"}
-    if outcomes.get("anonymous") == "as-valid":
-        return "public", "anonymous gets the same answer as valid"
+           if family_of(s, fams.get(s)) is StateFamily.BAD and o != Outcome.NOT_AVAILABLE}
+    if outcomes.get("anonymous") == Outcome.AS_VALID:
+        return Verdict.PUBLIC, "anonymous gets the same answer as valid"
     if not bad:
-        return "inconclusive", "no bad credential state is available on this target"
+        return Verdict.INCONCLUSIVE, "no bad credential state is available on this target"
     rejected = [s for s, o in bad.items() if o in REJECTING]
     odd = [s for s, o in bad.items() if o in CLOSED_ODD]
     served = [s for s, o in bad.items() if o in SERVED_2XX]
     odd_note = "; ".join(f"{s} got {o}" for s, o in bad.items() if o in CLOSED_ODD)
     if len(rejected) + len(odd) == len(bad):
         why = "every bad credential is rejected"
-        return "fails-closed", f"{why}, though {odd_note} (no data served)" if odd else why
+        return Verdict.FAILS_CLOSED, f"{why}, though {odd_note} (no data served)" if odd else why
     if len(served) == len(bad):
-        return "falls-open", "every bad credential gets a 2xx"
+        return Verdict.FALLS_OPEN, "every bad credential gets a 2xx"
     if (rejected or odd) and served:
         closed = ", ".join(rejected + odd)
-        return "mixed", f"{closed} rejected; {', '.join(served)} served" + (f" ({odd_note})" if odd else "")
-    unjudged = [s for s, o in bad.items() if o == "inconclusive"]
+        return Verdict.MIXED, f"{closed} rejected; {', '.join(served)} served" + (f" ({odd_note})" if odd else "")
+    unjudged = [s for s, o in bad.items() if o == Outcome.INCONCLUSIVE]
     if unjudged:
-        return "inconclusive", f"{', '.join(unjudged)} could not be judged against the valid baseline"
-    return "inconclusive", "some bad credentials got neither a rejection nor a 2xx"
+        return Verdict.INCONCLUSIVE, f"{', '.join(unjudged)} could not be judged against the valid baseline"
+    return Verdict.INCONCLUSIVE, "some bad credentials got neither a rejection nor a 2xx"

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Endpoint
+from .model import Endpoint, Outcome, Verdict
 from .results import ApiCatalog, Cell, TargetRun
 
 MARKERS = "documentation markers"
 DOC_VS_OBSERVED = "documented vs observed"
 ANON_NOTHING = "anonymous gets nothing"
 
-_UNJUDGED = frozenset({"not-served", "not-probed"})
-_NO_ANSWER = frozenset({"n/a", "error", "rate-limited", "server-error"})
+_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
+_NO_ANSWER = frozenset({Outcome.NOT_AVAILABLE, Outcome.ERROR, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR})
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
 
         if (said_anon and not served) or (not said_anon and served):
             kind, detail = DOC_VS_OBSERVED, f"documented as {said}; {observed}"
-        elif said_anon and anon.outcome == "empty":
+        elif said_anon and anon.outcome == Outcome.EMPTY:
             kind, detail = ANON_NOTHING, f"documented as {said}, and it is, but {observed}: anonymous access yields nothing here"
         else:
             continue

@@ -31,6 +31,38 @@ class StateFamily(StrEnum):
     BAD = "bad"
 
 
+class Outcome(StrEnum):
+    """How one answer compares with the baselines (design.md, "Outcomes"); the value is the JSON word."""
+
+    REJECTED = "rejected"
+    REJECTED_IN_BODY = "rejected-in-body"
+    FORBIDDEN = "forbidden"
+    HIDDEN = "hidden"
+    EMPTY = "empty"
+    AS_ANONYMOUS = "as-anonymous"
+    AS_VALID = "as-valid"
+    PARTIAL = "partial"
+    REDIRECT = "redirect"
+    CLIENT_ERROR = "client-error"
+    RATE_LIMITED = "rate-limited"
+    SERVER_ERROR = "server-error"
+    ERROR = "error"
+    INCONCLUSIVE = "inconclusive"
+    NOT_AVAILABLE = "n/a"
+
+
+class Verdict(StrEnum):
+    """One endpoint's summary across its bad-credential states; the value is the JSON word."""
+
+    FAILS_CLOSED = "fails-closed"
+    FALLS_OPEN = "falls-open"
+    MIXED = "mixed"
+    PUBLIC = "public"
+    INCONCLUSIVE = "inconclusive"
+    NOT_SERVED = "not-served"
+    NOT_PROBED = "not-probed"
+
+
 # The built-in states' families, for observation files written before states carried one.
 BUILTIN_FAMILIES: Mapping[str, StateFamily] = {
     "valid": StateFamily.LEGITIMATE, "anonymous": StateFamily.LEGITIMATE, "unprivileged": StateFamily.LEGITIMATE,

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .classify import REJECTING
-from .model import AuthScheme, Location, StateFamily
+from .model import AuthScheme, Location, Outcome, StateFamily, Verdict
 from .results import ApiCatalog, TargetRun
 
-ACCEPTED = frozenset({"as-valid"})
+ACCEPTED = frozenset({Outcome.AS_VALID})
 RFC_7235 = "https://www.rfc-editor.org/rfc/rfc7235#section-2.1"
 
 
@@ -37,7 +37,7 @@ class PresentationFinding:
     def verdict(self) -> str:
         """``accepts``, ``refuses``, ``varies`` (endpoints differ), ``n/a`` or ``unjudged``."""
         if self.unavailable is not None:
-            return "n/a"
+            return Outcome.NOT_AVAILABLE
         if not (self.accepted or self.refused or self.other):
             return "unjudged"
         if self.accepted and not (self.refused or self.other):
@@ -70,7 +70,7 @@ def what_is_sent(state: str, scheme: AuthScheme | None) -> str:
 def sentence(finding: PresentationFinding, scheme: AuthScheme | None) -> str:
     sent = what_is_sent(finding.state, scheme)
     verdict = finding.verdict
-    if verdict == "n/a":
+    if verdict == Outcome.NOT_AVAILABLE:
         return f"{sent}: not probed ({finding.unavailable})"
     if verdict == "unjudged":
         return f"{sent}: no endpoint where the valid credential was served to judge it on"
@@ -102,14 +102,14 @@ def target_findings(run: TargetRun) -> list[PresentationFinding]:
             valid, anonymous, cell = result.cells.get("valid"), result.cells.get("anonymous"), result.cells.get(state)
             if valid is None or valid.observation is None or not valid.observation.ok or cell is None:
                 continue
-            if result.verdict in ("public", "not-served", "not-probed", "inconclusive") or (
-                    anonymous is not None and anonymous.outcome == "as-valid"):
+            if result.verdict in (Verdict.PUBLIC, Verdict.NOT_SERVED, Verdict.NOT_PROBED, Verdict.INCONCLUSIVE) or (
+                    anonymous is not None and anonymous.outcome == Outcome.AS_VALID):
                 continue  # accepting and ignoring the secret would look alike here
             if cell.outcome in ACCEPTED:
                 finding.accepted.append(endpoint_id)
             elif cell.outcome in REJECTING:
                 finding.refused.append(endpoint_id)
-            elif cell.outcome != "n/a":
+            elif cell.outcome != Outcome.NOT_AVAILABLE:
                 finding.other.append(endpoint_id)
         findings.append(finding)
     return findings

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .model import Verdict
 from .results import EndpointResult, TargetRun
 
 UNRECOGNISED_REASON = "the valid credential was never recognised on this target"
@@ -106,7 +107,7 @@ def mark_unrecognised(run: TargetRun) -> Recognition:
         return found
     run.run["credential"] = {"recognised": False, "reason": found.reason}
     for result in run.endpoints.values():
-        if result.verdict == "public":
-            result.verdict = "inconclusive"
+        if result.verdict == Verdict.PUBLIC:
+            result.verdict = Verdict.INCONCLUSIVE
             result.reason = UNRECOGNISED_REASON
     return found

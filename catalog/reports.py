@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from .classify import OUTCOMES, SERVED_2XX
 from .diff import Change, diff_runs
-from .model import Source
+from .model import Outcome, Source
 from .results import TargetRun
 from .store import atomic_write
 
@@ -75,7 +75,7 @@ def compare(old: TargetRun, new: TargetRun) -> Comparison:
             b = before.cells.get(state) if before else None
             a = after.cells.get(state) if after else None
             b_out, a_out = (b.outcome if b else None), (a.outcome if a else None)
-            if b_out in (None, "n/a") and a_out in (None, "n/a"):
+            if b_out in (None, Outcome.NOT_AVAILABLE) and a_out in (None, Outcome.NOT_AVAILABLE):
                 continue  # neither run could send this state: nothing was compared
             cells.append(ComparedCell(endpoint_id, ref.method, ref.path, state, b_out, a_out))
     return Comparison(old, new, cells, diff_runs(old, new))
@@ -83,10 +83,10 @@ def compare(old: TargetRun, new: TargetRun) -> Comparison:
 
 # Regression kinds: what a bad state that used to be refused gets now.
 RULES: dict[str, tuple[str, str]] = {
-    "as-anonymous": ("RejectedNowServedAsAnonymous", "A bad credential that was refused is now served what anonymous callers get."),
-    "as-valid": ("RejectedNowServedAsValid", "A bad credential that was refused now gets the valid credential's answer."),
-    "empty": ("RejectedNowServedEmpty", "A bad credential that was refused now gets a 2xx with an empty collection."),
-    "partial": ("RejectedNowServedPartial", "A bad credential that was refused now gets a 2xx that differs from both baselines."),
+    Outcome.AS_ANONYMOUS: ("RejectedNowServedAsAnonymous", "A bad credential that was refused is now served what anonymous callers get."),
+    Outcome.AS_VALID: ("RejectedNowServedAsValid", "A bad credential that was refused now gets the valid credential's answer."),
+    Outcome.EMPTY: ("RejectedNowServedEmpty", "A bad credential that was refused now gets a 2xx with an empty collection."),
+    Outcome.PARTIAL: ("RejectedNowServedPartial", "A bad credential that was refused now gets a 2xx that differs from both baselines."),
 }
 assert set(RULES) == SERVED_2XX
 

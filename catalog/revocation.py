@@ -26,14 +26,14 @@ from typing import Any
 
 from . import __version__
 from .errors import WatchError
-from .model import SAFE_METHODS, Api, Endpoint, Presentation
+from .model import SAFE_METHODS, Api, Endpoint, Outcome, Presentation
 from .observe import VOLATILE_KEYS, Observation
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .scrub import Scrubber
 from .store import atomic_write, dumps
 
 # Answers that say nothing about the credential: a blip, not a revocation.
-NOISE = frozenset({"error", "rate-limited", "server-error"})
+NOISE = frozenset({Outcome.ERROR, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR})
 MAX_POLLS = 10_000  # a hard bound whatever --interval and --max-wait say
 
 

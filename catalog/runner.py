@@ -25,7 +25,19 @@ from . import __version__
 from .classify import Judgement, verdict
 from .definitions import ApiDefinition
 from .errors import InputError
-from .model import SAFE_METHODS, Api, AuthScheme, Discovery, Endpoint, NotAvailable, Presentation, RunningTarget, TargetProfile
+from .model import (
+    SAFE_METHODS,
+    Api,
+    AuthScheme,
+    Discovery,
+    Endpoint,
+    NotAvailable,
+    Outcome,
+    Presentation,
+    RunningTarget,
+    TargetProfile,
+    Verdict,
+)
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
 from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
@@ -220,17 +232,17 @@ async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kin
 
 def _why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: RunOptions) -> tuple[str, str] | None:
     if endpoint.removed:
-        return "not-probed", "removed from the vendor's spec"
+        return Verdict.NOT_PROBED, "removed from the vendor's spec"
     if endpoint.method not in SAFE_METHODS and not (endpoint.read_only and options.allow_unsafe):
-        return "not-probed", f"{endpoint.method} is not a safe method: catalogued from documentation only"
+        return Verdict.NOT_PROBED, f"{endpoint.method} is not a safe method: catalogued from documentation only"
     if plan.target.serves is not None and not plan.target.serves(endpoint):
-        return "not-served", f"not served by {plan.target.profile.name}"
+        return Verdict.NOT_SERVED, f"not served by {plan.target.profile.name}"
     if plan.query_errors:  # a required static query value (an API version, a tenant) is missing
-        return "not-probed", "; ".join(plan.query_errors.values())
+        return Verdict.NOT_PROBED, "; ".join(plan.query_errors.values())
     if url is None:
         missing = [p for p in endpoint.path_params if p not in plan.params]
         reasons = [plan.param_errors.get(p, f"no value for {{{p}}} in the target profile") for p in missing]
-        return "not-probed", "; ".join(reasons)
+        return Verdict.NOT_PROBED, "; ".join(reasons)
     return None
 
 
@@ -245,7 +257,7 @@ def classify_endpoint(hooks: Hooks, plan: Plan, endpoint: Endpoint, observations
         )
         cells[state] = Cell(state, judged.outcome, judged.note, obs)
     for state, reason in plan.unavailable.items():
-        cells[state] = Cell(state, "n/a", reason)
+        cells[state] = Cell(state, Outcome.NOT_AVAILABLE, reason)
     return cells
 
 
@@ -297,7 +309,7 @@ def _cached(endpoint_id: str, key: str, plan: Plan, sources: list[TargetRun | No
     for source in sources:
         cached = source.endpoints.get(endpoint_id) if source else None
         if cached and cached.definition == key and sorted(
-            s for s, c in cached.cells.items() if c.outcome != "n/a"
+            s for s, c in cached.cells.items() if c.outcome != Outcome.NOT_AVAILABLE
         ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
             return cached
     return None

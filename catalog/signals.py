@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .model import Outcome
 from .results import EndpointResult
 
 ACCEPTED = "credential accepted"
@@ -141,7 +142,7 @@ def label_cells(results: Iterable[EndpointResult]) -> list[Sample]:
             elif state in _LEGIT_CREDENTIALS:
                 label = "accepted" if obs.ok or (state == "unprivileged" and obs.status != 401) else None
             elif sensitive:
-                label = "accepted" if _same_answer(obs, v_obs) else "rejected"
+                label = "accepted" if _same_answer(obs, v_obs) else Outcome.REJECTED
                 verdicts[state].add(label)
             else:
                 label = "?"
@@ -203,14 +204,14 @@ def _rejected_rule(feature, samples: list[Sample]) -> Signal | None:
     if (kind == "status" and name == "2xx") or kind == "body-field":
         return None
     hits = [s for s in samples if s.label and feature in s.features()]
-    covered = {s.state for s in hits if s.label == "rejected"}
+    covered = {s.state for s in hits if s.label == Outcome.REJECTED}
     if not covered:
         return None
     pool = [s for s in samples if s.label in ("accepted", "anonymous") or (s.label and s.state in covered)]
-    if all(s.label == "rejected" for s in pool):
+    if all(s.label == Outcome.REJECTED for s in pool):
         return None
-    wrong = [s for s in pool if (feature in s.features()) != (s.label == "rejected")]
-    legit = [s for s in pool if s.label != "rejected"]
+    wrong = [s for s in pool if (feature in s.features()) != (s.label == Outcome.REJECTED)]
+    legit = [s for s in pool if s.label != Outcome.REJECTED]
     if len(wrong) * 2 >= len(pool) or all(feature in s.features() for s in legit):
         return None
     return Signal(

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
 from catalog.classify import REJECTING
 from catalog.hookspecs import hookimpl
+from catalog.model import Outcome, Verdict
 from catalog.recipe import Recipe, client_auth, recipe_script
 from catalog.results import ApiCatalog, Catalog, SitePage, TargetRun
 from catalog.signals import ACCEPTED, REJECTED, Signal, find_signals
@@ -38,7 +39,7 @@ def _bad_cells(run: TargetRun):
     the valid answer again (a presentation the server accepted is no bad credential's answer)."""
     for result in run.endpoints.values():
         valid = result.cells.get("valid")
-        if valid is None or valid.observation is None or not valid.observation.ok or result.verdict == "public":
+        if valid is None or valid.observation is None or not valid.observation.ok or result.verdict == Verdict.PUBLIC:
             continue
         for state, cell in result.cells.items():
             if not result.is_bad(state) or cell.status is None or cell.observation is None:
@@ -101,7 +102,7 @@ def bad_states_seen(run: TargetRun) -> dict[str, int]:
     counts = {"available": 0, "refused": 0, "served": 0}
     for result in run.endpoints.values():
         for state, cell in result.cells.items():
-            if not result.is_bad(state) or cell.outcome == "n/a":
+            if not result.is_bad(state) or cell.outcome == Outcome.NOT_AVAILABLE:
                 continue
             counts["available"] += 1
             if cell.outcome in REJECTING:
@@ -134,7 +135,7 @@ def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: Targe
                     and c.outcome in REJECTING and c.status is not None} if result else set()
     fields = [s for s in mine.recommended if s.kind == "body-field"]
     # Where the recipe matters most: an endpoint that serves some bad credential a 2xx.
-    order = {"falls-open": 0, "mixed": 1, "fails-closed": 2}
+    order: dict[str, int] = {Verdict.FALLS_OPEN: 0, Verdict.MIXED: 1, Verdict.FAILS_CLOSED: 2}
     served = sorted(
         (r for r in run.endpoints.values() if r.method == "GET" and r.verdict in order),
         key=lambda r: (order[r.verdict], r.path),
@@ -177,7 +178,7 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
     for key, text in sorted(answers.explanations.items()):
         target, eid = key.split("/", 1)
         result = results[(target, eid)]
-        if result.verdict in ("falls-open", "mixed") or key in answers.unprivileged:
+        if result.verdict in (Verdict.FALLS_OPEN, Verdict.MIXED) or key in answers.unprivileged:
             anchor = f"{slug(result.endpoint.group)}.html#{slug(eid)}" if result.endpoint else ""
             risky.append((target, result, text, anchor))
     targets = []

@@ -13,7 +13,7 @@ from typing import Any
 from catalog.classify import OUTCOMES, VERDICTS
 from catalog.documented import disagreements
 from catalog.hookspecs import hookimpl
-from catalog.model import Endpoint
+from catalog.model import Endpoint, Outcome, Verdict
 from catalog.presentations import api_presentations, scheme_words
 from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun
 from catalog.site import slug
@@ -58,7 +58,7 @@ def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
         if endpoint is None:  # observed once, since removed from the definitions
             continue
         rows.append(Row(endpoint, result, run, f"{slug(endpoint.group)}.html#{slug(endpoint.id)}"))
-    order = {"not-served": 2, "not-probed": 3}
+    order: dict[str, int] = {Verdict.NOT_SERVED: 2, Verdict.NOT_PROBED: 3}
     return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
 
 
@@ -76,7 +76,7 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
     for run in api.runs:
         for result in run.endpoints.values():
             verdicts[result.verdict] += 1
-            cells += sum(1 for c in result.cells.values() if c.outcome != "n/a")
+            cells += sum(1 for c in result.cells.values() if c.outcome != Outcome.NOT_AVAILABLE)
     return {
         "endpoints": len(endpoints),
         "gets": sum(1 for e in endpoints if e.method == "GET"),
