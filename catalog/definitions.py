@@ -30,6 +30,7 @@ from .apifile import (
     request_problems,
     scheme_problems,
 )
+from .containment import symlinks_out
 from .errors import DefinitionError, Problem
 from .model import (
     Api,
@@ -339,6 +340,8 @@ def load_all(root: Path, only: list[str] | None = None, lint: bool = False) -> d
     apis: dict[str, ApiDefinition] = {}
     if not root.is_dir():
         raise DefinitionError([Problem(str(root), 0, "", "no such folder")])
+    if links := symlinks_out(root, root.parent):  # never read a contributed link out of the project
+        raise DefinitionError(links)
     for api_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if only and api_dir.name not in only:
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .containment import symlinks_out
 from .definitions import ApiDefinition, load_all
 from .diff import Change, diff_runs
 from .plugins import Hooks
@@ -16,6 +17,7 @@ from .results import ApiCatalog, Catalog, TargetRun
 from .runner import RunOptions, probe_all
 from .site import BuildReport, SitePaths, build_site
 from .store import Store, atomic_write, dumps
+from .yamlfile import DefinitionError
 
 
 @dataclass
@@ -58,6 +60,8 @@ def read_changes(project: Project) -> list[dict[str, Any]]:
 
 def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] | None = None) -> Catalog:
     apis = apis if apis is not None else load_all(project.endpoints)
+    if links := symlinks_out(project.data, project.root):  # committed data is contributed too
+        raise DefinitionError(links)
     store = Store(project.data)
     catalog = Catalog(
         apis={},

@@ -22,11 +22,13 @@ from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
 from .answers import compute_answers
+from .containment import symlinks_out
 from .deferred import Deferred, PutBack, inline
 from .errors import AuthcatError
 from .export import write_export
 from .plugins import Hooks
 from .results import Catalog, SitePage
+from .yamlfile import DefinitionError
 
 
 @dataclass
@@ -125,6 +127,7 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     ``site_url`` (the published address, e.g. under a sub-path) overrides mkdocs.yml's.
     """
     t0 = time.perf_counter()
+    check_contained(paths)  # before anything is read or copied: a link out is refused, not followed
     # The answers feed the pages (guide, explanations) and the export alike: computed once.
     answers = compute_answers(catalog, hooks)
     catalog.answers = answers
@@ -144,6 +147,15 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     t2 = time.perf_counter()
     write_export(catalog, answers, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
+
+
+def check_contained(paths: SitePaths) -> None:
+    """Raise a :class:`DefinitionError` naming every symlink out of the project in the site's
+    contributed sources (mkdocs.yml, docs, templates, data)."""
+    folders = (paths.config, paths.docs, paths.templates, paths.root / "data")
+    problems = [p for folder in folders for p in symlinks_out(folder, paths.root.parent)]
+    if problems:
+        raise DefinitionError(problems)
 
 
 def inert_nav(nav: Any) -> Any:
