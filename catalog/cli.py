@@ -16,6 +16,7 @@ from rich.text import Text
 from . import __version__
 from .definitions import load_all, plugin_problems
 from .errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed
+from .evidence import check_claims
 from .pipeline import Project, build, probe
 from .plugins import Hooks
 from .runner import RunOptions
@@ -178,6 +179,7 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     problems = [p for a in apis.values() for p in plugin_problems(a, ctx.hooks)]
     if problems:
         raise DefinitionError(problems)
+    check_claims(apis, ctx.hooks.states)  # reported/documented claims name real token states
     count = sum(len(a.endpoints) for a in apis.values())
     out.print(f"ok: {len(apis)} APIs, {count} endpoints")
 

@@ -108,7 +108,7 @@ def _check_path(path: str) -> str | None:
     return None
 
 
-def _documented(raw: dict[str, Any] | None) -> Documented:
+def _documented(raw: dict[str, Any] | None, doc: Located | None = None, where: tuple = ()) -> Documented:
     raw = raw or {}
     sentence, optional = raw.get("anonymous_sentence"), raw.get("security_optional")
     anonymous = raw.get("anonymous")
@@ -122,14 +122,23 @@ def _documented(raw: dict[str, Any] | None) -> Documented:
         deprecated=bool(raw.get("deprecated", False)),
         scopes=tuple(raw.get("scopes", ())),
         source=raw.get("source"),
+        claims=_reported(raw.get("claims"), doc, (*where, "claims"), kind="documented"),
     )
 
 
-def _reported(items: list[dict[str, Any]] | None) -> tuple[Reported, ...]:
-    return tuple(
-        Reported(claim=r["claim"], source=r["source"], date=r.get("date"), ref=r.get("ref"), state=r.get("state"))
-        for r in items or ()
-    )
+def _reported(items: list[dict[str, Any]] | None, doc: Located | None = None, where: tuple = (),
+              kind: str = "reported") -> tuple[Reported, ...]:
+    out = []
+    for i, r in enumerate(items or ()):
+        at = (*where, i)
+        out.append(Reported(
+            claim=r["claim"], source=r["source"], date=None if r.get("date") is None else str(r["date"]),
+            ref=r.get("ref"), state=r.get("state"), status=r.get("status"), outcome=r.get("outcome"), kind=kind,
+            signal={k: str(v) for k, v in r["signal"].items()} if r.get("signal") else None,
+            where=Source(doc.file, doc.line(at)) if doc else None, path=dotted(at),
+            fields={k: doc.line((*at, k)) for k in r} if doc else {},
+        ))
+    return tuple(out)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -175,7 +184,7 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                 query=literal_values(d.get("query")),
                 volatile_fields=tuple(d.get("volatile_fields", ())),
                 description=d.get("description", ""),
-                reported=_reported(d.get("reported")),
+                reported=_reported(d.get("reported"), api_doc, ("reported",)),
                 source=Source(api_doc.file, 1),
             )
         problems += file_problems
@@ -217,8 +226,8 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                     query={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (raw.get("query") or {}).items()},
                     read_only=bool(raw.get("read_only", False)),
                     actor_fields=tuple(raw.get("actor_fields", ())),
-                    documented=_documented(raw.get("documented")),
-                    reported=_reported(raw.get("reported")),
+                    documented=_documented(raw.get("documented"), doc, (*where, "documented")),
+                    reported=_reported(raw.get("reported"), doc, (*where, "reported")),
                     notes=raw.get("notes"),
                     removed=bool(raw.get("removed", False)),
                     source=Source(doc.file, doc.line(where)),
@@ -317,6 +326,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         version_from=VersionFrom(**d["version_from"]) if "version_from" in d else None,
         version=str(d["version"]) if "version" in d else None,
         description=d.get("description", ""),
+        kind=d.get("kind"), models=d.get("models", ""),
         source=Source(doc.file, 1),
         lines={dotted(path): line for path, line in doc.lines.items() if path},
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from .answers import ApiAnswers
 from .classify import OUTCOMES, VERDICTS
+from .evidence import claim_to_dict
 from .model import Endpoint
 from .presentations import target_findings
 from .results import ApiCatalog, Catalog, EndpointResult, TargetRun
@@ -31,15 +32,12 @@ def _documented(endpoint: Endpoint) -> dict[str, Any]:
         "anonymous": d.anonymous, "anonymous_sentence": d.anonymous_sentence,
         "security_optional": d.security_optional, "markers_disagree": d.markers_disagree,
         "documents_401": d.documents_401, "deprecated": d.deprecated, "scopes": list(d.scopes),
-        "source": d.source,
+        "source": d.source, "claims": _reported(d.claims),
     }
 
 
 def _reported(items) -> list[dict[str, Any]]:
-    return [
-        {"claim": r.claim, "source": r.source, "date": r.date, "ref": r.ref, "state": r.state}
-        for r in items
-    ]
+    return [claim_to_dict(r) for r in items]
 
 
 def _provenance(run: TargetRun) -> dict[str, Any]:
@@ -86,19 +84,25 @@ def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None) -
     }
 
 
-def _api(api: ApiCatalog, answers: ApiAnswers | None) -> dict[str, Any]:
+def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list) -> dict[str, Any]:
     a = api.definition.api
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
         "reported": _reported(a.reported),
-        "targets": [_target(run, answers) for run in api.runs],
+        "targets": [{**_target(run, answers), **_target_kind(api, run.target)} for run in api.runs],
         "endpoints": [_endpoint(api, e, answers) for e in api.definition.endpoints],
         # The same per-target answers flattened, each naming its target (format 1 readers).
         "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
         "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
         "disagreements": [d.to_dict() for d in answers.disagreements] if answers else [],
         "summary": answers.summary.to_dict() if answers and answers.summary else None,
+        "questions": {q.key: q.to_dict() for q in questions},
     }
+
+
+def _target_kind(api: ApiCatalog, target: str) -> dict[str, Any]:
+    profile = api.definition.targets.get(target)
+    return {"kind": profile.kind if profile else None, "models": profile.models if profile else ""}
 
 
 def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, Any]:
@@ -110,14 +114,22 @@ def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, A
         "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
         "verdicts": dict(VERDICTS),
         "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
-        "apis": [_api(api, answers.get(name)) for name, api in sorted(catalog.apis.items())],
+        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []))
+                 for name, api in sorted(catalog.apis.items())],
     }
+
+
+def published_schema(states) -> dict[str, Any]:
+    """The export's schema with the catalog's token states as an enum: unknown state keys are refused."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["$defs"]["state"] = {**schema["$defs"]["state"], "enum": sorted(states)}
+    return schema
 
 
 def write_export(catalog: Catalog, answers: dict[str, ApiAnswers], build_dir: Path) -> Path:
     """Write ``catalog.json`` and ``catalog.schema.json`` into the built site, each atomically."""
     data = export_data(catalog, answers)
-    atomic_write(build_dir / SCHEMA_NAME, SCHEMA_PATH.read_text(encoding="utf-8"))
+    atomic_write(build_dir / SCHEMA_NAME, json.dumps(published_schema(catalog.states), indent=2, ensure_ascii=False) + "\n")
     atomic_write(build_dir / EXPORT_NAME, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     for name in (SCHEMA_NAME, EXPORT_NAME):
         (build_dir / name).chmod(0o644)  # published files: mkstemp makes them private

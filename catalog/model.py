@@ -98,13 +98,30 @@ class Source:
 
 @dataclass(frozen=True)
 class Reported:
-    """A public claim about an endpoint (and optionally one state), with its source."""
+    """A claim about an endpoint (or a whole API) and optionally one state, with its source.
+
+    ``kind`` is ``reported`` (a public report, see ``evidence/``) or ``documented`` (the vendor's
+    spec or docs). ``status`` and ``outcome`` make the claim a cell: what that state got, in the
+    catalog's outcome vocabulary, so the matrix, the answers and the export can use it as data.
+    """
 
     claim: str
     source: str
     date: str | None = None
     ref: str | None = None  # e.g. "R5" in the evidence file
     state: str | None = None
+    status: int | None = None
+    outcome: str | None = None
+    kind: str = "reported"
+    signal: Mapping[str, str] | None = None  # {"header"|"field": name, "value"?: v, "meaning": accepted|rejected}
+    where: Source | None = None  # the claim in its YAML file (for lint messages)
+    path: str = ""  # its dotted field path there, e.g. endpoints.3.reported.1
+    fields: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)  # field -> line
+
+    @property
+    def is_cell(self) -> bool:
+        """A claim about one state's answer (not a general remark)."""
+        return self.state is not None and (self.status is not None or self.outcome is not None)
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,7 @@ class Documented:
     deprecated: bool = False
     scopes: tuple[str, ...] = ()
     source: str | None = None
+    claims: tuple[Reported, ...] = ()  # documented answers per state (kind "documented")
 
     @property
     def markers_disagree(self) -> bool:
@@ -268,6 +286,8 @@ class TargetProfile:
     retries: int = 2
     options: Mapping[str, Any] = field(default_factory=dict)  # passed to the launcher
     description: str = ""
+    kind: str | None = None  # emulator | local-server | vendor-site
+    models: str = ""  # for an emulator: what it models
     source: Source = field(default_factory=lambda: Source("?"))
     lines: Mapping[str, int] = field(default_factory=dict)  # field path "a.b" -> line, for errors
 

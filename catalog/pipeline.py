@@ -12,6 +12,7 @@ from . import __version__
 from .containment import symlinks_out
 from .definitions import ApiDefinition, load_all
 from .diff import Change, diff_runs
+from .evidence import check_claims
 from .plugins import Hooks
 from .results import ApiCatalog, Catalog, TargetRun
 from .runner import RunOptions, probe_all
@@ -62,6 +63,7 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
     apis = apis if apis is not None else load_all(project.endpoints)
     if links := symlinks_out(project.data, project.root):  # committed data is contributed too
         raise DefinitionError(links)
+    check_claims(apis, hooks.states)
     store = Store(project.data)
     catalog = Catalog(
         apis={},

@@ -163,6 +163,7 @@ class Catalog:
     schemes: dict[str, AuthScheme] = field(default_factory=dict)  # registered auth schemes, by name
     data_dir: Path | None = None  # the project's site/data, for plugins that publish data of their own
     answers: dict[str, ApiAnswers] = field(default_factory=dict)  # by API name; filled once by the site build
+    questions: dict[str, list[Any]] = field(default_factory=dict)  # by API name: catalog.questions.Answer
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,13 @@ from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
 from .answers import compute_answers
+from .columns import bad_state_order
 from .containment import symlinks_out
 from .deferred import Deferred, PutBack, inline
 from .errors import AuthcatError
 from .export import write_export
 from .plugins import Hooks
+from .questions import api_questions
 from .results import Catalog, SitePage
 from .yamlfile import DefinitionError
 
@@ -132,6 +134,8 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     answers = compute_answers(catalog, hooks)
     catalog.answers = answers
     catalog.schemes = dict(hooks.schemes)  # an API's scheme by name, for its pages
+    order = bad_state_order(catalog)
+    catalog.questions = {name: api_questions(api, answers.get(name), order) for name, api in catalog.apis.items()}
     deferred = Deferred()
     pages = render_pages(catalog, paths, hooks, deferred)
     staging = paths.generated

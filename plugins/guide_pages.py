@@ -16,6 +16,7 @@ from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_
 from catalog.classify import REJECTING
 from catalog.hookspecs import hookimpl
 from catalog.model import Outcome, Verdict
+from catalog.questions import questions_for, targets_for
 from catalog.recipe import Recipe, client_auth, recipe_script
 from catalog.results import ApiCatalog, Catalog, SitePage, TargetRun
 from catalog.signals import ACCEPTED, REJECTED, Signal, find_signals
@@ -197,6 +198,7 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
     return {
         "answers": answers, "targets": targets, "risky": risky, "title": GUIDE_TITLE,
         "documented_endpoints": documented,
+        "questions": questions_for(catalog, api), "question_targets": targets_for(api),
     }
 
 

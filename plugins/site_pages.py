@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.classify import OUTCOMES, VERDICTS
+from catalog.columns import state_columns
 from catalog.documented import disagreements
+from catalog.evidence import API_WIDE, claimed_cells
 from catalog.hookspecs import hookimpl
 from catalog.model import Endpoint, Outcome, Verdict
 from catalog.presentations import api_presentations, scheme_words
+from catalog.questions import questions_for, targets_for
 from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun
 from catalog.site import slug
 
@@ -77,10 +80,18 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
         for result in run.endpoints.values():
             verdicts[result.verdict] += 1
             cells += sum(1 for c in result.cells.values() if c.outcome != Outcome.NOT_AVAILABLE)
+    observed = {eid for run in api.runs for eid, r in run.endpoints.items() if r.verdict not in ("not-served", "not-probed")}
+    claimed = claimed_cells(api.definition)
     return {
         "endpoints": len(endpoints),
         "gets": sum(1 for e in endpoints if e.method == "GET"),
         "documented_anonymous": sum(1 for e in endpoints if e.documented.anonymous),
+        # Per method: a write documented "anonymous" only through an empty security requirement
+        # is a spec artefact more than an invitation; the split keeps it from reading as one.
+        "anonymous_get": sum(1 for e in endpoints if e.documented.anonymous and e.method in ("GET", "HEAD")),
+        "anonymous_writes": sum(1 for e in endpoints if e.documented.anonymous and e.method not in ("GET", "HEAD")),
+        "observed_endpoints": len(observed & {e.id for e in endpoints}),
+        "claimed_endpoints": len([k for k in claimed if k != API_WIDE]),
         "reported": sum(1 for e in endpoints if e.reported),
         "observed_cells": cells,
         "verdicts": dict(sorted(verdicts.items())),
@@ -101,20 +112,32 @@ def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, Endpoi
     return out
 
 
+def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
+    """API-wide claims first, then by path."""
+    key, row = item
+    endpoint = next(iter(row.values())).endpoint
+    return (key != API_WIDE, endpoint.path if endpoint else "")
+
+
 @hookimpl(trylast=True)
 def authcat_site_pages(catalog: Catalog, render):
     legend = [(o, *OUTCOMES[o]) for o in outcomes_used(catalog)]
     common = {"catalog": catalog, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
     summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
-    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, **common))]
+    targets = {name: targets_for(api) for name, api in catalog.apis.items()}
+    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets, **common))]
     for name, api in sorted(catalog.apis.items()):
         groups = group_views(api)
         results = _endpoint_results(api)
-        matrices = [(run, matrix_rows(api, run)) for run in api.runs]
+        matrices = [(run, matrix_rows(api, run), state_columns(catalog, set(run.states))) for run in api.runs]
+        claimed = claimed_cells(api.definition)
+        claim_states = {st for row in claimed.values() for st in row}
+        evidence = {"rows": sorted(claimed.items(), key=_claims_row_order), "columns": state_columns(catalog, claim_states)}
         pages.append((f"apis/{name}/index.md", render(
             "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
+            questions=questions_for(catalog, api), targets=targets_for(api),
             legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
-            disagreements=disagreements(api), presentations=_presentations(catalog, api), **common,
+            disagreements=disagreements(api), presentations=_presentations(catalog, api), evidence=evidence, **common,
         )))
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(

@@ -144,20 +144,29 @@ def test_pages_load_without_console_errors_or_failed_requests(visit, path):
     v.assert_clean()
 
 
-def test_matrix_shows_every_observed_endpoint(visit, observed):
+UNOBSERVED = ("not-served", "not-probed")
+
+
+def test_matrix_shows_observed_endpoints_and_folds_the_rest(visit, observed):
     page = visit(MATRIX).page
     n = len(observed["endpoints"])
-    assert n > 0
+    seen = sum(1 for e in observed["endpoints"].values() if e["verdict"] not in UNOBSERVED)
+    assert 0 < seen < n
+    assert visible_rows(page) == seen
+    assert matrix(page).locator("[data-count]").inner_text().startswith(f"{seen} of {n} rows shown")
+    total = len(observed["defined"])
+    assert f"{seen} of {total} endpoints observed" in matrix(page).locator(".authcat-counts").inner_text()
+    matrix(page).locator("input[data-filter=unobserved]").check()
     assert visible_rows(page) == n
-    assert matrix(page).locator("[data-count]").inner_text() == f"{n} of {n} endpoints"
+    assert "unobserved=1" in page.url  # the filter is kept in the URL
 
 
 def test_search_finds_an_endpoint_by_its_path(visit, observed):
     page = visit(MATRIX).page
-    # An endpoint that was really probed (has cells), found by a path no other endpoint shares.
-    paths = [e["path"] for e in observed["endpoints"].values()]
-    path = next(e["path"] for e in observed["endpoints"].values() if e.get("states") and paths.count(e["path"]) == 1)
-    box = matrix(page).locator("input[data-filter=search]")
+    live = {k: e for k, e in observed["endpoints"].items() if e["verdict"] not in UNOBSERVED}
+    paths = [e["path"] for e in live.values()]
+    path = next(p for p in paths if paths.count(p) == 1)
+    box = matrix(page).locator("input[data-filter=q]")
     box.fill(path)
     rows = matrix(page).locator("tbody tr:not([hidden])")
     expected = sum(1 for p in paths if path.lower() in p.lower())  # a path is a prefix of longer ones
@@ -166,7 +175,7 @@ def test_search_finds_an_endpoint_by_its_path(visit, observed):
     box.fill("no endpoint has this path")
     assert visible_rows(page) == 0
     box.fill("")
-    assert visible_rows(page) == len(observed["endpoints"])
+    assert visible_rows(page) == len(live)
 
 
 def test_verdict_filter_hides_and_shows_rows(visit, observed):
@@ -183,7 +192,7 @@ def test_verdict_filter_hides_and_shows_rows(visit, observed):
         shown = matrix(page).locator("tbody tr:not([hidden])").evaluate_all("rs => rs.map(r => r.dataset.verdict)")
         assert set(shown) == {verdict}
     select.select_option("")
-    assert visible_rows(page) == len(observed["endpoints"])
+    assert visible_rows(page) == sum(1 for e in observed["endpoints"].values() if e["verdict"] not in UNOBSERVED)
 
 
 def test_legend_lists_only_the_outcomes_in_the_data(visit, observed):
@@ -206,12 +215,13 @@ def test_a_cell_leads_to_its_endpoints_section(visit, observed):
     endpoint_id, _data = next((k, e) for k, e in observed["endpoints"].items() if e["verdict"] == "mixed")
     endpoint = observed["defined"][endpoint_id]
     row = page.locator(f"tr#row-{slug(endpoint_id)}")
+    state = row.locator("td.cell").nth(2).get_attribute("id").rsplit("--", 1)[1]
     row.locator("td.cell").nth(2).click()
-    page.wait_for_url(f"**/apis/{API}/{slug(endpoint.group)}.html#{slug(endpoint_id)}")
-    section = page.locator(f"section#{slug(endpoint_id)}")
+    page.wait_for_url(f"**/apis/{API}/{slug(endpoint.group)}.html#{slug(endpoint_id)}--{TARGET}--{state}")
+    section = page.locator(f"section:has(h2#{slug(endpoint_id)})")
     assert section.count() == 1
     assert f"{endpoint.method} {endpoint.path}" in section.locator("h2").inner_text()
-    assert section.is_visible()
+    assert section.locator(f"tr#{slug(endpoint_id)}--{TARGET}--{state}").is_visible()  # the cell's full answer
     # The "report a problem" link is prefilled with this endpoint.
     link = section.get_by_role("link", name="Report a problem with this data")
     query = parse_qs(urlparse(link.get_attribute("href")).query)
@@ -223,7 +233,7 @@ def test_every_endpoint_section_has_a_prefilled_report_link(visit):
     page = visit(f"/apis/{API}/issues.html").page
     found = page.locator("section.authcat-endpoint").evaluate_all("""ss => ss.map(s => {
         const a = [...s.querySelectorAll('a')].find(a => a.textContent.trim() === 'Report a problem with this data');
-        return [s.id, s.querySelector('h2').textContent.trim(), a ? a.href : null];
+        return [s.dataset.endpoint, s.querySelector('h2 code').textContent.trim(), a ? a.href : null];
     })""")
     assert found
     for section_id, heading, href in found:
@@ -236,7 +246,7 @@ def test_every_endpoint_section_has_a_prefilled_report_link(visit):
 def test_matrix_header_sticks_while_rows_scroll(visit):
     page = visit(MATRIX).page
     box = matrix(page).locator(".matrix-scroll")
-    header = box.locator("thead th").first
+    header = box.locator("thead th.endpoint").first
     top_before = header.bounding_box()["y"]
     box.evaluate("b => b.scrollTop = 600")
     assert box.evaluate("b => b.scrollTop") > 0  # the rows scroll inside the box...
@@ -259,7 +269,7 @@ def test_matrix_is_usable_on_a_phone(visit):
     box = matrix(page).locator(".matrix-scroll")
     widths = box.evaluate("b => [b.scrollWidth, b.clientWidth, getComputedStyle(b).overflowX]")
     assert widths[0] > widths[1] and widths[2] == "auto", widths  # the matrix scrolls inside its box
-    for control in ("input[data-filter=search]", "select[data-filter=verdict]"):
+    for control in ("input[data-filter=q]", "select[data-filter=verdict]"):
         el = matrix(page).locator(control)
         el.scroll_into_view_if_needed()
         assert el.is_visible()

@@ -188,4 +188,4 @@ def test_scheme_case_is_observed_and_shown(versions):
     hooks = Hooks()
     pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
     assert "<code>scheme-case</code>" in pages["methodology.md"] and "lower-cased" in pages["methodology.md"]
-    assert 'title="scheme-case: 200 · as-anonymous' in pages["apis/datasette/index.md"]
+    assert 'aria-label="scheme-case: 200 as-anonymous' in pages["apis/datasette/index.md"]

@@ -27,8 +27,13 @@ def built(tmp_path_factory):
 def test_catalog_json_validates_against_the_published_schema(built):
     build = built / "site" / "build"
     schema = json.loads((build / "catalog.schema.json").read_text())
-    assert schema == json.loads((REPO / "catalog" / "schemas" / "catalog.schema.json").read_text())
+    source = json.loads((REPO / "catalog" / "schemas" / "catalog.schema.json").read_text())
+    # The published schema is the source one, with the catalog's states as an enum.
+    states = schema["$defs"]["state"].pop("enum")
+    assert schema == source
+    assert {"valid", "anonymous", "revoked", "unknown-token"} <= set(states)
     jsonschema.Draft202012Validator.check_schema(schema)
+    schema["$defs"]["state"]["enum"] = states
     data = json.loads((build / "catalog.json").read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     assert not errors, [f"{e.json_path}: {e.message[:200]}" for e in errors[:5]]
@@ -88,3 +93,44 @@ def test_confluence_guide_names_status_codes_and_invents_no_header(built):
 def test_group_page_shows_the_explanation(built):
     page = (built / "site" / "generated" / "apis" / "jira-cloud" / "projects.md").read_text()
     assert 'class="verdict-explanation"' in page and "cannot tell a dead token from an empty result" in page
+
+
+def test_the_published_schema_refuses_unknown_state_keys(built):
+    build = built / "site" / "build"
+    schema = json.loads((build / "catalog.schema.json").read_text())
+    data = json.loads((build / "catalog.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    jira = next(a for a in data["apis"] if a["name"] == "jira-cloud")
+    observed = next(o for e in jira["endpoints"] for o in e["observed"] if o["cells"])
+    observed["cells"]["revokd"] = observed["cells"]["valid"]  # a typo'd state key
+    assert any("revokd" in e.message for e in validator.iter_errors(data))
+    del observed["cells"]["revokd"]
+    claim = next(r for e in jira["endpoints"] for r in e["reported"] if r["state"])
+    claim["state"] = "no-such-state"
+    assert any(e.json_path.endswith(".state") for e in validator.iter_errors(data))
+
+
+def test_reported_claims_are_queryable_cells_in_the_export(built):
+    data = json.loads((built / "site" / "build" / "catalog.json").read_text())
+    jira = next(a for a in data["apis"] if a["name"] == "jira-cloud")
+    by_id = {e["id"]: e for e in jira["endpoints"]}
+    # R5: a revoked token served as anonymous on GET /rest/api/3/project, with source and date.
+    revoked = [r for r in by_id["getAllProjects"]["reported"] if r["state"] == "revoked"]
+    assert revoked == [{
+        "kind": "reported", "claim": revoked[0]["claim"], "ref": "R5", "state": "revoked", "status": 200,
+        "outcome": "as-anonymous", "date": "2019-12", "signal": None,
+        "source": "https://community.atlassian.com/t5/Jira-questions/API-Token-expiry-and-error-handling/qaq-p/1246938",
+    }]
+    myself = [(r["state"], r["status"], r["outcome"]) for r in by_id["getCurrentUser"]["reported"]]
+    assert ("unknown-token", 401, "rejected") in myself
+    # The targets say what they are.
+    assert jira["targets"][0]["kind"] == "emulator" and "Jira Cloud" in jira["targets"][0]["models"]
+    datasette = next(a for a in data["apis"] if a["name"] == "datasette")
+    assert datasette["targets"][0]["kind"] == "local-server"
+    # The three answers travel with their evidence labels.
+    q = jira["questions"]
+    revoked_lines = q["bad-credentials"]["by_state"]["revoked"]
+    assert {x["kind"] for x in revoked_lines} == {"observed", "reported"}
+    assert any("as-anonymous" in x["text"] and x["label"].startswith("R5") for x in revoked_lines)
+    assert any(x["kind"] == "reported" and "GET /rest/api/3/myself" in x["text"] for x in q["token-check"]["lines"])
+    assert any(x["kind"] == "observed" and "x-aaccountid" in x["text"] for x in q["fallback-signal"]["lines"])

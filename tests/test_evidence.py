@@ -1,0 +1,115 @@
+"""Reported and documented claims as data: lint names file:line: field for a bad one, the committed
+ones are structured cells, and the API page shows them as marked cells linked to their source."""
+
+from __future__ import annotations
+
+import textwrap
+
+from click.testing import CliRunner
+
+from catalog.cli import cli
+from catalog.definitions import load_all
+from catalog.evidence import API_WIDE, claimed_cells
+from catalog.pipeline import load_catalog
+from catalog.plugins import Hooks
+from catalog.site import render_pages
+from tests.conftest import REPO
+
+R5 = "https://community.atlassian.com/t5/Jira-questions/API-Token-expiry-and-error-handling/qaq-p/1246938"
+
+
+def write_group(project, text: str):
+    path = project.endpoints / "jira-cloud" / "claims.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def lint(project):
+    return CliRunner().invoke(cli, ["--root", str(project.root), "lint"])
+
+
+def test_an_unknown_state_in_a_claim_names_file_line_and_field(project):
+    write_group(project, """\
+        group: Claims
+        endpoints:
+          - id: claimed
+            method: GET
+            path: /rest/api/3/claimed
+            reported:
+              - claim: A revoked token was served.
+                source: https://example.org/report
+                date: 2024-01
+                state: revokd
+                status: 200
+                outcome: as-anonymous
+        """)
+    result = lint(project)
+    assert result.exit_code != 0
+    assert ("endpoints/jira-cloud/claims.yaml:10: endpoints[0].reported[0].state: unknown token state 'revokd', "
+            "did you mean 'revoked'?") in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_outcome_its_status_cannot_have_is_refused(project):
+    write_group(project, """\
+        endpoints:
+          - id: claimed
+            method: GET
+            path: /rest/api/3/claimed
+            documented:
+              claims:
+                - claim: The spec says 401.
+                  source: spec
+                  state: expired
+                  status: 401
+                  outcome: as-anonymous
+        """)
+    result = lint(project)
+    assert result.exit_code != 0
+    assert ("endpoints/jira-cloud/claims.yaml:11: endpoints[0].documented.claims[0].outcome: outcome "
+            "'as-anonymous' cannot come with status 401") in result.output
+
+
+def test_schema_checks_status_outcome_and_date(project):
+    write_group(project, """\
+        endpoints:
+          - id: claimed
+            method: GET
+            path: /rest/api/3/claimed
+            reported:
+              - claim: x
+                source: https://example.org/
+                date: last spring
+                state: expired
+                status: 999
+                outcome: served
+        """)
+    output = lint(project).output
+    assert "claims.yaml:8: endpoints[0].reported[0].date" in output
+    assert "claims.yaml:10: endpoints[0].reported[0].status" in output
+    assert "claims.yaml:11: endpoints[0].reported[0].outcome" in output
+
+
+def test_the_committed_claims_are_structured_cells():
+    jira = load_all(REPO / "endpoints")["jira-cloud"]
+    cells = claimed_cells(jira)
+    revoked = cells["getAllProjects"]["revoked"]
+    assert (revoked.status, revoked.outcome, revoked.kinds) == (200, "as-anonymous", ["reported"])
+    assert revoked.claims[0].source == R5 and revoked.claims[0].date == "2019-12"
+    assert cells["getCurrentUser"]["unknown-token"].outcome == "rejected"
+    assert cells[API_WIDE]["deactivated"].status == 401
+    # Two sources disagree on searchProjects' unknown token (R5: 401, R11: 200 empty): both kept.
+    assert {c.status for c in cells["searchProjects"]["unknown-token"].claims} == {401, 200}
+    confluence = claimed_cells(load_all(REPO / "endpoints")["confluence-cloud"])
+    assert confluence[API_WIDE]["unknown-token"].outcome == "forbidden"
+
+
+def test_the_api_page_marks_claimed_cells_and_links_their_source(project):
+    hooks = Hooks()
+    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    page = pages["apis/jira-cloud/index.md"]
+    block = page.split('id="evidence-matrix"')[1]
+    row = block.split('id="claims-getallprojects"')[1].split("</tr>")[0]
+    assert 'data-evidence="reported"' in row
+    assert f'href="{R5}"' in row and "R5" in row and "as-anonymous" in row
+    assert 'aria-label="reported R5: revoked got 200 as-anonymous (2019-12)"' in row
