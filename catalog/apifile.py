@@ -35,6 +35,8 @@ def parse_scheme(api: str, raw: Any) -> tuple[str, AuthScheme | None]:
     """``scheme:`` as a plugin name (``basic``) or a declared mapping; (name, declared or None)."""
     if not isinstance(raw, dict):
         return str(raw or "basic"), None
+    if len(_places(raw)) != 1:  # reported by scheme_place_problems; nothing sensible to build
+        return str(raw.get("name") or api), None
     name = str(raw.get("name") or api)
     location, parameter, keyword = Location.HEADER, "Authorization", None
     if "keyword" in raw:
@@ -49,6 +51,26 @@ def parse_scheme(api: str, raw: Any) -> tuple[str, AuthScheme | None]:
                         template=str(raw.get("value", "{secret}")), encoding=raw.get("encoding"),
                         query_parameter=raw.get("query_parameter"))
     return name, scheme
+
+
+PLACES = ("keyword", "header", "query", "cookie")
+
+
+def _places(raw: dict) -> list[str]:
+    return [k for k in PLACES if k in raw]
+
+
+def scheme_place_problems(doc: Located, raw: Any) -> list[Problem]:
+    """A declared scheme names exactly one place for the credential."""
+    if not isinstance(raw, dict):
+        return []
+    found = _places(raw)
+    if len(found) == 1:
+        return []
+    if not found:
+        return [_problem(doc, ("scheme",), "say where the credential goes: one of keyword (Authorization: <keyword> "
+                                           "<value>), header, query or cookie")]
+    return [_problem(doc, ("scheme", found[1]), f"give one of {', '.join(PLACES)}, not {' and '.join(found)}")]
 
 
 def scheme_problems(doc: Located, scheme: AuthScheme | None) -> list[Problem]:

@@ -28,6 +28,7 @@ from .apifile import (
     parse_scheme,
     query_values,
     request_problems,
+    scheme_place_problems,
     scheme_problems,
 )
 from .containment import symlinks_out
@@ -78,6 +79,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
 def schema_problems(doc: Located, kind: str) -> list[Problem]:
     problems = []
     for err in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        err = _alternative(err)
         path = tuple(err.absolute_path)
         message = err.message
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
@@ -96,6 +98,20 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
             message = message[:300] + "…"
         problems.append(Problem(doc.file, doc.line(path), dotted(path) or "(file)", message))
     return problems
+
+
+def _alternative(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For "one of these shapes" (a scheme name or a scheme mapping): the error of the shape the
+    value has, not "is not valid under any of the given schemas"."""
+    while err.validator in ("oneOf", "anyOf") and err.context:
+        relevant = [e for e in err.context if e.validator != "type"]
+        if not relevant:
+            types = sorted({str(t) for e in err.context
+                            for t in (e.validator_value if isinstance(e.validator_value, list) else [e.validator_value])})
+            err.message = f"{err.instance!r} must be of type {' or '.join(types)}"
+            return err
+        err = max(relevant, key=lambda e: len(e.absolute_path))
+    return err
 
 
 def _check_path(path: str) -> str | None:
@@ -169,6 +185,7 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
             if d["name"] != api_dir.name:
                 file_problems.append(Problem(api_doc.file, api_doc.line(("name",)), "name", f"must equal the folder name {api_dir.name!r}"))
             scheme_name, declared = parse_scheme(d["name"], d.get("scheme", "basic"))
+            file_problems += scheme_place_problems(api_doc, d.get("scheme"))
             file_problems += scheme_problems(api_doc, declared)
             file_problems += envelope_problems(api_doc, d)
             file_problems += request_problems(api_doc, (), d.get("headers") or {}, d.get("query") or {}, declared)

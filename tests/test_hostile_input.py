@@ -151,7 +151,7 @@ def test_hostile_file(linted, name):
 
 BROKEN_SPECS = {
     "not-json.json": '{"openapi": "3.0.0", "paths": {',
-    "swagger2.json": '{"swagger": "2.0", "info": {"title": "x", "version": "1"}, "paths": {}}',
+    "swagger1.json": '{"swagger": "1.2", "info": {"title": "x", "version": "1"}, "paths": {}}',
     "a-list.yaml": "- openapi: 3.0.0\n",
     "not-yaml.yaml": "openapi: 3.0.0\npaths: {\n  /x: [\n",
     "empty.yaml": "",
