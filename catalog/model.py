@@ -334,6 +334,7 @@ class RunningTarget:
     version_source: str | None = None  # where the version came from (catalog.versions)
     serves: Callable[[Endpoint], bool] | None = None  # None: unknown, probe everything
     extra_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
+    parameters: Mapping[str, str] = field(default_factory=dict)  # path parameters the launcher made
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.backlot_target",
     "authcat_plugins.datasette_target",
     "authcat_plugins.jupyter_target",
+    "authcat_plugins.synapse_target",
     "authcat_plugins.site_pages",
     "authcat_plugins.openapi_importer",
     "authcat_plugins.drift",

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,13 @@ class Plan:
         """The URL and headers one state sends: static values, then the state's credential."""
         return presentation.url(url), {**self.static_headers, **presentation.headers}
 
+    def cache_url(self, endpoint: Endpoint) -> str | None:
+        """The URL as the probe cache sees it: a launcher's fixture ids (new at every launch) stay
+        placeholders, so an unchanged definition on the same server version reuses its cells."""
+        made = {k: "{" + k + "}" for k in self.target.parameters if k not in self.target.profile.parameters}
+        return endpoint_url(self.target.base_url, endpoint, {**self.params, **made},
+                            self.target.profile.queries.get(endpoint.id), self.static_query)
+
 
 def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
     for name, definition in apis.items():
@@ -116,6 +124,9 @@ def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root:
                 options.log(f"skip {name}/{profile.name}: {why}")
                 continue
             yield definition, profile
+
+
+_PLACEHOLDER = re.compile(r"{([^{}/]+)}")
 
 
 def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
@@ -132,6 +143,11 @@ def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
         path = path.replace("{" + name + "}", quote(params[name], safe=""))
     url = base_url.rstrip("/") + path
     merged = {**(static or {}), **endpoint.query, **(query or {})}
+    for key, value in merged.items():  # a value written `{name}` takes a path parameter's value
+        if isinstance(value, str) and (m := _PLACEHOLDER.fullmatch(value)):
+            if m.group(1) not in params:
+                return None
+            merged[key] = params[m.group(1)]
     if merged:
         url += "?" + urlencode(sorted(merged.items()))
     base, got = urlsplit(base_url), urlsplit(url)
@@ -199,6 +215,7 @@ async def _resolve_params(plan: Plan, prober: Prober) -> None:
     profile = plan.target.profile
     plan.static_query = {**plan.definition.api.query,
                          **{k: v for k, v in profile.query.items() if not isinstance(v, Discovery)}}
+    plan.params.update(plan.target.parameters)  # the launcher's fixtures; the profile's literals win
     for name, value in profile.parameters.items():
         if not isinstance(value, Discovery):
             plan.params[name] = value
@@ -332,7 +349,8 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
                 continue  # documented-only operations do not appear in observations
             url = plan.url(endpoint)
-            key = definition_hash(endpoint, url, plan.target.version, plan.definition.api.scheme, plan.hash_extra)
+            key = definition_hash(endpoint, url and plan.cache_url(endpoint), plan.target.version,
+                                  plan.definition.api.scheme, plan.hash_extra)
             skipped = _why_not_probed(endpoint, plan, url, options)
             if skipped:
                 results[endpoint.id] = EndpointResult(endpoint.id, endpoint.method, endpoint.path, skipped[0], skipped[1], key)

@@ -42,6 +42,8 @@ class Launched:
     ``serves(method, path_template)`` answers whether the server implements an operation, where it
     can tell (path parameters are compared by position, not name); None means "probe and see".
     ``unavailable`` names token states the server cannot provide, with the reason.
+    ``parameters`` are path parameter values the launcher made (room ids, event ids): fixtures
+    that exist only once the server runs. A literal value in the target profile wins.
     """
 
     base_url: str  # e.g. http://127.0.0.1:54321 (the profile's prefix is appended per API)
@@ -49,6 +51,7 @@ class Launched:
     credentials: Credentials
     serves: Callable[[str, str], bool] | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 Launcher = Callable[[LaunchContext], contextlib.AbstractContextManager[Launched]]
@@ -243,6 +246,7 @@ class TargetPool:
                 credentials=launched.credentials,
                 serves=(lambda e: serves(e.method, profile.prefix + e.path)) if serves else None,
                 extra_states=dict(launched.unavailable),
+                parameters=dict(launched.parameters),
             )
         url = profile_base_url(profile)
         if not url:

@@ -1,0 +1,189 @@
+"""The ``synapse`` target: a local Synapse (the reference Matrix homeserver) with real fixtures.
+
+In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite, one client listener
+on a free 127.0.0.1 port, no federation listener and no federation peers, registration closed
+except through the shared secret, rate limits lifted for the probes), starts
+``python -m synapse.app.homeserver`` and stops it by its PID when the run ends, also on errors,
+Ctrl-C and SIGTERM (:class:`catalog.process.ServerProcess`).
+
+Then it makes every fixture through the server itself (see :mod:`.synapse_fixtures`):
+
+* ``valid``: ``@alice``, a member of a public room (published to the room directory, with
+  messages) and of a private room;
+* ``unprivileged``: ``@bob``, a user in neither room;
+* ``revoked``: an access token of alice's that ``POST /logout`` revoked;
+* ``expired``: an access token of alice's issued with refresh tokens, whose lifetime
+  (``refreshable_access_token_lifetime``, a few seconds here) has passed — the plugin waits it out;
+* ``deactivated``: a token of ``@dave``, whose account the admin API deactivated.
+
+``forged`` is not available: Synapse's access tokens are random strings with a checksum, not
+signed, so there is no signature to get wrong. Path parameters (room ids, the alias, event ids,
+the media id, …) come from the fixtures as the launcher's ``parameters``.
+
+Options (``options:`` in the target profile): ``startup_timeout`` in seconds (default 60);
+``token_lifetime`` in seconds, the expired token's lifetime (default 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from catalog.hookspecs import hookimpl
+from catalog.model import Credential, Credentials
+from catalog.process import ServerProcess, ServerStartError, free_port
+from catalog.secrets import Scrubber
+from catalog.targets import LaunchContext, Launched, TargetError
+
+from .matrix_client import MatrixClient
+from .synapse_fixtures import SERVER_NAME, make_fixtures
+
+UNAVAILABLE = {
+    "forged": "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
+    "is no signature to forge (a never-issued token is the `unknown-token` state)",
+}
+
+# Generous limits: the catalog sends a few thousand requests in seconds, all from 127.0.0.1.
+_LOOSE = {"per_second": 10000, "burst_count": 100000}
+RATE_LIMITS = {
+    key: dict(_LOOSE) for key in (
+        "rc_message", "rc_registration", "rc_joins", "rc_invites", "rc_3pid_validation",
+        "rc_admin_redaction", "rc_key_requests", "rc_media_create", "rc_presence", "rc_delayed_event_mgmt",
+        "rc_room_creation", "rc_reports",
+    )
+}
+RATE_LIMITS["rc_login"] = {"address": dict(_LOOSE), "account": dict(_LOOSE), "failed_attempts": dict(_LOOSE)}
+RATE_LIMITS["rc_joins"] = {"local": dict(_LOOSE), "remote": dict(_LOOSE)}
+RATE_LIMITS["rc_invites"] = {"per_room": dict(_LOOSE), "per_user": dict(_LOOSE), "per_issuer": dict(_LOOSE)}
+
+
+def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: float) -> Path:
+    """A homeserver.yaml for one throw-away run; every secret is fresh and stays in ``scratch``."""
+    config = {
+        "server_name": SERVER_NAME,
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "pid_file": str(scratch / "homeserver.pid"),
+        "listeners": [{
+            "port": port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
+            "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}],
+        }],
+        "database": {"name": "sqlite3", "args": {"database": str(scratch / "homeserver.db")}},
+        "log_config": str(_write_log_config(scratch)),
+        "media_store_path": str(scratch / "media"),
+        "signing_key_path": str(_write_signing_key(scratch)),
+        "registration_shared_secret": shared_secret,
+        "macaroon_secret_key": secrets.token_hex(32),
+        "form_secret": secrets.token_hex(32),
+        "enable_registration": False,
+        "report_stats": False,
+        # No federation: no peers, no key servers, nothing leaves 127.0.0.1.
+        "federation_domain_whitelist": [],
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "url_preview_enabled": False,
+        "serve_client_wellknown": True,
+        # The spec documents GET /publicRooms as needing no credential; Synapse requires one unless
+        # this is set. Set, the server behaves as documented, and what it does with a bad
+        # credential there is what the catalog observes.
+        "allow_public_rooms_without_auth": True,
+        # Synapse's default publishes nothing; the fixture's public room must be listed.
+        "room_list_publication_rules": [{"action": "allow"}],
+        # The `expired` fixture: tokens issued to refresh-token logins live this long. Tokens of
+        # ordinary logins (valid, unprivileged) never expire.
+        "refreshable_access_token_lifetime": int(token_lifetime * 1000),  # milliseconds
+        "presence": {"enabled": True},
+        **RATE_LIMITS,
+    }
+    path = scratch / "homeserver.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.chmod(path, 0o600)  # it holds the shared secret
+    return path
+
+
+def _write_log_config(scratch: Path) -> Path:
+    # Warnings and errors only: request logs would grow with every probe.
+    log = {
+        "version": 1,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"level": "WARNING", "handlers": ["console"]},
+        "disable_existing_loggers": False,
+    }
+    path = scratch / "log.yaml"
+    path.write_text(yaml.safe_dump(log, sort_keys=False))
+    return path
+
+
+def _write_signing_key(scratch: Path) -> Path:
+    """A fresh ed25519 server key (Synapse refuses to start without one)."""
+    from signedjson.key import generate_signing_key, write_signing_keys  # a Synapse dependency
+
+    path = scratch / "signing.key"
+    with path.open("w") as f:
+        write_signing_keys(f, [generate_signing_key("a_" + secrets.token_hex(2))])
+    os.chmod(path, 0o600)
+    return path
+
+
+def synapse_version(client: MatrixClient) -> str | None:
+    with contextlib.suppress(TargetError):
+        _, body = client.call("GET", "/_synapse/admin/v1/server_version")
+        if isinstance(body, dict) and isinstance(body.get("server_version"), str):
+            return body["server_version"].split(" ")[0]
+    return None
+
+
+@contextlib.contextmanager
+def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
+    try:
+        import synapse  # noqa: F401  (only to say clearly what is missing)
+    except ImportError:
+        raise TargetError("synapse: the matrix-synapse package is not installed "
+                          "(pip install -e '.[targets]')") from None
+    timeout = float(ctx.options.get("startup_timeout", 60))
+    lifetime = float(ctx.options.get("token_lifetime", 2))
+    scratch = ctx.scratch_dir
+    scratch.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    shared_secret = secrets.token_urlsafe(32)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    config = write_config(scratch, port, shared_secret, lifetime)
+    command = [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)]
+    scrub = Scrubber([shared_secret])
+    with ServerProcess(command, log_path=scratch / "synapse.log", secrets=[shared_secret], cwd=scratch) as server:
+        try:
+            server.wait_http(f"{base_url}/_matrix/client/versions", timeout=timeout)
+        except ServerStartError as err:
+            raise TargetError(f"synapse did not start: {err}") from None
+        ready = time.monotonic() - started
+        client = MatrixClient(base_url, scrub)
+        try:
+            fixtures = make_fixtures(client, shared_secret, lifetime)
+            server.scrub = Scrubber([shared_secret, *fixtures.secrets()])
+            client.scrub = server.scrub
+            version = synapse_version(client)
+        finally:
+            client.close()
+        ctx.log(f"synapse {version} on {base_url} (pid {server.pid}), ready in {ready:.1f} s, "
+                f"fixtures in {time.monotonic() - started - ready:.1f} s")
+        yield Launched(
+            base_url=base_url,
+            version=version,
+            credentials=Credentials(roles={role: Credential(secret=s.token) for role, s in fixtures.tokens.items()}),
+            serves=None,
+            unavailable=dict(UNAVAILABLE),
+            parameters=dict(fixtures.parameters),
+        )
+
+
+@hookimpl(trylast=True)
+def authcat_register_targets(register):
+    register("synapse", launch_synapse)
