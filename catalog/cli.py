@@ -224,19 +224,26 @@ def plugins_cmd(ctx: Context) -> None:
 
 
 @cli.command("import-openapi")
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 @click.option("--api", required=True, help="The API folder to write into: endpoints/<api>/.")
 @click.option("--format", "fmt", default="openapi", show_default=True, help="An importer plugin.")
+@click.option("--skip-outside-refs", is_flag=True,
+              help="Import even if a $ref leaves the spec's folder: such a $ref is not read, only listed.")
 @pass_ctx
-def import_cmd(ctx: Context, spec: Path, api: str, fmt: str) -> None:
-    """Import a vendor spec into endpoints/<api>/ (one YAML file per tag; re-import is safe)."""
+def import_cmd(ctx: Context, spec: Path, api: str, fmt: str, skip_outside_refs: bool) -> None:
+    """Import a vendor spec into endpoints/<api>/ (one YAML file per tag; re-import is safe).
+
+    SPEC is one OpenAPI file, or the folder of a multi-file spec (every top-level file is a
+    document; $refs may reach other files of that folder, never outside it).
+    """
     importer = ctx.hooks.importers.get(fmt)
     if importer is None:
         raise InputError(f"--format: no importer named {fmt!r}; available: {', '.join(sorted(ctx.hooks.importers))}")
     out_dir = ctx.project.endpoints / api
     if not (out_dir / "api.yaml").exists():
         raise InputError(f"--api: {out_dir / 'api.yaml'} does not exist: create the API first (name, title, scheme)")
-    out.print(importer(spec, api, out_dir))
+    options = {"skip_outside_refs": True} if skip_outside_refs else {}
+    out.print(importer(spec, api, out_dir, **options))
 
 
 def main() -> None:

@@ -127,13 +127,16 @@ def _check_path(path: str) -> str | None:
 def _documented(raw: dict[str, Any] | None, doc: Located | None = None, where: tuple = ()) -> Documented:
     raw = raw or {}
     sentence, optional = raw.get("anonymous_sentence"), raw.get("security_optional")
+    security = raw.get("security")
     anonymous = raw.get("anonymous")
-    if anonymous is None and (sentence is not None or optional is not None):
-        anonymous = bool(sentence or optional)
+    if anonymous is None and (sentence is not None or optional is not None or security is not None):
+        # No security requirement at all, or an empty one among them: no credential is needed.
+        anonymous = bool(sentence or optional or security in ("none", "optional"))
     return Documented(
         anonymous=anonymous,
         anonymous_sentence=sentence,
         security_optional=optional,
+        security=security,
         documents_401=raw.get("documents_401"),
         deprecated=bool(raw.get("deprecated", False)),
         scopes=tuple(raw.get("scopes", ())),

@@ -134,6 +134,7 @@ class Documented:
     anonymous: bool | None = None
     anonymous_sentence: bool | None = None  # "This operation can be accessed anonymously."
     security_optional: bool | None = None  # an empty {} security requirement
+    security: str | None = None  # the spec's requirements: none | optional | required
     documents_401: bool | None = None
     deprecated: bool = False
     scopes: tuple[str, ...] = ()

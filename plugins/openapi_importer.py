@@ -22,7 +22,7 @@ from catalog.hookspecs import hookimpl
 from .openapi_merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
 from .openapi_operations import Operation, find_docs_root, spec_operations
 from .openapi_security import scheme_yaml, spec_scheme
-from .openapi_spec import read_spec
+from .openapi_spec import read_spec, read_spec_folder
 
 __all__ = ["HEADER", "import_openapi", "is_generated"]
 
@@ -37,26 +37,42 @@ def authcat_register_importers(register):
 # --------------------------------------------------------------------------------------------
 
 
-def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str | None = None) -> str:
-    """Import ``spec_path`` into ``out_dir``; return a one-paragraph summary.
+def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str | None = None,
+                   skip_outside_refs: bool = False) -> str:
+    """Import ``spec_path`` (a file, or a folder of a multi-file spec) into ``out_dir``.
+
+    Returns a one-paragraph summary.
 
     :param docs_root: the vendor's reference docs root for links; by default taken from the
         spec's ``externalDocs`` or the API's ``api.yaml`` ``docs`` when they point at
         Atlassian's REST reference, otherwise no links are written.
     :raises DefinitionError: with one problem when the spec cannot be read or is not OpenAPI 3,
         or with the problems of a broken file already in ``out_dir``. Nothing is written then.
+        A ``$ref`` to a URL, an absolute path, or a file outside the spec's folder is such a
+        problem, unless ``skip_outside_refs``: then it is not read either, only listed.
     """
     spec_path, out_dir = Path(spec_path), Path(out_dir)
-    spec = read_spec(spec_path)
+    if spec_path.is_dir():  # a multi-file spec: one document per area, shared files by $ref
+        docs, spec_name = read_spec_folder(spec_path, skip_outside_refs), f"{spec_path.name}/"
+    else:
+        docs, spec_name = [read_spec(spec_path, skip_refused=skip_outside_refs)], spec_path.name
     folder = read_folder(out_dir)
-    root = docs_root or find_docs_root(spec, folder.api_docs)
-    operations = list(spec_operations(spec, spec_path.name, root))
+    operations: list[Operation] = []
+    ids: set[str] = set()
+    for spec in docs:
+        root = docs_root or find_docs_root(spec, folder.api_docs)
+        name = spec_name + spec.file if spec_path.is_dir() else spec_name
+        operations += spec_operations(spec, name, root, ids)
     plan = merge(operations, folder)
-    texts = {name: render(group, entries, spec_path.name) for name, (group, entries) in plan.files.items()}
+    texts = {name: render(group, entries, spec_name) for name, (group, entries) in plan.files.items()}
     check_output(texts, out_dir)
-    scheme_note, api_text = scheme_for_api(spec, spec_path.name, folder, out_dir)
+    # A multi-file spec declares its schemes in each document: the first that has any speaks.
+    schemed = next((d for d in docs if (d.get("components") or {}).get("securitySchemes")), docs[0])
+    scheme_note, api_text = scheme_for_api(schemed, spec_name, folder, out_dir)
     written = write_files({**texts, **({"api.yaml": api_text} if api_text else {})}, out_dir)
-    return summarize(api, spec_path.name, operations, plan, written) + "\n" + scheme_note
+    loader = docs[0].loader
+    skipped = loader.skipped if loader else []
+    return summarize(api, spec_name, operations, plan, written, skipped) + "\n" + scheme_note
 
 
 def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) -> tuple[str, str | None]:
@@ -79,7 +95,8 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
     return f"Auth scheme: `scheme: {shown}` from {source}, added to api.yaml.", text
 
 
-def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str]) -> str:
+def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str],
+              skipped_refs: list[str] = ()) -> str:
     gets = sum(op.entry["method"] == "GET" for op in operations)
     lines = [
         (f"{api}: {len(operations)} operations ({gets} GET) in {spec_name} → {len(plan.files)} files,"
@@ -88,4 +105,7 @@ def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan,
     if plan.skipped:
         where = ", ".join(f"{i} ({f})" for i, f in plan.skipped)
         lines.append(f"Skipped {len(plan.skipped)} already defined in hand-written files: {where}.")
+    if skipped_refs:
+        lines.append(f"Not read ({len(skipped_refs)} $ref outside the spec's folder; no collection guessed there):")
+        lines += [f"  {line}" for line in skipped_refs]
     return "\n".join(lines)

@@ -31,7 +31,7 @@ ENTRY_ORDER = (
     "query", "read_only", "actor_fields", "documented", "reported", "notes", "removed",
 )
 DOCUMENTED_ORDER = (
-    "anonymous", "anonymous_sentence", "security_optional", "documents_401", "deprecated", "scopes", "source",
+    "anonymous", "anonymous_sentence", "security_optional", "security", "documents_401", "deprecated", "scopes", "source",
 )
 # Keys a re-import owns and rewrites; every other key belongs to a person and is kept.
 SPEC_FIELDS = frozenset({"id", "method", "path", "summary", "docs", "tags", "operation_id"})

@@ -18,7 +18,9 @@ from .openapi_spec import HTTP_METHODS, resolve
 ANONYMOUS_SENTENCE = "This operation can be accessed anonymously."
 
 # Array properties that conventionally hold a page's items, most specific first.
-COLLECTION_NAMES = ("values", "results", "issues", "items", "data", "records", "entries", "elements")
+COLLECTION_NAMES = (
+    "values", "results", "issues", "items", "data", "records", "entries", "elements", "chunk",  # Matrix pages
+)
 # Properties that mark an object as one page of a paged list.
 PAGE_MARKERS = frozenset({"startAt", "maxResults", "total", "isLast", "nextPage", "_links", "cursor", "next"})
 
@@ -44,13 +46,19 @@ class Markers:
     empty_security: bool
 
 
-def spec_operations(spec: dict, spec_name: str, docs_root: str | None) -> Iterator[Operation]:
-    """Every operation in spec order, as a fresh endpoint entry (spec-derived fields only)."""
+def spec_operations(spec: dict, spec_name: str, docs_root: str | None,
+                    ids: set[str] | None = None) -> Iterator[Operation]:
+    """Every operation in spec order, as a fresh endpoint entry (spec-derived fields only).
+
+    ``ids`` holds the ids already given (the other documents of a multi-file spec).
+    """
     prefix = server_prefix(spec)
     markers = find_markers(spec)
     source = f"{spec_name} {spec.get('info', {}).get('version', '')}".strip()
-    ids: set[str] = set()
-    for path, item in spec["paths"].items():
+    ids = set() if ids is None else ids
+    for raw_path, item in spec["paths"].items():
+        # Matrix's spec writes "/events " once: a vendor's stray space is not part of any URL.
+        path = str(raw_path).strip()
         for method in HTTP_METHODS:
             if method not in item:
                 continue
@@ -151,11 +159,25 @@ def documented(spec: dict, op: dict, markers: Markers, source: str) -> dict[str,
     return {
         "anonymous_sentence": ANONYMOUS_SENTENCE in str(op.get("description") or "") if markers.sentence else None,
         "security_optional": {} in (security or []) if markers.empty_security else None,
+        "security": security_kind(security),
         "documents_401": "401" in (op.get("responses") or {}),
         "deprecated": bool(op.get("deprecated", False)),
         **({"scopes": scopes} if (scopes := oauth_scopes(spec, op, security or [])) else {}),
         "source": source,
     }
+
+
+def security_kind(security: Any) -> str:
+    """What the operation's security requirements say about a credential.
+
+    ``none``: no requirement at all (absent, or ``[]``: OpenAPI's "no authentication");
+    ``optional``: an empty requirement ``{}`` among others (any one requirement suffices);
+    ``required``: every requirement names a scheme.
+    """
+    requirements = security if isinstance(security, list) else []
+    if not requirements:
+        return "none"
+    return "optional" if any(not r for r in requirements) else "required"
 
 
 def oauth_scopes(spec: dict, op: dict, security: list) -> list[str]:

@@ -15,6 +15,10 @@ import yaml
 
 from catalog.errors import DefinitionError, Problem
 
+from .openapi_refs import RefLoader, SpecDoc, resolve
+
+__all__ = ["HTTP_METHODS", "read_spec", "read_spec_folder", "resolve"]
+
 try:  # the C loader parses the 2.4 MB Jira spec several times faster
     from yaml import CSafeLoader as _SpecLoader
 except ImportError:  # pragma: no cover
@@ -29,10 +33,39 @@ def _fail(file: str, line: int, where: str, message: str) -> DefinitionError:
     return DefinitionError([Problem(file, line, where, message)])
 
 
-def read_spec(path: Path) -> dict:
+SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def read_spec(path: Path, loader: RefLoader | None = None, name: str | None = None,
+              skip_refused: bool = False) -> SpecDoc:
     """Parse a JSON or YAML OpenAPI 3 or Swagger 2.0 document (returned as OpenAPI 3); one clear
-    problem if it is anything else."""
-    name = path.name
+    problem if it is anything else.
+
+    The document can follow ``$ref``s into other files of its folder (see ``openapi_refs``).
+    """
+    name = name or path.name
+    data, text = _read(path, name)
+    _check_openapi3(data, text, name)
+    from .openapi_swagger2 import is_swagger2, to_openapi3  # it builds on this module
+
+    data = to_openapi3(data) if is_swagger2(data) else data
+    loader = loader or RefLoader(path.parent, _read, skip_refused)
+    return loader.adopt(SpecDoc(data), name, text)
+
+
+def read_spec_folder(folder: Path, skip_refused: bool = False) -> list[SpecDoc]:
+    """Every OpenAPI document at the top of ``folder`` (a multi-file spec), in name order.
+
+    Files in subfolders are read only where a ``$ref`` names them (``definitions/…``).
+    """
+    loader = RefLoader(folder, _read, skip_refused)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SPEC_SUFFIXES and p.is_file())
+    if not files:
+        raise _fail(folder.name, 0, "", "the folder holds no .json, .yaml or .yml spec file")
+    return [read_spec(p, loader, p.name) for p in files]
+
+
+def _read(path: Path, name: str) -> tuple[Any, str]:
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:
@@ -40,11 +73,7 @@ def read_spec(path: Path) -> dict:
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise _fail(name, 0, "", f"cannot read: {exc.strerror}") from None
-    data = _parse(text, name, as_json=path.suffix.lower() == ".json" or text.lstrip().startswith("{"))
-    _check_openapi3(data, text, name)
-    from .openapi_swagger2 import is_swagger2, to_openapi3  # it builds on this module
-
-    return to_openapi3(data) if is_swagger2(data) else data
+    return _parse(text, name, as_json=path.suffix.lower() == ".json" or text.lstrip().startswith("{")), text
 
 
 def _parse(text: str, name: str, as_json: bool) -> Any:
@@ -86,15 +115,4 @@ def _check_openapi3(data: Any, text: str, name: str) -> None:
             raise _fail(name, _line_of(text, path), f"paths.{path}", "must map HTTP methods to operation objects")
 
 
-def resolve(spec: dict, node: Any, hops: int = 32) -> Any:
-    """Follow local ``$ref`` chains; None for remote refs, broken refs or cycles."""
-    while isinstance(node, dict) and "$ref" in node:
-        ref = str(node["$ref"])
-        if not ref.startswith("#/") or hops == 0:
-            return None
-        node, hops = spec, hops - 1
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node.get(part) if isinstance(node, dict) else None
-    return node
 

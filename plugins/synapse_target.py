@@ -56,7 +56,7 @@ RATE_LIMITS = {
     key: dict(_LOOSE) for key in (
         "rc_message", "rc_registration", "rc_joins", "rc_invites", "rc_3pid_validation",
         "rc_admin_redaction", "rc_key_requests", "rc_media_create", "rc_presence", "rc_delayed_event_mgmt",
-        "rc_room_creation", "rc_reports",
+        "rc_room_creation", "rc_reports", "rc_registration_token_validity",
     )
 }
 RATE_LIMITS["rc_login"] = {"address": dict(_LOOSE), "account": dict(_LOOSE), "failed_attempts": dict(_LOOSE)}
