@@ -129,9 +129,13 @@ def _documented(raw: dict[str, Any] | None, doc: Located | None = None, where: t
     sentence, optional = raw.get("anonymous_sentence"), raw.get("security_optional")
     security = raw.get("security")
     anonymous = raw.get("anonymous")
-    if anonymous is None and (sentence is not None or optional is not None or security is not None):
+    if anonymous is None and sentence is None and security is not None:
         # No security requirement at all, or an empty one among them: no credential is needed.
-        anonymous = bool(sentence or optional or security in ("none", "optional"))
+        anonymous = security in ("none", "optional")
+    elif anonymous is None and (sentence is not None or optional is not None):
+        # Where a spec uses Atlassian's sentence, it is the annotation (its own introduction says
+        # so): an operation without `security` there is a Connect app's JWT call, not a public one.
+        anonymous = bool(sentence or optional)
     return Documented(
         anonymous=anonymous,
         anonymous_sentence=sentence,

@@ -13,6 +13,7 @@ output is validated against the endpoint schema, and each file is then moved in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from catalog import yamlfile
@@ -62,7 +63,7 @@ def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str |
     for spec in docs:
         root = docs_root or find_docs_root(spec, folder.api_docs)
         name = spec_name + spec.file if spec_path.is_dir() else spec_name
-        operations += spec_operations(spec, name, root, ids)
+        operations += spec_operations(spec, name, root, ids, tuple(d for d in docs if d is not spec))
     plan = merge(operations, folder)
     texts = {name: render(group, entries, spec_name) for name, (group, entries) in plan.files.items()}
     check_output(texts, out_dir)
@@ -96,7 +97,7 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
 
 
 def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str],
-              skipped_refs: list[str] = ()) -> str:
+              skipped_refs: Sequence[str] = ()) -> str:
     gets = sum(op.entry["method"] == "GET" for op in operations)
     lines = [
         (f"{api}: {len(operations)} operations ({gets} GET) in {spec_name} → {len(plan.files)} files,"

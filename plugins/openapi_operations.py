@@ -44,16 +44,20 @@ class Markers:
 
     sentence: bool
     empty_security: bool
+    # Some operations need a credential and others need none or make it optional: only then does
+    # an operation's `security` say anything about anonymous access (Confluence v2 requires one
+    # everywhere, which documents nothing about anonymous callers).
+    security_varies: bool = False
 
 
 def spec_operations(spec: dict, spec_name: str, docs_root: str | None,
-                    ids: set[str] | None = None) -> Iterator[Operation]:
+                    ids: set[str] | None = None, others: tuple[dict, ...] = ()) -> Iterator[Operation]:
     """Every operation in spec order, as a fresh endpoint entry (spec-derived fields only).
 
-    ``ids`` holds the ids already given (the other documents of a multi-file spec).
+    ``ids`` holds the ids already given and ``others`` the other documents of a multi-file spec.
     """
     prefix = server_prefix(spec)
-    markers = find_markers(spec)
+    markers = find_markers(spec, others)
     source = f"{spec_name} {spec.get('info', {}).get('version', '')}".strip()
     ids = set() if ids is None else ids
     for raw_path, item in spec["paths"].items():
@@ -146,11 +150,18 @@ def find_docs_root(spec: dict, api_docs: str | None) -> str | None:
     return None
 
 
-def find_markers(spec: dict) -> Markers:
+def find_markers(spec: dict, others: tuple[dict, ...] = ()) -> Markers:
+    """The markers of ``spec``; ``others`` are the other documents of a multi-file spec."""
     ops = [op for item in spec["paths"].values() for m, op in item.items() if m in HTTP_METHODS]
+    kinds = {
+        security_kind(op["security"] if "security" in op else doc.get("security"))
+        for doc in (spec, *others) for item in doc["paths"].values()
+        for m, op in item.items() if m in HTTP_METHODS
+    }
     return Markers(
         sentence=any(ANONYMOUS_SENTENCE in str(op.get("description") or "") for op in ops),
         empty_security={} in (spec.get("security") or []) or any({} in (op.get("security") or []) for op in ops),
+        security_varies="required" in kinds and len(kinds) > 1,
     )
 
 
@@ -159,7 +170,7 @@ def documented(spec: dict, op: dict, markers: Markers, source: str) -> dict[str,
     return {
         "anonymous_sentence": ANONYMOUS_SENTENCE in str(op.get("description") or "") if markers.sentence else None,
         "security_optional": {} in (security or []) if markers.empty_security else None,
-        "security": security_kind(security),
+        **({"security": security_kind(security)} if markers.security_varies else {}),
         "documents_401": "401" in (op.get("responses") or {}),
         "deprecated": bool(op.get("deprecated", False)),
         **({"scopes": scopes} if (scopes := oauth_scopes(spec, op, security or [])) else {}),

@@ -35,7 +35,7 @@ class SpecDoc(dict):
     """A parsed OpenAPI document: a dict that knows its file (relative to the spec's folder)."""
 
     file: str = "?"
-    loader: "RefLoader | None" = None
+    loader: RefLoader | None = None
 
 
 class RefLoader:

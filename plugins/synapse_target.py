@@ -31,8 +31,9 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import yaml
 
@@ -52,7 +53,7 @@ UNAVAILABLE = {
 
 # Generous limits: the catalog sends a few thousand requests in seconds, all from 127.0.0.1.
 _LOOSE = {"per_second": 10000, "burst_count": 100000}
-RATE_LIMITS = {
+RATE_LIMITS: dict[str, dict[str, Any]] = {
     key: dict(_LOOSE) for key in (
         "rc_message", "rc_registration", "rc_joins", "rc_invites", "rc_3pid_validation",
         "rc_admin_redaction", "rc_key_requests", "rc_media_create", "rc_presence", "rc_delayed_event_mgmt",
