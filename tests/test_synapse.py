@@ -1,0 +1,131 @@
+"""The Matrix API observed on a live Synapse: real revoked, expired, deactivated, unprivileged tokens.
+
+One probe run of ``endpoints/matrix`` against the ``synapse`` target plugin is shared by the
+session (Synapse starts in a few seconds and builds its fixtures in a few more); the tests read
+its cells. Nothing here is faked: every token state is made by the server (``/logout``, a
+refresh-token login left to expire, the admin API's deactivation).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from catalog.pipeline import Project, probe
+from catalog.plugins import Hooks
+from catalog.runner import RunOptions
+
+from .conftest import copy_project
+
+BAD = ("revoked", "expired", "deactivated")
+
+
+@pytest.fixture(scope="session")
+def matrix_run(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("matrix"), with_data=False)
+    logs: list[str] = []
+    runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], refresh=True, log=logs.append))
+    (run,) = runs
+    return run, logs, root
+
+
+def cell(run, endpoint: str, state: str):
+    return run.endpoints[endpoint].cells[state]
+
+
+def test_the_hard_states_are_observed_on_every_probed_get(matrix_run):
+    run, *_ = matrix_run
+    probed = {eid: r for eid, r in run.endpoints.items() if r.cells}
+    assert len(probed) == 81  # every GET of the spec has its parameters from the fixtures
+    for eid, result in probed.items():
+        for state in (*BAD, "unprivileged"):
+            assert result.cells[state].outcome != "n/a", (eid, state)
+    assert run.states["forged"]["available"] is False
+    assert "not signed" in run.states["forged"]["reason"]
+
+
+def test_whoami_rejects_every_dead_token_and_says_why_in_errcode(matrix_run):
+    run, *_ = matrix_run
+    assert cell(run, "getTokenOwner", "valid").observation.status == 200
+    for state in (*BAD, "unknown-token", "anonymous"):
+        assert cell(run, "getTokenOwner", state).outcome == "rejected", state
+    # expired says soft_logout (a refresh may revive it); revoked and deactivated do not.
+    assert "soft_logout" in cell(run, "getTokenOwner", "expired").observation.shape
+    assert cell(run, "getTokenOwner", "unprivileged").outcome == "partial"  # bob, not alice
+
+
+def test_public_rooms_serves_a_revoked_token_as_anonymous(matrix_run):
+    """The seed's behaviour class on real software: /whoami says 401, /publicRooms says 200."""
+    run, *_ = matrix_run
+    rooms = run.endpoints["getPublicRooms"]
+    valid, anonymous = rooms.cells["valid"].observation, rooms.cells["anonymous"].observation
+    assert valid.status == anonymous.status == 200 and valid.count == 1  # the published lobby
+    for state in (*BAD, "unknown-token"):
+        observed = rooms.cells[state].observation
+        assert observed.status == 200 and observed.body_sha256 == anonymous.body_sha256, state
+    assert rooms.verdict == "public"
+
+
+def test_room_content_fails_closed_and_unprivileged_is_forbidden(matrix_run):
+    run, *_ = matrix_run
+    for eid in ("getRoomEvents", "getJoinedMembersByRoom", "getRoomState"):
+        for state in BAD:
+            assert cell(run, eid, state).outcome == "rejected", (eid, state)
+        assert cell(run, eid, "unprivileged").outcome == "forbidden", eid
+        assert cell(run, eid, "valid").observation.status == 200, eid
+    assert run.endpoints["getRoomEvents"].cells["valid"].observation.count == 5  # limit=5, with messages
+
+
+def test_an_expired_token_is_accepted_where_auth_is_optional_but_a_revoked_one_is_not(matrix_run):
+    """GET /versions documents auth as optional: Synapse ignores an expired token there."""
+    run, *_ = matrix_run
+    assert cell(run, "getVersions", "expired").observation.status == 200
+    assert cell(run, "getVersions", "revoked").outcome == "rejected"
+    assert cell(run, "getVersions", "deactivated").outcome == "rejected"
+
+
+def test_ctrl_c_during_the_run_stops_synapse(tmp_path):
+    """The real CLI, interrupted while it probes: Synapse (its own session) is stopped by its PID."""
+    root = copy_project(tmp_path / "project", with_data=False)
+    env = {**os.environ, "AUTHCAT_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "catalog", "--root", str(root), "probe", "--api", "matrix"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True, env=env, cwd=root)
+    pid = None
+    try:
+        deadline = time.monotonic() + 120
+        while pid is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if match := re.search(r"synapse \S+ on http://127\.0\.0\.1:\d+ \(pid (\d+)\)", line):
+                pid = int(match.group(1))
+        assert pid is not None and Path(f"/proc/{pid}").exists()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "Traceback" not in out, out
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "Synapse outlived the interrupted run"
+
+
+def test_no_secret_reaches_the_log_or_the_observations(matrix_run):
+    """Synapse tokens look like ``syt_<base64 user>_<random>_<checksum>``; passwords carry ``~@+/=``."""
+    run, logs, root = matrix_run
+    written = "".join(p.read_text() for p in (root / "site" / "data").rglob("*.json"))
+    text = "\n".join(logs) + repr(run.endpoints) + written
+    assert "getTokenOwner" in written
+    assert not re.search(r"syt_[A-Za-z0-9]+_[A-Za-z0-9]+", text)
+    assert "Pw~@+/=" not in text and "Pw%7E%40%2B%2F%3D" not in text
