@@ -336,6 +336,7 @@ class RunningTarget:
     serves: Callable[[Endpoint], bool] | None = None  # None: unknown, probe everything
     extra_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
     parameters: Mapping[str, str] = field(default_factory=dict)  # path parameters the launcher made
+    revocations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # name -> Revocable
 
 
 @dataclass(frozen=True)

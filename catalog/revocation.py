@@ -67,6 +67,7 @@ class Measurement:
     transitions: list[dict[str, Any]] = field(default_factory=list)
     target_version: str | None = None
     authcat_version: str = __version__
+    revoked_by: str | None = None  # how a launched target revoked the token (POST /logout, …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

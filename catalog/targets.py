@@ -36,6 +36,15 @@ class LaunchContext:
 
 
 @dataclass
+class Revocable:
+    """A fresh credential a launcher issued to be revoked, and the call that revokes it."""
+
+    credential: Credential
+    revoke: Callable[[], None]
+    how: str  # what revoke() does, in words: "POST /logout", "admin API deactivation"
+
+
+@dataclass
 class Launched:
     """A started server. ``credentials`` are read at run time and never written anywhere.
 
@@ -44,6 +53,8 @@ class Launched:
     ``unavailable`` names token states the server cannot provide, with the reason.
     ``parameters`` are path parameter values the launcher made (room ids, event ids): fixtures
     that exist only once the server runs. A literal value in the target profile wins.
+    ``revocations`` name the ways this server can revoke a token (``logout``, ``deactivate``):
+    each call issues a fresh token for ``authcat watch-revocation`` and says how to revoke it.
     """
 
     base_url: str  # e.g. http://127.0.0.1:54321 (the profile's prefix is appended per API)
@@ -52,6 +63,7 @@ class Launched:
     serves: Callable[[str, str], bool] | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
+    revocations: Mapping[str, Callable[[], Revocable]] = field(default_factory=dict)
 
 
 Launcher = Callable[[LaunchContext], contextlib.AbstractContextManager[Launched]]
@@ -247,6 +259,7 @@ class TargetPool:
                 serves=(lambda e: serves(e.method, profile.prefix + e.path)) if serves else None,
                 extra_states=dict(launched.unavailable),
                 parameters=dict(launched.parameters),
+                revocations=dict(launched.revocations),
             )
         url = profile_base_url(profile)
         if not url:

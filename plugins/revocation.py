@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -20,14 +21,14 @@ from catalog import binding, revocation
 from catalog.definitions import load_api
 from catalog.errors import WatchError
 from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Discovery
+from catalog.model import Credential, Discovery, RunningTarget
 from catalog.observe import resolve_pointer
 from catalog.probe import Prober, ProbeSettings
 from catalog.results import SitePage
 from catalog.revocation import Measurement, Poll, WatchPlan, format_duration
-from catalog.runner import endpoint_url
+from catalog.runner import CACHE_ENV, endpoint_url
 from catalog.scrub import Scrubber
-from catalog.targets import SecretRefError, profile_base_url, resolve_ref
+from catalog.targets import Revocable, SecretRefError, TargetPool, profile_base_url, resolve_ref
 
 
 def _echo(message: str) -> None:
@@ -57,30 +58,46 @@ async def _discover(params: dict, definition, profile, base_url: str, headers, s
                 params[name] = str(resolve_pointer(await prober.fetch_json(url, headers), value.pointer))
 
 
-def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str,
-               identity_env: str | None, interval: float, max_wait: float, confirm: int) -> WatchPlan:
+def load_profile(root: Path, api: str, target: str):
     definition = load_api(root / "endpoints" / api, root / "endpoints")
     profile = definition.targets.get(target)
     if profile is None:
         raise WatchError(f"{api} has no target {target!r} (have: {', '.join(sorted(definition.targets)) or 'none'})")
-    if profile.launcher:
-        raise WatchError(f"target {target!r} is started locally by the {profile.launcher!r} plugin; watch a server "
-              "where you can revoke the token yourself (a profile with base_url or base_url_env)")
-    base_url = profile_base_url(profile)
-    if not base_url:
-        raise WatchError(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
-    # The token is the operator's (--token-env), but the profile is contributed: the URL must be
-    # one the operator named too (catalog.binding).
-    if why := binding.runtime_problem(profile, base_url, credentialed=True):
-        raise WatchError(f"{profile.source}: {why}")
-    base_url = base_url.rstrip("/") + profile.prefix
+    return definition, profile
+
+
+def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str | None,
+               identity_env: str | None, interval: float, max_wait: float, confirm: int,
+               launched: RunningTarget | None = None, revocable: Revocable | None = None) -> WatchPlan:
+    """The watch of a remote target (the token from ``token_env``), or of a launched one
+    (``launched``, with a fresh token from one of its ``revocable`` ways)."""
+    definition, profile = load_profile(root, api, target)
+    if launched is not None and revocable is not None:
+        base_url = launched.base_url  # the plugin's own server on 127.0.0.1, its own fresh token
+    else:
+        if profile.launcher:
+            raise WatchError(f"target {target!r} is started locally by the {profile.launcher!r} plugin: pass "
+                             "--revoke with one of the ways it can revoke a token")
+        remote = profile_base_url(profile)
+        if not remote:
+            raise WatchError(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
+        # The token is the operator's (--token-env), but the profile is contributed: the URL must be
+        # one the operator named too (catalog.binding).
+        if why := binding.runtime_problem(profile, remote, credentialed=True):
+            raise WatchError(f"{profile.source}: {why}")
+        base_url = remote.rstrip("/") + profile.prefix
     endpoint = definition.endpoint(endpoint_id)
     if endpoint is None:
         raise WatchError(f"{api} has no endpoint with id {endpoint_id!r}")
     scheme = definition.api.auth or hooks.schemes.get(definition.api.scheme)
     if scheme is None:
         raise WatchError(f"no auth scheme plugin named {definition.api.scheme!r}")
-    secret = _env(token_env, "--token-env")
+    if revocable is not None:
+        secret = revocable.credential.secret
+    elif token_env:
+        secret = _env(token_env, "--token-env")
+    else:
+        raise WatchError("--token-env: name the environment variable that holds the token you will revoke")
     if identity_env:
         identity = _env(identity_env, "--identity-env")
     else:  # the profile's own identity reference for the valid role, when it has one
@@ -93,7 +110,8 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     static_headers = {**definition.api.headers, **profile.headers}
     static_query = {**definition.api.query, **{k: v for k, v in profile.query.items() if isinstance(v, str)}}
     headers = {**static_headers, **presentation.headers}
-    params = {k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}
+    params = {**(launched.parameters if launched else {}),
+              **{k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}}
     if any(isinstance(v, Discovery) for v in profile.parameters.values()):
         asyncio.run(_discover(params, definition, profile, base_url, headers, scrub))
     url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
@@ -103,14 +121,17 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
                      token_query=presentation.query, static_headers=static_headers, scrub=scrub,
                      classify=hooks.classify, interval=interval, max_wait=max_wait,
-                     confirm=confirm, timeout=profile.timeout)
+                     confirm=confirm, timeout=profile.timeout,
+                     target_version=launched.version if launched else None)
 
 
 @click.command("watch-revocation")
 @click.option("--api", required=True, help="The API folder under endpoints/.")
 @click.option("--target", required=True, help="A remote target profile of that API.")
 @click.option("--endpoint", "endpoint_id", required=True, help="The endpoint id to poll (a GET).")
-@click.option("--token-env", required=True, metavar="VAR", help="Env var holding the token you are about to revoke.")
+@click.option("--token-env", metavar="VAR", help="Env var holding the token you are about to revoke (remote targets).")
+@click.option("--revoke", "revoke_by", metavar="HOW",
+              help="A launched target: let it issue a fresh token and revoke it this way (e.g. logout, deactivate).")
 @click.option("--identity-env", metavar="VAR", help="Env var holding the identity (email) sent with it (Basic schemes).")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between polls.")
 @click.option("--max-wait", type=click.FloatRange(min=0.1), default=1800.0, show_default=True, help="Give up after this many seconds.")
@@ -118,14 +139,37 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
               help="Polls in a row the new answer must hold before the watch stops.")
 @click.option("--no-record", is_flag=True, help="Print the measurement; do not store it under site/data.")
 @click.pass_obj
-def watch_revocation(ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record):
+def watch_revocation(ctx, api, target, endpoint_id, token_env, revoke_by, identity_env, interval, max_wait,
+                     confirm, no_record):
     """Measure how long a token keeps working after you revoke it.
 
     Takes a baseline (the token's answer and the anonymous answer), tells you to revoke the token,
     then polls the endpoint every --interval seconds and reports when and how the answer changed.
+    On a target a plugin starts (Synapse), --revoke lets the plugin issue and revoke the token.
     """
+    args = (ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record)
+    if not revoke_by:
+        _watch(*args)
+        return
     root = ctx.project.root
-    plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm)
+    _, profile = load_profile(root, api, target)
+    if not profile.launcher:
+        raise WatchError(f"--revoke needs a target started by a plugin; {target!r} is remote: revoke it yourself")
+    cache = Path(os.environ.get(CACHE_ENV) or root / ".cache" / "authcat")
+    with tempfile.TemporaryDirectory(prefix="authcat-watch-") as scratch, \
+            TargetPool(ctx.hooks.launchers, cache, Path(scratch), log=_echo) as pool:
+        running = pool.running(profile, root / "endpoints")
+        if revoke_by not in running.revocations:
+            ways = ", ".join(sorted(running.revocations)) or "none"
+            raise WatchError(f"--revoke {revoke_by!r}: the {profile.launcher!r} plugin can revoke by: {ways}")
+        _watch(*args, launched=running, revocable=running.revocations[revoke_by]())
+
+
+def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record,
+           launched: RunningTarget | None = None, revocable: Revocable | None = None) -> None:
+    root = ctx.project.root
+    plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait,
+                      confirm, launched, revocable)
 
     def on_baseline(m: Measurement, warnings: list[str]) -> None:
         anon = m.baseline["anonymous"]
@@ -133,6 +177,12 @@ def watch_revocation(ctx, api, target, endpoint_id, token_env, identity_env, int
               f"anonymous → HTTP {anon['status'] if anon['status'] is not None else anon['error']}")
         for warning in warnings:
             _echo(f"warning: {warning}")
+        if revocable is not None:
+            revocable.revoke()
+            m.revoked_by = revocable.how
+            _echo(f"Revoked the token ({revocable.how}). Polling {plan.endpoint.method} {plan.endpoint.path} "
+                  f"every {interval:g} s for up to {format_duration(max_wait)}.")
+            return
         _echo(f"Revoke the token now. Polling {plan.endpoint.method} {plan.endpoint.path} every "
               f"{interval:g} s for up to {format_duration(max_wait)}.")
 
@@ -159,10 +209,21 @@ def authcat_site_pages(catalog, render):
     if catalog.data_dir is None:
         return None
     pages = []
+    rows: list[dict] = []  # the overview: measured latencies beside reported ones, per API
     for name, api in sorted(catalog.apis.items()):
+        title = api.definition.api.title
         measurements = revocation.load(catalog.data_dir, name)
+        latest: dict[tuple, dict] = {}
+        for m in measurements:  # newest first: the latest per target, endpoint and way of revoking
+            latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)
+        rows += [{"api": name, "title": title, "measured": m, "reported": None} for m in latest.values()]
+        rows += [{"api": name, "title": title, "measured": None, "reported": r} for r in api.definition.api.reported
+                 if r.state in ("revoked", "deactivated")]
         if not measurements:
             continue
         text = render("revocation.md.j2", api=api, measurements=measurements, duration=format_duration)
-        pages.append(SitePage(f"apis/{name}/revocation.md", text, nav=("Revocation latency", api.definition.api.title)))
+        pages.append(SitePage(f"apis/{name}/revocation.md", text, nav=("Revocation latency", title)))
+    if rows:
+        text = render("revocation-overview.md.j2", rows=rows, duration=format_duration)
+        pages.insert(0, SitePage("revocation.md", text, nav=("Revocation latency", "All APIs")))
     return pages

@@ -30,6 +30,7 @@ class Fixtures:
     tokens: dict[str, Session] = field(default_factory=dict)  # role -> session
     parameters: dict[str, str] = field(default_factory=dict)  # path parameter -> value
     passwords: list[str] = field(default_factory=list)
+    alice_password: str = ""
     admin: Session | None = None
 
     def secrets(self) -> list[str]:
@@ -45,7 +46,7 @@ def _password() -> str:
 def make_fixtures(client: MatrixClient, shared_secret: str, token_lifetime: float) -> Fixtures:
     fx = Fixtures()
     pw = {name: _password() for name in ("operator", "alice", "bob", "dave")}
-    fx.passwords = list(pw.values())
+    fx.passwords, fx.alice_password = list(pw.values()), pw["alice"]
     fx.admin = client.register(shared_secret, "operator", pw["operator"], admin=True)
     alice = client.register(shared_secret, "alice", pw["alice"])
     # The expiring token first: its clock runs while everything else is built.
@@ -74,6 +75,44 @@ def make_fixtures(client: MatrixClient, shared_secret: str, token_lifetime: floa
     time.sleep(max(0.0, expires_at - time.monotonic()) + 0.2)
     _check(client, fx)
     return fx
+
+
+def revocations(base_url: str, scrub, fx: Fixtures, shared_secret: str) -> dict:
+    """Fresh tokens for ``authcat watch-revocation``, each with the server call that revokes it.
+
+    ``logout``: a new login of alice's, revoked by ``POST /logout``; ``deactivate``: a new user's
+    token, revoked by deactivating the account through the admin API. The caller scrubs the
+    token it is handed (it is the watch's credential).
+    """
+    from catalog.model import Credential
+    from catalog.targets import Revocable
+
+    count = 0
+
+    def logout() -> Revocable:
+        client = MatrixClient(base_url, scrub)
+        session = client.login("alice", fx.alice_password)
+        return Revocable(Credential(session.token), lambda: _once(client, client.logout, session), "POST /logout")
+
+    def deactivate() -> Revocable:
+        nonlocal count
+        count += 1
+        client = MatrixClient(base_url, scrub)
+        session = client.register(shared_secret, f"leaver{count}", _password())
+        assert fx.admin is not None
+        admin = fx.admin
+        return Revocable(Credential(session.token),
+                         lambda: _once(client, client.deactivate, admin, session.user_id),
+                         "POST /_synapse/admin/v1/deactivate (admin API)")
+
+    return {"logout": logout, "deactivate": deactivate}
+
+
+def _once(client: MatrixClient, call, *args) -> None:
+    try:
+        call(*args)
+    finally:
+        client.close()
 
 
 def _rooms(client: MatrixClient, alice: Session, dave: Session) -> dict[str, str]:

@@ -44,7 +44,7 @@ from catalog.secrets import Scrubber
 from catalog.targets import LaunchContext, Launched, TargetError
 
 from .matrix_client import MatrixClient
-from .synapse_fixtures import SERVER_NAME, make_fixtures
+from .synapse_fixtures import SERVER_NAME, make_fixtures, revocations
 
 UNAVAILABLE = {
     "forged": "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
@@ -182,6 +182,7 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
             serves=None,
             unavailable=dict(UNAVAILABLE),
             parameters=dict(fixtures.parameters),
+            revocations=revocations(base_url, server.scrub, fixtures, shared_secret),
         )
 
 

@@ -8,19 +8,24 @@ refresh-token login left to expire, the admin API's deactivation).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from authcat_plugins import revocation as revocation_plugin
+from catalog import revocation
 from catalog.pipeline import Project, probe
 from catalog.plugins import Hooks
 from catalog.runner import RunOptions
+from catalog.targets import TargetPool
 
 from .conftest import copy_project
 
@@ -129,3 +134,48 @@ def test_no_secret_reaches_the_log_or_the_observations(matrix_run):
     assert "getTokenOwner" in written
     assert not re.search(r"syt_[A-Za-z0-9]+_[A-Za-z0-9]+", text)
     assert "Pw~@+/=" not in text and "Pw%7E%40%2B%2F%3D" not in text
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    """One Synapse; a fresh token revoked through /logout, another through deactivation."""
+    root = copy_project(tmp_path_factory.mktemp("watch"), with_data=False)
+    hooks = Hooks()
+    _, profile = revocation_plugin.load_profile(root, "matrix", "synapse")
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch, \
+            TargetPool(hooks.launchers, root / ".cache", Path(scratch), log=lambda m: None) as pool:
+        running = pool.running(profile, root / "endpoints")
+        for how in ("logout", "deactivate"):
+            revocable = running.revocations[how]()
+            plan = revocation_plugin.build_plan(root, hooks, "matrix", "synapse", "getTokenOwner", None, None,
+                                                0.1, 20.0, 3, running, revocable)
+
+            def revoke(m, _warnings, revocable=revocable):
+                revocable.revoke()
+                m.revoked_by = revocable.how
+
+            results[how] = asyncio.run(revocation.watch(plan, on_baseline=revoke))
+            revocation.record(root / "site" / "data", results[how])
+    return root, results
+
+
+@pytest.mark.parametrize(("how", "by"), [("logout", "POST /logout"), ("deactivate", "admin API")])
+def test_revocation_latency_is_measured_on_synapse(watched, how, by):
+    root, results = watched
+    m = results[how]
+    assert m.from_outcome == "as-valid" and m.to_outcome == "rejected" and m.settled
+    assert m.first_changed_after_s is not None and m.first_changed_after_s <= m.max_wait_s
+    assert by in m.revoked_by and m.target_version == "1.163.2"
+    stored = revocation.load(root / "site" / "data", "matrix")
+    assert {s["revoked_by"] for s in stored} == {r.revoked_by for r in results.values()}
+
+
+def test_watch_revocation_cli_needs_a_known_way_on_a_launched_target(tmp_path):
+    root = copy_project(tmp_path / "project", with_data=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog", "--root", str(root), "watch-revocation", "--api", "matrix",
+         "--target", "synapse", "--endpoint", "getTokenOwner"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0 and "pass --revoke" in done.stderr and "Traceback" not in done.stderr
