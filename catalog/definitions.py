@@ -207,6 +207,7 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                 headers=literal_values(d.get("headers")),
                 query=literal_values(d.get("query")),
                 volatile_fields=tuple(d.get("volatile_fields", ())),
+                signal_fields=tuple(d.get("signal_fields", ())),
                 description=d.get("description", ""),
                 reported=_reported(d.get("reported"), api_doc, ("reported",)),
                 source=Source(api_doc.file, 1),

@@ -237,6 +237,7 @@ class Api:
     headers: Mapping[str, str] = field(default_factory=dict)  # static headers on every request
     query: Mapping[str, str] = field(default_factory=dict)  # static query values on every request
     volatile_fields: tuple[str, ...] = ()  # body keys normalised away before hashing
+    signal_fields: tuple[str, ...] = ()  # JSON pointers whose code-like values observations keep
     description: str = ""
     reported: tuple[Reported, ...] = ()  # API-wide public claims that name no single endpoint
     source: Source = field(default_factory=lambda: Source("?"))

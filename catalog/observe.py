@@ -148,6 +148,27 @@ def location_origin(location: str, request_origin: str | None) -> str:
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
 
 
+_SIGNAL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def signal_value(parsed: Any, pointer: str) -> str:
+    """The value of a body field the API names as a signal (``/errcode``), kept as text.
+
+    Only short code-like scalars are kept (``M_UNKNOWN_TOKEN``, ``true``, ``401``): anything
+    else a server sends there is "other", so no free text from an answer is stored this way.
+    """
+    try:
+        value = resolve_pointer(parsed, pointer)
+    except (KeyError, TypeError):
+        return "absent"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value) if isinstance(value, (str, int)) else ""
+    return text if _SIGNAL_VALUE.match(text) else "other"
+
+
 def summarise_headers(headers: list[tuple[str, str]], origin: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers:
@@ -170,6 +191,7 @@ def summarise(
     truncated: bool,
     collection: str | None,
     actor_fields: tuple[str, ...] = (),
+    signal_fields: tuple[str, ...] = (),
     volatile: frozenset[str] = VOLATILE_KEYS,
     latency_ms: int | None = None,
     attempts: int = 1,
@@ -210,6 +232,8 @@ def summarise(
                     obs.count = len(found)
             except KeyError:
                 pass
+        for pointer in signal_fields:
+            obs.fields[pointer] = signal_value(parsed, pointer)
         for pointer in actor_fields:
             try:
                 value = resolve_pointer(parsed, pointer)

@@ -55,6 +55,7 @@ class ProbeRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     collection: str | None = None
     actor_fields: tuple[str, ...] = ()
+    signal_fields: tuple[str, ...] = ()
     envelope: Envelope = field(default_factory=Envelope)  # the API's declared error envelope
     volatile: frozenset[str] = VOLATILE_KEYS
 
@@ -227,7 +228,8 @@ class Prober:
         origin = urlsplit(req.url)
         obs = summarise(
             status=status, headers=headers, body=body, truncated=truncated,
-            collection=req.collection, actor_fields=req.actor_fields, volatile=req.volatile,
+            collection=req.collection, actor_fields=req.actor_fields, signal_fields=req.signal_fields,
+            volatile=req.volatile,
             latency_ms=latency, request_origin=f"{origin.scheme}://{origin.netloc}",
         )
         # The request's own credential is scrubbed even when the caller's Scrubber does not know

@@ -94,7 +94,9 @@ class Plan:
         envelope = self.definition.api.envelope
         return {"headers": sorted(self.static_headers.items()),
                 "declared_scheme": repr(auth) if auth else None,
-                "envelope": repr(envelope) if envelope else None}
+                "envelope": repr(envelope) if envelope else None,
+                **({"signal_fields": list(self.definition.api.signal_fields)}
+                   if self.definition.api.signal_fields else {})}
 
     @property
     def static_headers(self) -> dict[str, str]:
@@ -368,6 +370,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                     key=(endpoint.id, state), method=endpoint.method, url=state_url,
                     headers=headers, collection=endpoint.collection,
                     actor_fields=endpoint.actor_fields,
+                    signal_fields=plan.definition.api.signal_fields,
                     envelope=plan.definition.api.envelope,
                     volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
                 ))

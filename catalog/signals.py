@@ -27,7 +27,10 @@ from .results import EndpointResult
 
 ACCEPTED = "credential accepted"
 REJECTED = "credential read and rejected"
-KINDS = ("header-present", "header-value", "body-field", "status")
+KINDS = ("header-present", "header-value", "body-value", "body-field", "status")
+# What an actor field's entry says (catalog.observe); anything else in ``fields`` is the value of
+# a field the API names in ``signal_fields`` (an error code such as M_UNKNOWN_TOKEN).
+_FIELD_STATES = frozenset({"null", "present", "absent", "other"})
 
 # Legitimate credentials: whatever the server answers, it authenticated them (unless it says 401).
 _LEGIT_CREDENTIALS = frozenset({"valid", "unprivileged"})
@@ -59,7 +62,10 @@ class Sample:
             if value != "(present)":
                 found.add(("header-value", name, value))
         for pointer, state in self.fields.items():
-            found.add(("body-field", pointer, state))
+            if pointer == "auth-failure" or state in _FIELD_STATES:
+                found.add(("body-field", pointer, state))
+            else:
+                found.add(("body-value", pointer, state))
         found.add(("status", "2xx" if self.ok else str(self.status), None))
         return found
 
@@ -97,6 +103,8 @@ class Signal:
             return f"{self.name}: {self.value}"
         if self.kind == "body-field":
             return f"{self.name} is {'not null' if self.value == 'present' else self.value}"
+        if self.kind == "body-value":
+            return f"body {self.name}: {self.value}"
         return f"status {self.name}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +183,8 @@ def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
             return None
         pool = [s for s in samples if s.ok and s.label and name in s.fields]
         scope = "2xx answers of the endpoints that return the field"
+    elif kind == "body-value":
+        return None  # a code in the body (errcode) names a refusal; acceptance has no code
     else:
         pool = [s for s in samples if s.ok and s.label]
         scope = "2xx answers"

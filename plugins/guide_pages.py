@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
 from catalog.classify import REJECTING
+from catalog.fallback import find_fallback
 from catalog.hookspecs import hookimpl
 from catalog.model import Outcome, Verdict
 from catalog.questions import questions_for, targets_for
@@ -95,6 +96,8 @@ def separation(run: TargetRun, signals: list[Signal]) -> list[str]:
             "No header, body field or status code separated an accepted credential from every rejected-but-served one "
             "in these observations: use the token check below before trusting an empty result."
         )
+    if (fallback := find_fallback(run)) is not None:  # the pair a client must know, in one sentence
+        out.insert(0, fallback.sentence(run.target))
     return out
 
 

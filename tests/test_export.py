@@ -37,7 +37,7 @@ def test_catalog_json_validates_against_the_published_schema(built):
     data = json.loads((build / "catalog.json").read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     assert not errors, [f"{e.json_path}: {e.message[:200]}" for e in errors[:5]]
-    assert {a["name"] for a in data["apis"]} == {"jira-cloud", "confluence-cloud", "datasette", "jupyter-server"}
+    assert {a["name"] for a in data["apis"]} == {"jira-cloud", "confluence-cloud", "datasette", "jupyter-server", "matrix"}
 
 
 def test_export_carries_cells_explanations_signals_and_provenance(built):

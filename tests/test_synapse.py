@@ -21,10 +21,12 @@ from pathlib import Path
 import pytest
 
 from authcat_plugins import revocation as revocation_plugin
+from authcat_plugins.guide_pages import separation
 from catalog import revocation
 from catalog.pipeline import Project, probe
 from catalog.plugins import Hooks
 from catalog.runner import RunOptions
+from catalog.signals import REJECTED, find_signals
 from catalog.targets import TargetPool
 
 from .conftest import copy_project
@@ -64,6 +66,11 @@ def test_whoami_rejects_every_dead_token_and_says_why_in_errcode(matrix_run):
     # expired says soft_logout (a refresh may revive it); revoked and deactivated do not.
     assert "soft_logout" in cell(run, "getTokenOwner", "expired").observation.shape
     assert cell(run, "getTokenOwner", "unprivileged").outcome == "partial"  # bob, not alice
+    # The secret as ?access_token= (the spec's older presentation) is still accepted.
+    assert cell(run, "getTokenOwner", "query-parameter").outcome == "as-valid"
+    assert run.endpoints["getTokenOwner"].verdict == "fails-closed"
+    # Synapse answers an unparsable Authorization value with a 500 here: no data, but a crash.
+    assert cell(run, "getTokenOwner", "malformed").observation.status == 500
 
 
 def test_public_rooms_serves_a_revoked_token_as_anonymous(matrix_run):
@@ -86,6 +93,8 @@ def test_room_content_fails_closed_and_unprivileged_is_forbidden(matrix_run):
         assert cell(run, eid, "unprivileged").outcome == "forbidden", eid
         assert cell(run, eid, "valid").observation.status == 200, eid
     assert run.endpoints["getRoomEvents"].cells["valid"].observation.count == 5  # limit=5, with messages
+    for eid in ("getRoomEvents", "getJoinedRooms", "getDevices"):
+        assert run.endpoints[eid].verdict == "fails-closed", eid
 
 
 def test_an_expired_token_is_accepted_where_auth_is_optional_but_a_revoked_one_is_not(matrix_run):
@@ -179,3 +188,29 @@ def test_watch_revocation_cli_needs_a_known_way_on_a_launched_target(tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode != 0 and "pass --revoke" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_errcode_and_soft_logout_are_signals(matrix_run):
+    """Synapse says why in the body: M_UNKNOWN_TOKEN for a dead token, M_MISSING_TOKEN for none,
+    soft_logout true only for the expired one (a refresh can revive it)."""
+    run, *_ = matrix_run
+    by_label = {(s.label(), s.meaning): s for s in find_signals(run.endpoints.values())}
+    unknown = by_label[("body /errcode: M_UNKNOWN_TOKEN", REJECTED)]
+    assert {"revoked", "expired", "deactivated", "unknown-token"} <= set(unknown.states)
+    # Not right everywhere: /publicRooms serves those tokens a 200 with no errcode at all.
+    assert not unknown.recommended and unknown.correct < unknown.checked
+    soft = by_label[("body /soft_logout: true", REJECTED)]
+    assert soft.states == ("expired",)
+    assert cell(run, "getTokenOwner", "anonymous").observation.fields["/errcode"] == "M_MISSING_TOKEN"
+    assert cell(run, "getTokenOwner", "revoked").observation.fields["/soft_logout"] == "false"
+
+
+def test_the_guide_explains_the_public_rooms_fallback_in_one_sentence(matrix_run):
+    run, *_ = matrix_run
+    sentences = separation(run, find_signals(run.endpoints.values()))
+    first = sentences[0]
+    assert first.startswith("On synapse, GET /_matrix/client/v3/publicRooms answers ")
+    for state in BAD:
+        assert state in first.split(" tokens with")[0]
+    assert "with the same 200 it gives a caller with no token, while GET " in first
+    assert "rejects the very same tokens with 401" in first
