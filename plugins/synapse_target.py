@@ -40,7 +40,7 @@ import yaml
 from catalog.hookspecs import hookimpl
 from catalog.model import Credential, Credentials
 from catalog.process import ServerProcess, ServerStartError, free_port
-from catalog.secrets import Scrubber
+from catalog.scrub import Scrubber
 from catalog.targets import LaunchContext, Launched, TargetError
 
 from .matrix_client import MatrixClient

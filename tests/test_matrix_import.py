@@ -17,7 +17,7 @@ import yaml
 
 from authcat_plugins.openapi_importer import import_openapi, is_generated
 from catalog.definitions import load_api
-from catalog.yamlfile import DefinitionError
+from catalog.errors import DefinitionError
 
 REPO = Path(__file__).parents[1]
 MATRIX = REPO / "specs" / "matrix-client-server"
