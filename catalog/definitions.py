@@ -215,6 +215,8 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
         problems += file_problems
     definition = ApiDefinition(api=api or Api(api_dir.name, api_dir.name), files=[api_file])
     seen: dict[str, str] = {}
+    groups: dict[str, tuple[str, str]] = {}  # page name -> (title, file)
+    operations: dict[tuple[str, str], str] = {}  # (method, path) -> the endpoint that has it
     for group_file in sorted(api_dir.glob("*.yaml")):
         if group_file.name == "api.yaml":
             continue
@@ -227,6 +229,9 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
             problems += file_problems
             continue
         group = doc.data.get("group") or group_file.stem
+        if clash := _group_clash(group, group_file, groups):
+            problems.append(Problem(doc.file, doc.line(("group",)) if "group" in doc.data else 1, "group", clash))
+            continue
         for i, raw in enumerate(doc.data["endpoints"]):
             where = ("endpoints", i)
             if raw["id"] in seen:
@@ -237,6 +242,14 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
             if message := _check_path(raw["path"]):
                 problems.append(Problem(doc.file, doc.line(where + ("path",)), dotted(where + ("path",)), message))
                 continue
+            # The same rule as `authcat new`: one operation, one entry (the same shape under other
+            # parameter names is allowed: another fixture of the operation, e.g. a private table).
+            operation = (raw["method"], raw["path"])
+            if operation in operations:
+                problems.append(Problem(doc.file, doc.line((*where, "path")), dotted((*where, "path")),
+                                        f"{raw['method']} {raw['path']} is already defined as {operations[operation]}"))
+                continue
+            operations[operation] = f"{raw['id']!r} ({doc.file}:{doc.line(where)})"
             definition.endpoints.append(
                 Endpoint(
                     api=api_dir.name,
@@ -315,15 +328,51 @@ def _version_from_problems(doc: Located, found: VersionFrom, seen: dict[str, str
     return problems
 
 
+# Pages the site generates beside the group pages of an API (apis/<api>/<name>.html): a group
+# whose title makes the same page name would overwrite one of them.
+RESERVED_GROUP_PAGES = frozenset({"index", "guide", "revocation"})
+
+
+def group_page(title: str) -> str:
+    """The page name of a group (the site's slug of its title)."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "x"
+
+
+def _group_clash(title: str, group_file: Path, groups: dict[str, tuple[str, str]]) -> str | None:
+    """Why ``title`` cannot be a group here: it names a generated page, or another group's page."""
+    page = group_page(title)
+    if page in RESERVED_GROUP_PAGES:
+        return (f"the group title {title!r} would make the page {page}.html, which the site generates "
+                f"for every API ({', '.join(sorted(RESERVED_GROUP_PAGES))}): choose another title")
+    other = groups.setdefault(page, (title, group_file.name))
+    if other[1] != group_file.name:
+        return f"the group title {title!r} makes the same page ({page}.html) as {other[0]!r} in {other[1]}"
+    return None
+
+
 def plugin_problems(definition: ApiDefinition, hooks: Any) -> list[Problem]:
-    """What only the loaded plugins can tell: a scheme name no plugin registers."""
+    """What only the loaded plugins can tell: a scheme, a token state or a launcher that no plugin
+    registers (``authcat run`` would otherwise show such a state as n/a on every target)."""
     api = definition.api
+    problems = []
+    doc = load(definition.files[0], api.source.file) if definition.files else None
     if api.auth is None and api.scheme not in hooks.schemes:
         have = ", ".join(sorted(hooks.schemes))
-        line = load(definition.files[0], api.source.file).line(("scheme",)) if definition.files else 1
-        return [Problem(api.source.file, line, "scheme",
-                        f"no auth scheme named {api.scheme!r} (have: {have}; or declare one as a mapping)")]
-    return []
+        problems.append(Problem(api.source.file, doc.line(("scheme",)) if doc else 1, "scheme",
+                                f"no auth scheme named {api.scheme!r} (have: {have}; or declare one as a mapping)"))
+    known = list(hooks.states)
+    for i, state in enumerate(api.states or ()):
+        if state not in hooks.states:
+            hint = difflib.get_close_matches(state, known, n=1, cutoff=0.6)
+            suggestion = f", did you mean `{hint[0]}`?" if hint else f" (see `authcat states`: {', '.join(known)})"
+            problems.append(Problem(api.source.file, doc.line(("states", i)) if doc else 1, f"states.{i}",
+                                    f"no token state named {state!r}{suggestion}"))
+    for profile in definition.targets.values():
+        if profile.launcher and profile.launcher not in hooks.launchers:
+            have = ", ".join(sorted(hooks.launchers))
+            problems.append(Problem(profile.source.file, profile.lines.get("launcher", 1), "launcher",
+                                    f"no target plugin named {profile.launcher!r} (have: {have})"))
+    return problems
 
 
 def _target(api: str, doc: Located) -> TargetProfile:

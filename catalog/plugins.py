@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "authcat_plugins.serve",
     "authcat_plugins.auth_signals",
     "authcat_plugins.guide_pages",
+    "authcat_plugins.reference_pages",
 )
 
 ENTRY_POINT_GROUP = "authcat"

@@ -82,8 +82,7 @@ def test_asks_for_what_is_not_given(root):
 @pytest.mark.parametrize("args, message", [
     (["--id", "versions", "--path", "/-/new.json"], "endpoint id 'versions' already exists (endpoints/datasette/instance.yaml:"),
     (["--id", "fresh", "--path", "/-/versions.json"], "GET /-/versions.json is already defined as 'versions'"),
-    # The same path with a differently named parameter is the same endpoint.
-    (["--id", "fresh", "--path", "/{db}/{tbl}.json"], "is already defined as"),
+    (["--id", "fresh", "--path", "/{database}/{table}.json"], "GET /{database}/{table}.json is already defined as"),
 ])
 def test_refuses_duplicates_and_leaves_the_file_alone(root, args, message):
     group_file = root / "endpoints" / "datasette" / "data.yaml"
@@ -92,6 +91,25 @@ def test_refuses_duplicates_and_leaves_the_file_alone(root, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert group_file.read_bytes() == before
+
+
+def test_new_and_lint_agree(root):
+    """What lint accepts, `new` accepts, and the reverse: the same shape under other parameter
+    names is another fixture of an operation (datasette's private table beside its public one);
+    an exact duplicate, a group title naming a generated page, are refused by both."""
+    from catalog.errors import DefinitionError
+
+    ok = new(root, "--api", "datasette", "--group", "data", "--method", "GET", "--id", "other-table",
+             "--path", "/{database}/{other_table}.json")
+    assert ok.exit_code == 0, ok.output
+    load_api(root / "endpoints" / "datasette")  # lint accepts it too
+    guide = new(root, "--api", "datasette", "--group", "Guide", "--method", "GET", "--path", "/-/x.json")
+    assert guide.exit_code != 0 and "guide.html" in guide.output
+    assert not (root / "endpoints" / "datasette" / "guide.yaml").exists()
+    data = root / "endpoints" / "datasette" / "data.yaml"
+    data.write_text(data.read_text() + "  - {id: again, method: GET, path: /-/versions.json}\n")
+    with pytest.raises(DefinitionError, match=r"GET /-/versions\.json is already defined as"):
+        load_api(root / "endpoints" / "datasette")
 
 
 def test_an_invalid_entry_is_rolled_back_with_the_loader_s_message(root):
