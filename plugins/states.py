@@ -164,8 +164,8 @@ BUILTIN_STATES = (
     ),
     TokenState(
         "scheme-case",
-        "The valid credential with the scheme word in another case (`basic`, `bearer`, `TOKEN`): RFC 7235 makes "
-        "the scheme case-insensitive, so refusing it is the finding.",
+        "The valid credential with the scheme word lower-cased (`basic`, `bearer`; upper-cased where the vendor "
+        "writes it in lower case: `TOKEN`): RFC 7235 makes the scheme case-insensitive, so refusing it is the finding.",
         _scheme_case, "derived", 14, PRESENTATION,
     ),
     TokenState(
