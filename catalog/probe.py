@@ -24,7 +24,7 @@ import httpx
 from .apifile import match_envelope
 from .model import Envelope
 from .observe import VOLATILE_KEYS, Observation, summarise
-from .scrub import Scrubber
+from .scrub import Scrubber, bound
 from .transport import ProbeTransport, no_cookies
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
@@ -223,7 +223,8 @@ class Prober:
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             return self._error(f"protocol: connection broken ({type(exc).__name__})", started), None
         except httpx.HTTPError as exc:
-            return self._error(f"http: {type(exc).__name__}: {str(exc)[:200]}", started), None
+            # Scrubbed before the cut: a cut first could keep most of an echoed secret.
+            return self._error(f"http: {type(exc).__name__}: {self.scrub(str(exc))[:200]}", started), None
         latency = int((time.perf_counter() - started) * 1000)
         origin = urlsplit(req.url)
         obs = summarise(
@@ -236,8 +237,8 @@ class Prober:
         # it. Everything else an answer gave is scrubbed again where the run leaves the runner
         # (catalog.scrub.seal); here it is done early so a plugin never classifies an echo.
         scrub = self._scrubber_for(req)
-        obs.headers = scrub.deep(obs.headers)
-        obs.content_type = scrub(obs.content_type) or None
+        obs.headers = {k: bound(v) or "" for k, v in scrub.deep(obs.headers).items()}  # scrubbed, then cut
+        obs.content_type = bound(scrub(obs.content_type)) or None
         obs.shape = scrub(obs.shape) or None
         if req.envelope and obs.ok and not truncated:
             # The matched rule's name is kept on the cell: the site says which rule matched.

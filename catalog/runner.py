@@ -44,7 +44,7 @@ from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .recognition import mark_unrecognised
 from .results import Cell, EndpointResult, TargetRun
-from .scrub import Scrubber, seal
+from .scrub import Scrubber, Sealed, seal
 from .store import Store
 from .targets import TargetError, TargetPool, is_ready, unsendable
 from .versions import resolve_version
@@ -293,6 +293,7 @@ class _Progress:
 
     def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime, scrub: Scrubber):
         self.plan, self.hooks, self.store, self.started, self.scrub = plan, hooks, store, started, scrub
+        self.sealed: Sealed = {}  # each endpoint's result is sealed once, not at every save
         self.results: dict[str, EndpointResult] = {}
         self.dirty = False
 
@@ -306,7 +307,7 @@ class _Progress:
         run = TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
         # The one way a run leaves the runner (to the store, change log, site, export and CLI):
         # every string in it, server-derived or not, passes the scrubber here.
-        return seal(run, self.scrub)
+        return seal(run, self.scrub, self.sealed)
 
     def save(self) -> None:
         if self.store is None or not self.dirty:

@@ -81,6 +81,16 @@ def _char(c: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
+def _minimal(parts: set[str]) -> list[str]:
+    """The parts that contain no other part: a text holding a longer one holds the shorter too."""
+    ordered = sorted(parts, key=len)
+    kept: list[str] = []
+    for part in ordered:
+        if not any(k in part for k in kept):
+            kept.append(part)
+    return kept
+
+
 def _pattern(part: str) -> str:
     return "".join(_char(c) for c in part)
 
@@ -107,7 +117,9 @@ class Scrubber:
         for part in list(parts):
             parts |= _b64(part)
         self._parts = sorted((p for p in parts if len(p) >= MIN_PART), key=len, reverse=True)
-        self._folded = sorted({_fold(p) for p in self._parts}, key=len, reverse=True)
+        self._folded = _minimal({_fold(p) for p in self._parts})
+        # For a whole JSON document at once: each part also as JSON writes it inside a string.
+        self._json_folded = _minimal({*self._folded, *(_fold(json.dumps(p, ensure_ascii=False)[1:-1]) for p in self._parts)})
         self._memo: dict[str, str] = {}
 
     @cached_property
@@ -122,10 +134,19 @@ class Scrubber:
 
     def holds(self, text: str) -> bool:
         """Whether ``text`` holds a credential part (in any encoding) or an Authorization echo."""
-        if _AUTH_HEADER.search(text):
-            return True
         folded = _fold(text)
+        if "authorization" in folded and _AUTH_HEADER.search(text):
+            return True
         return any(part in folded for part in self._folded)
+
+    def holds_json(self, document: str) -> bool:
+        """Whether a JSON document (as text) may hold a credential part in any of its strings: a
+        quick whole-document check, so a run without any echo is sealed without visiting every
+        string. It may answer yes for a match across two strings (then each string is checked)."""
+        folded = _fold(document)
+        if "authorization" in folded and _AUTH_HEADER.search(document):
+            return True
+        return any(part in folded for part in self._json_folded)
 
     def __call__(self, text: str | None) -> str:
         """``text`` itself, or ``<redacted>`` when it holds a credential part: redacted whole."""
@@ -170,6 +191,11 @@ class Scrubber:
 _BOUNDED = frozenset({"note", "reason", "error", "content_type", "target_version", "location_origin"})
 
 
+def bound(text: str | None) -> str | None:
+    """A stored value's length bound. Only ever applied to a string already scrubbed."""
+    return text[:MAX_VALUE] + "…" if text is not None and len(text) > MAX_VALUE else text
+
+
 def _bounded(value: Any, key: str | None = None, in_headers: bool = False) -> Any:
     """Lengths bounded *after* scrubbing (a cut before it could keep most of a secret)."""
     if isinstance(value, dict):
@@ -181,10 +207,38 @@ def _bounded(value: Any, key: str | None = None, in_headers: bool = False) -> An
     return value
 
 
-def seal(run: Any, scrub: Scrubber) -> Any:
+def _seal_value(value: Any, scrub: Scrubber) -> Any:
+    """A JSON-like value scrubbed then bounded; the value itself when a quick check of the whole
+    finds nothing to redact (the common case: the prober scrubbed each observation already)."""
+    if not scrub.holds_json(json.dumps(value, ensure_ascii=False)):
+        return value
+    return _bounded(scrub.deep(value))
+
+
+Sealed = dict  # endpoint id -> (the result as given, the result sealed): one seal per result
+
+
+def seal(run: Any, scrub: Scrubber, memo: Sealed | None = None) -> Any:
     """The choke point: a :class:`~catalog.results.TargetRun` with every key and string scrubbed
     (header names and values, content type, redirect origin, shape, notes, errors, version, kept
-    bodies, reasons) and then bounded. Everything the runner hands out passes here."""
-    from .results import TargetRun  # results imports observe; keep this module import-light
+    bodies, reasons) and then bounded. Everything the runner hands out passes here.
 
-    return TargetRun.from_dict(_bounded(scrub.deep(run.to_dict())))
+    ``memo`` (kept by the caller across the progress saves of one run) seals each endpoint's
+    result once: a save every second re-checks only what changed (benchmarks/scrub_seal.py).
+    """
+    from .results import EndpointResult, TargetRun  # results imports observe; keep this light
+
+    endpoints = {}
+    for endpoint_id, result in run.endpoints.items():
+        hit = memo.get(endpoint_id) if memo is not None else None
+        if hit is not None and hit[0] is result:
+            endpoints[endpoint_id] = hit[1]
+            continue
+        data = result.to_dict()
+        sealed_data = _seal_value(data, scrub)
+        sealed = result if sealed_data is data else EndpointResult.from_dict(endpoint_id, sealed_data)
+        if memo is not None:
+            memo[endpoint_id] = (result, sealed)
+        endpoints[endpoint_id] = sealed
+    head = _seal_value({"run": run.run, "states": run.states}, scrub)
+    return TargetRun(run.api, run.target, head["run"], head["states"], endpoints)
