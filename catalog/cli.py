@@ -78,7 +78,9 @@ def cli(ctx: click.Context, root: Path | None) -> None:
     ctx.obj = Context(root)
 
 
-def _probe_options(apis, targets, refresh, allow_unsafe, keep_bodies, rate_limit, concurrency) -> RunOptions:
+def run_options(apis: tuple[str, ...], targets: tuple[str, ...], refresh: bool, allow_unsafe: bool, keep_bodies: bool,
+                rate_limit: float | None, concurrency: int | None) -> RunOptions:
+    """The engine's run options from the :func:`probe_options` flags (for commands plugins add)."""
     return RunOptions(
         apis=list(apis) or None, targets=list(targets) or None, refresh=refresh,
         allow_unsafe=allow_unsafe, keep_bodies=keep_bodies, rate_limit=rate_limit,
@@ -131,7 +133,7 @@ SITE_URL = click.option(
 @pass_ctx
 def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
-    options = _probe_options(**kw)
+    options = run_options(**kw)
     _run_probe(ctx, options)
     _build(ctx, site_url)
     _fail_on_target_failures(options)
@@ -142,7 +144,7 @@ def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
 @pass_ctx
 def probe_cmd(ctx: Context, **kw) -> None:
     """Probe and classify; write observations under site/data (no site build)."""
-    options = _probe_options(**kw)
+    options = run_options(**kw)
     _run_probe(ctx, options)
     _fail_on_target_failures(options)
 

@@ -7,8 +7,10 @@ its own signals; the facade concatenates all of them.
 
 from __future__ import annotations
 
-from catalog.hookspecs import hookimpl
-from catalog.signals import find_signals
+from catalog.api import (
+    find_signals,
+    hookimpl,
+)
 
 
 @hookimpl(trylast=True)

@@ -20,11 +20,17 @@ from pathlib import Path
 
 import yaml
 
-from catalog.errors import TargetError
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, free_port
-from catalog.targets import LaunchContext, Launched, path_shape
+from catalog.api import (
+    Credential,
+    Credentials,
+    LaunchContext,
+    Launched,
+    ServerProcess,
+    TargetError,
+    free_port,
+    hookimpl,
+    path_shape,
+)
 
 # Who plays which role, by email (identities, not secrets). Priya sees the most; Sam, a guest
 # from another organisation, sees no project: the unprivileged caller.

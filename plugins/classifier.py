@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from catalog.classify import default_judge
-from catalog.hookspecs import hookimpl
+from catalog.api import (
+    default_judge,
+    hookimpl,
+)
 
 
 @hookimpl(trylast=True)

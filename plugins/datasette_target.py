@@ -41,12 +41,18 @@ from pathlib import Path
 
 import yaml
 
-from catalog.errors import ServerStartError, TargetError
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, free_port
-from catalog.scrub import Scrubber
-from catalog.targets import LaunchContext, Launched
+from catalog.api import (
+    Credential,
+    Credentials,
+    LaunchContext,
+    Launched,
+    Scrubber,
+    ServerProcess,
+    ServerStartError,
+    TargetError,
+    free_port,
+    hookimpl,
+)
 
 ROOT = "root"
 UNPRIVILEGED_ACTOR = "reader"

@@ -16,15 +16,29 @@ from pathlib import Path
 
 import click
 
-from catalog.cli import Context, _probe_options, err, out, pass_ctx, probe_options
-from catalog.definitions import ApiDefinition, load_all
-from catalog.errors import InputError, RegressionsFound
-from catalog.hookspecs import hookimpl
-from catalog.model import Source
-from catalog.reports import Comparison, compare, describe, write_junit, write_sarif
-from catalog.results import TargetRun
-from catalog.runner import probe_all
-from catalog.store import Store, read_file
+from catalog.api import (
+    ApiDefinition,
+    Comparison,
+    Context,
+    InputError,
+    RegressionsFound,
+    Source,
+    Store,
+    TargetRun,
+    compare,
+    describe,
+    hookimpl,
+    load_all,
+    pass_ctx,
+    probe_all,
+    probe_options,
+    read_file,
+    run_options,
+    stderr_console,
+    stdout_console,
+    write_junit,
+    write_sarif,
+)
 
 PREVIOUS = ".previous.json"
 
@@ -100,7 +114,7 @@ def comparison_json(comparisons: list[Comparison]) -> dict:
 def print_changes(comparison: Comparison, only_regressions: bool = False) -> None:
     changes = comparison.regressions if only_regressions else comparison.changes
     for change in changes:
-        out.print(f"  {change}" + ("   [regression]" if change.regression else ""), markup=False, soft_wrap=True)
+        stdout_console.print(f"  {change}" + ("   [regression]" if change.regression else ""), markup=False, soft_wrap=True)
 
 
 @click.command("diff")
@@ -130,13 +144,13 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     if not comparisons:
-        out.print("nothing to compare" + ("" if old else ": no <target>.previous.json in site/data/observations"))
+        stdout_console.print("nothing to compare" + ("" if old else ": no <target>.previous.json in site/data/observations"))
     for comparison in comparisons:
         moved = len(comparison.changes)
-        out.print(f"{comparison.title}: {moved} of {len(comparison.cells)} cells moved", markup=False, soft_wrap=True)
+        stdout_console.print(f"{comparison.title}: {moved} of {len(comparison.cells)} cells moved", markup=False, soft_wrap=True)
         print_changes(comparison)
     for run in unpaired:
-        err.print(f"no counterpart for {run.api} on {run.target} in {old}", markup=False)
+        stderr_console.print(f"no counterpart for {run.api} on {run.target} in {old}", markup=False)
 
 
 def _locator(apis: dict[str, ApiDefinition]):
@@ -172,7 +186,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
     if new_path is not None:
         new_runs = _select(load_set(new_path), kw["apis"], kw["targets"])
     else:
-        options = _probe_options(**kw)
+        options = run_options(**kw)
         with tempfile.TemporaryDirectory(prefix="authcat-check-") as scratch:
             # An empty data folder: nothing is reused from a cache, nothing committed is overwritten.
             new_runs = probe_all(apis, ctx.project.endpoints, Path(scratch), ctx.hooks, options)
@@ -183,7 +197,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         raise InputError("no run to check: no target was probed (see `authcat targets`) and no --new given")
     pairs, unpaired = pair_runs(_select(old_runs, tuple({r.api for r in new_runs})), new_runs)
     for run in unpaired:
-        err.print(f"warning: {baseline} has no baseline for {run.api} on {run.target}", markup=False)
+        stderr_console.print(f"warning: {baseline} has no baseline for {run.api} on {run.target}", markup=False)
     if not pairs:
         raise InputError(f"nothing to compare: {baseline} holds no observations for "
                        f"{', '.join(sorted({r.api for r in new_runs}))}")
@@ -195,7 +209,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         write_sarif(sarif, comparisons, locate, ctx.project.root)
     regressions = sum(len(c.regressions) for c in comparisons)
     for comparison in comparisons:
-        out.print(
+        stdout_console.print(
             f"{comparison.new.api}: {describe(comparison.new)} against baseline {describe(comparison.old)}: "
             f"{len(comparison.cells)} cells compared, {len(comparison.changes)} moved, "
             f"{len(comparison.regressions)} regressions", markup=False, soft_wrap=True,
@@ -203,7 +217,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         print_changes(comparison, only_regressions=True)
     if regressions:
         raise RegressionsFound(f"{regressions} regression(s): a bad credential that was refused is now served")
-    out.print("ok: no regression")
+    stdout_console.print("ok: no regression")
 
 
 @hookimpl(trylast=True)

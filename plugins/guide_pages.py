@@ -12,16 +12,31 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from catalog.answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
-from catalog.classify import REJECTING
-from catalog.fallback import find_fallback
-from catalog.hookspecs import hookimpl
-from catalog.model import Outcome, Verdict
-from catalog.questions import questions_for, targets_for
-from catalog.recipe import Recipe, client_auth, recipe_script
-from catalog.results import ApiCatalog, Catalog, SitePage, TargetRun
-from catalog.signals import ACCEPTED, REJECTED, Signal, find_signals
-from catalog.site import slug
+from catalog.api import (
+    ACCEPTED,
+    REJECTED,
+    REJECTING,
+    ApiAnswers,
+    ApiCatalog,
+    Catalog,
+    Outcome,
+    Recipe,
+    Signal,
+    SitePage,
+    TargetAnswers,
+    TargetRun,
+    Verdict,
+    api_answers,
+    client_auth,
+    find_fallback,
+    find_signals,
+    hookimpl,
+    questions_for,
+    recipe_script,
+    signals_per_target,
+    slug,
+    targets_for,
+)
 
 GUIDE_TITLE = "How to tell a dead token from an empty result"
 GUIDE_NAV = "Dead token or empty result?"

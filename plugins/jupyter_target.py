@@ -31,10 +31,17 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, ServerStartError, free_port
-from catalog.targets import LaunchContext, Launched, TargetError
+from catalog.api import (
+    Credential,
+    Credentials,
+    LaunchContext,
+    Launched,
+    ServerProcess,
+    ServerStartError,
+    TargetError,
+    free_port,
+    hookimpl,
+)
 
 UNAVAILABLE = {
     "expired": "Jupyter Server's token has no expiry: it is valid until the server stops",

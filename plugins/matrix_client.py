@@ -17,7 +17,9 @@ from urllib.parse import quote
 
 import httpx
 
-from catalog.targets import TargetError
+from catalog.api import (
+    TargetError,
+)
 
 CLIENT = "/_matrix/client/v3"
 

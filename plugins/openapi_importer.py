@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from catalog import yamlfile
-from catalog.definitions import schema_problems
-from catalog.hookspecs import hookimpl
+from catalog.api import (
+    hookimpl,
+    loads_yaml,
+    schema_problems,
+)
 
 from .openapi_merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
 from .openapi_operations import Operation, find_docs_root, spec_operations
@@ -90,7 +92,7 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
             return f"Auth scheme: api.yaml already declares {source}'s `scheme: {shown}`.", None
         return (f"Auth scheme: api.yaml keeps its own scheme; {source} would map to `scheme: {shown}`.", None)
     text = folder.api_text.rstrip("\n") + "\n" + scheme_yaml(scheme, source, spec_name)
-    problems = schema_problems(yamlfile.loads(text, str(out_dir / "api.yaml")), "api")
+    problems = schema_problems(loads_yaml(text, str(out_dir / "api.yaml")), "api")
     if problems:  # a spec value the api.yaml schema refuses: report, never write a broken file
         return f"Auth scheme: {source} maps to `scheme: {shown}`, which api.yaml cannot hold: {problems[0].message}", None
     return f"Auth scheme: `scheme: {shown}` from {source}, added to api.yaml.", text

@@ -16,9 +16,13 @@ from typing import Any
 
 import yaml
 
-from catalog import yamlfile
-from catalog.definitions import schema_problems
-from catalog.errors import DefinitionError, Problem
+from catalog.api import (
+    DefinitionError,
+    Problem,
+    load_yaml,
+    loads_yaml,
+    schema_problems,
+)
 
 from .openapi_operations import Operation, as_list, file_slug
 
@@ -65,7 +69,7 @@ def read_folder(out_dir: Path) -> Folder:
     if not out_dir.is_dir():
         return folder
     for path in sorted(out_dir.glob("*.yaml")):
-        doc = yamlfile.load(path, str(path))  # a broken file stops the import: never guess around it
+        doc = load_yaml(path, str(path))  # a broken file stops the import: never guess around it
         data = doc.data if isinstance(doc.data, dict) else {}
         if path.name == "api.yaml":
             folder.api_docs = data.get("docs")
@@ -217,7 +221,7 @@ def check_output(texts: dict[str, str], out_dir: Path) -> None:
     """Validate every file before anything is written, so a bad merge never lands."""
     problems: list[Problem] = []
     for name, text in texts.items():
-        problems += schema_problems(yamlfile.loads(text, str(out_dir / name)), "endpoints")
+        problems += schema_problems(loads_yaml(text, str(out_dir / name)), "endpoints")
     if problems:
         raise DefinitionError(problems)
 

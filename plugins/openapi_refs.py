@@ -19,7 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import DefinitionError, Problem
+from catalog.api import (
+    DefinitionError,
+    Problem,
+)
 
 MAX_FILES = 2000  # a spec that references more files than this is refused, not followed
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

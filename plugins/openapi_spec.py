@@ -13,7 +13,10 @@ from typing import Any
 
 import yaml
 
-from catalog.errors import DefinitionError, Problem
+from catalog.api import (
+    DefinitionError,
+    Problem,
+)
 
 from .openapi_refs import RefLoader, SpecDoc, resolve
 

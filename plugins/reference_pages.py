@@ -5,9 +5,14 @@ and a whole example file each. Nothing on the page is written by hand, so it can
 
 from __future__ import annotations
 
-from catalog.hookspecs import hookimpl
-from catalog.reference import FILES, fields, full_example
-from catalog.results import Catalog, SitePage
+from catalog.api import (
+    REFERENCE_FILES,
+    Catalog,
+    SitePage,
+    hookimpl,
+    reference_example,
+    reference_fields,
+)
 
 PAGE = "reference.md"
 
@@ -15,7 +20,7 @@ PAGE = "reference.md"
 @hookimpl(trylast=True)
 def authcat_site_pages(catalog: Catalog, render):
     files = [
-        {"kind": kind, "title": title, "where": where, "fields": fields(kind), "example": full_example(kind)}
-        for kind, (title, where) in FILES.items()
+        {"kind": kind, "title": title, "where": where, "fields": reference_fields(kind), "example": reference_example(kind)}
+        for kind, (title, where) in REFERENCE_FILES.items()
     ]
     return [SitePage(PAGE, render("reference.md.j2", files=files), nav=("Reference", "Contributor files"))]

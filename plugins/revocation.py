@@ -17,18 +17,34 @@ from pathlib import Path
 
 import click
 
-from catalog import binding, revocation
-from catalog.definitions import load_api
-from catalog.errors import WatchError
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Discovery, RunningTarget
-from catalog.observe import resolve_pointer
-from catalog.probe import Prober, ProbeSettings
-from catalog.results import SitePage
-from catalog.revocation import Measurement, Poll, WatchPlan, format_duration
-from catalog.runner import CACHE_ENV, endpoint_url
-from catalog.scrub import Scrubber
-from catalog.targets import Revocable, SecretRefError, TargetPool, profile_base_url, resolve_ref
+from catalog.api import (
+    CACHE_ENV,
+    Credential,
+    Discovery,
+    Measurement,
+    Poll,
+    Prober,
+    ProbeSettings,
+    Revocable,
+    RunningTarget,
+    Scrubber,
+    SecretRefError,
+    SitePage,
+    TargetPool,
+    WatchError,
+    WatchPlan,
+    endpoint_url,
+    format_duration,
+    hookimpl,
+    load_api,
+    load_measurements,
+    origin_problem,
+    profile_base_url,
+    record_measurement,
+    resolve_pointer,
+    resolve_ref,
+    watch_token,
+)
 
 
 def _echo(message: str) -> None:
@@ -83,7 +99,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
             raise WatchError(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
         # The token is the operator's (--token-env), but the profile is contributed: the URL must be
         # one the operator named too (catalog.binding).
-        if why := binding.runtime_problem(profile, remote, credentialed=True):
+        if why := origin_problem(profile, remote, credentialed=True):
             raise WatchError(f"{profile.source}: {why}")
         base_url = remote.rstrip("/") + profile.prefix
     endpoint = definition.endpoint(endpoint_id)
@@ -190,12 +206,12 @@ def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max
         _echo(f"  {format_duration(poll.after_s):>10}  {poll.status if poll.status is not None else '—'}  {poll.outcome}")
 
     try:
-        measurement = asyncio.run(revocation.watch(plan, on_baseline, on_poll))
+        measurement = asyncio.run(watch_token(plan, on_baseline, on_poll))
     except WatchError as exc:
         raise WatchError(plan.scrub(str(exc))) from None
     click.echo(measurement.describe())
     if not no_record:
-        path = revocation.record(ctx.project.data, measurement)
+        path = record_measurement(ctx.project.data, measurement)
         _echo(f"stored in {path}")
 
 
@@ -212,7 +228,7 @@ def authcat_site_pages(catalog, render):
     rows: list[dict] = []  # the overview: measured latencies beside reported ones, per API
     for name, api in sorted(catalog.apis.items()):
         title = api.definition.api.title
-        measurements = revocation.load(catalog.data_dir, name)
+        measurements = load_measurements(catalog.data_dir, name)
         latest: dict[tuple, dict] = {}
         for m in measurements:  # newest first: the latest per target, endpoint and way of revoking
             latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)

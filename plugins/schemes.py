@@ -6,8 +6,10 @@ An API may instead declare its own scheme in ``api.yaml`` (``scheme:`` as a mapp
 
 from __future__ import annotations
 
-from catalog.hookspecs import hookimpl
-from catalog.model import AuthScheme
+from catalog.api import (
+    AuthScheme,
+    hookimpl,
+)
 
 BASIC = AuthScheme(name="basic", keyword="Basic", template="{identity}:{secret}", encoding="base64")
 BEARER = AuthScheme(name="bearer", keyword="Bearer")

@@ -19,8 +19,12 @@ from pathlib import Path
 
 import click
 
-from catalog.errors import AuthcatError, DefinitionError
-from catalog.hookspecs import hookimpl
+from catalog.api import (
+    AuthcatError,
+    DefinitionError,
+    build,
+    hookimpl,
+)
 
 HOST = "127.0.0.1"  # a preview is for the person at this machine, never the network
 WATCHED = ("endpoints", "site/templates", "site/docs", "site/data")
@@ -142,7 +146,6 @@ def watch(root: Path, rebuild: Callable[[list[str]], None], stop: threading.Even
 @click.pass_obj
 def serve_cmd(ctx, port: int, interval: float) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild when definitions, templates, docs or data change."""
-    from catalog.pipeline import build
 
     project = ctx.project
     out = click.echo

@@ -10,16 +10,27 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.classify import OUTCOMES, VERDICTS
-from catalog.columns import state_columns
-from catalog.documented import disagreements
-from catalog.evidence import API_WIDE, claimed_cells
-from catalog.hookspecs import hookimpl
-from catalog.model import Endpoint, Outcome, Verdict
-from catalog.presentations import api_presentations, scheme_words
-from catalog.questions import questions_for, targets_for
-from catalog.results import ApiCatalog, Catalog, EndpointResult, TargetRun
-from catalog.site import slug
+from catalog.api import (
+    API_WIDE,
+    OUTCOMES,
+    VERDICTS,
+    ApiCatalog,
+    Catalog,
+    Endpoint,
+    EndpointResult,
+    Outcome,
+    TargetRun,
+    Verdict,
+    api_presentations,
+    claimed_cells,
+    disagreements,
+    hookimpl,
+    questions_for,
+    scheme_words,
+    slug,
+    state_columns,
+    targets_for,
+)
 
 REPORT_URL = "https://github.com/authcat/authcat/issues/new"
 

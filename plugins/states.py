@@ -12,8 +12,7 @@ import re
 import secrets
 import string
 
-from catalog.hookspecs import hookimpl
-from catalog.model import (
+from catalog.api import (
     AuthScheme,
     Credential,
     Credentials,
@@ -22,6 +21,7 @@ from catalog.model import (
     Presentation,
     StateFamily,
     TokenState,
+    hookimpl,
 )
 
 _PREFIX = re.compile(r"^[A-Za-z]{1,8}[-_]")  # keep a vendor prefix such as usr- or dstok_

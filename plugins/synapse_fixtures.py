@@ -11,7 +11,11 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from catalog.targets import TargetError
+from catalog.api import (
+    Credential,
+    Revocable,
+    TargetError,
+)
 
 from .matrix_client import CLIENT, MatrixClient, Session, q
 
@@ -84,8 +88,7 @@ def revocations(base_url: str, scrub, fx: Fixtures, shared_secret: str) -> dict:
     token, revoked by deactivating the account through the admin API. The caller scrubs the
     token it is handed (it is the watch's credential).
     """
-    from catalog.model import Credential
-    from catalog.targets import Revocable
+    from catalog.api import Revocable
 
     count = 0
 

@@ -37,11 +37,18 @@ from typing import Any
 
 import yaml
 
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, ServerStartError, free_port
-from catalog.scrub import Scrubber
-from catalog.targets import LaunchContext, Launched, TargetError
+from catalog.api import (
+    Credential,
+    Credentials,
+    LaunchContext,
+    Launched,
+    Scrubber,
+    ServerProcess,
+    ServerStartError,
+    TargetError,
+    free_port,
+    hookimpl,
+)
 
 from .matrix_client import MatrixClient
 from .synapse_fixtures import SERVER_NAME, make_fixtures, revocations

@@ -1,0 +1,118 @@
+"""The public plugin API: everything a plugin may import from authcat, in one place.
+
+Plugins — the built-in ones in ``authcat_plugins`` included — import only from here
+(``from catalog.api import hookimpl, TokenState, ...``); every other ``catalog`` module is
+internal and may change. ``tests/test_api.py`` pins ``__all__``, so a change to this surface is a
+deliberate, reviewed change. The hooks themselves are documented in :mod:`catalog.hookspecs`
+and on the site page "Writing plugins".
+
+Importing this module has no side effect: it loads no plugin and builds no plugin manager.
+"""
+
+from __future__ import annotations
+
+from .answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
+from .binding import runtime_problem as origin_problem
+from .classify import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS, Judgement, default_judge
+from .cli import Context, pass_ctx, probe_options, run_options
+from .cli import err as stderr_console
+from .cli import out as stdout_console
+from .columns import state_columns
+from .definitions import ApiDefinition, load_all, load_api, schema_problems
+from .documented import disagreements
+from .errors import (
+    AuthcatError,
+    DefinitionError,
+    InputError,
+    Interrupted,
+    PluginError,
+    Problem,
+    RegressionsFound,
+    ServerStartError,
+    TargetError,
+    WatchError,
+)
+from .evidence import API_WIDE, claimed_cells
+from .fallback import find_fallback
+from .hookspecs import hookimpl
+from .model import (
+    Api,
+    AuthScheme,
+    Credential,
+    Credentials,
+    Discovery,
+    Endpoint,
+    Location,
+    NotAvailable,
+    Outcome,
+    Presentation,
+    RunningTarget,
+    Source,
+    StateFamily,
+    TokenState,
+    Verdict,
+)
+from .observe import Observation, resolve_pointer
+from .pipeline import build
+from .presentations import api_presentations, scheme_words
+from .probe import Prober, ProbeSettings
+from .process import ServerProcess, free_port
+from .questions import questions_for, targets_for
+from .recipe import Recipe, client_auth, recipe_script
+from .reference import FILES as REFERENCE_FILES
+from .reference import fields as reference_fields
+from .reference import full_example as reference_example
+from .reports import Comparison, compare, describe, write_junit, write_sarif
+from .results import ApiCatalog, Catalog, EndpointResult, SitePage, TargetRun
+from .revocation import Measurement, Poll, WatchPlan, format_duration
+from .revocation import load as load_measurements
+from .revocation import record as record_measurement
+from .revocation import watch as watch_token
+from .runner import CACHE_ENV, endpoint_url, probe_all
+from .scrub import Scrubber
+from .signals import ACCEPTED, REJECTED, Signal, find_signals
+from .site import slug
+from .store import Store, atomic_write, read_file
+from .targets import (
+    LaunchContext,
+    Launched,
+    Revocable,
+    SecretRefError,
+    TargetPool,
+    path_shape,
+    profile_base_url,
+    resolve_ref,
+)
+from .yamlfile import load as load_yaml
+from .yamlfile import loads as loads_yaml
+
+__all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each group)
+    # Hooks (declared and documented in catalog.hookspecs)
+    "hookimpl",
+    # Errors: one tree, handled once by the CLI (catalog.errors)
+    "AuthcatError", "DefinitionError", "InputError", "Interrupted", "PluginError", "Problem",
+    "RegressionsFound", "ServerStartError", "SecretRefError", "TargetError", "WatchError",
+    # Vocabulary: what token states, schemes and targets are made of
+    "Api", "AuthScheme", "Credential", "Credentials", "Discovery", "Endpoint", "Location", "NotAvailable",
+    "Outcome", "Presentation", "RunningTarget", "Source", "StateFamily", "TokenState", "Verdict",
+    # Targets: launching local servers, resolving a profile
+    "LaunchContext", "Launched", "Revocable", "ServerProcess", "TargetPool", "free_port", "origin_problem",
+    "path_shape", "profile_base_url", "resolve_ref",
+    # Probing and classifying
+    "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",
+    "CACHE_ENV", "VERDICTS", "default_judge", "endpoint_url", "probe_all", "resolve_pointer",
+    # Definitions
+    "ApiDefinition", "REFERENCE_FILES", "load_all", "load_api", "load_yaml", "loads_yaml", "reference_example",
+    "reference_fields", "schema_problems",
+    # Results, answers and the site
+    "ACCEPTED", "REJECTED", "ApiAnswers", "ApiCatalog", "Catalog", "EndpointResult", "Recipe", "Signal",
+    "SitePage", "TargetAnswers", "TargetRun", "api_answers", "api_presentations", "build", "client_auth",
+    "API_WIDE", "claimed_cells", "disagreements", "find_fallback", "find_signals", "questions_for", "recipe_script",
+    "scheme_words", "signals_per_target", "slug", "state_columns", "targets_for",
+    # Stored runs, comparisons, revocation measurements
+    "Comparison", "Measurement", "Poll", "Store", "WatchPlan", "atomic_write", "compare", "describe",
+    "format_duration", "load_measurements", "read_file", "record_measurement",
+    "watch_token", "write_junit", "write_sarif",
+    # CLI commands added by plugins (authcat_register_commands)
+    "Context", "pass_ctx", "probe_options", "run_options", "stderr_console", "stdout_console",
+]
