@@ -23,6 +23,7 @@ from catalog.api import (
     Discovery,
     Measurement,
     Poll,
+    Presentation,
     Prober,
     ProbeSettings,
     Revocable,
@@ -60,16 +61,19 @@ def _env(name: str, what: str) -> str:
     return value
 
 
-async def _discover(params: dict, definition, profile, base_url: str, headers, scrub) -> None:
-    """Path parameters discovered from another endpoint's answer to the token (as `run` does)."""
+async def _discover(params: dict, definition, profile, base_url: str, headers, scrub,
+                    presentation: Presentation | None = None, static_query: dict | None = None) -> None:
+    """Path parameters discovered from another endpoint's answer to the token (as `run` does),
+    sent with the static query values and the token where its scheme puts it."""
     async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
         for name, value in profile.parameters.items():
             if not isinstance(value, Discovery):
                 continue
             source = definition.endpoint(value.endpoint)
-            url = endpoint_url(base_url, source, params, profile.queries.get(source.id)) if source else None
+            url = endpoint_url(base_url, source, params, profile.queries.get(source.id), static_query) if source else None
             if url is None:
                 continue
+            url = (presentation or Presentation()).url(url)
             with contextlib.suppress(KeyError, TypeError):
                 params[name] = str(resolve_pointer(await prober.fetch_json(url, headers), value.pointer))
 
@@ -129,7 +133,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     params = {**(launched.parameters if launched else {}),
               **{k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}}
     if any(isinstance(v, Discovery) for v in profile.parameters.values()):
-        asyncio.run(_discover(params, definition, profile, base_url, headers, scrub))
+        asyncio.run(_discover(params, definition, profile, base_url, headers, scrub, presentation, static_query))
     url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
     if url is None:
         missing = [p for p in endpoint.path_params if p not in params]

@@ -170,3 +170,33 @@ def test_lint_cli_names_file_line_and_field_without_a_traceback(tmp_path):
     done = run_cli(tmp_path / "b", "lint")
     assert done.returncode == 2 and "endpoints/demo/api.yaml:3: scheme: no auth scheme named 'hmac'" in done.stderr
     assert unknown.is_dir()
+
+
+def test_a_changed_envelope_is_probed_again_not_served_from_the_cache(tmp_path, monkeypatch):
+    """Envelope rules are matched while probing (bodies are not kept): editing them must not
+    leave cells judged by the old rule."""
+    from catalog.pipeline import probe
+    from catalog.runner import RunOptions
+    from tests.servers.project import make_project
+    from tests.servers.zoo import ZooServer
+
+    token = "Env~tok@+/=XY"
+    with ZooServer("envelope", token) as server:
+        profile = {"name": "zoo", "base_url_env": "ENV_ZOO_URL", "timeout": 5, "retries": 0,
+                   "credentials": {"valid": {"secret": {"env": "ENV_ZOO_TOKEN"}}}}
+        make_project(tmp_path, "zoo", ENDPOINTS[:1], profile, ENVELOPE)
+        monkeypatch.setenv("ENV_ZOO_URL", server.url)
+        monkeypatch.setenv("ENV_ZOO_TOKEN", token)
+
+        def once():
+            [run], _ = probe(Project(tmp_path), Hooks(), RunOptions(log=lambda m: None))
+            return run
+
+        first = once()
+        assert first.endpoints["listItems"].cells["malformed"].note.endswith("(rule refused)")
+        assert once().run["reused"] == 1  # nothing changed: the cached cells are reused
+        api_yaml = tmp_path / "endpoints" / "zoo" / "api.yaml"
+        api_yaml.write_text(api_yaml.read_text().replace("name: refused", "name: bad-token"))
+        again = once()
+    assert again.run["reused"] == 0
+    assert again.endpoints["listItems"].cells["malformed"].note.endswith("(rule bad-token)")
