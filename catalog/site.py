@@ -155,8 +155,8 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
 
 def check_contained(paths: SitePaths) -> None:
     """Raise a :class:`DefinitionError` naming every symlink out of the project in the site's
-    contributed sources (mkdocs.yml, docs, templates, data)."""
-    folders = (paths.config, paths.docs, paths.templates, paths.root / "data")
+    contributed sources (mkdocs.yml, docs, templates, theme overrides, data)."""
+    folders = (paths.config, paths.docs, paths.templates, paths.root / "overrides", paths.root / "data")
     problems = [p for folder in folders for p in symlinks_out(folder, paths.root.parent)]
     if problems:
         raise DefinitionError(problems)

@@ -1,0 +1,172 @@
+"""The integrator's three questions, answered in a real browser from the home page in at most two
+clicks, with each answer's evidence label; search by path fragment or operation id lands on the
+endpoint; axe-core finds no accessibility violation on any page type.
+
+axe-core comes from the PyPI package axe-playwright-python (it bundles axe.min.js): no npm, no
+network at test time. The site is built once per module from the committed observations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+
+pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
+
+QUESTIONS = {
+    "bad credentials": "bad-credentials",
+    "token check": "token-check",
+    "fallback signals": "fallback-signal",
+}
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("answers") / "project")
+    build_site(root)
+    with serve_dir(root / "site" / "build") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    off_origin: list[str] = []
+
+    def block(route):
+        off_origin.append(route.request.url)
+        route.abort()
+
+    context.route(lambda url: not url.startswith(base_url), block)
+    p = context.new_page()
+    p.goto(base_url + "/index.html", wait_until="load")
+    yield p
+    context.close()
+    assert off_origin == []
+
+
+def ask(page, api_title: str, question: str):
+    """From the home page: one click on the question's link for this API. Returns the answer."""
+    page.get_by_role("link", name=f"{question} on {api_title}").click()
+    page.wait_for_load_state("load")
+    answer = page.locator(f"section#{QUESTIONS[question]}")
+    answer.wait_for()
+    assert answer.is_visible()
+    return answer
+
+
+def lines(section, kind: str) -> list[str]:
+    return section.locator(f"li.answer-line[data-evidence={kind}]").all_inner_texts()
+
+
+def test_jira_what_each_bad_credential_gets(page):
+    answer = ask(page, "Jira Cloud platform REST API", "bad credentials")
+    revoked = answer.locator("tr#bad-credentials-revoked")
+    # Only reported on Jira Cloud: the emulator cannot revoke, and the answer says so, labelled.
+    observed = lines(revoked, "observed")
+    assert any("not available on backlot" in t and "backlot (an emulator) 0.1.0" in t for t in observed), observed
+    reported = lines(revoked, "reported")
+    assert any("200 as-anonymous on GET /rest/api/3/project" in t and "R5, community.atlassian.com" in t
+               and "2019-12" in t for t in reported), reported
+    unknown = lines(answer.locator("tr#bad-credentials-unknown-token"), "reported")
+    assert any("401 rejected on GET /rest/api/3/myself" in t and "R11" in t for t in unknown), unknown
+    # A reported line links to its source.
+    link = revoked.locator("li.answer-line[data-evidence=reported] a.evidence-label").first
+    assert link.get_attribute("href").startswith("https://community.atlassian.com/")
+
+
+def test_jira_which_endpoint_checks_a_token(page):
+    answer = ask(page, "Jira Cloud platform REST API", "token check")
+    reported = lines(answer, "reported")
+    assert any("GET /rest/api/3/myself: unknown-token → 401 rejected" in t and "R11, github.com" in t
+               for t in reported), reported
+    observed = lines(answer, "observed")
+    assert any(t.startswith("observed backlot (an emulator)") and "none found on backlot" in t for t in observed)
+    assert lines(answer, "documented"), "the spec's 401 documentation is shown, labelled documented"
+    # The targets are explained next to the answers.
+    assert "an emulator" in page.locator(".authcat-targets").first.inner_text()
+
+
+def test_jira_which_header_gives_a_fallback_away(page):
+    answer = ask(page, "Jira Cloud platform REST API", "fallback signals")
+    observed = lines(answer, "observed")
+    assert any("x-seraph-loginreason: AUTHENTICATED_FAILED" in t and "right on" in t for t in observed), observed
+    reported = lines(answer, "reported")
+    assert any("x-seraph-loginreason: AUTHENTICATED_FAILED" in t and "R8" in t for t in reported), reported
+
+
+def test_datasette_three_answers(page, base_url):
+    answer = ask(page, "Datasette JSON API", "bad credentials")
+    forged = lines(answer.locator("tr#bad-credentials-forged"), "observed")
+    assert any("401 rejected on" in t and "local (a real server run locally) 1.0a41" in t for t in forged), forged
+    revoked = answer.locator("tr#bad-credentials-revoked")
+    assert "nothing answers this yet" in revoked.inner_text()  # says what would answer it
+    page.goto(base_url + "/index.html", wait_until="load")
+    check = ask(page, "Datasette JSON API", "token check")
+    assert any(t.startswith("observed local (a real server run locally)") and "GET /" in t for t in lines(check, "observed"))
+    page.goto(base_url + "/index.html", wait_until="load")
+    signal = ask(page, "Datasette JSON API", "fallback signals")
+    assert any('www-authenticate: Bearer error="invalid_token"' in t for t in lines(signal, "observed"))
+
+
+def test_the_matrix_filters_by_state_and_outcome_from_the_answer(page):
+    answer = ask(page, "Jira Cloud platform REST API", "bad credentials")
+    row = answer.locator("tr#bad-credentials-unknown-token")
+    row.get_by_role("link", name="see the matrix").first.click()  # the second click
+    page.wait_for_selector("[data-authcat-matrix][data-ready]", state="attached")
+    assert "state=unknown-token" in page.url
+    assert page.locator("select[data-filter=state]").first.input_value() == "unknown-token"
+    page.locator("select[data-filter=outcome]").first.select_option("empty")
+    assert "outcome=empty" in page.url
+    shown = page.locator("[data-authcat-matrix] tbody tr:not([hidden])")
+    assert shown.count() >= 1
+    for cells in shown.evaluate_all("rs => rs.map(r => r.dataset.cells)"):
+        assert "unknown-token=empty" in cells
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("project/search", "projects.html#searchprojects"),
+    ("myself", "myself.html#getcurrentuser"),
+    ("serverInfo", "server-info.html#getserverinfo"),
+    ("getCurrentUser", "myself.html#getcurrentuser"),
+])
+def test_search_finds_an_endpoint_by_a_path_fragment_or_operation_id(page, query, expected):
+    page.wait_for_load_state("networkidle")
+    page.keyboard.press("/")
+    page.locator("input.md-search__input").press_sequentially(query, delay=20)
+    results = page.locator("a.md-search-result__link")
+    results.first.wait_for(timeout=15_000)
+    # Material adds ?h=<query> (highlighting) before the anchor: compare page and anchor.
+    found = results.evaluate_all("as => as.map(a => { const u = new URL(a.href); return u.pathname + u.hash; })")
+    assert any(f.endswith("/" + expected) for f in found[:8]), found[:8]
+
+
+AXE = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
+PAGE_TYPES = ["/index.html", "/apis/jira-cloud/index.html", "/apis/datasette/index.html", "/apis/jira-cloud/guide.html",
+              "/apis/jira-cloud/projects.html", "/methodology.html", "/changes.html", "/contributing.html"]
+
+
+@pytest.mark.parametrize("path", PAGE_TYPES)
+def test_axe_core_finds_no_violation(page, base_url, path):
+    page.goto(base_url + path, wait_until="load")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in result["violations"]]
+    assert found == []
+
+
+@pytest.mark.parametrize("path, api", [("/apis/jira-cloud/index.html", "Jira Cloud"), ("/apis/datasette/index.html", "Datasette"),
+                                       ("/apis/jira-cloud/guide.html", "Jira Cloud"), ("/apis/jira-cloud/projects.html", "Jira Cloud")])
+def test_page_titles_name_the_api(page, base_url, path, api):
+    page.goto(base_url + path, wait_until="load")
+    assert api in page.title()
