@@ -151,7 +151,7 @@ def test_search_finds_an_endpoint_by_a_path_fragment_or_operation_id(page, query
     assert any(f.endswith("/" + expected) for f in found[:8]), found[:8]
 
 
-AXE = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
+AXE = Path(str(__import__("axe_playwright_python").__file__)).with_name("axe.min.js")
 PAGE_TYPES = ["/index.html", "/apis/jira-cloud/index.html", "/apis/datasette/index.html", "/apis/jira-cloud/guide.html",
               "/apis/jira-cloud/projects.html", "/methodology.html", "/changes.html", "/contributing.html"]
 
