@@ -76,9 +76,11 @@ from .store import Store, atomic_write, read_file
 from .targets import (
     LaunchContext,
     Launched,
+    Launcher,
     Revocable,
     SecretRefError,
     TargetPool,
+    installed_version,
     path_shape,
     profile_base_url,
     resolve_ref,
@@ -96,7 +98,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "Api", "AuthScheme", "Credential", "Credentials", "Discovery", "Endpoint", "Location", "NotAvailable",
     "Outcome", "Presentation", "RunningTarget", "Source", "StateFamily", "TokenState", "Verdict",
     # Targets: launching local servers, resolving a profile
-    "LaunchContext", "Launched", "Revocable", "ServerProcess", "TargetPool", "free_port", "origin_problem",
+    "LaunchContext", "Launched", "Launcher", "installed_version", "Revocable", "ServerProcess", "TargetPool", "free_port", "origin_problem",
     "path_shape", "profile_base_url", "resolve_ref",
     # Probing and classifying
     "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",

@@ -1,4 +1,11 @@
-"""What moved between two runs of the same API on the same target, cell by cell."""
+"""What moved between two runs of the same API on the same target, cell by cell, and why.
+
+Each change is attributed (see ``catalog.cache``): **server** behaviour when the endpoint's
+definition key and judgement key are the same in both runs (same request, same classifier, a new
+answer: drift, also across target versions), **definition** when either differs (the endpoint
+YAML, the API file — envelope, volatile fields, schemes, headers —, the classifier, the token
+states or authcat's version changed). Only server changes are drift.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,22 @@ from dataclasses import asdict, dataclass
 from .classify import REJECTING, SERVED_2XX
 from .model import StateFamily, family_of
 from .results import TargetRun
+
+SERVER = "server"
+DEFINITION = "definition"
+CAUSES = {
+    SERVER: "server behaviour: same definition and classifier, a new answer (drift)",
+    DEFINITION: "definition or classifier: the endpoint, the API file, the token states, the classifier "
+                "or authcat's version changed",
+}
+
+
+def cause_of(before, after) -> str:
+    """SERVER when both results were probed and judged from the same keys, else DEFINITION."""
+    if before is None or after is None or not before.definition or not before.judged:
+        return DEFINITION
+    same = before.definition == after.definition and before.judged == after.judged
+    return SERVER if same else DEFINITION
 
 
 @dataclass(frozen=True)
@@ -21,6 +44,11 @@ class Change:
     after: str | None
     before_status: int | None = None
     after_status: int | None = None
+    cause: str = SERVER  # SERVER (drift) or DEFINITION (the definition or the classifier changed)
+
+    @property
+    def drift(self) -> bool:
+        return self.cause == SERVER
 
     @property
     def regression(self) -> bool:
@@ -49,6 +77,7 @@ def diff_runs(old: TargetRun | None, new: TargetRun) -> list[Change]:
         ref = after or before
         assert ref is not None
         states = sorted(set(before.cells if before else ()) | set(after.cells if after else ()))
+        cause = cause_of(before, after)
         for state in states:
             b = before.cells.get(state) if before else None
             a = after.cells.get(state) if after else None
@@ -58,7 +87,7 @@ def diff_runs(old: TargetRun | None, new: TargetRun) -> list[Change]:
                         api=new.api, target=new.target, endpoint=endpoint_id, method=ref.method,
                         path=ref.path, state=state, before=b.outcome if b else None,
                         after=a.outcome if a else None, before_status=b.status if b else None,
-                        after_status=a.status if a else None,
+                        after_status=a.status if a else None, cause=cause,
                     )
                 )
     return changes

@@ -47,10 +47,22 @@ def authcat_register_schemes(register):
 def authcat_register_targets(register):
     """Contribute target launchers: code that starts a local server and hands back its details.
 
-    :param register: call ``register(name, launcher)`` where ``launcher`` is a callable taking a
-        :class:`catalog.targets.LaunchContext` and returning a context manager that yields a
-        :class:`catalog.targets.Launched` (base URL, version, credentials) and stops the server
-        on exit, also on errors and Ctrl-C.
+    :param register: call ``register(name, launcher)`` with a :class:`catalog.targets.Launcher`:
+
+        * ``Launcher(start=..., version=...)``. ``start(ctx)`` takes a
+          :class:`catalog.targets.LaunchContext` and returns a context manager that yields a
+          :class:`catalog.targets.Launched` (base URL, version, credentials, states it cannot
+          provide) and stops the server on exit, also on errors and Ctrl-C.
+        * ``version(ctx)`` (optional) returns, **without starting anything**, the version the
+          started server would report (typically ``importlib.metadata.version(...)`` of the
+          installed server), or None when only a started server can tell. With it, a run whose
+          cells are all current for that version starts no server; without it, the launcher is
+          started whenever its target is in a run.
+
+        Launchers are started only when a plan has probes, and **concurrently**: ``start`` runs
+        in a worker thread beside the other launchers, so it must not install signal handlers
+        and must keep its files under ``ctx.cache_dir`` (kept between runs) and
+        ``ctx.scratch_dir`` (this launch only). A plain callable is accepted as ``start``.
     """
 
 

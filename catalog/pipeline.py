@@ -88,7 +88,8 @@ def record(project: Project, runs: list[TargetRun]) -> list[Change]:
     """Write the runs' observations and append every cell that moved to the change log.
 
     Each log entry says when (the new run's date), where (API, target, and the target versions
-    before and after: drift between releases shows as a version change) and what moved.
+    before and after: drift between releases shows as a version change), what moved, and why
+    (``cause``: the server's behaviour, or the definition / classifier; see ``catalog.diff``).
     """
     store = Store(project.data)
     entries: list[dict[str, Any]] = []
@@ -125,6 +126,7 @@ def change_entry(change: Change, previous: TargetRun | None, run: TargetRun) -> 
         "before_status": change.before_status,
         "after_status": change.after_status,
         "regression": change.regression,
+        "cause": change.cause,
     }
 
 

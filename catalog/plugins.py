@@ -19,6 +19,7 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .model import BUILTIN_FAMILIES, AuthScheme, StateFamily, TokenState
+from .targets import Launcher
 
 DEFAULT_PLUGINS = (
     "authcat_plugins.schemes",
@@ -103,8 +104,8 @@ class Hooks:
         return self._collect(self.pm.hook.authcat_register_schemes)
 
     @cached_property
-    def launchers(self) -> dict[str, Callable[..., Any]]:
-        return self._collect(self.pm.hook.authcat_register_targets)
+    def launchers(self) -> dict[str, Launcher]:
+        return {name: Launcher.of(item) for name, item in self._collect(self.pm.hook.authcat_register_targets).items()}
 
     @cached_property
     def importers(self) -> dict[str, Callable[..., str]]:

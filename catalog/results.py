@@ -55,7 +55,7 @@ class EndpointResult:
     path: str
     verdict: str
     reason: str = ""
-    definition: str = ""  # hash of what was probed: a changed definition invalidates the cache
+    definition: str = ""  # key of what was probed: a changed definition invalidates the cache
     cells: dict[str, Cell] = field(default_factory=dict)
     endpoint: Endpoint | None = None  # attached when the definitions are loaded
     families: dict[str, StateFamily] = field(default_factory=dict)  # attached by the run that holds it
@@ -63,6 +63,7 @@ class EndpointResult:
     def is_bad(self, state: str) -> bool:
         """Whether ``state`` is a bad credential: only those decide verdicts and token checks."""
         return (self.families.get(state) or family_of(state)) is StateFamily.BAD
+    judged: str = ""  # key of what the cells were judged with (see catalog.cache)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -72,6 +73,8 @@ class EndpointResult:
             "reason": self.reason,
             "definition": self.definition,
         }
+        if self.judged:
+            d["judged"] = self.judged
         if self.cells:
             d["states"] = {s: c.to_dict() for s, c in self.cells.items()}
         return d
@@ -85,6 +88,7 @@ class EndpointResult:
             verdict=d["verdict"],
             reason=d.get("reason", ""),
             definition=d.get("definition", ""),
+            judged=d.get("judged", ""),
             cells={s: Cell.from_dict(s, c) for s, c in (d.get("states") or {}).items()},
         )
 

@@ -4,6 +4,10 @@ A profile with ``launcher: NAME`` is started by the target plugin registered und
 launch is shared by every API that names the same launcher (Backlot serves Jira and Confluence).
 A profile without a launcher points at a remote server whose URL and credentials come from
 environment variables or files; roles whose references are unset are simply not available.
+
+Starting a server costs seconds, so the runner starts one only when a plan has probes (a launcher
+that can state its version without starting lets a run whose cells are all current start
+nothing), and starts every needed server at once (:meth:`TargetPool.start`).
 """
 
 from __future__ import annotations
@@ -14,8 +18,14 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +76,53 @@ class Launched:
     revocations: Mapping[str, Callable[[], Revocable]] = field(default_factory=dict)
 
 
-Launcher = Callable[[LaunchContext], contextlib.AbstractContextManager[Launched]]
+StartFn = Callable[[LaunchContext], AbstractContextManager[Launched]]
+VersionFn = Callable[[LaunchContext], "str | None"]
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """A target plugin's launcher, as registered with ``authcat_register_targets``.
+
+    ``start(ctx)`` returns a context manager that starts the server, yields :class:`Launched` and
+    stops the server on exit (also on errors and Ctrl-C). It is called from a worker thread while
+    other launchers start beside it, so it must not rely on being in the main thread (no signal
+    handlers) and must keep its files under ``ctx.cache_dir`` / ``ctx.scratch_dir``.
+
+    ``version(ctx)``, optional, returns the version the started server would report (e.g. the
+    installed distribution's version), *without starting anything*, or None when only a started
+    server can tell. It must equal ``Launched.version``: cached cells are keyed on it, and a run
+    whose cells are all current for that version starts no server at all.
+
+    A bare callable registered in place of a Launcher is its ``start`` (version unknown until
+    started).
+    """
+
+    start: StartFn
+    version: VersionFn | None = None
+
+    def __call__(self, ctx: LaunchContext) -> AbstractContextManager[Launched]:
+        return self.start(ctx)
+
+    @classmethod
+    def of(cls, registered: Launcher | StartFn) -> Launcher:
+        return registered if isinstance(registered, Launcher) else cls(start=registered)
+
+def installed_version(distribution: str, python: str | None = None) -> str | None:
+    """A distribution's installed version, for a launcher's ``version(ctx)``: from this environment,
+    or from another interpreter's (``python``, one short subprocess); None when it is not installed."""
+    if python is None or python == sys.executable:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return None
+    code = f"from importlib.metadata import version; print(version({distribution!r}))"
+    try:
+        got = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (got.stdout.strip() or None) if got.returncode == 0 else None
+
 
 _PARAM = re.compile(r"{[^}/]+}")
 
@@ -225,16 +281,22 @@ def is_ready(profile: TargetProfile, base: Path) -> tuple[bool, str]:
 
 
 class TargetPool:
-    """Starts each launcher at most once per run and stops them all when the run ends."""
+    """Starts each launcher at most once per run, several at once, and stops them all at the end.
 
-    def __init__(self, launchers: Mapping[str, Launcher], cache_root: Path, scratch_root: Path, log=print):
-        self._launchers = launchers
+    ``timings`` records each launch's start time in seconds (the benchmark compares a parallel
+    refresh with the slowest single start).
+    """
+
+    def __init__(self, launchers: Mapping[str, Launcher | StartFn], cache_root: Path, scratch_root: Path, log=print):
+        self._launchers = {name: Launcher.of(item) for name, item in launchers.items()}
         self._cache_root = cache_root
         self._scratch_root = scratch_root
         self._log = log
         self._stack = contextlib.ExitStack()
         self._started: dict[str, Launched] = {}
-        self._failed: dict[str, str] = {}  # launcher key -> why it did not start
+        self._contexts: dict[str, LaunchContext] = {}
+        self._failed: dict[str, str] = {}  # launcher key -> why it did not start (never retried in a run)
+        self.timings: dict[str, float] = {}
 
     def __enter__(self) -> TargetPool:
         return self
@@ -242,11 +304,103 @@ class TargetPool:
     def __exit__(self, *exc) -> None:
         self._stack.close()
 
+    @staticmethod
+    def _key(profile: TargetProfile) -> str:
+        # Profiles that differ in options (e.g. another interpreter's Datasette) need their own server.
+        return f"{profile.launcher} {json.dumps(profile.options, sort_keys=True, default=str)}"
+
+    def _launcher(self, profile: TargetProfile) -> Launcher:
+        if profile.launcher not in self._launchers:
+            raise TargetError(f"{profile.source}: no target plugin named {profile.launcher!r} (see `authcat targets`)")
+        return self._launchers[profile.launcher]
+
+    def _context(self, profile: TargetProfile) -> LaunchContext:
+        key = self._key(profile)
+        if key not in self._contexts:
+            name = profile.launcher
+            assert name
+            cache = self._cache_root / name
+            n = len(self._contexts)
+            scratch = self._scratch_root / (name if not n else f"{name}-{n}")
+            cache.mkdir(parents=True, exist_ok=True)
+            scratch.mkdir(parents=True, exist_ok=True)
+            self._contexts[key] = LaunchContext(name=name, cache_dir=cache, scratch_dir=scratch,
+                                                options=profile.options, log=self._log)
+        return self._contexts[key]
+
+    def version(self, profile: TargetProfile) -> str | None:
+        """The version a launched profile's server has: from the started server if it runs, else
+        from the launcher without starting it; None when neither can tell."""
+        if not profile.launcher:
+            return None
+        key = self._key(profile)
+        if key in self._started:
+            return self._started[key].version
+        launcher = self._launcher(profile)
+        if launcher.version is None:
+            return None
+        return launcher.version(self._context(profile))
+
+    def start(self, profiles: Iterable[TargetProfile]) -> None:
+        """Start every launcher these profiles need that is not running yet, concurrently.
+
+        Each start runs in a worker thread; the started servers join the pool's exit stack as soon
+        as they are up, so a failure (or Ctrl-C) in one still stops all the others. A launcher that
+        fails does not stop the others from starting: its error is raised by :meth:`running` for
+        its profiles.
+        """
+        todo: dict[str, TargetProfile] = {}
+        for profile in profiles:
+            if profile.launcher and self._key(profile) not in self._started and self._key(profile) not in self._failed:
+                self._launcher(profile)  # an unknown launcher fails before anything starts
+                todo.setdefault(self._key(profile), profile)
+        if not todo:
+            return
+        if len(todo) == 1:
+            key, profile = next(iter(todo.items()))
+            try:
+                self._enter(key, profile)
+            except Exception as exc:
+                self._fail(key, profile, exc)
+            return
+        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch") as pool:
+            futures = {key: pool.submit(self._enter, key, profile) for key, profile in todo.items()}
+            interrupted: BaseException | None = None
+            for key, future in futures.items():  # wait for all: a started server must be registered to stop
+                try:
+                    future.result()
+                except Exception as exc:  # this launcher's failure; raised when its target is asked for
+                    self._fail(key, todo[key], exc)
+                except BaseException as exc:  # Ctrl-C, SIGTERM: let the others finish starting, then stop all
+                    interrupted = interrupted or exc
+            if interrupted is not None:
+                raise interrupted
+
+    def _fail(self, key: str, profile: TargetProfile, exc: Exception) -> None:
+        """Any launcher fault is this target's failure, never the run's."""
+        message = str(exc) if isinstance(exc, TargetError) else f"{type(exc).__name__}: {exc}"
+        self._failed[key] = f"the {profile.launcher!r} launcher failed: {message}"
+
+    def _enter(self, key: str, profile: TargetProfile) -> Launched:
+        ctx = self._context(profile)
+        started = time.perf_counter()
+        manager = self._launcher(profile)(ctx)
+        launched = manager.__enter__()
+        # ExitStack is not thread-safe in general; pushing one callback is a single list append.
+        self._stack.push(manager.__exit__)
+        self.timings[key] = time.perf_counter() - started
+        self._started[key] = launched
+        return launched
+
     def running(self, profile: TargetProfile, endpoints_root: Path) -> RunningTarget:
         if problem := profile_problem(profile, endpoints_root.parent):
             raise TargetError(problem)  # defence in depth: selected profiles were checked already
         if profile.launcher:
-            launched = self._launch(profile)
+            key = self._key(profile)
+            self.start([profile])
+            if key in self._failed:
+                raise TargetError(self._failed[key])
+            launched = self._started[key]
             base = launched.base_url.rstrip("/") + profile.prefix
             if not binding.same_origin(launched.base_url, base):
                 raise TargetError(f"{profile.source}: prefix: would move the launcher's credentials to another origin")
@@ -278,31 +432,6 @@ class TargetPool:
             # A role left unset makes its state n/a, saying which variable to set.
             extra_states={role: why for role, why in missing.items() if role != "other"},
         )
-
-    def _launch(self, profile: TargetProfile) -> Launched:
-        name = profile.launcher
-        assert name
-        # Profiles that differ in options (e.g. another interpreter's Datasette) need their own server.
-        key = f"{name} {json.dumps(profile.options, sort_keys=True, default=str)}"
-        if key in self._started:
-            return self._started[key]
-        if key in self._failed:  # one failed launch is not retried for the next API it serves
-            raise TargetError(self._failed[key])
-        if name not in self._launchers:
-            raise TargetError(f"{profile.source}: no target plugin named {name!r} (see `authcat targets`)")
-        cache = self._cache_root / name
-        scratch = self._scratch_root / (name if not self._started else f"{name}-{len(self._started)}")
-        cache.mkdir(parents=True, exist_ok=True)
-        scratch.mkdir(parents=True, exist_ok=True)
-        ctx = LaunchContext(name=name, cache_dir=cache, scratch_dir=scratch, options=profile.options, log=self._log)
-        try:
-            launched = self._stack.enter_context(self._launchers[name](ctx))
-        except Exception as exc:  # any launcher fault is this target's failure, never the run's
-            message = str(exc) if isinstance(exc, TargetError) else f"{type(exc).__name__}: {exc}"
-            self._failed[key] = f"the {name!r} launcher failed: {message}"
-            raise TargetError(self._failed[key]) from None
-        self._started[key] = launched
-        return launched
 
 
 def served_by(target: RunningTarget, endpoint: Endpoint) -> bool | None:

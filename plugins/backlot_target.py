@@ -25,6 +25,7 @@ from catalog.api import (
     Credentials,
     LaunchContext,
     Launched,
+    Launcher,
     ServerProcess,
     TargetError,
     free_port,
@@ -41,7 +42,8 @@ DEFAULT_ROLES = {
 }
 
 
-def _version() -> str:
+def _version(ctx: LaunchContext | None = None) -> str:
+    """The installed Backlot's version: what the started server runs, known without starting it."""
     return metadata.version("backlot")
 
 
@@ -114,4 +116,4 @@ def launch_backlot(ctx: LaunchContext) -> Iterator[Launched]:
 
 @hookimpl(trylast=True)
 def authcat_register_targets(register):
-    register("backlot", launch_backlot)
+    register("backlot", Launcher(start=launch_backlot, version=_version))

@@ -46,12 +46,14 @@ from catalog.api import (
     Credentials,
     LaunchContext,
     Launched,
+    Launcher,
     Scrubber,
     ServerProcess,
     ServerStartError,
     TargetError,
     free_port,
     hookimpl,
+    installed_version,
 )
 
 ROOT = "root"
@@ -175,6 +177,12 @@ def _python(options: Mapping) -> str:
     return str(path)
 
 
+def datasette_version(ctx: LaunchContext) -> str | None:
+    """The Datasette version the server would run, without starting it: the installed
+    distribution's, or with ``options.python`` that interpreter's."""
+    return installed_version("datasette", _python(ctx.options))
+
+
 @contextlib.contextmanager
 def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     python = _python(ctx.options)
@@ -270,4 +278,4 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
 
 @hookimpl(trylast=True)
 def authcat_register_targets(register):
-    register("datasette", launch_datasette)
+    register("datasette", Launcher(start=launch_datasette, version=datasette_version))

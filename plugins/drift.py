@@ -128,7 +128,9 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
 
     OLD and NEW are observation files or folders of them. Without them, each
     <target>.previous.json in site/data/observations is compared with the <target>.json that
-    replaced it. Unchanged cells are not printed.
+    replaced it. Unchanged cells are not printed. Changes are attributed: server behaviour
+    (drift: same definition and classifier, a new answer) apart from cells that moved because
+    the definition or the classifier changed.
     """
     if (old is None) != (new is None):
         raise InputError("give both OLD and NEW, or neither (to compare the last two runs in site/data)")
@@ -148,7 +150,14 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
     for comparison in comparisons:
         moved = len(comparison.changes)
         stdout_console.print(f"{comparison.title}: {moved} of {len(comparison.cells)} cells moved", markup=False, soft_wrap=True)
-        print_changes(comparison)
+        # Drift first; cells that moved because their definition or the classifier changed apart.
+        for drift, title in ((True, "server behaviour (drift)"), (False, "definition or classifier changed")):
+            changes = [c for c in comparison.changes if c.drift is drift]
+            if changes:
+                stdout_console.print(f" {title}: {len(changes)}", markup=False)
+                for change in changes:
+                    stdout_console.print(f"  {change}" + ("   [regression]" if change.regression else ""), markup=False,
+                              soft_wrap=True)
     for run in unpaired:
         stderr_console.print(f"no counterpart for {run.api} on {run.target} in {old}", markup=False)
 

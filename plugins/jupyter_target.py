@@ -36,11 +36,13 @@ from catalog.api import (
     Credentials,
     LaunchContext,
     Launched,
+    Launcher,
     ServerProcess,
     ServerStartError,
     TargetError,
     free_port,
     hookimpl,
+    installed_version,
 )
 
 UNAVAILABLE = {
@@ -86,6 +88,12 @@ def _env(scratch: Path, token: str) -> dict[str, str]:
         "HOME": str(scratch),
     })
     return env
+
+
+def jupyter_version(ctx: LaunchContext) -> str | None:
+    """The version ``/api`` will state, without starting the server: the installed distribution's
+    (``jupyter_server.__version__`` is read from it), or with ``options.python`` that interpreter's."""
+    return installed_version("jupyter-server", _python(ctx.options))
 
 
 def _python(options: Mapping) -> str:
@@ -151,4 +159,4 @@ def launch_jupyter(ctx: LaunchContext) -> Iterator[Launched]:
 
 @hookimpl(trylast=True)
 def authcat_register_targets(register):
-    register("jupyter-server", launch_jupyter)
+    register("jupyter-server", Launcher(start=launch_jupyter, version=jupyter_version))

@@ -41,7 +41,7 @@ def make_run(api: str, target: str, version: str | None, date: str,
             state: Cell(state, outcome, observation=Observation(status=status) if status is not None else None)
             for state, (outcome, status) in by_state.items()
         }
-        endpoints[endpoint_id] = EndpointResult(endpoint_id, "GET", path_of(endpoint_id), "mixed", "", "h", built)
+        endpoints[endpoint_id] = EndpointResult(endpoint_id, "GET", path_of(endpoint_id), "mixed", "", "h", built, judged="j")
     states: dict[str, dict[str, Any]] = {s: {"available": True} for per in cells.values() for s in per}
     run = {"target_version": version, "date": date, "authcat_version": "0.1.0"}
     return TargetRun(api, target, run, states, endpoints)

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXPORTED = {
     "ACCEPTED", "Api", "ApiAnswers", "ApiCatalog", "ApiDefinition", "AuthScheme", "AuthcatError", "Catalog",
     "Comparison", "Context", "Credential", "Credentials", "DefinitionError", "Discovery", "Endpoint",
-    "EndpointResult", "InputError", "Interrupted", "Judgement", "LaunchContext", "Launched", "Location",
+    "EndpointResult", "InputError", "Interrupted", "Judgement", "LaunchContext", "Launched", "Launcher", "Location",
     "Measurement", "NotAvailable", "OUTCOMES", "Observation", "Outcome", "PluginError", "Poll", "Presentation",
     "ProbeSettings", "Prober", "Problem", "REJECTED", "REJECTING", "Recipe", "RegressionsFound", "SERVED_2XX",
     "Scrubber", "SecretRefError", "ServerProcess", "ServerStartError", "Signal", "SitePage", "Source",
@@ -33,6 +33,7 @@ EXPORTED = {
     "write_junit", "write_sarif",
     "state_columns", "API_WIDE", "claimed_cells", "find_fallback", "RunningTarget", "questions_for", "targets_for",
     "REFERENCE_FILES", "reference_fields", "reference_example", "CACHE_ENV", "Revocable", "TargetPool",
+    "installed_version",
 }
 
 

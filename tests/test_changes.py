@@ -38,7 +38,7 @@ def test_first_run_logs_nothing_then_each_moved_cell_once(empty_project):
         "target_version": "1.0a35", "previous_version": "1.0a41",
         "endpoint": "actor", "method": "GET", "path": ACTOR, "state": "expired",
         "before": "rejected", "after": "as-anonymous", "before_status": 401, "after_status": 200,
-        "regression": True,
+        "regression": True, "cause": "server",
     }
     # The replaced file is kept for `authcat diff`.
     assert Store(project.data).read("datasette", "local", previous=True).version == "1.0a41"

@@ -89,7 +89,16 @@ def _token(launched, role: str) -> str:
 
 
 def test_registered_as_datasette():
-    assert Hooks().launchers["datasette"] is plugin.launch_datasette
+    assert Hooks().launchers["datasette"].start is plugin.launch_datasette
+
+
+def test_version_is_known_without_starting(running, tmp_path):
+    """The launcher states the version the started server reports, without starting one."""
+    launched, *_ = running
+    ctx = LaunchContext(name="datasette", cache_dir=tmp_path, scratch_dir=tmp_path)
+    version = Hooks().launchers["datasette"].version
+    assert version is not None and version(ctx) == launched.version
+    assert list(tmp_path.iterdir()) == []  # nothing prepared, nothing started
 
 
 def test_version_comes_from_the_server(running):
