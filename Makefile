@@ -23,7 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/authcat lint
 
-## make bench: the performance figures (B1–B4) side by side; prints the table, writes benchmarks/results.json
+## make bench: the performance figures (B1–B7, B6 = the last make test) side by side; prints the table, writes benchmarks/results.json
 bench: $(STAMP)
 	scripts/ensure-system-deps
 	$(BIN)/python -m benchmarks.run

@@ -1,4 +1,7 @@
-"""Run every figure (B1–B4), print the table and write ``benchmarks/results.json``.
+"""Run every figure (B1–B7), print the table and write ``benchmarks/results.json``.
+
+B1 engine, B2 schedule, B3 site scaling, B4 incremental runs, B5 10,000 endpoints, B6 the test
+suite's time (from the last ``make test``), B7 parallel start.
 
 ``python -m benchmarks.run`` (or ``make bench``); ``--only B1 B3`` runs a subset (the JSON is
 then written beside, as ``results.partial.json``, so the committed table stays whole).

@@ -1,6 +1,7 @@
 """A synthetic catalog of any size, written into a temporary project for the site benchmarks.
 
-One API, ``synthetic``, with N endpoints in groups of ten (a group page each, like an imported
+One API, ``synthetic`` (or ``apis`` of them, ``synthetic-00`` …, sharing the N endpoints), with
+N endpoints in groups of ten (a group page each, like an imported
 vendor spec), 12 token states on one target, outcomes spread over the whole vocabulary. The
 project's real ``site/`` (mkdocs.yml, hand-written docs, templates) is copied in, so the
 benchmark builds exactly what ``authcat build`` builds.
@@ -37,10 +38,10 @@ def endpoint_yaml(i: int) -> str:
             f"      source: https://example.com/docs/resource{i}#anonymous\n")
 
 
-def write_definitions(root: Path, n: int) -> None:
-    api = root / "endpoints" / "synthetic"
+def write_definitions(root: Path, n: int, name: str = "synthetic") -> None:
+    api = root / "endpoints" / name
     (api / "targets").mkdir(parents=True)
-    (api / "api.yaml").write_text("name: synthetic\ntitle: Synthetic API\nscheme: basic\n"
+    (api / "api.yaml").write_text(f"name: {name}\ntitle: Synthetic API {name}\nscheme: basic\n"
                                   "docs: https://example.com/docs\n")
     (api / "targets" / "bench.yaml").write_text("name: bench\nbase_url: http://127.0.0.1:9\n")
     for g in range(0, n, PER_GROUP):
@@ -56,7 +57,7 @@ def _obs(status: int, i: int, state: str) -> Observation:
                        headers={"content-type": "application/json", "x-request-id": "(present)"})
 
 
-def write_observations(root: Path, n: int) -> None:
+def write_observations(root: Path, n: int, name: str = "synthetic") -> None:
     endpoints = {}
     for i in range(n):
         cells = {}
@@ -72,18 +73,21 @@ def write_observations(root: Path, n: int) -> None:
                                                  "", hashlib.sha256(str(i).encode()).hexdigest()[:16], cells)
     states = {s: {"available": True} if s not in ("forged", "deactivated")
               else {"available": False, "reason": "not available on this target"} for s in STATES}
-    run = TargetRun("synthetic", "bench", {"target_version": "1.0", "date": "2026-01-01T00:00:00Z",
+    run = TargetRun(name, "bench", {"target_version": "1.0", "date": "2026-01-01T00:00:00Z",
                                            "authcat_version": "bench", "probes": n * 10, "reused": 0}, states, endpoints)
     Store(root / "site" / "data").write(run)
 
 
-def make_project(root: Path, n: int) -> Path:
-    """Write a project with N endpoints under ``root`` (which must not exist yet)."""
+def make_project(root: Path, n: int, apis: int = 1) -> Path:
+    """Write a project with N endpoints (over ``apis`` APIs) under ``root`` (which must not exist yet)."""
     site = root / "site"
     site.mkdir(parents=True)
     shutil.copy(ROOT / "site" / "mkdocs.yml", site / "mkdocs.yml")
     shutil.copytree(ROOT / "site" / "docs", site / "docs")
     shutil.copytree(ROOT / "site" / "templates", site / "templates")
-    write_definitions(root, n)
-    write_observations(root, n)
+    names = ["synthetic"] if apis == 1 else [f"synthetic-{k:02d}" for k in range(apis)]
+    for k, name in enumerate(names):
+        share = n // apis + (1 if k < n % apis else 0)
+        write_definitions(root, share, name)
+        write_observations(root, share, name)
     return root
