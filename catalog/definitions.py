@@ -216,7 +216,7 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
     definition = ApiDefinition(api=api or Api(api_dir.name, api_dir.name), files=[api_file])
     seen: dict[str, str] = {}
     groups: dict[str, tuple[str, str]] = {}  # page name -> (title, file)
-    operations: dict[tuple[str, str], str] = {}  # (method, path) -> the endpoint that has it
+    operations: dict[tuple[str, str], tuple[str, str | None]] = {}  # (method, path) -> (first entry, its operation_id)
     for group_file in sorted(api_dir.glob("*.yaml")):
         if group_file.name == "api.yaml":
             continue
@@ -242,14 +242,16 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
             if message := _check_path(raw["path"]):
                 problems.append(Problem(doc.file, doc.line(where + ("path",)), dotted(where + ("path",)), message))
                 continue
-            # The same rule as `authcat new`: one operation, one entry (the same shape under other
-            # parameter names is allowed: another fixture of the operation, e.g. a private table).
+            # The same rule as `authcat new`: one operation, one entry. The same shape under other
+            # parameter names is another fixture of it (a private table); the same method and path
+            # twice is allowed only as two operations a spec defines (distinct operation_id).
             operation = (raw["method"], raw["path"])
-            if operation in operations:
+            first = operations.get(operation)
+            if first is not None and (first[1] is None or first[1] == raw.get("operation_id")):
                 problems.append(Problem(doc.file, doc.line((*where, "path")), dotted((*where, "path")),
-                                        f"{raw['method']} {raw['path']} is already defined as {operations[operation]}"))
+                                        f"{raw['method']} {raw['path']} is already defined as {first[0]}"))
                 continue
-            operations[operation] = f"{raw['id']!r} ({doc.file}:{doc.line(where)})"
+            operations.setdefault(operation, (f"{raw['id']!r} ({doc.file}:{doc.line(where)})", raw.get("operation_id")))
             definition.endpoints.append(
                 Endpoint(
                     api=api_dir.name,

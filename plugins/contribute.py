@@ -80,7 +80,8 @@ def check_new(definition: ApiDefinition, entry: dict) -> None:
         if e.id == entry["id"]:
             raise NewError(f"endpoint id {entry['id']!r} already exists ({e.source}); pick another --id")
         # Exactly lint's rule (catalog.definitions): the same shape under other parameter names
-        # is another fixture of the operation, which lint accepts.
+        # is another fixture of the operation, which lint accepts; a hand-added entry has no
+        # operation_id, so the same method and path again is refused by both.
         if e.method == entry["method"] and e.path == entry["path"]:
             raise NewError(f"{entry['method']} {entry['path']} is already defined as {e.id!r} ({e.source})")
 

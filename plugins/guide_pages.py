@@ -175,6 +175,7 @@ def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: Targe
     return recipe_script(
         api.definition.api.title, run.target, mine.signals, auth,
         with_query(check.path) if check else None, refusals, with_query(signal_path),
+        envelope=api.definition.api.envelope,
     )
 
 

@@ -61,6 +61,8 @@ class ZooResult:
     run: TargetRun
     answers: ApiAnswers
     server: ZooServer
+    root: Path
+    tokens: dict[str, str]
 
     def outcomes(self, endpoint_id: str) -> dict[str, str]:
         return {s: c.outcome for s, c in self.run.endpoints[endpoint_id].cells.items()}
@@ -107,7 +109,7 @@ def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, targe
         answers = compute_answers(catalog, hooks)[name]
         run = next(r for r in catalog.apis[name].runs if r.target == "zoo")
     assert len(runs) == 1
-    return ZooResult(run, answers, server)
+    return ZooResult(run, answers, server, root, tokens)
 
 
 def describe(result: ZooResult) -> str:
