@@ -287,7 +287,8 @@ def test_the_bundled_launchers_state_their_version_without_starting(tmp_path):
 
     launchers = Hooks().launchers
     ctx = LaunchContext(name="x", cache_dir=tmp_path / "c", scratch_dir=tmp_path / "s")
-    for name, distribution in (("backlot", "backlot"), ("datasette", "datasette"), ("jupyter-server", "jupyter-server")):
+    for name, distribution in (("backlot", "backlot"), ("datasette", "datasette"), ("jupyter-server", "jupyter-server"),
+                               ("synapse", "matrix-synapse")):
         version = launchers[name].version
         assert version is not None and version(ctx) == metadata.version(distribution)
     assert not Path(tmp_path / "c").exists() and not Path(tmp_path / "s").exists()
