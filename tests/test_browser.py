@@ -32,15 +32,15 @@ DESKTOP = {"width": 1280, "height": 900}
 # ---- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def built_copy(tmp_path_factory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("browser") / "project")
     build_site(root)
     return root
 
 
 @pytest.fixture(scope="module")
-def base_url(project):
-    with serve_dir(project / "site" / "build") as url:
+def base_url(built_copy):
+    with serve_dir(built_copy / "site" / "build") as url:
         yield url
 
 
@@ -51,10 +51,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def observed(project) -> dict:
+def observed(built_copy) -> dict:
     """What the matrix must show, read from the observation JSON (endpoints still defined only)."""
-    data = json.loads((project / "site/data/observations" / API / f"{TARGET}.json").read_text())
-    defined = {e.id: e for e in load_all(project / "endpoints")[API].endpoints}
+    data = json.loads((built_copy / "site/data/observations" / API / f"{TARGET}.json").read_text())
+    defined = {e.id: e for e in load_all(built_copy / "endpoints")[API].endpoints}
     endpoints = {k: v for k, v in data["endpoints"].items() if k in defined}
     outcomes = {c["outcome"] for e in endpoints.values() for c in (e.get("states") or {}).values()}
     return {"endpoints": endpoints, "outcomes": outcomes, "defined": defined}

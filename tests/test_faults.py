@@ -33,56 +33,106 @@ def gaps(arrivals) -> list[float]:
     return [round(b - a, 3) for a, b in itertools.pairwise(times)]
 
 
-def test_prober_survives_every_fault(servers):
-    fault, other = servers
-    settings = ProbeSettings(concurrency=16, timeout=TIMEOUT, retries=2, max_body=CAP, max_retry_after=2.0)
-    requests = [ProbeRequest(key=(path,), method="GET", url=fault.url + path, headers={"Authorization": "Basic Zm9vOmJhcg=="},
-                             collection="/values") for path in ROUTES]
+@pytest.fixture(scope="module")
+def probed():
+    """Every fault route probed once, together (concurrency 16), as the engine meets them in a run."""
+    with FaultServer() as other, FaultServer() as fault:
+        fault.redirect_to = other.url
+        settings = ProbeSettings(concurrency=16, timeout=TIMEOUT, retries=2, max_body=CAP, max_retry_after=2.0)
+        requests = [ProbeRequest(key=(path,), method="GET", url=fault.url + path,
+                                 headers={"Authorization": "Basic Zm9vOmJhcg=="}, collection="/values") for path in ROUTES]
 
-    async def go():
-        async with Prober(settings) as prober:
-            return await asyncio.wait_for(prober.run(requests), 30)
+        async def go():
+            async with Prober(settings) as prober:
+                return await asyncio.wait_for(prober.run(requests), 30)
 
-    got = {key[0]: obs for key, obs in asyncio.run(go()).items()}
-    assert set(got) == set(ROUTES), "every probe came back with an observation"
+        got = {key[0]: obs for key, obs in asyncio.run(go()).items()}
+        yield got, fault, other
 
+
+def _ok(got, fault, other):
     assert got["/ok"].status == 200 and got["/ok"].count == 3
-    # Transport faults: an error with a clear note, no status; resets are retried, stalls are not.
+
+
+def _reset(got, fault, other):  # a transport fault: an error with a clear note, no status; retried
     assert got["/reset"].status is None and got["/reset"].error.startswith(("protocol:", "connection:"))
     assert got["/reset"].attempts == 3 and len(fault.hits("/reset")) == 3
-    for path in ("/stall", "/drip"):
+
+
+def _timeout(path):  # stalls and drips time out and are not retried
+    def check(got, fault, other):
         assert got[path].status is None and got[path].error.startswith("timeout:"), got[path]
         assert len(fault.hits(path)) == 1
-    # 5xx: 500 is recorded at once, 503 retried up to the bound.
+    return check
+
+
+def _500(got, fault, other):  # recorded at once
     assert (got["/500"].status, got["/500"].attempts) == (500, 1)
+
+
+def _503(got, fault, other):  # retried up to the bound
     assert (got["/503"].status, got["/503"].attempts) == (503, 3)
-    # 429 without Retry-After: exponential backoff 0.5 s, 1 s (measured on the server's clock).
+
+
+def _429(got, fault, other):  # no Retry-After: exponential backoff 0.5 s, 1 s (on the server's clock)
     assert (got["/429"].status, got["/429"].attempts) == (429, 3)
     g = gaps(fault.hits("/429"))
     assert 0.45 <= g[0] < 0.9 and 0.95 <= g[1] < 1.5, g
-    # Retry-After: 1 is honoured between every attempt.
+
+
+def _429_after(got, fault, other):  # Retry-After: 1 is honoured between every attempt
     assert (got["/429-after"].status, got["/429-after"].attempts) == (429, 3)
     g = gaps(fault.hits("/429-after"))
     assert all(0.95 <= x < 1.5 for x in g), g
-    # Retry-After beyond the bound: recorded, not waited for.
+
+
+def _429_long(got, fault, other):  # Retry-After beyond the bound: recorded, not waited for
     assert got["/429-long"].attempts == 1 and got["/429-long"].headers["retry-after"] == "3600"
     assert len(fault.hits("/429-long")) == 1
-    # A body far over the cap is cut at the cap and flagged; nothing parses it.
+
+
+def _huge(got, fault, other):  # cut at the cap and flagged; nothing parses it
     huge = got["/huge"]
     assert huge.truncated and huge.body_bytes == CAP and huge.shape == "truncated"
-    # Invalid JSON: a hash of the raw text, not a crash.
+
+
+def _bad_json(got, fault, other):  # a hash of the raw text, not a crash
     bad = got["/bad-json"]
     assert bad.status == 200 and bad.shape == "text"
     assert bad.body_sha256 == hashlib.sha256(b'{"values": [1, 2, "unterminated').hexdigest()
-    # A redirect is recorded with the other origin only, and never followed.
+
+
+def _redirect(got, fault, other):  # recorded with the other origin only, never followed
     red = got["/redirect"]
     assert red.status == 302 and red.location_origin == other.url
     assert "landing" not in json.dumps(red.to_dict())
     assert other.arrivals == []
-    # Echoed credential: neither the header value nor its base64 payload is kept.
-    for path in ("/echo", "/echo-401"):
+
+
+def _echoed(path):  # neither the header value nor its base64 payload is kept
+    def check(got, fault, other):
         text = json.dumps(got[path].to_dict())
         assert "Zm9vOmJhcg" not in text and "foo:bar" not in text, text
+    return check
+
+
+FAULTS = {
+    "/ok": _ok, "/reset": _reset, "/stall": _timeout("/stall"), "/drip": _timeout("/drip"), "/500": _500,
+    "/503": _503, "/429": _429, "/429-after": _429_after, "/429-long": _429_long, "/huge": _huge,
+    "/bad-json": _bad_json, "/redirect": _redirect, "/echo": _echoed("/echo"), "/echo-401": _echoed("/echo-401"),
+}
+
+
+def test_every_fault_route_has_a_case_and_came_back(probed):
+    got, _, _ = probed
+    assert set(FAULTS) == set(ROUTES), "a new fault route needs its case in FAULTS"
+    assert set(got) == set(ROUTES), "every probe came back with an observation"
+
+
+@pytest.mark.parametrize(("route", "check"), [pytest.param(r, c, id=r.strip("/")) for r, c in FAULTS.items()])
+def test_the_prober_survives(probed, route, check):
+    got, fault, other = probed
+    check(got, fault, other)
 
 
 FAULT_ENDPOINTS = [

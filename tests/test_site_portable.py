@@ -21,15 +21,15 @@ SUB_PATH_URL = "https://example.org/docs/authcat/"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def portable_copy(tmp_path_factory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("portable") / "project")
     build_site(root)
     return root
 
 
 @pytest.fixture(scope="module")
-def build(project) -> Path:
-    return project / "site" / "build"
+def build(portable_copy) -> Path:
+    return portable_copy / "site" / "build"
 
 
 def pages(build: Path) -> list[Path]:
@@ -161,12 +161,12 @@ def test_the_site_browses_and_searches_from_the_file_system(build):
     assert errors == []
 
 
-def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(project, tmp_path):
+def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(portable_copy, tmp_path):
     authcat = Path(sys.executable).with_name("authcat")
-    done = subprocess.run([str(authcat), "--root", str(project), "build", "--site-url", SUB_PATH_URL],
+    done = subprocess.run([str(authcat), "--root", str(portable_copy), "build", "--site-url", SUB_PATH_URL],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    build = project / "site" / "build"
+    build = portable_copy / "site" / "build"
     try:
         sitemap = (build / "sitemap.xml").read_text()
         locs = [line.strip()[5:-6] for line in sitemap.splitlines() if line.strip().startswith("<loc>")]
@@ -181,4 +181,4 @@ def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(project, tmp_pat
         for u in local:  # the 404 page's styles, scripts and nav resolve from any depth
             assert (build / unquote(urljoin(u, "")[len("/docs/authcat/"):].split("#")[0])).exists(), u
     finally:  # the module's other tests use the default build
-        build_site(project)
+        build_site(portable_copy)

@@ -22,7 +22,7 @@ ENV = role_env("UNSAFE", "unsafe-test-secret", "me@example.test")
 
 
 @pytest.fixture()
-def project(tmp_path, monkeypatch):
+def unsafe_project(tmp_path, monkeypatch):
     with FaultServer() as server:
         root = make_project(tmp_path / "proj", "unsafe", ENDPOINTS, remote_target("counting", "UNSAFE_URL", "UNSAFE"))
         monkeypatch.setenv("UNSAFE_URL", server.url)
@@ -41,8 +41,8 @@ def unsafe_hits(server):
     return [a for a in server.arrivals if a.method != "GET"]
 
 
-def test_unsafe_methods_need_declaration_and_flag(project):
-    root, server = project
+def test_unsafe_methods_need_declaration_and_flag(unsafe_project):
+    root, server = unsafe_project
     # Neither the declaration alone nor nothing at all sends a non-GET request.
     result = run(root, allow_unsafe=False)
     assert unsafe_hits(server) == []
@@ -59,8 +59,8 @@ def test_unsafe_methods_need_declaration_and_flag(project):
     assert result.endpoints["search"].cells["valid"].outcome == "as-valid"
 
 
-def test_cli_flag_alone_does_not_send_undeclared(project):
-    root, server = project
+def test_cli_flag_alone_does_not_send_undeclared(unsafe_project):
+    root, server = unsafe_project
     done = run_cli(root, "probe", "--allow-unsafe", env=ENV)
     assert done.returncode == 0, done.stderr
     assert {(a.method, a.path) for a in unsafe_hits(server)} == {("POST", "/post-ro")}
