@@ -8,27 +8,13 @@ corpus is reused between tests and runs.
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
 from catalog.pipeline import Project
 from catalog.plugins import Hooks
 from catalog.runner import CACHE_ENV, RunOptions
-
-REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache" / "authcat"
-
-
-def copy_project(dest: Path, with_data: bool = True) -> Path:
-    """A copy of the project's endpoints and site sources (not its build output) at ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "endpoints", dest / "endpoints")
-    ignore = shutil.ignore_patterns("build", "generated", ".build-*", *(() if with_data else ("data",)))
-    shutil.copytree(REPO / "site", dest / "site", ignore=ignore)
-    (dest / "site" / "data").mkdir(exist_ok=True)
-    return dest
+from tests.support.project import CACHE, copy_project
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,7 +9,7 @@ from catalog.model import Documented, Endpoint
 from catalog.recipe import load_recipe, path_pattern, recipe_code
 from catalog.results import TargetRun
 from catalog.signals import find_signals
-from tests.test_signals import cell, made_up_api, result
+from tests.support.runs import cell, made_up_api, result
 
 
 def endpoint(eid, path, collection=None, anonymous=None) -> Endpoint:

@@ -101,7 +101,7 @@ def test_rerun_leaves_observation_entries_unchanged(bundled_run):
 
 def backlot_secrets() -> list[str]:
     """Every token Backlot's prepared corpus holds (read from its data folder, as the plugin does)."""
-    from tests.conftest import CACHE
+    from tests.support.project import CACHE
 
     found = []
     for tokens in CACHE.glob("backlot/data-*/tokens.yaml"):
@@ -127,7 +127,7 @@ def test_no_backlot_credential_in_observations_or_site(bundled_run):
 
 
 def test_no_backlot_credential_committed_in_the_repository():
-    from tests.conftest import REPO
+    from tests.support.project import REPO
 
     secrets = backlot_secrets()
     if not secrets:

@@ -12,7 +12,7 @@ import yaml
 
 from tests.canary import Canary
 from tests.servers.fault_server import FaultServer
-from tests.servers.project import make_project, run_cli
+from tests.support.project import make_project, run_cli
 
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok", "collection": "/values"}]
 ROLES = ("valid", "other", "revoked")

@@ -16,7 +16,7 @@ import pytest
 
 from catalog.definitions import load_all
 from catalog.site import slug
-from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import authcat_plugins.datasette_target as datasette
 from catalog.targets import LaunchContext
-from tests.conftest import copy_project
-from tests.servers.project import run_cli
+from tests.support.project import copy_project, run_cli
 
 
 def _old_datasette(folder: Path) -> Path:

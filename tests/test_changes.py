@@ -13,7 +13,7 @@ from catalog.pipeline import load_catalog, read_changes, record
 from catalog.plugins import Hooks
 from catalog.site import render_pages
 from catalog.store import Store
-from tests.drift_helpers import make_run
+from tests.support.runs import make_run
 
 D1, D2, D3 = "2025-01-01T10:00:00Z", "2025-02-01T11:30:00Z", "2025-03-01T09:15:00Z"
 ACTOR = "/-/actor.json"

@@ -20,8 +20,7 @@ from authcat_plugins.contribute import append_entry, derive_id
 from catalog.cli import cli, hooks
 from catalog.definitions import load_api
 from catalog.runner import CACHE_ENV
-from tests.conftest import CACHE, copy_project
-from tests.servers.project import AUTHCAT, cli_env
+from tests.support.project import AUTHCAT, CACHE, cli_env, copy_project
 
 PLUGINS_JSON = ["--api", "datasette", "--group", "data", "--method", "GET", "--path", "/-/plugins.json",
                 "--summary", "Installed plugins", "--docs", "https://docs.datasette.io/en/latest/introspection.html",

@@ -20,7 +20,7 @@ import authcat_plugins.datasette_target as plugin
 from catalog.errors import TargetError
 from catalog.plugins import Hooks
 from catalog.targets import LaunchContext
-from tests.datasette_env import OLD_VERSION, EnvError, datasette_python
+from tests.support.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 TIMEOUT = httpx.Timeout(10.0)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from catalog.cli import cli
 from catalog.definitions import load_all
 from catalog.errors import DefinitionError
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 
 def test_committed_definitions_lint_clean():

@@ -12,7 +12,7 @@ import pytest
 from authcat_plugins.drift import pair_runs
 from catalog.classify import SERVED_2XX
 from catalog.store import Store
-from tests.drift_helpers import authcat, clone, datasette_versions, make_run, outcomes, write_run
+from tests.support.runs import authcat, clone, datasette_versions, make_run, outcomes, write_run
 
 DATE1, DATE2 = "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"
 

@@ -14,8 +14,8 @@ from catalog.definitions import load_api
 from catalog.pipeline import Project, build
 from catalog.plugins import Hooks
 from catalog.yamlfile import DefinitionError
-from tests.servers.project import run_cli
 from tests.servers.zoo_project import ENDPOINTS, run_zoo
+from tests.support.project import run_cli
 
 ENVELOPE = {
     "scheme": "bearer",

@@ -24,7 +24,7 @@ from catalog.errors import (
     TargetError,
     WatchError,
 )
-from tests.servers.project import make_project, run_cli
+from tests.support.project import make_project, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 

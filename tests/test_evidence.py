@@ -13,7 +13,7 @@ from catalog.evidence import API_WIDE, claimed_cells
 from catalog.pipeline import load_catalog
 from catalog.plugins import Hooks
 from catalog.site import render_pages
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 R5 = "https://community.atlassian.com/t5/Jira-questions/API-Token-expiry-and-error-handling/qaq-p/1246938"
 

@@ -10,7 +10,7 @@ import sys
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, copy_project
+from tests.support.project import REPO, copy_project
 
 
 @pytest.fixture(scope="module")

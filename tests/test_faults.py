@@ -15,7 +15,7 @@ from catalog.plugins import Hooks
 from catalog.probe import Prober, ProbeRequest, ProbeSettings
 from catalog.runner import RunOptions, probe_all
 from tests.servers.fault_server import ROUTES, FaultServer
-from tests.servers.project import make_project, remote_target, role_env
+from tests.support.project import make_project, remote_target, role_env
 
 CAP = 64 * 1024
 TIMEOUT = 1.0

@@ -15,7 +15,7 @@ from catalog.plugins import Hooks
 from catalog.recipe import load_recipe
 from catalog.site import render_pages
 from catalog.targets import LaunchContext
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 RECIPE = re.compile(r'<code class="language-python authcat-recipe" data-target="backlot">(.*?)</code>', re.S)
 PATH = "/atlassian/rest/api/3/project/search"

@@ -18,7 +18,7 @@ import pytest
 
 from catalog.errors import DefinitionError
 from catalog.plugins import Hooks
-from tests.servers.project import AUTHCAT, cli_env
+from tests.support.project import AUTHCAT, cli_env
 
 CORPUS = Path(__file__).parent / "hostile"
 LINT_TIMEOUT = 30.0

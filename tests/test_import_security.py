@@ -13,7 +13,7 @@ from authcat_plugins.openapi_security import map_scheme, spec_scheme
 from authcat_plugins.openapi_spec import read_spec
 from catalog.definitions import load_api
 from catalog.model import Location
-from tests.servers.project import run_cli
+from tests.support.project import run_cli
 
 REPO = Path(__file__).parents[1]
 GITEA = REPO / "tests" / "data" / "gitea-excerpt.swagger.json"

@@ -17,7 +17,7 @@ from catalog.pipeline import Project, load_catalog, probe
 from catalog.plugins import Hooks
 from catalog.runner import RunOptions
 from catalog.targets import LaunchContext
-from tests.conftest import copy_project
+from tests.support.project import copy_project
 
 NO_TOKEN_NEEDED = {"version"}
 BAD_REFUSED = ("anonymous", "malformed", "unknown-token")

@@ -15,7 +15,7 @@ import yaml
 
 from tests.servers.fault_server import FaultServer
 from tests.servers.launcher_plugin import install_entry_point
-from tests.servers.project import AUTHCAT, REPO, cli_env, make_project, remote_target, role_env, run_cli
+from tests.support.project import AUTHCAT, REPO, cli_env, make_project, remote_target, role_env, run_cli
 
 OK_ENDPOINTS = [{"id": f"ok-{i}", "method": "GET", "path": f"/ok-{i}", "collection": "/values"} for i in range(1, 5)]
 STALL = {"id": "stall", "method": "GET", "path": "/stall"}

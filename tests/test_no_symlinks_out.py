@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import Canary
-from tests.servers.project import make_project, run_cli
+from tests.support.project import make_project, run_cli
 
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok"}]
 

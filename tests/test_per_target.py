@@ -10,7 +10,7 @@ from catalog.model import Api, Documented, Endpoint
 from catalog.recognition import mark_unrecognised, recognition
 from catalog.results import ApiCatalog, TargetRun
 from catalog.signals import find_signals
-from tests.test_signals import cell, result
+from tests.support.runs import cell, result
 
 
 def _endpoint(eid, path, anonymous=None, actor=()) -> Endpoint:

@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from catalog.reference import FILES, fields, full_example
-from tests.conftest import copy_project
-from tests.servers.project import run_cli
+from tests.support.project import copy_project, run_cli
 
 
 @pytest.mark.parametrize("kind", list(FILES))

@@ -16,7 +16,7 @@ from catalog.pipeline import probe
 from catalog.plugins import Hooks
 from catalog.runner import RunOptions
 from catalog.targets import LaunchContext
-from tests.conftest import CACHE
+from tests.support.project import CACHE
 
 pytestmark = pytest.mark.backlot
 

@@ -22,8 +22,8 @@ from authcat_plugins.revocation import build_plan
 from catalog import revocation
 from catalog.pipeline import Project, build
 from catalog.plugins import Hooks, get_plugin_manager
-from tests.servers.project import AUTHCAT, cli_env, make_project
 from tests.servers.revocation import RevocationServer
+from tests.support.project import AUTHCAT, cli_env, make_project
 
 TOKEN = "rvk_CANARY_7f3a9c1e5b2d4f60"  # a canary: must never appear in anything authcat writes
 DELAY = 3.0

@@ -23,8 +23,8 @@ from catalog.plugins import Hooks
 from catalog.presentations import api_presentations, target_findings
 from catalog.results import TargetRun
 from catalog.runner import RunOptions
-from tests.servers.project import make_project
 from tests.servers.schemes import SchemeServer
+from tests.support.project import make_project
 
 ENDPOINTS: list[dict[str, Any]] = [
     {"id": "listItems", "method": "GET", "path": "/api/items", "collection": "/items"},

@@ -13,7 +13,7 @@ import pytest
 from tests.canary import Canary
 from tests.servers.echo_server import ENDPOINTS, EchoServer
 from tests.servers.fault_server import FaultServer
-from tests.servers.project import make_project, run_cli
+from tests.support.project import make_project, run_cli
 
 ROLES = ("valid", "other", "unprivileged", "revoked")
 

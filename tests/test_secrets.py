@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.fault_server import FaultServer
-from tests.servers.project import make_project, remote_target, run_cli
+from tests.support.project import make_project, remote_target, run_cli
 
 ROLES = ("valid", "other", "unprivileged", "expired", "revoked")
 PATHS = ("/ok", "/echo", "/echo-401", "/redirect", "/500", "/reset", "/stall", "/bad-json")

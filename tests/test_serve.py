@@ -15,7 +15,7 @@ import pytest
 
 from authcat_plugins.serve import BUILD_ID_PATH, changed, snapshot
 from catalog.process import free_port
-from tests.browser import copy_project
+from tests.support.browser import copy_project
 
 DEADLINE_S = 90  # a build takes a few seconds; a loaded CI machine gets a generous bound
 

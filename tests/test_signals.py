@@ -3,47 +3,9 @@
 from __future__ import annotations
 
 from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult
+from catalog.results import Cell
 from catalog.signals import ACCEPTED, REJECTED, find_signals, label_cells, recommended
-
-BASE_HEADERS = {"content-type": "application/json", "x-request-id": "(present)"}
-
-
-def cell(state, outcome, status=200, sha="a" * 64, headers=None, fields=None, count=None) -> Cell:
-    obs = Observation(status=status, body_sha256=sha, headers={**BASE_HEADERS, **(headers or {})},
-                      fields=dict(fields or {}), count=count, body_bytes=10)
-    return Cell(state=state, outcome=outcome, observation=obs)
-
-
-def result(endpoint_id, path, verdict, cells, method="GET") -> EndpointResult:
-    return EndpointResult(endpoint_id, method, path, verdict, cells={c.state: c for c in cells})
-
-
-def made_up_api() -> list[EndpointResult]:
-    """A made-up "widgets" API: ``x-user-id`` only when a credential is accepted, ``x-auth-error:
-    bad_token`` when an unknown token is read and refused, and a ``/me`` endpoint with an ``actor``
-    that is null for anybody not authenticated. Wrong identity is silently served as anonymous."""
-    me = {"x-user-id": "(present)"}
-    refused = {"x-auth-error": "bad_token"}
-    widgets = result("listWidgets", "/widgets", "falls-open", [
-        cell("valid", "as-valid", sha="v" * 64, headers=me, count=3),
-        cell("anonymous", "empty", sha="e" * 64, count=0),
-        cell("unknown-token", "empty", sha="e" * 64, headers=refused, count=0),
-        cell("wrong-identity", "empty", sha="e" * 64, count=0),
-        cell("unprivileged", "empty", sha="e" * 64, headers=me, count=0),
-    ])
-    whoami = result("whoAmI", "/me", "mixed", [
-        cell("valid", "as-valid", sha="m" * 64, headers=me, fields={"/actor": "present"}),
-        cell("anonymous", "as-anonymous", sha="n" * 64, fields={"/actor": "null"}),
-        cell("unknown-token", "rejected", status=401, sha="r" * 64, headers=refused, fields={"/actor": "absent"}),
-        cell("wrong-identity", "as-anonymous", sha="n" * 64, fields={"/actor": "null"}),
-        cell("unprivileged", "partial", sha="u" * 64, headers=me, fields={"/actor": "present"}),
-    ])
-    version = result("version", "/version", "public", [
-        cell(s, "as-valid", sha="p" * 64, headers=me if s in ("valid", "unprivileged") else refused if s == "unknown-token" else {})
-        for s in ("valid", "anonymous", "unknown-token", "wrong-identity", "unprivileged")
-    ])
-    return [widgets, whoami, version]
+from tests.support.runs import BASE_HEADERS, made_up_api
 
 
 def by_label(signals):

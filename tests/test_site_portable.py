@@ -15,7 +15,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
 
 SUB_PATH_URL = "https://example.org/docs/authcat/"
 

@@ -28,8 +28,7 @@ from catalog.plugins import Hooks
 from catalog.runner import RunOptions
 from catalog.signals import REJECTED, find_signals
 from catalog.targets import TargetPool
-
-from .conftest import copy_project
+from tests.support.project import copy_project
 
 BAD = ("revoked", "expired", "deactivated")
 

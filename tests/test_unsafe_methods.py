@@ -9,7 +9,7 @@ from catalog.definitions import load_all
 from catalog.plugins import Hooks
 from catalog.runner import RunOptions, probe_all
 from tests.servers.fault_server import FaultServer
-from tests.servers.project import make_project, remote_target, role_env, run_cli
+from tests.support.project import make_project, remote_target, role_env, run_cli
 
 ENDPOINTS: list[dict[str, object]] = [
     {"id": "list", "method": "GET", "path": "/ok", "collection": "/values"},

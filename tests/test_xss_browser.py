@@ -13,8 +13,8 @@ from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.site import slug
 from catalog.store import Store
-from tests.browser import chromium, chromium_path, serve_dir
-from tests.servers.project import make_project, run_cli
+from tests.support.browser import chromium, chromium_path, serve_dir
+from tests.support.project import make_project, run_cli
 
 HOSTILE = Path(__file__).parent / "hostile" / "html-in-text.yaml"  # the corpus's text case
 SCRIPT = "<script>window.__pwned = 1; document.title = 'pwned'</script>"

@@ -13,8 +13,8 @@ import yaml
 from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.store import Store
-from tests.browser import chromium, chromium_path, serve_dir
-from tests.servers.project import make_project, run_cli
+from tests.support.browser import chromium, chromium_path, serve_dir
+from tests.support.project import make_project, run_cli
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")

@@ -22,8 +22,8 @@ from catalog.pipeline import Project, load_catalog, probe
 from catalog.plugins import Hooks
 from catalog.results import TargetRun
 from catalog.runner import RunOptions
-from tests.servers.project import make_project
 from tests.servers.zoo import BEHAVIOURS, ZooServer
+from tests.support.project import make_project
 
 ENDPOINTS: list[dict[str, Any]] = [
     {"id": "listItems", "method": "GET", "path": "/api/items", "collection": "/items",

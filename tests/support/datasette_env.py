@@ -5,7 +5,7 @@ signature) as anonymous; from 1.0a36 such a request gets ``401``. The project pi
 older release lives in ``.cache/authcat/datasette-<version>/`` (git-ignored), built once with pip
 and reused while it still imports. The launcher runs it through ``options.python``.
 
-Run ``python tests/datasette_env.py`` to build it ahead of the slow test.
+Run ``python -m tests.support.datasette_env`` to build it ahead of the slow test.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import venv
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OLD_VERSION = "1.0a35"
 # Exact pre-release pin; httpx pinned below 1.0 so pip cannot pull an httpx 1.0 pre-release.
 REQUIREMENTS = (f"datasette=={OLD_VERSION}", "httpx>=0.28,<1")

@@ -1,4 +1,5 @@
-"""Make a throw-away authcat project (endpoints/ + site/) pointing at a test server."""
+"""Projects to run authcat in: copies of this one, throw-away ones pointing at a test server, and
+the one way to run the command line (:func:`run_cli`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "authcat"  # launchers' caches (Backlot's imported corpus), shared by runs
+# The one way the tests run the real command line in a child process (see run_cli).
 AUTHCAT = [sys.executable, "-m", "catalog"]
+
+
+def copy_project(dest: Path, with_data: bool = True) -> Path:
+    """A copy of the project's endpoints and site sources (not its build output) at ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "endpoints", dest / "endpoints")
+    ignore = shutil.ignore_patterns("build", "generated", ".build-*", *(() if with_data else ("data",)))
+    shutil.copytree(REPO / "site", dest / "site", ignore=ignore)
+    (dest / "site" / "data").mkdir(exist_ok=True)
+    return dest
 
 
 def make_project(root: Path, api: str, endpoints: Sequence[Mapping[str, Any]], target: dict, api_extra: dict | None = None) -> Path:
