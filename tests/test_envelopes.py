@@ -177,8 +177,8 @@ def test_a_changed_envelope_is_probed_again_not_served_from_the_cache(tmp_path, 
     leave cells judged by the old rule."""
     from catalog.pipeline import probe
     from catalog.runner import RunOptions
-    from tests.servers.project import make_project
     from tests.servers.zoo import ZooServer
+    from tests.support.project import make_project
 
     token = "Env~tok@+/=XY"
     with ZooServer("envelope", token) as server:

@@ -28,7 +28,7 @@ from catalog.plugins import Hooks, get_plugin_manager
 from catalog.runner import RunOptions
 from catalog.site import render_pages
 from catalog.targets import LaunchContext, Launched, Launcher, TargetError, TargetPool
-from tests.servers.project import make_project, run_cli
+from tests.support.project import make_project, run_cli
 
 IDENTITY = "Me+Toy@Example.test"
 SECRET = "s3cr~t@+/=Toy"  # encoded forms differ from the raw one

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
