@@ -60,3 +60,22 @@ def test_recipe_runs_as_pasted_against_the_server(tmp_path, behaviour, sent):
         env = {**clean, "API_BASE_URL": server.url, "API_TOKEN": zoo.tokens["valid"]}
         shown = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=60, env=env)
         assert shown.returncode == 0 and shown.stdout.startswith("HTTP/1.0 200")
+
+
+def test_the_guide_says_nothing_that_did_not_happen(tmp_path):
+    """With no bad credential probed, no sentence claims one was refused or served."""
+    zoo = run_zoo(tmp_path / "p", "bearer-only", api={"states": ["valid", "anonymous"]})
+    assert {r.verdict for r in zoo.run.endpoints.values()} <= {"inconclusive", "public"}
+    page = _guide(zoo.root)
+    assert "No bad credential was available on this target" in page
+    text = page.lower()
+    for claim in ("a bad credential was refused", "every bad state is refused", "the bad credentials got"):
+        assert claim not in text
+    assert zoo.target.token_check.candidates == []
+
+
+def test_the_guide_of_an_unrecognised_target_offers_no_recipe(tmp_path):
+    zoo = run_zoo(tmp_path / "p", "ignores")
+    page = _guide(zoo.root)
+    assert "The valid credential was never recognised here." in page
+    assert SCRIPT.search(page) is None and CURL.search(page) is None
