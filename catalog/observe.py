@@ -141,11 +141,15 @@ def location_origin(location: str, request_origin: str | None) -> str:
         port = parts.port
     except ValueError:
         return "(invalid location)"
+    if parts.scheme and parts.scheme.lower() not in ("http", "https"):
+        return f"{parts.scheme.lower()}:"  # data:, javascript:, …: the scheme says enough
     if not parts.netloc:
         return request_origin or "same-origin"
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+    # A scheme-relative Location (//host/x) keeps the request's scheme.
+    scheme = parts.scheme.lower() or (request_origin or "http:").split(":", 1)[0]
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 _SIGNAL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -29,7 +29,7 @@ from .errors import WatchError
 from .model import SAFE_METHODS, Api, Endpoint, Outcome, Presentation
 from .observe import VOLATILE_KEYS, Observation
 from .probe import Prober, ProbeRequest, ProbeSettings
-from .scrub import Scrubber
+from .scrub import Scrubber, seal_value
 from .store import atomic_write, dumps
 
 # Answers that say nothing about the credential: a blip, not a revocation.
@@ -212,8 +212,11 @@ async def _poll(plan: WatchPlan, prober: Prober, m: Measurement, valid: Observat
             return
 
 
-def record(data_dir: Path, measurement: Measurement) -> Path:
-    """Append a measurement to ``<data_dir>/revocation/<api>.json`` (atomic; history kept)."""
+def record(data_dir: Path, measurement: Measurement, scrub: Scrubber | None = None) -> Path:
+    """Append a measurement to ``<data_dir>/revocation/<api>.json`` (atomic; history kept).
+
+    With ``scrub`` (the watch's), the measurement passes the same choke point as a run's
+    observations (``catalog.scrub.seal_value``): the server's version and answers are in it."""
     path = data_dir / "revocation" / f"{measurement.api}.json"
     doc: dict[str, Any] = {"api": measurement.api, "measurements": []}
     if path.exists():
@@ -221,7 +224,8 @@ def record(data_dir: Path, measurement: Measurement) -> Path:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise WatchError(f"{path}: not valid JSON ({exc}); fix or remove it, nothing was written") from None
-    doc.setdefault("measurements", []).append(measurement.to_dict())
+    entry = measurement.to_dict()
+    doc.setdefault("measurements", []).append(seal_value(entry, scrub) if scrub is not None else entry)
     atomic_write(path, dumps(doc))
     return path
 

@@ -207,7 +207,7 @@ def _bounded(value: Any, key: str | None = None, in_headers: bool = False) -> An
     return value
 
 
-def _seal_value(value: Any, scrub: Scrubber) -> Any:
+def seal_value(value: Any, scrub: Scrubber) -> Any:
     """A JSON-like value scrubbed then bounded; the value itself when a quick check of the whole
     finds nothing to redact (the common case: the prober scrubbed each observation already)."""
     if not scrub.holds_json(json.dumps(value, ensure_ascii=False)):
@@ -235,10 +235,10 @@ def seal(run: Any, scrub: Scrubber, memo: Sealed | None = None) -> Any:
             endpoints[endpoint_id] = hit[1]
             continue
         data = result.to_dict()
-        sealed_data = _seal_value(data, scrub)
+        sealed_data = seal_value(data, scrub)
         sealed = result if sealed_data is data else EndpointResult.from_dict(endpoint_id, sealed_data)
         if memo is not None:
             memo[endpoint_id] = (result, sealed)
         endpoints[endpoint_id] = sealed
-    head = _seal_value({"run": run.run, "states": run.states}, scrub)
+    head = seal_value({"run": run.run, "states": run.states}, scrub)
     return TargetRun(run.api, run.target, head["run"], head["states"], endpoints)

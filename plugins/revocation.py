@@ -215,7 +215,7 @@ def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max
         raise WatchError(plan.scrub(str(exc))) from None
     click.echo(measurement.describe())
     if not no_record:
-        path = record_measurement(ctx.project.data, measurement)
+        path = record_measurement(ctx.project.data, measurement, plan.scrub)
         _echo(f"stored in {path}")
 
 

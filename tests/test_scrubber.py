@@ -76,3 +76,17 @@ def test_seal_memo_reuses_only_the_same_result():
     assert seal(clean, SCRUB, memo).endpoints["e"] is first.endpoints["e"]
     changed = _run(quote(CANARY.secret, safe=""))  # a new result object under the same id
     assert seal(changed, SCRUB, memo).to_dict()["endpoints"]["e"]["states"]["valid"]["headers"]["www-authenticate"] == REDACTED
+
+
+@pytest.mark.parametrize("location, stored", [
+    ("http://Ca~na:Sk~x%2B@127.0.0.1:8080/landing?token=Sk~x", "http://127.0.0.1:8080"),
+    ("//evil.test:81/x?t=1", "https://evil.test:81"),
+    ("/relative/path?t=1", "https://me.test:443"),
+    ("data:text/html,<script>x</script>", "data:"),
+    ("JavaScript:alert(1)", "javascript:"),
+    ("http://h.test:99999/", "(invalid location)"),
+])
+def test_a_redirect_target_is_stored_as_its_origin_only(location, stored):
+    from catalog.observe import location_origin
+
+    assert location_origin(location, "https://me.test:443") == stored

@@ -42,6 +42,8 @@ def make_project(root: Path, api: str, endpoints: Sequence[Mapping[str, Any]], t
     shutil.copy(REPO / "site" / "mkdocs.yml", site / "mkdocs.yml")
     shutil.copytree(REPO / "site" / "docs", site / "docs")
     shutil.copytree(REPO / "site" / "templates", site / "templates")
+    if (REPO / "site" / "overrides").is_dir():  # the theme's overridden partials (mkdocs.yml custom_dir)
+        shutil.copytree(REPO / "site" / "overrides", site / "overrides")
     (site / "data").mkdir()
     return root
 
