@@ -17,7 +17,7 @@ from .classify import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS, Judgement, defa
 from .cli import Context, pass_ctx, probe_options, run_options
 from .cli import err as stderr_console
 from .cli import out as stdout_console
-from .columns import state_columns
+from .columns import state_columns, state_order
 from .definitions import ApiDefinition, load_all, load_api, schema_problems
 from .documented import disagreements
 from .errors import (
@@ -63,6 +63,7 @@ from .reference import FILES as REFERENCE_FILES
 from .reference import fields as reference_fields
 from .reference import full_example as reference_example
 from .reports import Comparison, compare, describe, write_junit, write_sarif
+from .reproduce import Snippet, snippet
 from .results import ApiCatalog, Catalog, EndpointResult, SitePage, TargetRun
 from .revocation import Measurement, Poll, WatchPlan, format_duration
 from .revocation import load as load_measurements
@@ -111,6 +112,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "SitePage", "TargetAnswers", "TargetRun", "api_answers", "api_presentations", "build", "client_auth",
     "API_WIDE", "claimed_cells", "disagreements", "find_fallback", "find_signals", "questions_for", "recipe_script",
     "scheme_words", "signals_per_target", "slug", "state_columns", "targets_for",
+    "Snippet", "snippet", "state_order",
     # Stored runs, comparisons, revocation measurements
     "Comparison", "Measurement", "Poll", "Store", "WatchPlan", "atomic_write", "compare", "describe",
     "format_duration", "load_measurements", "read_file", "record_measurement",

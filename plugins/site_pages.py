@@ -19,16 +19,20 @@ from catalog.api import (
     Endpoint,
     EndpointResult,
     Outcome,
+    Snippet,
     TargetRun,
     Verdict,
     api_presentations,
     claimed_cells,
+    client_auth,
     disagreements,
     hookimpl,
     questions_for,
     scheme_words,
     slug,
+    snippet,
     state_columns,
+    state_order,
     targets_for,
 )
 
@@ -123,6 +127,18 @@ def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, Endpoi
     return out
 
 
+def _reproduce(catalog: Catalog, api: ApiCatalog, results: dict) -> dict[str, list[Snippet]]:
+    """Per observed endpoint, a curl and httpx snippet for each state it was probed in (column order)."""
+    auth = client_auth(api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme))
+    order = state_order(catalog)
+    out = {}
+    for e in api.definition.endpoints:
+        seen = {st for _, r in results.get(e.id, []) for st in r.cells}
+        if seen:
+            out[e.id] = [snippet(e, st, auth) for st in order if st in seen]
+    return out
+
+
 def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
     """API-wide claims first, then by path."""
     key, row = item
@@ -150,9 +166,10 @@ def authcat_site_pages(catalog: Catalog, render):
             legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
             disagreements=disagreements(api), presentations=_presentations(catalog, api), evidence=evidence, **common,
         )))
+        reproduce = _reproduce(catalog, api, results)
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(
-                "group.md.j2", api=api, group=group, results=results, **common,
+                "group.md.j2", api=api, group=group, results=results, reproduce=reproduce, **common,
             )))
     pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
     pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))
