@@ -52,7 +52,9 @@ def authcat_register_targets(register):
         * ``Launcher(start=..., version=...)``. ``start(ctx)`` takes a
           :class:`catalog.targets.LaunchContext` and returns a context manager that yields a
           :class:`catalog.targets.Launched` (base URL, version, credentials, states it cannot
-          provide) and stops the server on exit, also on errors and Ctrl-C.
+          provide; optionally path ``parameters`` its fixtures made and ``revocations``: ways it
+          can issue and revoke a fresh token for ``watch-revocation``) and stops the server on
+          exit, also on errors and Ctrl-C.
         * ``version(ctx)`` (optional) returns, **without starting anything**, the version the
           started server would report (typically ``importlib.metadata.version(...)`` of the
           installed server), or None when only a started server can tell. With it, a run whose
