@@ -16,10 +16,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import b1_engine, b2_schedule, b3_site, b4_incremental
+from . import b1_engine, b2_schedule, b3_site, b4_incremental, b5_scale, b6_suite, b7_parallel
 from .common import ROOT, Row, machine
 
-FIGURES: dict[str, Callable[..., list[Row]]] = {"B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main}
+FIGURES: dict[str, Callable[..., list[Row]]] = {
+    "B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main,
+    "B5": b5_scale.main, "B6": b6_suite.main, "B7": b7_parallel.main,
+}
 
 
 def table(rows: list[Row]) -> str:
