@@ -14,6 +14,7 @@ from typing import Any
 from .classify import REJECTING, SERVED_2XX
 from .documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
 from .model import Endpoint, Outcome, Verdict
+from .observe import is_2xx
 from .recognition import Recognition, recognition
 from .results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 from .signals import Signal
@@ -77,10 +78,6 @@ class TokenCheck:
 # --------------------------------------------------------------------------------------------
 
 
-def _ok(status: int | None) -> bool:
-    return status is not None and 200 <= status < 300
-
-
 def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = None) -> str:
     """A cell's answer in a few words: ``200 with an empty `/values```, ``401``, ``no answer``."""
     status = cell.status
@@ -88,7 +85,7 @@ def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = 
         return "no answer" if cell.outcome != Outcome.NOT_AVAILABLE else Outcome.NOT_AVAILABLE
     where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
     outcome = cell.outcome
-    if (outcome == Outcome.INCONCLUSIVE and _ok(status) and valid is not None and valid.observation is not None
+    if (outcome == Outcome.INCONCLUSIVE and is_2xx(status) and valid is not None and valid.observation is not None
             and cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256):
         outcome = Outcome.AS_VALID
     texts: dict[str, str] = {
@@ -135,7 +132,7 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
     valid = result.cells.get("valid")
     bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE]
     refused = [c for c in bad if c.outcome in REJECTING]
-    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == Outcome.INCONCLUSIVE and _ok(c.status))]
+    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == Outcome.INCONCLUSIVE and is_2xx(c.status))]
     verdict = result.verdict
     if verdict == Verdict.NOT_SERVED:
         sentence = "The target answers the valid request with 404: it does not serve this endpoint."
@@ -192,7 +189,7 @@ def _candidate(result: EndpointResult, accepts: tuple[str, ...] = ()) -> CheckCa
     refused = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome in REJECTING]
     unpriv = result.cells.get("unprivileged")
     caveat = None
-    if unpriv is not None and unpriv.status is not None and not _ok(unpriv.status):
+    if unpriv is not None and unpriv.status is not None and not is_2xx(unpriv.status):
         caveat = f"a valid credential without rights gets {unpriv.status} too"
     return CheckCandidate(
         endpoint_id=result.endpoint_id, method=result.method, path=result.path,
@@ -263,7 +260,7 @@ def no_check_reason(results: list[EndpointResult]) -> str:
         parts.append(f"{counts['public']} are public (no credential needed)")
     if counts[Outcome.INCONCLUSIVE]:
         failed = sum(1 for r in probed if r.verdict == Verdict.INCONCLUSIVE
-                     and not _ok(r.cells["valid"].status if "valid" in r.cells else None))
+                     and not is_2xx(r.cells["valid"].status if "valid" in r.cells else None))
         detail = f", the valid request itself failed on {failed}" if failed else ""
         parts.append(f"{counts['inconclusive']} could not be judged{detail}")
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."

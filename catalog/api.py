@@ -51,8 +51,9 @@ from .model import (
     StateFamily,
     TokenState,
     Verdict,
+    slug,
 )
-from .observe import Observation, resolve_pointer
+from .observe import Observation, is_2xx, resolve_pointer
 from .pipeline import build
 from .presentations import api_presentations, scheme_words
 from .probe import Prober, ProbeSettings
@@ -72,7 +73,6 @@ from .revocation import watch as watch_token
 from .runner import CACHE_ENV, endpoint_url, probe_all
 from .scrub import Scrubber
 from .signals import ACCEPTED, REJECTED, Signal, find_signals
-from .site import slug
 from .store import Store, atomic_write, read_file
 from .targets import (
     LaunchContext,
@@ -103,7 +103,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "path_shape", "profile_base_url", "resolve_ref",
     # Probing and classifying
     "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",
-    "CACHE_ENV", "VERDICTS", "default_judge", "endpoint_url", "probe_all", "resolve_pointer",
+    "CACHE_ENV", "VERDICTS", "default_judge", "endpoint_url", "is_2xx", "probe_all", "resolve_pointer",
     # Definitions
     "ApiDefinition", "REFERENCE_FILES", "load_all", "load_api", "load_yaml", "loads_yaml", "reference_example",
     "reference_fields", "schema_problems",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .model import Api, Endpoint, Outcome, StateFamily, Verdict, family_of
-from .observe import Observation, resolve_pointer  # noqa: F401  (re-exported for plugins)
+from .observe import Observation, is_2xx, resolve_pointer  # noqa: F401  (re-exported for plugins)
 
 # name -> (meaning, colour). Order is precedence.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -66,7 +66,7 @@ def default_judge(
     if status == 401:
         return Judgement(Outcome.REJECTED, obs.headers.get("www-authenticate", ""))
     v_ok = valid is not None and valid.ok
-    if 200 <= status < 300:
+    if is_2xx(status):
         rule = obs.fields.get("auth-failure")
         if rule not in (None, "no"):
             named = "" if rule == "yes" else f" (rule {rule})"  # "yes": observed before rules had names

@@ -42,6 +42,7 @@ from .model import (
     Source,
     TargetProfile,
     VersionFrom,
+    slug,
 )
 from .targets import profile_lint
 from .yamlfile import Located, dotted, load
@@ -337,7 +338,7 @@ RESERVED_GROUP_PAGES = frozenset({"index", "guide", "revocation"})
 
 def group_page(title: str) -> str:
     """The page name of a group (the site's slug of its title)."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "x"
+    return slug(title)
 
 
 def _group_clash(title: str, group_file: Path, groups: dict[str, tuple[str, str]]) -> str | None:

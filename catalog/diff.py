@@ -26,9 +26,9 @@ CAUSES = {
 
 def cause_of(before, after) -> str:
     """SERVER when both results were probed and judged from the same keys, else DEFINITION."""
-    if before is None or after is None or not before.definition or not before.judged:
+    if before is None or after is None or not before.definition_key or not before.judged:
         return DEFINITION
-    same = before.definition == after.definition and before.judged == after.judged
+    same = before.definition_key == after.definition_key and before.judged == after.judged
     return SERVER if same else DEFINITION
 
 

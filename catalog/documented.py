@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Endpoint, Outcome, Verdict
+from .observe import is_2xx
 from .results import ApiCatalog, Cell, TargetRun
 
 MARKERS = "documentation markers"
@@ -84,7 +85,7 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
         anon = result.cells.get("anonymous")
         if anon is None or anon.status is None or anon.outcome in _NO_ANSWER:
             continue
-        served = anon.status is not None and 200 <= anon.status < 300
+        served = is_2xx(anon.status)
         said = "accessible anonymously" if said_anon else "needing a credential"
         version = f" {run.version}" if run.version else ""
         observed = f"anonymous got {_describe(anon, endpoint)} on {run.target}{version}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .model import Endpoint, Reported
+from .observe import is_2xx
 from .yamlfile import DefinitionError, Problem
 
 # Which statuses an outcome can come with (an outcome describes the answer).
@@ -21,11 +22,11 @@ _OUTCOME_STATUS = {
     "rejected": lambda s: s == 401,
     "forbidden": lambda s: s == 403,
     "hidden": lambda s: s == 404,
-    "rejected-in-body": lambda s: 200 <= s < 300,
-    "empty": lambda s: 200 <= s < 300,
-    "as-anonymous": lambda s: 200 <= s < 300,
-    "as-valid": lambda s: 200 <= s < 300,
-    "partial": lambda s: 200 <= s < 300,
+    "rejected-in-body": is_2xx,
+    "empty": is_2xx,
+    "as-anonymous": is_2xx,
+    "as-valid": is_2xx,
+    "partial": is_2xx,
     "redirect": lambda s: 300 <= s < 400,
     "client-error": lambda s: 400 <= s < 500 and s not in (401, 403, 404, 429),
     "rate-limited": lambda s: s == 429,

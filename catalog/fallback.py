@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .answers import token_check
+from .observe import is_2xx
 from .results import EndpointResult, TargetRun
 
 REFUSED = frozenset({"rejected", "rejected-in-body", "forbidden"})
@@ -44,7 +45,7 @@ def _join(items: tuple[str, ...]) -> str:
 def _served_as_anonymous(result: EndpointResult) -> tuple[str, ...]:
     anon = result.cells.get("anonymous")
     a = anon.observation if anon else None
-    if a is None or a.status is None or not 200 <= a.status < 300:
+    if a is None or not is_2xx(a.status):
         return ()
     return tuple(state for state, cell in result.cells.items()
                  if result.is_bad(state) and cell.observation is not None
@@ -52,7 +53,7 @@ def _served_as_anonymous(result: EndpointResult) -> tuple[str, ...]:
 
 
 def _reads_credential(result: EndpointResult) -> bool:
-    return any(result.is_bad(state) and cell.status is not None and not 200 <= cell.status < 300
+    return any(result.is_bad(state) and cell.status is not None and not is_2xx(cell.status)
                for state, cell in result.cells.items())
 
 

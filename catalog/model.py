@@ -17,6 +17,11 @@ from urllib.parse import urlencode
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def slug(value: str, empty: str = "x") -> str:
+    """The one slug: lower-case ASCII letters and digits joined by ``-`` (page names, anchors, ids)."""
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or empty
+
+
 class StateFamily(StrEnum):
     """What a token state is, for judging: every state belongs to exactly one family.
 
@@ -335,7 +340,7 @@ class RunningTarget:
     credentials: Credentials
     version_source: str | None = None  # where the version came from (catalog.versions)
     serves: Callable[[Endpoint], bool] | None = None  # None: unknown, probe everything
-    extra_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
+    unavailable_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
     parameters: Mapping[str, str] = field(default_factory=dict)  # path parameters the launcher made
     revocations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # name -> Revocable
 

@@ -40,6 +40,11 @@ VOLATILE_KEYS = frozenset(
 _TIMESTAMPISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
+def is_2xx(status: int | None) -> bool:
+    """The one test of "the request succeeded" (a 2xx status); no answer is not a success."""
+    return status is not None and 200 <= status < 300
+
+
 @dataclass
 class Observation:
     status: int | None = None
@@ -72,7 +77,7 @@ class Observation:
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return is_2xx(self.status)
 
 
 _OBS_FIELDS = tuple(Observation.__dataclass_fields__)

@@ -136,8 +136,8 @@ def states_for(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -
         if state is None:
             unavailable[name] = "no plugin provides this state"
             continue
-        if name in target.extra_states:
-            unavailable[name] = target.extra_states[name]
+        if name in target.unavailable_states:
+            unavailable[name] = target.unavailable_states[name]
             continue
         result = state.present(scheme, target.credentials)
         if isinstance(result, NotAvailable):

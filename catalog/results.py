@@ -55,7 +55,7 @@ class EndpointResult:
     path: str
     verdict: str
     reason: str = ""
-    definition: str = ""  # key of what was probed: a changed definition invalidates the cache
+    definition_key: str = ""  # hash of what was probed (catalog.cache): a changed definition invalidates the cache
     cells: dict[str, Cell] = field(default_factory=dict)
     endpoint: Endpoint | None = None  # attached when the definitions are loaded
     families: dict[str, StateFamily] = field(default_factory=dict)  # attached by the run that holds it
@@ -71,7 +71,7 @@ class EndpointResult:
             "path": self.path,
             "verdict": self.verdict,
             "reason": self.reason,
-            "definition": self.definition,
+            "definition": self.definition_key,
         }
         if self.judged:
             d["judged"] = self.judged
@@ -87,7 +87,7 @@ class EndpointResult:
             path=d["path"],
             verdict=d["verdict"],
             reason=d.get("reason", ""),
-            definition=d.get("definition", ""),
+            definition_key=d.get("definition", ""),
             judged=d.get("judged", ""),
             cells={s: Cell.from_dict(s, c) for s, c in (d.get("states") or {}).items()},
         )

@@ -47,7 +47,7 @@ def cached_result(endpoint_id: str, key: str, plan: Plan, sources: list[TargetRu
     state_names = sorted(plan.states)
     for source in sources:
         cached = source.endpoints.get(endpoint_id) if source else None
-        if cached and source and cached.definition == key and source.version == plan.target.version \
+        if cached and source and cached.definition_key == key and source.version == plan.target.version \
                 and source.run.get("profile") == profile and sorted(
             s for s, c in cached.cells.items() if c.outcome != Outcome.NOT_AVAILABLE
         ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
@@ -64,7 +64,7 @@ def rejudge(hooks: Hooks, plan: Plan, endpoint: Endpoint, cached: EndpointResult
     cells = classify_endpoint(hooks, plan, endpoint, observations)  # type: ignore[arg-type]
     judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"),
                                 {s: hooks.family(s) for s in cells})
-    return EndpointResult(endpoint.id, endpoint.method, endpoint.path, judgement, reason, cached.definition, cells,
+    return EndpointResult(endpoint.id, endpoint.method, endpoint.path, judgement, reason, cached.definition_key, cells,
                           judged=judged)
 
 
@@ -89,7 +89,7 @@ def sort_endpoints(plan: Plan, hooks: Hooks, keys: Keys, options: RunOptions,
         key, judged = keys.definition(endpoint, url and plan.cache_url(endpoint)), keys.judged(endpoint)
         if not started:  # whether the server serves it was learnt from the server: keep that answer
             known = next((s.endpoints[endpoint.id] for s in sources if s and endpoint.id in s.endpoints), None)
-            if known and known.verdict == Verdict.NOT_SERVED and not known.cells and known.definition == key:
+            if known and known.verdict == Verdict.NOT_SERVED and not known.cells and known.definition_key == key:
                 out.results[endpoint.id] = EndpointResult(endpoint.id, endpoint.method, endpoint.path, known.verdict,
                                                           known.reason, key, judged=judged)
                 continue

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Outcome
+from .observe import is_2xx
 from .results import EndpointResult
 
 ACCEPTED = "credential accepted"
@@ -53,7 +54,7 @@ class Sample:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        return is_2xx(self.status)
 
     def features(self) -> set[tuple[str, str, str | None]]:
         found: set[tuple[str, str, str | None]] = set()

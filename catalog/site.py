@@ -27,6 +27,7 @@ from .containment import symlinks_out
 from .deferred import Deferred, PutBack, inline
 from .errors import AuthcatError
 from .export import write_export
+from .model import slug
 from .plugins import Hooks
 from .questions import api_questions
 from .results import Catalog, SitePage
@@ -73,10 +74,6 @@ def md_text(value: Any) -> str:
     """Escape text for a Markdown context: HTML-escaped and with Markdown syntax neutralised."""
     # Markup: already escaped, so autoescape must not escape it again ("&lt;" shown as text).
     return Markup(_MD_SPECIAL.sub(r"\\\1", html.escape(str(value if value is not None else ""), quote=True)))
-
-
-def slug(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "x"
 
 
 def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> jinja2.Environment:

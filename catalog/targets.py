@@ -411,7 +411,7 @@ class TargetPool:
                 version=launched.version,
                 credentials=launched.credentials,
                 serves=(lambda e: serves(e.method, profile.prefix + e.path)) if serves else None,
-                extra_states=dict(launched.unavailable),
+                unavailable_states=dict(launched.unavailable),
                 parameters=dict(launched.parameters),
                 revocations=dict(launched.revocations),
             )
@@ -430,7 +430,7 @@ class TargetPool:
             version=None,
             credentials=credentials,
             # A role left unset makes its state n/a, saying which variable to set.
-            extra_states={role: why for role, why in missing.items() if role != "other"},
+            unavailable_states={role: why for role, why in missing.items() if role != "other"},
         )
 
 

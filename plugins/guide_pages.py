@@ -31,6 +31,7 @@ from catalog.api import (
     find_fallback,
     find_signals,
     hookimpl,
+    is_2xx,
     questions_for,
     recipe_script,
     signals_per_target,
@@ -126,7 +127,7 @@ def bad_states_seen(run: TargetRun) -> dict[str, int]:
             counts["available"] += 1
             if cell.outcome in REJECTING:
                 counts["refused"] += 1
-            elif cell.status is not None and 200 <= cell.status < 300:
+            elif is_2xx(cell.status):
                 counts["served"] += 1
     return counts
 

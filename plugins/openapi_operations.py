@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from catalog.api import slug
+
 from .openapi_spec import HTTP_METHODS, resolve
 
 # Atlassian's documentation convention; specs of other vendors simply never contain it.
@@ -108,8 +110,7 @@ def endpoint_id(op: dict, method: str, path: str) -> str:
 
 def path_slug(path: str) -> str:
     """``/rest/api/3/issue/{issueIdOrKey}`` → ``rest-api-3-issue-issueidorkey`` (Atlassian's anchors)."""
-    parts = (re.sub(r"[^a-z0-9]+", "-", seg.lower()).strip("-") for seg in path.split("/"))
-    return "-".join(p for p in parts if p)
+    return "-".join(s for s in (slug(seg, empty="") for seg in path.split("/")) if s)
 
 
 def docs_slug(tag: str) -> str:
@@ -118,7 +119,7 @@ def docs_slug(tag: str) -> str:
 
 
 def file_slug(tag: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "untagged"
+    return slug(tag, empty="untagged")
 
 
 def server_prefix(spec: dict) -> str:

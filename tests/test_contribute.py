@@ -153,7 +153,7 @@ def _authcat(root: Path, *args: str, timeout: int = 300) -> subprocess.Completed
 
 def _section(root: Path, group_slug: str, endpoint_slug: str) -> str:
     page = (root / "site" / "build" / "apis" / "datasette" / f"{group_slug}.html").read_text()
-    match = re.search(rf'<section class="authcat-endpoint" id="{endpoint_slug}">(.*?)</section>', page, re.S)
+    match = re.search(rf'<section class="authcat-endpoint" data-endpoint="{endpoint_slug}"[^>]*>(.*?)</section>', page, re.S)
     assert match, f"no section {endpoint_slug} on {group_slug}"
     return match.group(1)
 

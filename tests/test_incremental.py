@@ -172,7 +172,7 @@ def test_a_summary_edit_changes_no_key(toy):
     profile.write_text("# A comment.\n\ndescription: Documentation only.\n" + profile.read_text())
     second, _ = run(project, hooks)
     assert launcher.starts == 1 and second.run["probes"] == 0
-    assert {k: e.definition for k, e in second.endpoints.items()} == {k: e.definition for k, e in first.endpoints.items()}
+    assert {k: e.definition_key for k, e in second.endpoints.items()} == {k: e.definition_key for k, e in first.endpoints.items()}
 
 
 def test_editing_the_envelope_invalidates_cells_and_is_not_drift(toy):
