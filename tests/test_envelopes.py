@@ -50,6 +50,10 @@ def test_envelope_rules_name_the_refusal_and_keep_non_auth_errors_apart(tmp_path
     build(Project(tmp_path / "p"), Hooks())
     page = (tmp_path / "p" / "site" / "build" / "apis" / "zoo" / "index.html").read_text()
     assert "the body is the API&#39;s auth-failure envelope (rule refused)" in page
+    # And which presentations of the valid secret this target accepts, apart from the verdicts.
+    section = page[page.find('class="authcat-presentations"'):][:3000]
+    assert "accepts the scheme word in another case" in section, section
+    assert "refuses the secret under Basic too" in section, section
 
 
 def _api_dir(tmp_path: Path, api_yaml: str, target_yaml: str | None = None) -> Path:
