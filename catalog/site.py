@@ -189,15 +189,13 @@ class InertTitles(BasePlugin):
         # Material prints ``<title>{{ page.title | striptags }}``, and striptags decodes the
         # entities again: write that element as escaped text instead (found exactly, never by
         # searching for "</title>", which the title itself may contain).
+        # A front-matter title is printed as it is (escaped above); only the striptags one is not.
+        if page.meta.get("title") or not page.title:
+            return output
         site = config.get("site_name") or ""
-        titles = [str(page.meta["title"])] if isinstance(page.meta.get("title"), str) else []
-        if page.title:
-            titles.append(Markup(str(page.title)).striptags())
-        for title in titles:
-            printed = f"<title>{title} - {site}</title>"
-            if printed in output:
-                return output.replace(printed, f"<title>{html.escape(f'{title} - {site}')}</title>", 1)
-        return output
+        title = Markup(str(page.title)).striptags()
+        printed = f"<title>{title} - {site}</title>"
+        return output.replace(printed, f"<title>{html.escape(f'{title} - {site}')}</title>", 1)
 
 
 def default_nav(catalog: Catalog, sections: list | None = None) -> list:
