@@ -117,6 +117,18 @@ def test_accepted_presentations_do_not_make_a_verdict_mixed(tmp_path):
     assert secret not in got.stored() and quote(secret, safe="") not in got.stored()
 
 
+def test_a_bearer_api_that_honours_rfc_7235_fails_closed(tmp_path):
+    """The built-in `bearer` preset against a server that takes `bearer` in any case, as RFC 7235
+    says: on the old main the accepted `scheme-case` made every endpoint `mixed`."""
+    secret = canary()
+    with SchemeServer(("keyword", "Bearer"), secret, accepts=("any-case",)) as server:
+        got = run_api(tmp_path / "p", server, {"scheme": "bearer"})
+    items = got.outcomes("listItems")
+    assert items["scheme-case"] == "as-valid" and {items[s] for s in BAD} == {"rejected"}
+    assert got.verdict("listItems") == "fails-closed" and got.verdict("whoAmI") == "fails-closed"
+    assert got.run.endpoints["listItems"].reason == "every bad credential is rejected"
+
+
 def test_a_case_sensitive_keyword_is_the_finding_not_a_fallback(tmp_path):
     secret = canary()
     with SchemeServer(("keyword", "SSWS"), secret) as server:
