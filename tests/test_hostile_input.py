@@ -24,7 +24,7 @@ CORPUS = Path(__file__).parent / "hostile"
 LINT_TIMEOUT = 30.0
 MAX_RSS_MB = 300  # a lint of a tiny project needs ~70 MB; an alias bomb expanded would need GBs
 API = "name: hostile\ntitle: Hostile inputs\n"
-BASE_GROUP = "endpoints:\n  - id: base\n    method: GET\n    path: /ok\n"
+BASE_GROUP = "endpoints:\n  - id: base\n    method: GET\n    path: /base-of-every-case\n"  # no case defines it again
 
 
 @dataclass
