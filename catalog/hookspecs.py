@@ -7,7 +7,24 @@ like these and decorated with :data:`hookimpl`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:  # annotations only: the hook specs import nothing at run time
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import click
+
+    from .classify import Judgement
+    from .model import Api, AuthScheme, Endpoint, TokenState
+    from .observe import Observation
+    from .results import Catalog, EndpointResult, SitePage
+    from .signals import Signal
+    from .targets import Launcher, StartFn
+
+    Importer = Callable[[Path, str, Path], str]  # (spec_path, api, out_dir) -> summary
 
 hookspec = pluggy.HookspecMarker("authcat")
 hookimpl = pluggy.HookimplMarker("authcat")
@@ -19,7 +36,7 @@ hookimpl = pluggy.HookimplMarker("authcat")
 
 
 @hookspec
-def authcat_register_states(register):
+def authcat_register_states(register: Callable[[TokenState], None]) -> None:
     """Contribute token states.
 
     :param register: call ``register(state)`` with a :class:`catalog.model.TokenState` for each
@@ -32,7 +49,7 @@ def authcat_register_states(register):
 
 
 @hookspec
-def authcat_register_schemes(register):
+def authcat_register_schemes(register: Callable[[AuthScheme], None]) -> None:
     """Contribute auth schemes: where and how a credential goes on the wire.
 
     :param register: call ``register(scheme)`` with a :class:`catalog.model.AuthScheme`: an
@@ -44,7 +61,7 @@ def authcat_register_schemes(register):
 
 
 @hookspec
-def authcat_register_targets(register):
+def authcat_register_targets(register: Callable[[str, Launcher | StartFn], None]) -> None:
     """Contribute target launchers: code that starts a local server and hands back its details.
 
     :param register: call ``register(name, launcher)`` with a :class:`catalog.targets.Launcher`:
@@ -74,7 +91,10 @@ def authcat_register_targets(register):
 
 
 @hookspec(firstresult=True)
-def authcat_classify(state, observation, valid, anonymous, endpoint, api):
+def authcat_classify(
+    state: str, observation: Observation, valid: Observation | None, anonymous: Observation | None,
+    endpoint: Endpoint, api: Api,
+) -> Judgement | None:
     """Classify one observation against the baselines. Stops at first non-None result.
 
     :param state: the token state's name.
@@ -89,7 +109,7 @@ def authcat_classify(state, observation, valid, anonymous, endpoint, api):
 
 
 @hookspec
-def authcat_auth_signals(api, endpoints):
+def authcat_auth_signals(api: Api, endpoints: list[EndpointResult]) -> list[Signal] | None:
     """Find headers or body fields that tell an accepted credential from a rejected one.
 
     :param api: the :class:`catalog.model.Api`.
@@ -107,7 +127,7 @@ def authcat_auth_signals(api, endpoints):
 
 
 @hookspec
-def authcat_register_importers(register):
+def authcat_register_importers(register: Callable[[str, Importer], None]) -> None:
     """Contribute importers that turn another format (OpenAPI, …) into endpoint YAML.
 
     :param register: call ``register(name, importer)`` where ``importer(spec_path, api, out_dir)``
@@ -121,7 +141,7 @@ def authcat_register_importers(register):
 
 
 @hookspec
-def authcat_site_pages(catalog, render):
+def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage | tuple[str, str]] | None:
     """Add pages to the generated site.
 
     :param catalog: the :class:`catalog.results.Catalog` being published.
@@ -133,7 +153,7 @@ def authcat_site_pages(catalog, render):
 
 
 @hookspec
-def authcat_template_dirs():
+def authcat_template_dirs() -> list[str | Path] | None:
     """Directories of Jinja templates to search after ``site/templates``.
 
     :return: a list of paths, or None.
@@ -141,7 +161,7 @@ def authcat_template_dirs():
 
 
 @hookspec
-def authcat_register_commands(cli):
+def authcat_register_commands(cli: click.Group) -> None:
     """Add CLI commands.
 
     :param cli: the root :class:`click.Group`; call ``cli.add_command(...)``.

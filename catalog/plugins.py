@@ -12,14 +12,21 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .model import BUILTIN_FAMILIES, AuthScheme, StateFamily, TokenState
+from .model import BUILTIN_FAMILIES, Api, AuthScheme, StateFamily, TokenState
 from .targets import Launcher
+
+if TYPE_CHECKING:  # annotations only (results and signals sit above the plugin manager)
+    import click
+
+    from .classify import Judgement
+    from .results import Catalog, EndpointResult, SitePage
+    from .signals import Signal
 
 DEFAULT_PLUGINS = (
     "authcat_plugins.schemes",
@@ -111,20 +118,24 @@ class Hooks:
     def importers(self) -> dict[str, Callable[..., str]]:
         return self._collect(self.pm.hook.authcat_register_importers)
 
-    def classify(self, **kwargs: Any):
-        return self.pm.hook.authcat_classify(**kwargs)
+    def classify(self, **kwargs: Any) -> Judgement:
+        """``authcat_classify``: the first plugin's judgement (the built-in one runs last)."""
+        judged = self.pm.hook.authcat_classify(**kwargs)
+        if judged is None:  # the built-in classifier answers everything: it must have been blocked
+            raise PluginError("no authcat_classify plugin judged the observation (is authcat_plugins.classifier blocked?)")
+        return judged
 
-    def auth_signals(self, api, endpoints) -> list:
+    def auth_signals(self, api: Api, endpoints: list[EndpointResult]) -> list[Signal]:
         return [s for result in self.pm.hook.authcat_auth_signals(api=api, endpoints=endpoints) for s in result or ()]
 
-    def site_pages(self, catalog, render) -> list[tuple[str, str]]:
+    def site_pages(self, catalog: Catalog, render: Callable[..., str]) -> list[SitePage | tuple[str, str]]:
         pages = self.pm.hook.authcat_site_pages(catalog=catalog, render=render)
         return [page for result in reversed(pages) for page in result or ()]
 
     def template_dirs(self) -> list[str]:
         return [str(d) for result in self.pm.hook.authcat_template_dirs() for d in result or ()]
 
-    def register_commands(self, cli) -> None:
+    def register_commands(self, cli: click.Group) -> None:
         self.pm.hook.authcat_register_commands(cli=cli)
 
     def describe(self) -> list[tuple[str, list[str]]]:

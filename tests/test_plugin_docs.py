@@ -11,6 +11,7 @@ import inspect
 import re
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import click
 import pytest
@@ -114,7 +115,7 @@ def test_hook_authcat_auth_signals():
     pm.register(One(), name="one")
     pm.register(Two(), name="two")
     # With no observations the built-in finder finds nothing; the plugins' lists are concatenated.
-    found = Hooks(pm).auth_signals(api="jira-cloud", endpoints=[])
+    found: list[Any] = Hooks(pm).auth_signals(api=cast(Any, "jira-cloud"), endpoints=[])
     assert found == [("x-aaccountid", "present only when authenticated", "jira-cloud")]
 
 
