@@ -15,6 +15,7 @@ from typing import Any
 from .answers import ApiAnswers
 from .classify import OUTCOMES, VERDICTS
 from .evidence import claim_to_dict
+from .history import cell_history
 from .model import Endpoint
 from .presentations import target_findings
 from .results import ApiCatalog, Catalog, EndpointResult, TargetRun
@@ -61,7 +62,8 @@ def _target(run: TargetRun, answers: ApiAnswers | None) -> dict[str, Any]:
     }
 
 
-def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None) -> dict[str, Any]:
+def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None,
+              history: dict[str, dict[str, Any]]) -> dict[str, Any]:
     key = f"{run.target}/{result.endpoint_id}"
     return {
         **_provenance(run),
@@ -70,27 +72,29 @@ def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None
         "explanation": answers.explanations.get(key, "") if answers else "",
         "unprivileged_like": answers.unprivileged.get(key, []) if answers else [],
         "cells": {state: cell.to_dict() for state, cell in result.cells.items()},
+        "history": history,
     }
 
 
-def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None) -> dict[str, Any]:
+def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: list) -> dict[str, Any]:
     return {
         "id": endpoint.id, "method": endpoint.method, "path": endpoint.path, "group": endpoint.group,
         "summary": endpoint.summary, "docs": endpoint.docs, "collection": endpoint.collection,
         "removed": endpoint.removed,
         "documented": _documented(endpoint),
         "reported": _reported(endpoint.reported),
-        "observed": [_observed(run, result, answers) for run, result in api.results_for(endpoint.id)],
+        "observed": [_observed(run, result, answers, cell_history(changes, api.name, run, endpoint.id))
+                     for run, result in api.results_for(endpoint.id)],
     }
 
 
-def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list) -> dict[str, Any]:
+def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list, changes: list) -> dict[str, Any]:
     a = api.definition.api
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
         "reported": _reported(a.reported),
         "targets": [{**_target(run, answers), **_target_kind(api, run.target)} for run in api.runs],
-        "endpoints": [_endpoint(api, e, answers) for e in api.definition.endpoints],
+        "endpoints": [_endpoint(api, e, answers, changes) for e in api.definition.endpoints],
         # The same per-target answers flattened, each naming its target (format 1 readers).
         "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
         "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
@@ -114,7 +118,7 @@ def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, A
         "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
         "verdicts": dict(VERDICTS),
         "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
-        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []))
+        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []), catalog.changes)
                  for name, api in sorted(catalog.apis.items())],
     }
 

@@ -23,6 +23,7 @@ from catalog.api import (
     TargetRun,
     Verdict,
     api_presentations,
+    cell_history,
     claimed_cells,
     client_auth,
     disagreements,
@@ -169,7 +170,8 @@ def authcat_site_pages(catalog: Catalog, render):
         reproduce = _reproduce(catalog, api, results)
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(
-                "group.md.j2", api=api, group=group, results=results, reproduce=reproduce, **common,
+                "group.md.j2", api=api, group=group, results=results, reproduce=reproduce,
+                history=lambda run, eid, name=name: cell_history(catalog.changes, name, run, eid), **common,
             )))
     pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
     pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))

@@ -113,3 +113,39 @@ def test_the_api_page_marks_claimed_cells_and_links_their_source(project):
     assert 'data-evidence="reported"' in row
     assert f'href="{R5}"' in row and "R5" in row and "as-anonymous" in row
     assert 'aria-label="reported R5: revoked got 200 as-anonymous (2019-12)"' in row
+
+
+def test_history_says_since_when_a_cell_is_what_it_is(project):
+    import json
+
+    from catalog.history import cell_history
+
+    hooks = Hooks()
+    catalog = load_catalog(project, hooks)
+    run = catalog.apis["jira-cloud"].runs[0]
+    endpoint_id, result = next((k, r) for k, r in run.endpoints.items() if "unknown-token" in r.cells)
+    now = str(result.cells["unknown-token"].outcome)
+    extra = {"method": result.method, "path": result.path, "target_version": run.version, "previous_version": run.version,
+             "before_status": None, "after_status": None, "regression": False, "cause": "server"}
+    log = [
+        {"date": "2026-01-05T00:00:00Z", "previous_date": "2026-01-01T00:00:00Z", "api": "jira-cloud", "target": run.target,
+         "endpoint": endpoint_id, "state": "unknown-token", "before": "rejected", "after": now, **extra},
+        {"date": "2026-01-03T00:00:00Z", "previous_date": "2026-01-01T00:00:00Z", "api": "jira-cloud", "target": run.target,
+         "endpoint": endpoint_id, "state": "valid", "before": "as-valid", "after": "no-longer-this", **extra},
+    ]
+    history = cell_history(log, "jira-cloud", run, endpoint_id)
+    assert history["unknown-token"] == {"since": "2026-01-05T00:00:00Z", "at_least": False, "before": "rejected", "changes": 1}
+    # The valid cell's last logged change led elsewhere; it has been what it is at least since the oldest run.
+    assert history["valid"]["at_least"] is True and history["valid"]["since"] == "2026-01-01T00:00:00Z"
+    # The export carries it, from the committed change log.
+    project.changes_file.write_text(json.dumps(log))
+    from catalog.export import export_data
+
+    catalog = load_catalog(project, hooks)
+    data = export_data(catalog, {})
+    jira = next(a for a in data["apis"] if a["name"] == "jira-cloud")
+    observed = next(o for e in jira["endpoints"] if e["id"] == endpoint_id for o in e["observed"])
+    assert observed["history"]["unknown-token"]["since"] == "2026-01-05T00:00:00Z"
+    # And the endpoint's page shows it.
+    pages = {page.path: page.text for page in render_pages(catalog, project.site, hooks)}
+    assert any("2026-01-05 (was rejected)" in text for text in pages.values())
