@@ -34,7 +34,7 @@ from .errors import (
 )
 from .evidence import API_WIDE, claimed_cells
 from .fallback import find_fallback
-from .history import cell_history
+from .history import ChangeIndex, cell_history
 from .hookspecs import hookimpl
 from .model import (
     Api,
@@ -113,7 +113,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "SitePage", "TargetAnswers", "TargetRun", "api_answers", "api_presentations", "build", "client_auth",
     "API_WIDE", "claimed_cells", "disagreements", "find_fallback", "find_signals", "questions_for", "recipe_script",
     "scheme_words", "signals_per_target", "slug", "state_columns", "targets_for",
-    "Snippet", "snippet", "state_order", "cell_history",
+    "Snippet", "snippet", "state_order", "cell_history", "ChangeIndex",
     # Stored runs, comparisons, revocation measurements
     "Comparison", "Measurement", "Poll", "Store", "WatchPlan", "atomic_write", "compare", "describe",
     "format_duration", "load_measurements", "read_file", "record_measurement",

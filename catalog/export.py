@@ -15,7 +15,7 @@ from typing import Any
 from .answers import ApiAnswers
 from .classify import OUTCOMES, VERDICTS
 from .evidence import claim_to_dict
-from .history import cell_history
+from .history import ChangeIndex
 from .model import Endpoint
 from .presentations import target_findings
 from .results import ApiCatalog, Catalog, EndpointResult, TargetRun
@@ -76,19 +76,19 @@ def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None
     }
 
 
-def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: list) -> dict[str, Any]:
+def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: ChangeIndex) -> dict[str, Any]:
     return {
         "id": endpoint.id, "method": endpoint.method, "path": endpoint.path, "group": endpoint.group,
         "summary": endpoint.summary, "docs": endpoint.docs, "collection": endpoint.collection,
         "removed": endpoint.removed,
         "documented": _documented(endpoint),
         "reported": _reported(endpoint.reported),
-        "observed": [_observed(run, result, answers, cell_history(changes, api.name, run, endpoint.id))
+        "observed": [_observed(run, result, answers, changes.history(api.name, run, endpoint.id))
                      for run, result in api.results_for(endpoint.id)],
     }
 
 
-def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list, changes: list) -> dict[str, Any]:
+def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list, changes: ChangeIndex) -> dict[str, Any]:
     a = api.definition.api
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
@@ -110,6 +110,7 @@ def _target_kind(api: ApiCatalog, target: str) -> dict[str, Any]:
 
 
 def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, Any]:
+    changes = ChangeIndex(catalog.changes)
     return {
         "$schema": SCHEMA_NAME,
         "format": FORMAT_VERSION,
@@ -118,7 +119,7 @@ def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, A
         "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
         "verdicts": dict(VERDICTS),
         "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
-        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []), catalog.changes)
+        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []), changes)
                  for name, api in sorted(catalog.apis.items())],
     }
 

@@ -16,6 +16,7 @@ from catalog.api import (
     VERDICTS,
     ApiCatalog,
     Catalog,
+    ChangeIndex,
     Endpoint,
     EndpointResult,
     Outcome,
@@ -23,7 +24,6 @@ from catalog.api import (
     TargetRun,
     Verdict,
     api_presentations,
-    cell_history,
     claimed_cells,
     client_auth,
     disagreements,
@@ -154,6 +154,7 @@ def authcat_site_pages(catalog: Catalog, render):
     summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
     targets = {name: targets_for(api) for name, api in catalog.apis.items()}
     pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets, **common))]
+    changes = ChangeIndex(catalog.changes)  # indexed once: one lookup per endpoint page section
     for name, api in sorted(catalog.apis.items()):
         groups = group_views(api)
         results = _endpoint_results(api)
@@ -171,7 +172,7 @@ def authcat_site_pages(catalog: Catalog, render):
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(
                 "group.md.j2", api=api, group=group, results=results, reproduce=reproduce,
-                history=lambda run, eid, name=name: cell_history(catalog.changes, name, run, eid), **common,
+                history=lambda run, eid, name=name: changes.history(name, run, eid), **common,
             )))
     pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
     pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))

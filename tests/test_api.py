@@ -32,7 +32,7 @@ EXPORTED = {
     "scheme_words", "signals_per_target", "slug", "stderr_console", "stdout_console", "watch_token",
     "write_junit", "write_sarif",
     "state_columns", "API_WIDE", "claimed_cells", "find_fallback", "RunningTarget", "questions_for", "targets_for",
-    "Snippet", "snippet", "state_order", "is_2xx", "cell_history",
+    "Snippet", "snippet", "state_order", "is_2xx", "cell_history", "ChangeIndex",
     "REFERENCE_FILES", "reference_fields", "reference_example", "CACHE_ENV", "Revocable", "TargetPool",
     "installed_version",
 }
