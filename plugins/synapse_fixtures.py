@@ -23,7 +23,20 @@ SERVER_NAME = "authcat.test"
 PUBLIC_ALIAS = "lobby"
 ACCOUNT_DATA_TYPE = "org.authcat.settings"
 NOTE_TYPE = "org.authcat.note"  # a custom event type used both as state and as a relation
-MEDIA_NAME = "hello.txt"
+MEDIA_NAME = "pixel.png"
+
+
+def _png(width: int = 8, height: int = 8) -> bytes:
+    """A small grey PNG, so the thumbnail endpoints have an image to scale (text cannot be)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 BACKUP_ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
 # A syntactically valid (unpadded base64, 32 bytes) Curve25519 public key for the key backup.
 BACKUP_PUBLIC_KEY = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo"
@@ -149,7 +162,7 @@ def _rooms(client: MatrixClient, alice: Session, dave: Session) -> dict[str, str
 
 
 def _content(client: MatrixClient, alice: Session, room: str) -> dict[str, str]:
-    server, media = client.upload(alice, MEDIA_NAME, b"Hello from authcat.\n", "text/plain")
+    server, media = client.upload(alice, MEDIA_NAME, _png(), "image/png")
     user = q(alice.user_id)
     filter_id = client.post(alice, f"{CLIENT}/user/{user}/filter", {"room": {"timeline": {"limit": 10}}})["filter_id"]
     client.put(alice, f"{CLIENT}/user/{user}/account_data/{ACCOUNT_DATA_TYPE}", {"theme": "dark"})

@@ -1,8 +1,8 @@
 """The ``synapse`` target: a local Synapse (the reference Matrix homeserver) with real fixtures.
 
 In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite, one client listener
-on a free 127.0.0.1 port, no federation listener and no federation peers, registration closed
-except through the shared secret, rate limits lifted for the probes), starts
+on a free 127.0.0.1 port, no federation listener and no federation peers, registration only with
+a token nobody has (users come through the shared secret), rate limits lifted for the probes), starts
 ``python -m synapse.app.homeserver`` and stops it by its PID when the run ends, also on errors,
 Ctrl-C and SIGTERM (:class:`catalog.process.ServerProcess`).
 
@@ -91,7 +91,10 @@ def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: f
         "registration_shared_secret": shared_secret,
         "macaroon_secret_key": secrets.token_hex(32),
         "form_secret": secrets.token_hex(32),
-        "enable_registration": False,
+        # Open registration, but only with a registration token (none is ever issued): the
+        # registration endpoints answer as on a real server, and nobody can sign up.
+        "enable_registration": True,
+        "registration_requires_token": True,
         "report_stats": False,
         # No federation: no peers, no key servers, nothing leaves 127.0.0.1.
         "federation_domain_whitelist": [],

@@ -96,6 +96,16 @@ def test_room_content_fails_closed_and_unprivileged_is_forbidden(matrix_run):
         assert run.endpoints[eid].verdict == "fails-closed", eid
 
 
+def test_every_get_is_judged_or_said_to_be_not_served(matrix_run):
+    """With an image to thumbnail and token-only registration, no GET is left inconclusive; what
+    Synapse does not serve (legacy unauthenticated media, SSO without a provider, …) says so."""
+    run, *_ = matrix_run
+    verdicts = {eid: r.verdict for eid, r in run.endpoints.items()}
+    assert "inconclusive" not in verdicts.values(), [e for e, v in verdicts.items() if v == "inconclusive"]
+    assert verdicts["getContentThumbnailAuthed"] == "fails-closed"
+    assert verdicts["getContent"] == "not-served"  # unauthenticated media are frozen by default
+
+
 def test_an_expired_token_is_accepted_where_auth_is_optional_but_a_revoked_one_is_not(matrix_run):
     """GET /versions documents auth as optional: Synapse ignores an expired token there."""
     run, *_ = matrix_run
