@@ -170,3 +170,38 @@ def test_axe_core_finds_no_violation(page, base_url, path):
 def test_page_titles_name_the_api(page, base_url, path, api):
     page.goto(base_url + path, wait_until="load")
     assert api in page.title()
+
+
+def test_the_matrix_fits_1440_px_and_has_a_skip_link_permalinks_and_reachable_notes(page, base_url):
+    page.goto(base_url + "/apis/jira-cloud/index.html", wait_until="load")
+    page.wait_for_selector("[data-authcat-matrix][data-ready]", state="attached")
+    box = page.locator(".matrix-scroll").first
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), box.evaluate("b => [b.scrollWidth, b.clientWidth]")
+    # The skip link jumps past the matrix: keyboard users need not tab through every cell.
+    skip = page.get_by_role("link", name="Skip the matrix").first
+    target = skip.get_attribute("href")
+    skip.focus()
+    page.keyboard.press("Enter")
+    assert page.url.endswith(target)
+    assert page.locator(target).count() == 1
+    # A visible permalink per row.
+    permalink = page.locator("[data-authcat-matrix] tbody tr:not([hidden]) a.permalink").first
+    assert permalink.is_visible() and permalink.get_attribute("href").startswith("#row-")
+    # A state the target cannot make: its header links to the reason, reachable by keyboard and tap.
+    header = page.locator("th.state.unavailable a").first
+    note_id = header.get_attribute("href")
+    header.focus()
+    page.keyboard.press("Enter")
+    note = page.locator(note_id)
+    assert note.is_visible() and "n/a on backlot" in note.inner_text()
+
+
+def test_anonymous_counts_are_per_method_and_writes_are_not_shown_as_anonymous(page, base_url):
+    page.goto(base_url + "/apis/jira-cloud/index.html", wait_until="load")
+    counts = page.locator(".authcat-counts").first.inner_text()
+    assert "documented as accessible anonymously:" in counts and " GET, " in counts and "other methods" in counts
+    assert __import__("re").search(r"\b\d+ of \d+ endpoints observed", counts), counts
+    page.goto(base_url + "/apis/jira-cloud/projects.html#createproject", wait_until="load")
+    section = page.locator("section:has(h2#createproject)")
+    documented = section.locator(".evidence-documented p").first
+    assert "accessible anonymously" not in documented.locator("strong").all_inner_texts()
