@@ -129,19 +129,12 @@ class TargetRun:
         )
 
     @property
-    def available_states(self) -> list[str]:
-        return [s for s, info in self.states.items() if info.get("available")]
-
-    @property
     def version(self) -> str | None:
         return self.run.get("target_version")
 
     def family(self, state: str) -> StateFamily:
         """The state's family as recorded by the run (files from before families: the built-ins')."""
         return family_of(state, self.states.get(state, {}).get("family"))
-
-    def states_of(self, family: StateFamily) -> list[str]:
-        return [s for s in self.states if self.family(s) is family]
 
 
 @dataclass

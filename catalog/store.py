@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +96,3 @@ class Store:
 
 def read_file(path: Path) -> TargetRun:
     return TargetRun.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def write_many(store: Store, runs: Iterable[TargetRun]) -> list[TargetRun]:
-    """Write every run; return those whose entries changed."""
-    return [run for run in runs if store.write(run)]

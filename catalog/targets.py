@@ -31,7 +31,7 @@ from typing import Any
 
 from . import binding
 from .errors import Problem, TargetError
-from .model import Credential, Credentials, Endpoint, RunningTarget, TargetProfile
+from .model import Credential, Credentials, RunningTarget, TargetProfile
 
 
 @dataclass
@@ -432,7 +432,3 @@ class TargetPool:
             # A role left unset makes its state n/a, saying which variable to set.
             unavailable_states={role: why for role, why in missing.items() if role != "other"},
         )
-
-
-def served_by(target: RunningTarget, endpoint: Endpoint) -> bool | None:
-    return target.serves(endpoint) if target.serves else None
