@@ -27,7 +27,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     Outcome.CLIENT_ERROR: ("Another 4xx.", "#795548"),
     Outcome.RATE_LIMITED: ("429 after retries.", "#f9a825"),
     Outcome.SERVER_ERROR: ("5xx.", "#b71c1c"),
-    Outcome.ERROR: ("Transport error or timeout: no HTTP answer.", "#424242"),
+    Outcome.ERROR: (("Transport error or timeout, or an answer not kept as unsafe (a decompression bomb, "
+                     "JSON nested too deep, a redirect to a non-http URL)."), "#424242"),
     Outcome.INCONCLUSIVE: ("The baseline needed to judge is missing or failed.", "#9e9e9e"),
     Outcome.NOT_AVAILABLE: ("The state is not available on this target.", "#e0e0e0"),
 }

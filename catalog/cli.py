@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,8 +17,9 @@ from rich.text import Text
 
 from . import __version__
 from .definitions import load_all, plugin_problems
-from .errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed
+from .errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed, Terminated, WriteFailed
 from .evidence import check_claims
+from .lock import project_lock
 from .pipeline import Project, build, probe
 from .plugins import Hooks
 from .runner import RunOptions
@@ -65,8 +68,37 @@ class CatalogGroup(click.Group):
             return super().invoke(ctx)
         except AuthcatError as exc:
             report(exc)
+        except SigTerm:
+            report(Terminated("terminated (SIGTERM); local servers were stopped, finished endpoints were kept for the next run"))
         except KeyboardInterrupt:
             report(Interrupted("interrupted; local servers were stopped, finished endpoints were kept for the next run"))
+        except OSError as exc:  # a write the disk refused: every write is atomic, nothing is half-done
+            report(WriteFailed.from_os_error(exc))
+
+
+class SigTerm(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be: every ``finally`` runs (servers stopped, progress kept).
+
+    A KeyboardInterrupt subclass so that asyncio, the launchers' context managers and the progress
+    writer treat it the way they already treat Ctrl-C.
+    """
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; a second must not cut the cleanup
+    raise SigTerm
+
+
+def locked(command: str):
+    """Run a command holding the project's lock (see ``catalog.lock``)."""
+    def wrap(f):
+        @functools.wraps(f)
+        def inner(ctx: Context, *args, wait: bool = False, **kw):
+            with project_lock(ctx.project.root, command, wait=wait):
+                return f(ctx, *args, **kw)
+        return click.option("--wait", is_flag=True, help="If another run or build holds the project, wait for it "
+                                                         "instead of exiting (code 75).")(inner)
+    return wrap
 
 
 @click.group(cls=CatalogGroup)
@@ -131,6 +163,7 @@ SITE_URL = click.option(
 @probe_options
 @SITE_URL
 @pass_ctx
+@locked("run")
 def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
     options = run_options(**kw)
@@ -142,6 +175,7 @@ def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
 @cli.command("probe")
 @probe_options
 @pass_ctx
+@locked("probe")
 def probe_cmd(ctx: Context, **kw) -> None:
     """Probe and classify; write observations under site/data (no site build)."""
     options = run_options(**kw)
@@ -164,6 +198,7 @@ def _build(ctx: Context, site_url: str | None = None) -> None:
 @cli.command("build")
 @SITE_URL
 @pass_ctx
+@locked("build")
 def build_cmd(ctx: Context, site_url: str | None) -> None:
     """Build the site from the committed observations (no probing)."""
     _build(ctx, site_url)
@@ -249,6 +284,7 @@ def import_cmd(ctx: Context, spec: Path, api: str, fmt: str, skip_outside_refs: 
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)  # CI cancels and `timeout` send SIGTERM: clean up as for Ctrl-C
     # Plugins may add commands; they are registered before click parses the arguments.
     try:
         hooks().register_commands(cli)

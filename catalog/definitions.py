@@ -115,11 +115,24 @@ def _alternative(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return err
 
 
+def climbs(path: str) -> bool:
+    """Whether a path holds a dot segment, in any spelling a server might decode: ``/..``,
+    ``/%2e%2e``, ``/%252e%252e``, ``\\..``. Used on everything but substituted values."""
+    for _ in range(3):  # decoded up to three times: double encoding is a classic bypass
+        segments = path.replace("\\", "/").split("/")
+        if any(seg in (".", "..") for seg in segments):
+            return True
+        decoded = unquote(path)
+        if decoded == path:
+            return False
+        path = decoded
+    return True  # still encoded after three decodings: refuse rather than guess
+
+
 def _check_path(path: str) -> str | None:
     # Percent-decoded too: many servers normalise /%2e%2e/ to /../ after routing.
-    segments = [unquote(seg) for seg in path.split("/")]
-    if any(seg in ("..", ".") for seg in segments):
-        return "path must not contain '.' or '..' segments"
+    if climbs(path):
+        return "path must not contain '.' or '..' segments (nor encoded ones such as %2e%2e)"
     if "://" in path or path.startswith("//"):
         return "path must be relative to the target's base URL"
     return None
@@ -284,6 +297,11 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
             profile = _target(api_dir.name, doc)
             if profile.name != target_file.stem:
                 file_problems.append(Problem(doc.file, doc.line(("name",)), "name", f"must equal the file name {target_file.stem!r}"))
+            if profile.prefix and climbs(profile.prefix):
+                file_problems.append(Problem(
+                    doc.file, doc.line(("prefix",)), "prefix",
+                    "a prefix must not contain '.' or '..' segments (nor encoded ones such as %2e%2e): "
+                    "it would climb out of the base path"))
             for pname, value in profile.parameters.items():
                 if isinstance(value, str) and (".." in value.split("/") or "/" in value):
                     file_problems.append(Problem(doc.file, doc.line(("parameters", pname)), f"parameters.{pname}",

@@ -16,7 +16,10 @@ and keeps its traceback. Messages never hold a credential: raise with a scrubbed
     ├── TargetsFailed            exit 3   ``run``/``probe``: some targets failed, the others were written
     ├── WatchError               exit 1   ``watch-revocation`` cannot start or go on
     ├── RegressionsFound         exit 1   ``check``: a bad credential that was refused is now served
+    ├── WriteFailed              exit 1   a full or read-only disk: names the file; nothing half-written
+    ├── ProjectBusy              exit 75  another run/probe/build holds the project's lock (EX_TEMPFAIL)
     └── Interrupted              exit 130 Ctrl-C / SIGINT: servers stopped, finished work kept
+        └── Terminated           exit 143 SIGTERM: the same clean stop
 
 Plugins raise these too (they are in :mod:`catalog.api`): a plugin's ``InputError`` reaches the
 user exactly like the core's.
@@ -24,6 +27,7 @@ user exactly like the core's.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 __all__ = [
@@ -33,11 +37,14 @@ __all__ = [
     "Interrupted",
     "PluginError",
     "Problem",
+    "ProjectBusy",
     "RegressionsFound",
     "ServerStartError",
     "TargetError",
     "TargetsFailed",
+    "Terminated",
     "WatchError",
+    "WriteFailed",
 ]
 
 
@@ -123,3 +130,27 @@ class Interrupted(AuthcatError):
     """The run was interrupted (Ctrl-C, SIGINT); local servers were stopped."""
 
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    """The run got SIGTERM (CI cancelling, ``timeout``) and stopped as it does on Ctrl-C."""
+
+    exit_code = 143
+
+
+class ProjectBusy(AuthcatError):
+    """Another authcat process holds the project's lock (``catalog.lock``)."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class WriteFailed(AuthcatError):
+    """A write failed (full disk, read-only folder). Every write is atomic: what was there stays."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> WriteFailed:
+        code = errno.errorcode.get(exc.errno or 0, "")
+        what = exc.strerror or type(exc).__name__
+        where = f" {exc.filename}" if exc.filename else ""
+        return cls(f"cannot write{where}: {what}{f' ({code})' if code else ''}; "
+                   "files already there were left as they were")

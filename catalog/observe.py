@@ -38,6 +38,15 @@ VOLATILE_KEYS = frozenset(
     {"self", "timestamp", "serverTime", "requestId", "traceId", "_links", "expand", "now", "time"}
 )
 _TIMESTAMPISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# Deeper JSON is refused: real APIs nest a dozen levels; 600 levels in 1 KB is an attack on every
+# recursive walk of the body (normalising, hashing, shapes).
+MAX_JSON_DEPTH = 100
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$")
+
+
+class UnreadableAnswer(ValueError):
+    """An answer the catalog will not summarise (hostile or broken): its cell becomes ``error``
+    with this message, which names what was wrong and quotes no byte of the answer."""
 
 
 def is_2xx(status: int | None) -> bool:
@@ -105,6 +114,53 @@ def without_origin(text: str, origin: str) -> str:
         if needle and needle in text:
             text = text.replace(needle, "{origin}")
     return text
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep containers nest in ``value`` (walked without recursion); stops past ``limit``."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON; ValueError when it is not JSON, :class:`UnreadableAnswer` when it nests
+    deeper than :data:`MAX_JSON_DEPTH` (the C parser itself gives up far deeper, with a
+    RecursionError, which is the same answer)."""
+    try:
+        parsed = json.loads(body)
+    except RecursionError:
+        raise UnreadableAnswer(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    if json_depth(parsed) > MAX_JSON_DEPTH:
+        raise UnreadableAnswer(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return parsed
+
+
+def redirect_origin(location: str, request_origin: str | None) -> str:
+    """:func:`location_origin` for a Location the catalog records; raises :class:`UnreadableAnswer`
+    for one that is not an http(s) URL or a relative reference (``data:``, ``javascript:``,
+    ``file:``, a bad port, a host with odd characters): that probe's cell is an ``error``."""
+    try:
+        parts = urlsplit(location.strip())
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise UnreadableAnswer("a Location that is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme and scheme not in ("http", "https"):
+        shown = scheme if len(scheme) <= 20 else scheme[:20] + "…"
+        raise UnreadableAnswer(f"a Location with the scheme {shown!r}: only http and https are recorded")
+    if parts.netloc and not _HOST.match(parts.hostname or ""):
+        raise UnreadableAnswer("a Location whose host is not a valid host name")
+    return location_origin(location, request_origin)
 
 
 def shape_of(value: Any, depth: int = 0) -> str:
@@ -206,6 +262,7 @@ def summarise(
     attempts: int = 1,
     request_origin: str | None = None,
 ) -> Observation:
+    """Summarise one answer; raises :class:`UnreadableAnswer` for one that cannot be kept."""
     obs = Observation(
         status=status,
         body_bytes=len(body),
@@ -218,14 +275,16 @@ def summarise(
     if 300 <= status < 400:
         location = {k.lower(): v for k, v in headers}.get("location")
         if location:
-            obs.location_origin = location_origin(location, request_origin)
+            obs.location_origin = redirect_origin(location, request_origin)
     parsed: Any = None
     is_json = False
     if body and not truncated:
         try:
-            parsed = json.loads(body)
+            parsed = parse_json(body)
             is_json = True
-        except (ValueError, UnicodeDecodeError):
+        except UnreadableAnswer:
+            raise
+        except ValueError:
             is_json = False
     if is_json:
         norm = normalise(parsed, volatile, request_origin)

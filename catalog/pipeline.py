@@ -94,18 +94,32 @@ def record(project: Project, runs: list[TargetRun]) -> list[Change]:
     store = Store(project.data)
     entries: list[dict[str, Any]] = []
     changes: list[Change] = []
+    diffed_from: dict[tuple[object, object], str | None] = {}
     for run in runs:
         previous = store.read(run.api, run.target)
+        diffed_from[(run.api, run.target)] = _run_date(previous)
         moved = diff_runs(previous, run)
         changes += moved
         entries += [change_entry(change, previous, run) for change in moved]
-    # The log first: if the run dies between the two writes, the next run logs these changes
-    # again (a duplicate) rather than diffing against new files and losing them.
-    if entries:
-        atomic_write(project.changes_file, dumps(read_changes(project) + entries))
+    # The log first, then the observations. A run killed between the two leaves entries whose
+    # observations never landed: they are recognised (same API and target, diffed from the very
+    # run that is still stored) and replaced by this run's, so the log never holds a move twice
+    # or a move the observations contradict. The project lock (catalog.lock) keeps two runs from
+    # interleaving this read-append-replace.
+    logged = read_changes(project)
+    kept = [e for e in logged if diffed_from.get((e.get("api"), e.get("target")), _NOT_RUN) != e.get("previous_date")]
+    if entries or len(kept) != len(logged):
+        atomic_write(project.changes_file, dumps(kept + entries))
     for run in runs:
         store.write(run)
     return changes
+
+
+_NOT_RUN = object()
+
+
+def _run_date(run: TargetRun | None) -> str | None:
+    return run.run.get("date") if run else None
 
 
 def change_entry(change: Change, previous: TargetRun | None, run: TargetRun) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from .classify import Judgement
-from .definitions import ApiDefinition
+from .definitions import ApiDefinition, climbs
 from .errors import InputError
 from .model import SAFE_METHODS, Api, AuthScheme, Endpoint, NotAvailable, Outcome, Presentation, RunningTarget, Verdict
 from .observe import Observation
@@ -88,20 +88,31 @@ def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root:
 
 
 _PLACEHOLDER = re.compile(r"{([^{}/]+)}")
+MAX_PARAM_CHARS = 1024  # a discovered path value longer than this is not an id: refused
+
+
+def path_segment(value: str) -> str:
+    """``value`` as exactly one path segment: every reserved character percent-encoded, and the
+    dot segments ``.`` and ``..`` too (``%2E``), which servers would otherwise resolve away."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 def endpoint_url(base_url: str, endpoint: Endpoint, params: Mapping[str, str],
                  query: Mapping[str, str] | None = None, static: Mapping[str, str] | None = None) -> str | None:
-    """The URL to probe, or None when a path parameter has no value. Never leaves the base origin.
+    """The URL to probe, or None when a path parameter has no value. Never leaves the base origin
+    nor climbs out of the base path.
 
     Query values, later winning: ``static`` (the API's and target's), the endpoint's own, then
     the target's values for this endpoint.
     """
+    if climbs(urlsplit(base_url).path + endpoint.path):  # defence in depth; lint refuses these
+        raise InputError(f"{endpoint.source}: {endpoint.id} would climb out of {base_url}")
     path = endpoint.path
     for name in endpoint.path_params:
         if name not in params:
             return None
-        path = path.replace("{" + name + "}", quote(params[name], safe=""))
+        path = path.replace("{" + name + "}", path_segment(params[name]))
     url = base_url.rstrip("/") + path
     merged = {**(static or {}), **endpoint.query, **(query or {})}
     for key, value in merged.items():  # a value written `{name}` takes a path parameter's value

@@ -5,13 +5,17 @@ One :class:`Prober` per target: an ``httpx.AsyncClient`` (over aiohttp's connect
 semaphore bounding concurrency, a sliding-window rate limiter per host (never more than R
 requests in any one-second window), retries that honour ``Retry-After`` up to a bound, a total
 deadline per request (a server dripping one byte a second cannot hold a probe forever) and a cap
-on body bytes read.
+on body bytes read — decoded bytes included: a compressed answer is inflated in bounded pieces
+(``catalog.decode``) and stops at the cap.
+
+One hostile answer costs one cell: whatever a server sends (a bomb, JSON nested 600 deep, a
+redirect to ``data:``) ends as that probe's ``error`` with a one-line message, never as an
+exception out of :meth:`Prober.run`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,8 +26,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from .apifile import match_envelope
+from .decode import BoundedDecoder, DecodeError, Overflow
 from .model import Envelope
-from .observe import VOLATILE_KEYS, Observation, summarise
+from .observe import VOLATILE_KEYS, Observation, UnreadableAnswer, parse_json, summarise
 from .scrub import Scrubber, bound
 from .transport import ProbeTransport, no_cookies
 
@@ -123,17 +128,31 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+class _Client(httpx.AsyncClient):
+    def _build_redirect_request(self, request: httpx.Request, response: httpx.Response) -> httpx.Request:
+        # Redirects are never followed, yet httpx still parses the Location into a next request
+        # and raises (InvalidURL, outside its own error hierarchy) on ``data:`` or
+        # ``javascript:``. The Location is judged in ``observe.redirect_origin`` instead.
+        return request
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
 def make_client(settings: ProbeSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The probe client. The default transport is aiohttp's (3× stock httpx, benchmarks/b1)."""
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-    return httpx.AsyncClient(
+    return _Client(
         follow_redirects=False,  # never carry a credential to wherever a redirect points
         timeout=httpx.Timeout(settings.timeout),
         limits=limits,
         transport=transport or ProbeTransport(limits),
         cookies=no_cookies(),  # one probe's Set-Cookie must not authenticate the next probe
         trust_env=False,  # no proxies from the environment: probes go where the profile says
-        headers={"User-Agent": "authcat (+https://github.com/authcat/authcat)", "Accept": "application/json"},
+        # Only the codings catalog.decode inflates with a bound.
+        headers={"User-Agent": "authcat (+https://github.com/authcat/authcat)", "Accept": "application/json",
+                 "Accept-Encoding": "gzip, deflate"},
     )
 
 
@@ -202,7 +221,7 @@ class Prober:
                     return obs  # recorded as it is; waiting that long is not polite to our user
                 await asyncio.sleep(wait)
                 continue
-            if obs.status is None and obs.error and obs.error.startswith(("connection", "protocol")):
+            if obs.status is None and obs.error and obs.error.startswith(("connection:", "protocol:")):
                 await asyncio.sleep(0.2 * attempts)
                 continue
             return obs
@@ -210,29 +229,30 @@ class Prober:
     async def _attempt(self, req: ProbeRequest) -> tuple[Observation, float | None]:
         assert self._client is not None
         started = time.perf_counter()
+        status: int | None = None
         try:
             async with asyncio.timeout(self.settings.timeout):
                 async with self._client.stream(req.method, req.url, headers=dict(req.headers)) as resp:
+                    status = resp.status_code
                     body, truncated = await self._read_capped(resp)
                     headers = list(resp.headers.multi_items())
-                    status = resp.status_code
+            origin = urlsplit(req.url)
+            obs = summarise(
+                status=status, headers=headers, body=body, truncated=truncated,
+                collection=req.collection, actor_fields=req.actor_fields, signal_fields=req.signal_fields,
+                volatile=req.volatile, latency_ms=int((time.perf_counter() - started) * 1000),
+                request_origin=f"{origin.scheme}://{origin.netloc}",
+            )
         except (TimeoutError, httpx.TimeoutException):
             return self._error(f"timeout: no complete answer within {self.settings.timeout:g} s", started), None
-        except httpx.ConnectError as exc:
-            return self._error(f"connection: {type(exc).__name__}", started), None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            return self._error(f"protocol: connection broken ({type(exc).__name__})", started), None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            return self._error(str(exc) or f"protocol: connection broken ({type(exc).__name__})", started), None
+        except UnreadableAnswer as exc:
+            kind = "redirect" if status is not None and 300 <= status < 400 and "Location" in str(exc) else "answer"
+            return self._error(f"{kind}: {status} with {exc}; not recorded", started), None
         except httpx.HTTPError as exc:
             # Scrubbed before the cut: a cut first could keep most of an echoed secret.
             return self._error(f"http: {type(exc).__name__}: {self.scrub(str(exc))[:200]}", started), None
-        latency = int((time.perf_counter() - started) * 1000)
-        origin = urlsplit(req.url)
-        obs = summarise(
-            status=status, headers=headers, body=body, truncated=truncated,
-            collection=req.collection, actor_fields=req.actor_fields, signal_fields=req.signal_fields,
-            volatile=req.volatile,
-            latency_ms=latency, request_origin=f"{origin.scheme}://{origin.netloc}",
-        )
         # The request's own credential is scrubbed even when the caller's Scrubber does not know
         # it. Everything else an answer gave is scrubbed again where the run leaves the runner
         # (catalog.scrub.seal); here it is done early so a plugin never classifies an echo.
@@ -276,7 +296,7 @@ class Prober:
                 async with self._client.stream("GET", url, headers=dict(headers)) as resp:
                     body, _ = await self._read_capped(resp)
             return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, body
-        except (TimeoutError, httpx.HTTPError):
+        except (TimeoutError, httpx.HTTPError, UnreadableAnswer):  # a bomb states no version either
             return None
         finally:
             if limiter is not None and slot is not None:
@@ -284,6 +304,10 @@ class Prober:
 
     async def fetch_json(self, url: str, headers: Mapping[str, str]) -> object:
         """GET a JSON document (for parameter discovery); None when it is not JSON or fails."""
+        return (await self.fetch_json_why(url, headers))[0]
+
+    async def fetch_json_why(self, url: str, headers: Mapping[str, str]) -> tuple[object, str | None]:
+        """GET a JSON document: ``(document, None)``, or ``(None, why not)`` in one line."""
         assert self._client is not None
         limiter = self._limiter(url)  # discovery requests count against the host's rate too
         slot = await limiter.acquire() if limiter is not None else None
@@ -291,22 +315,50 @@ class Prober:
             async with asyncio.timeout(self.settings.timeout):
                 async with self._client.stream("GET", url, headers=dict(headers)) as resp:
                     body, truncated = await self._read_capped(resp)
-            return None if truncated or resp.status_code >= 300 else json.loads(body)
-        except (TimeoutError, httpx.HTTPError, ValueError):
-            return None
+            if resp.status_code >= 300:
+                return None, f"the answer was {resp.status_code}, not 2xx"
+            if truncated:
+                return None, f"the answer is larger than the {_mib(self.settings.max_body)} body cap"
+            return parse_json(body), None
+        except (TimeoutError, httpx.TimeoutException):
+            return None, f"timeout: no complete answer within {self.settings.timeout:g} s"
+        except UnreadableAnswer as exc:
+            return None, f"the answer has {exc}"
+        except ValueError:
+            return None, "the answer is not JSON"
+        except httpx.HTTPError as exc:
+            return None, self.scrub(str(exc) or type(exc).__name__)
         finally:
             if limiter is not None and slot is not None:
                 limiter.release(slot)
 
     async def _read_capped(self, resp: httpx.Response) -> tuple[bytes, bool]:
+        """The body, decoded, at most ``max_body`` bytes, and whether it was cut.
+
+        A plain body over the cap is cut and flagged (the status still tells something). A
+        *compressed* body that inflates past the cap is a decompression bomb: UnreadableAnswer.
+        Nothing past the cap is ever decompressed or held.
+        """
         cap = self.settings.max_body
+        try:
+            decoder = BoundedDecoder(resp.headers.get("content-encoding"), cap)
+        except DecodeError as exc:
+            raise UnreadableAnswer(str(exc)) from None
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.aiter_bytes():  # decoded: the cap also bounds a gzip bomb
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > cap:
-                return b"".join(chunks)[:cap], True
+        received = 0
+        try:
+            async for raw in resp.aiter_raw():
+                received += len(raw)
+                chunks += decoder.feed(raw)
+        except Overflow:
+            if decoder.encoded:
+                raise UnreadableAnswer(
+                    f"a body that inflates past the {_mib(cap)} cap (Content-Encoding "
+                    f"{', '.join(decoder.applied)}, {received:,} bytes received): a decompression bomb"
+                ) from None
+            return b"".join(chunks)[:cap], True
+        except DecodeError as exc:
+            raise UnreadableAnswer(str(exc)) from None
         return b"".join(chunks), False
 
     def _error(self, message: str, started: float) -> Observation:
@@ -315,7 +367,7 @@ class Prober:
 
 def _match_envelope(body: bytes, envelope: Envelope) -> tuple[str, str] | None:
     try:
-        doc = json.loads(body)
+        doc = parse_json(body)
     except ValueError:
         return None
     return match_envelope(doc, envelope)

@@ -12,6 +12,7 @@ failed run writes nothing.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import tempfile
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from .classify import verdict
 from .definitions import ApiDefinition
 from .model import Discovery, TargetProfile
 from .observe import VOLATILE_KEYS, Observation, resolve_pointer
-from .plan import Plan, RunOptions, classify_endpoint, endpoint_url, selected_profiles, state_order, states_for
+from .plan import MAX_PARAM_CHARS, Plan, RunOptions, classify_endpoint, endpoint_url, selected_profiles, state_order, states_for
 from .plugins import Hooks
 from .probe import Prober, ProbeRequest, ProbeSettings
 from .recognition import mark_unrecognised
@@ -47,6 +48,10 @@ async def _resolve_params(plan: Plan, prober: Prober) -> None:
 
     Static query values are discovered the same way, first, so path parameter discovery
     already sends them. A query value that cannot be discovered is left out (and said why).
+
+    A discovered value is server-controlled: it must be a string or a number of at most
+    :data:`MAX_PARAM_CHARS` characters; anything else makes the endpoints needing it
+    ``not-probed`` with a reason saying what came back (never the value itself).
     """
     profile = plan.target.profile
     plan.static_query = {**plan.definition.api.query,
@@ -68,6 +73,7 @@ async def _resolve_params(plan: Plan, prober: Prober) -> None:
 
 
 async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kind: str = "") -> str | None:
+    """A discovered value, or None with the reason in the plan's errors (never the value itself)."""
     errors = plan.query_errors if kind else plan.param_errors
     valid = plan.states.get("valid")
     source = plan.definition.endpoint(value.endpoint)
@@ -75,12 +81,35 @@ async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kin
     if source is None or url is None or valid is None:
         errors[name] = f"cannot discover {kind}{name}: {value.endpoint} is not probeable"
         return None
-    found = await prober.fetch_json(*plan.request(url, valid))
+    found, why = await prober.fetch_json_why(*plan.request(url, valid))
+    if why is not None:
+        errors[name] = f"cannot discover {kind}{name}: {value.endpoint}: {why}"
+        return None
     try:
-        return str(resolve_pointer(found, value.pointer))
+        got = resolve_pointer(found, value.pointer)
     except (KeyError, TypeError):
         errors[name] = f"cannot discover {kind}{name}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
         return None
+    if isinstance(got, bool) or not isinstance(got, (str, int, float)):
+        what = "null" if got is None else type(got).__name__
+        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} has a {what} at {value.pointer}, not a string or number"
+    elif not str(got):
+        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} has an empty string at {value.pointer}"
+    elif len(str(got)) > MAX_PARAM_CHARS:
+        errors[name] = (f"cannot discover {kind}{name}: {value.endpoint}'s value at {value.pointer} is "
+                        f"{len(str(got)):,} characters long (at most {MAX_PARAM_CHARS:,})")
+    else:
+        return str(got)
+    return None
+
+
+class TargetUnreachable(TargetError):
+    """Not one probe of a target reached a server: nothing is recorded for it."""
+
+
+# Errors that mean no server was reached at all (see catalog.transport.describe). A timeout or a
+# broken answer is a server that exists: its cells are recorded as ``error``.
+UNREACHABLE = ("dns:", "connection:", "tls:")
 
 
 PARTIAL_EVERY = 1.0  # seconds between progress-file writes while endpoints finish
@@ -124,7 +153,10 @@ class _Progress:
     async def save_periodically(self) -> None:
         while True:
             await asyncio.sleep(PARTIAL_EVERY)
-            self.save()
+            try:
+                self.save()
+            except OSError:  # full or read-only disk: the final save (in _probe_plan) reports it
+                return
 
 
 def _discovered(plan: Plan, scrub: Scrubber) -> dict[str, dict[str, str]]:
@@ -197,6 +229,17 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             saver.cancel()
             progress.dirty = progress.dirty or bool(results)
             progress.save()
+        answers = [obs for per in observed.values() for obs in per.values()]
+        if answers and all(obs.status is None and (obs.error or "").startswith(UNREACHABLE) for obs in answers):
+            # A target down, misnamed or behind a broken TLS setup: its previous observations are
+            # worth more than a file of errors, and its progress must not cache the errors.
+            for endpoint_id in todo:
+                results.pop(endpoint_id, None)
+            progress.dirty = True
+            progress.save()
+            why = collections.Counter(obs.error or "no answer" for obs in answers).most_common(1)[0][0]
+            raise TargetUnreachable(f"{plan.definition.api.name} on {plan.target.profile.name}: no answer to any of "
+                                    f"{len(answers)} probes ({why})")
     all_latency = [ms for per in latencies.values() for ms in per.values()]
     run_meta: dict[str, Any] = {
         "target_version": plan.target.version,

@@ -29,6 +29,7 @@ from .errors import AuthcatError
 from .export import write_export
 from .model import slug
 from .plugins import Hooks
+from .publish import publish
 from .questions import api_questions
 from .results import Catalog, SitePage
 from .yamlfile import DefinitionError
@@ -144,9 +145,12 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.text, encoding="utf-8")
     t1 = time.perf_counter()
-    _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
+    built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
     t2 = time.perf_counter()
-    write_export(catalog, answers, paths.build)
+    # The export goes into the finished build *before* the swap: the published site is never
+    # one without its catalog.json (catalog.publish).
+    write_export(catalog, answers, built)
+    publish(built, paths.build)
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
 
 
@@ -215,7 +219,8 @@ def default_nav(catalog: Catalog, sections: list | None = None) -> list:
 
 
 def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred | None = None,
-                site_url: str | None = None) -> None:
+                site_url: str | None = None) -> Path:
+    """Build into a staging folder beside ``site/build`` and return it (nothing is published)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -236,12 +241,4 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
         build(cfg)
     finally:
         cfg.plugins.on_shutdown()
-    # Swap the finished build in, so a failed build leaves the previous site as it was.
-    old = paths.root / ".build-old"
-    if old.exists():
-        shutil.rmtree(old)
-    if paths.build.exists():
-        paths.build.rename(old)
-    staging_build.rename(paths.build)
-    if old.exists():
-        shutil.rmtree(old)
+    return staging_build

@@ -9,12 +9,11 @@ why, so a reader never sees a blank where a version belongs.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING
 
 from .model import Presentation, VersionFrom
-from .observe import resolve_pointer
+from .observe import parse_json, resolve_pointer
 
 if TYPE_CHECKING:
     from .probe import Prober
@@ -52,7 +51,7 @@ async def stated(plan: Plan, found: VersionFrom, prober: Prober) -> tuple[str | 
         value = (match.group(1) if match.groups() else match.group(0)) if match else None
         return (clean(value, prober) if value else None), f"pattern in the body of {where}"
     try:
-        value = resolve_pointer(json.loads(body), found.pointer or "")
+        value = resolve_pointer(parse_json(body), found.pointer or "")  # depth-bounded
     except (KeyError, TypeError, ValueError):
         return None, f"{where} has no JSON field {found.pointer} (status {status})"
     if isinstance(value, (dict, list)) or value is None:

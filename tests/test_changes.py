@@ -107,3 +107,38 @@ def test_changes_page_reads_older_log_entries_and_an_empty_log(empty_project):
     assert "datasette on local (1.0a41)" in page
     assert "<code>GET /gone&lt;b&gt;.json</code>" in page  # escaped, and not linked
     assert 'class="regression"' not in page and "<strong>regression</strong>" not in page
+
+
+def _killed_after_the_log(project, monkeypatch, run):
+    """``record`` dies right after writing the change log, before any observation file."""
+    def die(self, run):
+        raise KeyboardInterrupt("killed between the log and the observations")
+    with monkeypatch.context() as m:
+        m.setattr(Store, "write", die)
+        try:
+            record(project, [run])
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("record did not reach Store.write")
+
+
+def test_a_run_killed_between_log_and_observations_leaves_no_duplicate(empty_project, monkeypatch):
+    project = empty_project
+    record(project, [_run("1.0a41", D1, ("rejected", 401))])
+    _killed_after_the_log(project, monkeypatch, _run("1.0a35", D2, ("as-anonymous", 200)))
+    assert [e["date"] for e in read_changes(project)] == [D2], "the killed run logged its move"
+    assert Store(project.data).read("datasette", "local").run["date"] == D1, "but its observations never landed"
+
+    # The next run sees the same move from the same stored run: it is logged once, with its date.
+    record(project, [_run("1.0a35", D3, ("as-anonymous", 200))])
+    assert [(e["date"], e["previous_date"], e["after"]) for e in read_changes(project)] == [(D3, D1, "as-anonymous")]
+
+
+def test_a_killed_runs_entry_is_withdrawn_when_the_next_run_sees_no_move(empty_project, monkeypatch):
+    project = empty_project
+    record(project, [_run("1.0a41", D1, ("rejected", 401))])
+    _killed_after_the_log(project, monkeypatch, _run("1.0a35", D2, ("as-anonymous", 200)))
+    # The stored observations still say `rejected`: a log saying it moved would contradict them.
+    assert record(project, [_run("1.0a41", D3, ("rejected", 401))]) == []
+    assert read_changes(project) == []

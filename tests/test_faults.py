@@ -14,7 +14,7 @@ from catalog.definitions import load_all
 from catalog.plugins import Hooks
 from catalog.probe import Prober, ProbeRequest, ProbeSettings
 from catalog.runner import RunOptions, probe_all
-from tests.servers.fault_server import ROUTES, FaultServer
+from tests.servers.fault_server import DISCOVERED, ODD_LOCATIONS, ROUTES, FaultServer, gzip_bomb
 from tests.support.project import make_project, remote_target, role_env
 
 CAP = 64 * 1024
@@ -23,6 +23,7 @@ TIMEOUT = 1.0
 
 @pytest.fixture()
 def servers():
+    gzip_bomb()  # built before the clock starts: its CPU second must not eat the 1 s timeouts
     with FaultServer() as other, FaultServer() as fault:
         fault.redirect_to = other.url
         yield fault, other
@@ -36,6 +37,7 @@ def gaps(arrivals) -> list[float]:
 @pytest.fixture(scope="module")
 def probed():
     """Every fault route probed once, together (concurrency 16), as the engine meets them in a run."""
+    gzip_bomb()  # built before the clock starts: its CPU second must not eat the 1 s timeouts
     with FaultServer() as other, FaultServer() as fault:
         fault.redirect_to = other.url
         settings = ProbeSettings(concurrency=16, timeout=TIMEOUT, retries=2, max_body=CAP, max_retry_after=2.0)
@@ -116,10 +118,25 @@ def _echoed(path):  # neither the header value nor its base64 payload is kept
     return check
 
 
+def _one_error_cell(path):  # hostile answers (tests/test_hostile_answers.py has each exact message)
+    def check(got, fault, other):
+        obs = got[path]
+        assert obs.status is None and obs.error.startswith(("redirect:", "answer:", "protocol:")), obs
+    return check
+
+
+def _answered(path):  # well-formed answers the hostile tests use as sources or controls
+    def check(got, fault, other):
+        assert got[path].status == 200 and got[path].error is None, got[path]
+    return check
+
+
 FAULTS = {
     "/ok": _ok, "/reset": _reset, "/stall": _timeout("/stall"), "/drip": _timeout("/drip"), "/500": _500,
     "/503": _503, "/429": _429, "/429-after": _429_after, "/429-long": _429_long, "/huge": _huge,
     "/bad-json": _bad_json, "/redirect": _redirect, "/echo": _echoed("/echo"), "/echo-401": _echoed("/echo-401"),
+    **{p: _one_error_cell(p) for p in (*ODD_LOCATIONS, "/deep-json", "/gzip-bomb", "/long-header", "/many-headers")},
+    **{p: _answered(p) for p in ("/gzip-ok", *DISCOVERED)},
 }
 
 

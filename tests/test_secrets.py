@@ -87,11 +87,13 @@ def test_canary_never_leaks(canary_project):
     # A failing run: the target is down (connection refused) — its error messages too.
     env_down = {**env}
     env_down["CANARY_URL"] = "http://127.0.0.1:9"
+    kept = observations.read_bytes()
     down = run_cli(root, "probe", "--refresh", env=env_down)
     outputs.append(down)
-    assert down.returncode == 0, down.stderr
-    refused = json.loads(observations.read_text())["endpoints"]["ok"]["states"]["valid"]
-    assert refused["outcome"] == "error"
+    # No probe reached a server: one line says so and the previous observations stay.
+    assert down.returncode == 3, down.stderr
+    assert "connection: refused by 127.0.0.1:9 (nothing listens there)" in down.stderr
+    assert observations.read_bytes() == kept
 
     leaks = count_in_tree(root, forms, skip=root / "endpoints")
     leaks_out = sum(count_in_text(p.stdout + p.stderr, forms) for p in outputs)

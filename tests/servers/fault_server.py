@@ -18,11 +18,11 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 HUGE_BYTES = 4 * 1024 * 1024  # far above the caps the tests set
-STALL_SECONDS = 120  # longer than any test's timeout; the handler is cancelled on stop
 
 
 @dataclass
@@ -39,6 +39,7 @@ class FaultServer:
 
     redirect_to: str = "http://127.0.0.1:9"  # the other origin /redirect points at
     stall_all: bool = False  # every path stalls (for kill tests)
+    route_all: str | None = None  # every path answers as this route does
     port: int = 0
     arrivals: list[Arrival] = field(default_factory=list)
 
@@ -106,7 +107,12 @@ class FaultServer:
         assert task is not None
         self._tasks.add(task)
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            first = await asyncio.wait_for(reader.readexactly(1), 10)
+            if first == b"\x16":  # a TLS ClientHello on this plain port: answer as HTTP servers do
+                writer.write(_head(400, "Bad Request", {"Content-Type": "text/plain"}, 0))
+                await writer.drain()
+                return
+            head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             lines = head.decode("latin-1").split("\r\n")
             method, target, _ = lines[0].split(" ", 2)
             headers = {}
@@ -118,7 +124,7 @@ class FaultServer:
                 await reader.readexactly(int(headers["content-length"]))
             path = urlsplit(target).path
             self.arrivals.append(Arrival(time.monotonic(), method, path, headers))
-            route = "/stall" if self.stall_all else path
+            route = "/stall" if self.stall_all else (self.route_all or path)
             await self.route(route)(self, writer, headers)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
@@ -155,7 +161,9 @@ async def _reset(server, writer, headers):
 
 
 async def _stall(server, writer, headers):
-    await asyncio.sleep(STALL_SECONDS)
+    # Never answers on its own: the server, not a clock, decides that a run is still mid-way.
+    # The handler is cancelled when the server stops.
+    await asyncio.Event().wait()
 
 
 async def _drip(server, writer, headers):
@@ -209,6 +217,91 @@ async def _echo_401(server, writer, headers):
     await _echo(server, writer, headers, status=401)
 
 
+def _location(where: str):
+    async def route(server, writer, headers):
+        await _send(writer, 302, "Found", b"", {"Location": where})
+    return route
+
+
+# Locations the catalog must not record as an origin: each is its own cell error.
+ODD_LOCATIONS = {
+    "/redirect-data": "data:text/html,<script>alert(1)</script>",
+    "/redirect-javascript": "javascript:alert(document.cookie)",
+    "/redirect-file": "file:///etc/passwd",
+    "/redirect-mailto": "mailto:someone@example.test",
+    "/redirect-bad-port": "http://127.0.0.1:99999/x",
+    "/redirect-bad-host": "http://exa mple.test/x",
+    "/redirect-bad-ipv6": "http://[::1/x",
+}
+
+
+async def _deep_json(server, writer, headers):
+    await _send(writer, 200, "OK", b"[" * 600 + b"]" * 600)  # 1.2 KB, 600 levels
+
+
+BOMB_SIZE = 1 << 30  # what the bomb inflates to
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """One gzip member of ``size`` zero bytes, built from a repeated fully-flushed deflate block
+    (compressing 1 GiB for real takes seconds; this takes one CRC pass)."""
+    block = bytes(1 << 20)
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    again = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size // len(block)):
+        crc = zlib.crc32(block, crc)
+    # \x03\x00: a final empty fixed-Huffman block; then the gzip trailer (CRC32, size mod 2^32).
+    return first + again * (size // len(block) - 1) + b"\x03\x00" + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+_BOMB: list[bytes] = []
+_BOMB_LOCK = threading.Lock()
+
+
+def gzip_bomb() -> bytes:
+    """``Content-Encoding: gzip, gzip``: about 2 KB on the wire, 1 GiB once both codings are undone."""
+    with _BOMB_LOCK:
+        if not _BOMB:
+            _BOMB.append(zlib.compress(_gzip_zeros(BOMB_SIZE), 9, wbits=31))
+    return _BOMB[0]
+
+
+async def _bomb(server, writer, headers):
+    # Built off the event loop (a second of CRC work): the other routes keep answering meanwhile.
+    body = await asyncio.to_thread(gzip_bomb)
+    await _send(writer, 200, "OK", body, {"Content-Encoding": "gzip, gzip"})
+
+
+async def _gzip_ok(server, writer, headers):
+    body = zlib.compress(json.dumps({"values": [1, 2, 3]}).encode(), 9, wbits=31)
+    await _send(writer, 200, "OK", body, {"Content-Encoding": "gzip"})
+
+
+async def _long_header(server, writer, headers):
+    await _send(writer, 200, "OK", b"{}", {"X-Long": "a" * 20_000})
+
+
+async def _many_headers(server, writer, headers):
+    await _send(writer, 200, "OK", b"{}", {f"X-Many-{i}": "a" for i in range(500)})
+
+
+def _discover(value):
+    """A JSON answer ``{"id": value}``: a value for a path parameter discovered from it."""
+    async def route(server, writer, headers):
+        await _send(writer, 200, "OK", json.dumps({"id": value}).encode())
+    return route
+
+
+DISCOVERED = {
+    "/discover-huge": "x" * 2_000_000,  # 2 MB: under the body cap, far over any id
+    "/discover-dot": ".",
+    "/discover-dotdot": "..",
+    "/discover-object": {"nested": "value"},
+}
+
+
 ROUTES = {
     "/ok": _ok,
     "/reset": _reset,
@@ -224,6 +317,13 @@ ROUTES = {
     "/redirect": _redirect,
     "/echo": _echo,
     "/echo-401": _echo_401,
+    **{path: _location(where) for path, where in ODD_LOCATIONS.items()},
+    "/deep-json": _deep_json,
+    "/gzip-bomb": _bomb,
+    "/gzip-ok": _gzip_ok,
+    "/long-header": _long_header,
+    "/many-headers": _many_headers,
+    **{path: _discover(value) for path, value in DISCOVERED.items()},
 }
 
 
