@@ -38,7 +38,7 @@ def site(tmp_path_factory):
                      Observation(status=401, headers={"www-authenticate": f"Bearer realm=\"{HEADER_PAYLOAD}\""}))
              for s in ("valid", "anonymous")}
     results = {eid: EndpointResult(eid, "GET", path, "inconclusive", f"reason {HEADER_PAYLOAD}", "x", dict(cells))
-               for eid, path in (("xss", "/ok"), ("xss-path", PATH_PAYLOAD))}
+               for eid, path in (("xss", "/xss"), ("xss-path", PATH_PAYLOAD))}
     states = {"valid": {"available": True}, "anonymous": {"available": True}}
     run = {"date": "2025-01-01T00:00:00Z", "authcat_version": "0.1.0", "target_version": None}
     Store(root / "site" / "data").write(TargetRun("xss", "local", run, states, results))
