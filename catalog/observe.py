@@ -138,8 +138,6 @@ def parse_json(body: bytes) -> Any:
         parsed = json.loads(body)
     except RecursionError:
         raise UnreadableAnswer(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(str(exc)) from None
     if json_depth(parsed) > MAX_JSON_DEPTH:
         raise UnreadableAnswer(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return parsed
