@@ -197,6 +197,17 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
     api_file = api_dir / "api.yaml"
     if not api_file.exists():
         raise DefinitionError([Problem(_rel(api_dir, root), 0, "", "no api.yaml in this API folder")])
+    api = _load_api_file(api_dir, api_file, root, problems)
+    definition = ApiDefinition(api=api or Api(api_dir.name, api_dir.name), files=[api_file])
+    seen = _load_groups(api_dir, root, definition, problems)
+    _load_targets(api_dir, root, definition, seen, lint, problems)
+    if problems:
+        raise DefinitionError(problems)
+    return definition
+
+
+def _load_api_file(api_dir: Path, api_file: Path, root: Path, problems: list[Problem]) -> Api | None:
+    """``api.yaml``: the API, or None when the file is broken (its problems are added)."""
     api_doc = _load(api_file, root, problems)
     api = None
     if api_doc is not None:
@@ -227,7 +238,11 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                 source=Source(api_doc.file, 1),
             )
         problems += file_problems
-    definition = ApiDefinition(api=api or Api(api_dir.name, api_dir.name), files=[api_file])
+    return api
+
+
+def _load_groups(api_dir: Path, root: Path, definition: ApiDefinition, problems: list[Problem]) -> dict[str, str]:
+    """Every group file's endpoints into ``definition``; returns endpoint id -> where it is defined."""
     seen: dict[str, str] = {}
     groups: dict[str, tuple[str, str]] = {}  # page name -> (title, file)
     operations: dict[tuple[str, str], tuple[str, str | None]] = {}  # (method, path) -> (first entry, its operation_id)
@@ -287,6 +302,12 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                     source=Source(doc.file, doc.line(where)),
                 )
             )
+    return seen
+
+
+def _load_targets(api_dir: Path, root: Path, definition: ApiDefinition, seen: dict[str, str], lint: bool,
+                  problems: list[Problem]) -> None:
+    """Every target profile into ``definition``, checked against the endpoints it names."""
     for target_file in sorted((api_dir / "targets").glob("*.yaml")):
         definition.files.append(target_file)
         doc = _load(target_file, root, problems)
@@ -330,9 +351,6 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
                                                  f"no endpoint with id {endpoint_id!r}"))
             definition.targets[profile.name] = profile
         problems += file_problems
-    if problems:
-        raise DefinitionError(problems)
-    return definition
 
 
 def _version_from_problems(doc: Located, found: VersionFrom, seen: dict[str, str]) -> list[Problem]:
