@@ -114,7 +114,8 @@ def test_an_expired_token_is_accepted_where_auth_is_optional_but_a_revoked_one_i
     assert cell(run, "getVersions", "deactivated").outcome == "rejected"
 
 
-def test_ctrl_c_during_the_run_stops_synapse(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_during_the_run_stops_synapse(tmp_path, sig):
     """The real CLI, interrupted while it probes: Synapse (its own session) is stopped by its PID."""
     root = copy_project(tmp_path / "project", with_data=False)
     env = {**os.environ, "AUTHCAT_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
@@ -131,13 +132,13 @@ def test_ctrl_c_during_the_run_stops_synapse(tmp_path):
             if match := re.search(r"synapse \S+ on http://127\.0\.0\.1:\d+ \(pid (\d+)\)", line):
                 pid = int(match.group(1))
         assert pid is not None and Path(f"/proc/{pid}").exists()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130 and "Traceback" not in out, out
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143) and "Traceback" not in out, out
     deadline = time.monotonic() + 15
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
