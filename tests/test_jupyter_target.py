@@ -113,3 +113,41 @@ def test_jupyter_signals_and_no_token_in_the_data(jupyter_run):
     assert sizes == sorted(sizes)
     data = (project.data / "observations" / "jupyter-server" / "local.json").read_text()
     assert "Jt~" not in data  # every generated token starts so (plugin.make_token)
+
+
+def test_recipe_in_the_token_scheme_runs_against_jupyter(jupyter_run, tmp_path):
+    """The guide's script and curl line present the token as `Authorization: token …` and, run
+    as pasted against a real Jupyter Server, tell its token from a made-up one."""
+    import html
+    import subprocess
+    import sys
+
+    from catalog.pipeline import load_catalog
+    from catalog.site import render_pages
+
+    project = jupyter_run[0]
+    hooks = Hooks()
+    page = {p.path: p.text for p in render_pages(load_catalog(project, hooks), project.site, hooks)}["apis/jupyter-server/guide.md"]
+    script = re.search(r'<code class="language-python authcat-recipe" data-target="local">(.*?)</code>', page, re.S)
+    curl = re.search(r'<code class="language-shell authcat-curl" data-target="local">(.*?)</code>', page, re.S)
+    assert script and curl
+    code, line = html.unescape(script.group(1)), html.unescape(curl.group(1))
+    assert "'Authorization': 'token ' + TOKEN" in code and "-H 'Authorization: token '" in line
+    path = tmp_path / "recipe.py"
+    path.write_text(code)
+    ctx = LaunchContext("jupyter-server", tmp_path / "cache", tmp_path / "scratch", {}, lambda m: None)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
+    with plugin.launch_jupyter(ctx) as launched:
+        token = launched.credentials.get("valid").secret
+
+        def run(secret: str) -> str:
+            env = {**clean, "API_BASE_URL": launched.base_url, "API_TOKEN": secret}
+            done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60, env=env)
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        assert "token check: accepted" in run(token)
+        assert "token check: rejected" in run("Jt~made+up/AB=")
+        env = {**clean, "API_BASE_URL": launched.base_url, "API_TOKEN": token}
+        shown = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env)
+        assert shown.returncode == 0 and shown.stdout.startswith("HTTP/1.1 200")
