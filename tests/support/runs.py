@@ -8,9 +8,9 @@ cached in ``.cache/authcat``; target ``old``), each in its own copy of the proje
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,17 +19,16 @@ import pytest
 
 from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
+from catalog.runner import CACHE_ENV
 from tests.support.datasette_env import OLD_VERSION, EnvError, datasette_python
-from tests.support.project import REPO, copy_project
+from tests.support.project import CACHE, REPO, copy_project, run_cli
 
 CLI_TIMEOUT = 180  # seconds for one authcat command (a probe starts a server: ~5 s)
 
 
 def authcat(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run the real command line in a project copy."""
-    return subprocess.run(
-        [sys.executable, "-m", "catalog", *args], cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT,
-    )
+    """Run the real command line in a project copy (through ``run_cli``, with the shared launcher cache)."""
+    return run_cli(cwd, *args, env={CACHE_ENV: os.environ.get(CACHE_ENV, str(CACHE))}, timeout=CLI_TIMEOUT)
 
 
 def make_run(api: str, target: str, version: str | None, date: str,
