@@ -49,7 +49,11 @@ def main() -> int:
     load_before = os.getloadavg()
     rows: list[Row] = []
     for name in chosen:
-        rows += FIGURES[name](log=print)
+        try:
+            rows += FIGURES[name](log=print)
+        except Exception as exc:
+            print(f"{name} failed: {type(exc).__name__}: {str(exc)[-500:]}")
+            rows.append(Row(f"{name} (failed)", None, "", "—", False, f"{type(exc).__name__}: {str(exc)[-300:]}"))
     info = {**machine(), "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     result = {

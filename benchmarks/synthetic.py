@@ -80,11 +80,9 @@ def write_observations(root: Path, n: int, name: str = "synthetic") -> None:
 
 def make_project(root: Path, n: int, apis: int = 1) -> Path:
     """Write a project with N endpoints (over ``apis`` APIs) under ``root`` (which must not exist yet)."""
-    site = root / "site"
-    site.mkdir(parents=True)
-    shutil.copy(ROOT / "site" / "mkdocs.yml", site / "mkdocs.yml")
-    shutil.copytree(ROOT / "site" / "docs", site / "docs")
-    shutil.copytree(ROOT / "site" / "templates", site / "templates")
+    # The whole site folder (mkdocs.yml, docs, templates, theme overrides …) but not its data or output.
+    shutil.copytree(ROOT / "site", root / "site", ignore=shutil.ignore_patterns("build", "generated", "data", ".build-*"))
+    (root / "site" / "data").mkdir()
     names = ["synthetic"] if apis == 1 else [f"synthetic-{k:02d}" for k in range(apis)]
     for k, name in enumerate(names):
         share = n // apis + (1 if k < n % apis else 0)
