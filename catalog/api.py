@@ -71,7 +71,7 @@ from .revocation import Measurement, Poll, WatchPlan, format_duration
 from .revocation import load as load_measurements
 from .revocation import record as record_measurement
 from .revocation import watch as watch_token
-from .runner import CACHE_ENV, endpoint_url, probe_all
+from .runner import CACHE_ENV, discover, endpoint_url, probe_all
 from .scrub import Scrubber
 from .signals import ACCEPTED, REJECTED, Signal, find_signals
 from .store import Store, atomic_write, read_file
@@ -104,7 +104,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "path_shape", "profile_base_url", "resolve_ref",
     # Probing and classifying
     "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",
-    "CACHE_ENV", "VERDICTS", "default_judge", "endpoint_url", "is_2xx", "probe_all", "resolve_pointer",
+    "CACHE_ENV", "VERDICTS", "default_judge", "discover", "endpoint_url", "is_2xx", "probe_all", "resolve_pointer",
     # Definitions
     "ApiDefinition", "REFERENCE_FILES", "load_all", "load_api", "load_yaml", "loads_yaml", "reference_example",
     "reference_fields", "schema_problems",

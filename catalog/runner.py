@@ -38,7 +38,7 @@ from .store import Store
 from .targets import TargetError, TargetPool, profile_problem
 from .versions import resolve_version
 
-__all__ = ["CACHE_ENV", "Plan", "RunOptions", "endpoint_url", "probe_all"]  # also imported from here
+__all__ = ["CACHE_ENV", "Plan", "RunOptions", "discover", "endpoint_url", "probe_all"]  # also imported from here
 
 CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
 
@@ -78,29 +78,42 @@ async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kin
     valid = plan.states.get("valid")
     source = plan.definition.endpoint(value.endpoint)
     url = plan.url(source) if source else None
-    if source is None or url is None or valid is None:
-        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} is not probeable"
-        return None
-    found, why = await prober.fetch_json_why(*plan.request(url, valid))
+    request = plan.request(url, valid) if url is not None and valid is not None else None
+    found, why = await discover(prober, name, value, request, kind)
     if why is not None:
-        errors[name] = f"cannot discover {kind}{name}: {value.endpoint}: {why}"
-        return None
+        errors[name] = why
+    return found
+
+
+async def discover(prober: Prober, name: str, value: Discovery,
+                   request: tuple[str, Mapping[str, str]] | None, kind: str = "") -> tuple[str | None, str | None]:
+    """The value at ``value.pointer`` in the answer to ``request`` (the source endpoint's URL and
+    headers with the valid token; None when that endpoint cannot be probed): ``(value, None)``,
+    or ``(None, why not)`` in one line that never quotes the value.
+
+    The value is server-controlled: only a non-empty string or a number of at most
+    :data:`MAX_PARAM_CHARS` characters is taken (``endpoint_url`` then encodes it as exactly one
+    path segment). Every command that discovers values goes through here.
+    """
+    what = f"cannot discover {kind}{name}"
+    if request is None:
+        return None, f"{what}: {value.endpoint} is not probeable"
+    found, why = await prober.fetch_json_why(*request)
+    if why is not None:
+        return None, f"{what}: {value.endpoint}: {why}"
     try:
         got = resolve_pointer(found, value.pointer)
     except (KeyError, TypeError):
-        errors[name] = f"cannot discover {kind}{name}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
-        return None
+        return None, f"{what}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
     if isinstance(got, bool) or not isinstance(got, (str, int, float)):
-        what = "null" if got is None else type(got).__name__
-        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} has a {what} at {value.pointer}, not a string or number"
-    elif not str(got):
-        errors[name] = f"cannot discover {kind}{name}: {value.endpoint} has an empty string at {value.pointer}"
-    elif len(str(got)) > MAX_PARAM_CHARS:
-        errors[name] = (f"cannot discover {kind}{name}: {value.endpoint}'s value at {value.pointer} is "
-                        f"{len(str(got)):,} characters long (at most {MAX_PARAM_CHARS:,})")
-    else:
-        return str(got)
-    return None
+        kind_of = "null" if got is None else type(got).__name__
+        return None, f"{what}: {value.endpoint} has a {kind_of} at {value.pointer}, not a string or number"
+    if not str(got):
+        return None, f"{what}: {value.endpoint} has an empty string at {value.pointer}"
+    if len(str(got)) > MAX_PARAM_CHARS:
+        return None, (f"{what}: {value.endpoint}'s value at {value.pointer} is "
+                      f"{len(str(got)):,} characters long (at most {MAX_PARAM_CHARS:,})")
+    return str(got), None
 
 
 class TargetUnreachable(TargetError):

@@ -9,7 +9,6 @@ API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from catalog.api import (
     TargetPool,
     WatchError,
     WatchPlan,
+    discover,
     endpoint_url,
     format_duration,
     hookimpl,
@@ -42,7 +42,6 @@ from catalog.api import (
     origin_problem,
     profile_base_url,
     record_measurement,
-    resolve_pointer,
     resolve_ref,
     watch_token,
 )
@@ -61,21 +60,25 @@ def _env(name: str, what: str) -> str:
     return value
 
 
-async def _discover(params: dict, definition, profile, base_url: str, headers, scrub,
-                    presentation: Presentation | None = None, static_query: dict | None = None) -> None:
-    """Path parameters discovered from another endpoint's answer to the token (as `run` does),
-    sent with the static query values and the token where its scheme puts it."""
+async def _discover(definition, profile, base_url: str, headers, scrub, presentation: Presentation,
+                    params: dict, static_query: dict) -> dict[str, str]:
+    """Static query values, then path parameters, discovered from other endpoints' answers to the
+    token as `run` does (``catalog.api.discover``: the same checks on the server's values).
+    Fills ``static_query`` and ``params``; returns why each value that could not be found was not."""
+    errors: dict[str, str] = {}
     async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
-        for name, value in profile.parameters.items():
-            if not isinstance(value, Discovery):
-                continue
-            source = definition.endpoint(value.endpoint)
-            url = endpoint_url(base_url, source, params, profile.queries.get(source.id), static_query) if source else None
-            if url is None:
-                continue
-            url = (presentation or Presentation()).url(url)
-            with contextlib.suppress(KeyError, TypeError):
-                params[name] = str(resolve_pointer(await prober.fetch_json(url, headers), value.pointer))
+        for kind, declared, into in (("query ", profile.query, static_query), ("", profile.parameters, params)):
+            for name, value in declared.items():
+                if not isinstance(value, Discovery):
+                    continue
+                source = definition.endpoint(value.endpoint)
+                url = endpoint_url(base_url, source, params, profile.queries.get(source.id), static_query) if source else None
+                found, why = await discover(prober, name, value, (presentation.url(url), headers) if url else None, kind)
+                if found is not None:
+                    into[name] = found
+                else:
+                    errors[name] = scrub(why or "")
+    return errors
 
 
 def load_profile(root: Path, api: str, target: str):
@@ -132,11 +135,15 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
     headers = {**static_headers, **presentation.headers}
     params = {**(launched.parameters if launched else {}),
               **{k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}}
-    if any(isinstance(v, Discovery) for v in profile.parameters.values()):
-        asyncio.run(_discover(params, definition, profile, base_url, headers, scrub, presentation, static_query))
+    unfound: dict[str, str] = {}
+    if any(isinstance(v, Discovery) for v in (*profile.parameters.values(), *profile.query.values())):
+        unfound = asyncio.run(_discover(definition, profile, base_url, headers, scrub, presentation, params,
+                                        static_query))
     url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
     if url is None:
         missing = [p for p in endpoint.path_params if p not in params]
+        if why := "; ".join(unfound[p] for p in missing if p in unfound):
+            raise WatchError(f"{endpoint_id}: {why}")
         raise WatchError(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
     return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
                      token_query=presentation.query, static_headers=static_headers, scrub=scrub,

@@ -25,7 +25,7 @@ EXPORTED = {
     "Scrubber", "SecretRefError", "ServerProcess", "ServerStartError", "Signal", "SitePage", "Source",
     "StateFamily", "Store", "TargetAnswers", "TargetError", "TargetRun", "TokenState", "VERDICTS", "Verdict",
     "WatchError", "WatchPlan", "api_answers", "api_presentations", "atomic_write", "build", "client_auth",
-    "compare", "default_judge", "describe", "disagreements", "endpoint_url", "find_signals", "format_duration",
+    "compare", "default_judge", "describe", "disagreements", "discover", "endpoint_url", "find_signals", "format_duration",
     "free_port", "hookimpl", "load_all", "load_api", "load_measurements", "load_yaml", "loads_yaml",
     "origin_problem", "pass_ctx", "path_shape", "probe_all", "probe_options", "profile_base_url", "read_file",
     "recipe_script", "record_measurement", "resolve_pointer", "resolve_ref", "run_options", "schema_problems",

@@ -22,8 +22,9 @@ from authcat_plugins.revocation import build_plan
 from catalog import revocation
 from catalog.pipeline import Project, build
 from catalog.plugins import Hooks, get_plugin_manager
+from tests.servers.fault_server import FaultServer
 from tests.servers.revocation import RevocationServer
-from tests.support.project import AUTHCAT, cli_env, make_project
+from tests.support.project import AUTHCAT, cli_env, make_project, run_cli
 
 TOKEN = "rvk_CANARY_7f3a9c1e5b2d4f60"  # a canary: must never appear in anything authcat writes
 DELAY = 3.0
@@ -164,3 +165,33 @@ def test_refuses_a_launched_target_and_a_missing_token(tmp_path):
                                      "--endpoint", "me", "--token-env", "REV_TOKEN_UNSET"],
                                env={"REV_TOKEN_UNSET": "", "REV_URL": server.url})
     assert result.exit_code == 1 and "REV_TOKEN_UNSET is not set" in result.output
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("huge", "cannot discover item: src's value at /id is 2,000,000 characters long (at most 1,024)"),
+    ("object", "cannot discover item: src has a dict at /id, not a string or number"),
+    ("dotdot", None),
+], ids=["2MB-value", "object", "dotdot"])
+def test_watch_checks_discovered_values_like_a_run(tmp_path, source, reason):
+    """The watch discovers path parameters through the runner's one implementation: a value of
+    2 MB or an object is refused with the run's reason (never sent), ``..`` goes out as one
+    encoded segment (a server resolving it would answer a different path)."""
+    endpoints = [{"id": "src", "method": "GET", "path": f"/discover-{source}"},
+                 {"id": "item", "method": "GET", "path": "/things/{item}/leaf"}]
+    target = {"name": "remote", "base_url_env": "REV_URL",
+              "parameters": {"item": {"from": {"endpoint": "src", "pointer": "/id"}}}}
+    root = make_project(tmp_path / "proj", "rev", endpoints, target, api_extra={"scheme": "bearer"})
+    with FaultServer() as server:
+        result = run_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "item",
+                         "--token-env", "REV_TOKEN", "--interval", "0.2", "--max-wait", "0.5", "--confirm", "1",
+                         "--no-record", env={"REV_TOKEN": TOKEN, "REV_URL": server.url}, timeout=60)
+        arrived = [a.path for a in server.arrivals]
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr + result.stdout
+    assert arrived[0] == f"/discover-{source}"
+    if reason is not None:
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines()[-1] == f"error: item: {reason}"
+        assert arrived == [f"/discover-{source}"]  # nothing was sent with the refused value
+    else:
+        assert "/things/%2E%2E/leaf" in arrived, arrived
+        assert not any(p in ("/leaf", "/things/leaf") for p in arrived), "the .. segment was resolved away"
