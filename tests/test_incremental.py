@@ -142,6 +142,8 @@ def test_a_run_whose_cells_are_current_starts_no_server(toy):
     assert first.run["params"] == {"item": "it~em/1"}
     assert first.endpoints["item"].verdict != "not-probed"
     requests = server.requests
+    stored = project.root / "site" / "data" / "observations" / "toy" / "local.json"
+    written = stored.read_bytes()
 
     second, changes = run(project, hooks)
     assert launcher.starts == 1, "every cell was current: the target must not be started"
@@ -150,6 +152,8 @@ def test_a_run_whose_cells_are_current_starts_no_server(toy):
     assert second.run["params"] == {"item": "it~em/1"}
     assert {k: v.to_dict() for k, v in second.endpoints.items()} == {k: v.to_dict() for k, v in first.endpoints.items()}
     assert changes == []
+    # Nothing was observed anew: the file keeps the date and figures of the run that observed it.
+    assert stored.read_bytes() == written
 
 
 def test_editing_one_endpoint_starts_the_target_and_probes_only_it(toy):
