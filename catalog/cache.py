@@ -44,7 +44,7 @@ _ENDPOINT_DOCS = frozenset({"summary", "docs", "documented", "reported", "notes"
                             "collection_guessed", "api", "id"})
 # How fast, how patiently and how politely a target is probed does not change its answers (a cell
 # that timed out is an ``error`` and is probed again anyway when asked with --refresh).
-_PROFILE_PACE = frozenset({"description", "source", "concurrency", "rate_limit", "timeout", "retries", "api", "name"})
+_PROFILE_PACE = frozenset({"description", "kind", "models", "source", "concurrency", "rate_limit", "timeout", "retries", "api", "name"})
 
 
 def _plain(value: Any) -> Any:
