@@ -27,6 +27,7 @@ from .errors import (
     Interrupted,
     PluginError,
     Problem,
+    ProjectBusy,
     RegressionsFound,
     ServerStartError,
     TargetError,
@@ -36,6 +37,7 @@ from .evidence import API_WIDE, claimed_cells
 from .fallback import find_fallback
 from .history import ChangeIndex, cell_history
 from .hookspecs import hookimpl
+from .lock import project_lock
 from .model import (
     Api,
     AuthScheme,
@@ -95,7 +97,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "hookimpl",
     # Errors: one tree, handled once by the CLI (catalog.errors)
     "AuthcatError", "DefinitionError", "InputError", "Interrupted", "PluginError", "Problem",
-    "RegressionsFound", "ServerStartError", "SecretRefError", "TargetError", "WatchError",
+    "ProjectBusy", "RegressionsFound", "ServerStartError", "SecretRefError", "TargetError", "WatchError",
     # Vocabulary: what token states, schemes and targets are made of
     "Api", "AuthScheme", "Credential", "Credentials", "Discovery", "Endpoint", "Location", "NotAvailable",
     "Outcome", "Presentation", "RunningTarget", "Source", "StateFamily", "TokenState", "Verdict",
@@ -104,7 +106,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "path_shape", "profile_base_url", "resolve_ref",
     # Probing and classifying
     "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",
-    "CACHE_ENV", "VERDICTS", "default_judge", "discover", "endpoint_url", "is_2xx", "probe_all", "resolve_pointer",
+    "CACHE_ENV", "VERDICTS", "default_judge", "discover", "endpoint_url", "is_2xx", "probe_all", "project_lock", "resolve_pointer",
     # Definitions
     "ApiDefinition", "REFERENCE_FILES", "load_all", "load_api", "load_yaml", "loads_yaml", "reference_example",
     "reference_fields", "schema_problems",

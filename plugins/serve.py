@@ -4,8 +4,11 @@ Builds once, serves ``site/build`` on 127.0.0.1, and rebuilds when a file under 
 ``site/templates/``, ``site/docs/`` or ``site/data/`` changes. Changes are found by polling
 modification times every second: no extra dependency, and it works on every filesystem. A failed
 rebuild is printed and the last good build keeps being served (``build_site`` swaps a finished
-build in whole). Open pages reload themselves after a rebuild: the server adds a few lines of
-script to each HTML page it serves, which ask for the build number once a second.
+build in whole). Each build holds the project lock (``catalog.lock``) like ``build`` and ``run``:
+while another command holds it the rebuild waits for the next poll (the first build waits for the
+lock), so a preview never builds into the staging folder a concurrent build is using. Open pages
+reload themselves after a rebuild: the server adds a few lines of script to each HTML page it
+serves, which ask for the build number once a second.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import click
 from catalog.api import (
     AuthcatError,
     DefinitionError,
+    ProjectBusy,
     build,
     hookimpl,
+    project_lock,
 )
 
 HOST = "127.0.0.1"  # a preview is for the person at this machine, never the network
@@ -127,14 +132,14 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def watch(root: Path, rebuild: Callable[[list[str]], None], stop: threading.Event, interval: float = 1.0) -> None:
-    """Call ``rebuild(changed_files)`` after each change under the watched folders, until ``stop``."""
+def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Event, interval: float = 1.0) -> None:
+    """Call ``rebuild(changed_files)`` after each change under the watched folders, until ``stop``.
+    A rebuild that returns False did not happen (the project was busy): the next poll tries again."""
     before = snapshot(root)
     while not stop.wait(interval):
         after = snapshot(root)
         moved = changed(before, after)
-        if moved:
-            rebuild(moved)
+        if moved and rebuild(moved):
             # Files edited during the build show up in the next poll, not lost.
             before = after
 
@@ -149,11 +154,20 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
 
     project = ctx.project
     out = click.echo
+    busy = [False]  # say "busy" once per wait, not at every poll
 
-    def rebuild(reason: str) -> bool:
+    def rebuild(reason: str, wait: bool = False) -> bool | None:
+        """True when built, False when the build failed, None when the project was busy."""
         start = time.perf_counter()
         try:
-            report = build(project, ctx.hooks)
+            with project_lock(project.root, "serve", wait=wait):
+                busy[0] = False
+                report = build(project, ctx.hooks)
+        except ProjectBusy as exc:
+            if not busy[0]:
+                click.echo(f"{exc}; the preview rebuilds when it is free", err=True)
+            busy[0] = True
+            return None
         except Exception as exc:
             click.echo(f"rebuild failed ({reason}); still serving the last good build:\n{describe_error(exc)}", err=True)
             return False
@@ -163,6 +177,8 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
     has_previous = (project.site.build / "index.html").is_file()
     try:
         ok = rebuild("start")
+        if ok is None:  # another command holds the project: wait for it (Ctrl-C stops the wait)
+            ok = rebuild("start", wait=True)
     except KeyboardInterrupt:
         return
     if not ok and not has_previous:
@@ -173,10 +189,12 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
     server.start()
     out(f"serving {server.url} — watching {', '.join(w + '/' for w in WATCHED)} (Ctrl-C to stop)")
 
-    def on_change(files: list[str]) -> None:
+    def on_change(files: list[str]) -> bool:
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-        if rebuild(shown):
+        done = rebuild(shown)
+        if done:
             server.build_id += 1
+        return done is not None
 
     stop = threading.Event()
     # A terminate (as from a supervisor or a test) stops as cleanly as Ctrl-C.

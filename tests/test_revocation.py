@@ -195,3 +195,23 @@ def test_watch_checks_discovered_values_like_a_run(tmp_path, source, reason):
     else:
         assert "/things/%2E%2E/leaf" in arrived, arrived
         assert not any(p in ("/leaf", "/things/leaf") for p in arrived), "the .. segment was resolved away"
+
+
+@pytest.mark.parametrize("discovered", [False, True], ids=["baseline", "discovery"])
+def test_watch_fails_at_once_on_an_invalid_host(tmp_path, discovered):
+    """The watch's requests (discovery, baselines, polls) go through the probe engine's transport,
+    whose resolver refuses ``.invalid`` names without a DNS query (RFC 6761): one line naming
+    the host, whether the first request is a discovery or the baseline."""
+    endpoints = [{"id": "src", "method": "GET", "path": "/src"},
+                 {"id": "me", "method": "GET", "path": "/api/{who}" if discovered else "/api/me"}]
+    target = {"name": "remote", "base_url_env": "REV_URL",
+              **({"parameters": {"who": {"from": {"endpoint": "src", "pointer": "/id"}}}} if discovered else {})}
+    root = make_project(tmp_path / "proj", "rev", endpoints, target, api_extra={"scheme": "bearer"})
+    result = run_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
+                     "--token-env", "REV_TOKEN", "--interval", "0.5", "--max-wait", "60",
+                     env={"REV_TOKEN": TOKEN, "REV_URL": "http://api.invalid"}, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "dns: cannot resolve the host name 'api.invalid' (.invalid names never resolve, RFC 6761)" in line
+    assert line.startswith("error: me: cannot discover who: src: dns:" if discovered else "error: the token's baseline")
+    assert TOKEN not in result.stderr + result.stdout

@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from authcat_plugins.serve import BUILD_ID_PATH, changed, snapshot
+from catalog.lock import project_lock
 from catalog.process import free_port
 from tests.support.browser import copy_project
+from tests.support.project import make_project
 
 DEADLINE_S = 90  # a build takes a few seconds; a loaded CI machine gets a generous bound
 
@@ -40,27 +42,35 @@ def wait_for(what: str, check, proc: subprocess.Popen, log: Path, timeout: float
     pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{log.read_text()}")
 
 
-@pytest.fixture
-def served(tmp_path):
-    root = copy_project(tmp_path / "project")
+def _serve(root: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*_authcat(), "--root", str(root), "serve", "--port", str(port), "--interval", "0.5"],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    base = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = copy_project(tmp_path / "project")
+    log = tmp_path / "serve.log"
+    proc, base = _serve(root, log)
     try:
         yield root, base, proc, log
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        _stop(proc)
 
 
 def get(base: str, path: str) -> httpx.Response:
@@ -116,3 +126,34 @@ def test_snapshot_sees_watched_files_only(tmp_path):
     (tmp_path / "site/docs/p.md").write_text("22")
     (tmp_path / "site/data/o.json").unlink()
     assert changed(before, snapshot(tmp_path)) == ["site/data/o.json", "site/docs/p.md"]
+
+
+def test_serve_builds_only_while_it_holds_the_project_lock(tmp_path):
+    """A build or run in progress holds the lock: the preview's first build waits for it, and a
+    rebuild triggered meanwhile waits for the next poll instead of sharing the staging folder."""
+    root = make_project(tmp_path / "project", "lk", [{"id": "ok", "method": "GET", "path": "/ok"}],
+                        {"name": "remote", "base_url_env": "LK_URL"})
+    log = tmp_path / "serve.log"
+    built = root / "site" / "build" / "index.html"
+    with project_lock(root, "build"):  # another command holds the project when serve starts
+        proc, base = _serve(root, log)
+        try:
+            wait_for("the busy message", lambda: "is busy" in log.read_text(), proc, log)
+            time.sleep(1.5)
+            assert not built.exists() and "built " not in log.read_text()
+        except BaseException:
+            _stop(proc)
+            raise
+    try:
+        wait_for("the first build", lambda: get(base, BUILD_ID_PATH).text == "1", proc, log)
+        assert "`authcat build`" in log.read_text()  # the busy message names the holder
+        page = root / "site" / "templates" / "home.md.j2"
+        with project_lock(root, "run"):
+            page.write_text(page.read_text() + "\n\nlock-marker-two\n")
+            wait_for("the second busy message", lambda: log.read_text().count("is busy") == 2, proc, log)
+            time.sleep(1.5)  # three polls: none rebuilds while the lock is held
+            assert get(base, BUILD_ID_PATH).text == "1" and log.read_text().count("built ") == 1
+        wait_for("the rebuild after the lock", lambda: get(base, BUILD_ID_PATH).text == "2", proc, log)
+        assert "lock-marker-two" in get(base, "/").text
+    finally:
+        _stop(proc)
