@@ -335,8 +335,8 @@ class ApiAnswers:
 def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> TargetAnswers:
     recognised = recognition(run)
     return TargetAnswers(
-        target=run.target, version=run.version, version_source=run.run.get("version_source"),
-        date=run.run.get("date"), signals=signals if recognised.recognised else [],
+        target=run.target, version=run.version, version_source=run.meta.get("version_source"),
+        date=run.meta.get("date"), signals=signals if recognised.recognised else [],
         token_check=token_check(run, recognised), disagreements=observed_disagreements(api, run),
         recognition=recognised,
         verdicts={f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()},

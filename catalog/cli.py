@@ -145,8 +145,8 @@ def _run_probe(ctx: Context, options: RunOptions):
         options.progress = lambda n: bar.advance(task, n)
         runs, changes = probe(ctx.project, ctx.hooks, options)
     for run in runs:
-        err.print(f"{run.api} on {run.target}: {run.run['probes']} probes, "
-                  f"{run.run['reused']} endpoints reused from cache, {run.run['duration_s']} s")
+        err.print(f"{run.api} on {run.target}: {run.meta['probes']} probes, "
+                  f"{run.meta['reused']} endpoints reused from cache, {run.meta['duration_s']} s")
     for change in changes:
         err.print(f"changed: {change}")
     return runs, changes

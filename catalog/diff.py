@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .classify import REJECTING, SERVED_2XX
-from .model import StateFamily, family_of
+from .model import Outcome, StateFamily, family_of
 from .results import TargetRun
 
 SERVER = "server"
@@ -33,9 +33,9 @@ def cause_of(before, after) -> str:
 
 
 @dataclass(frozen=True)
-class Change:
-    api: str
-    target: str
+class ComparedCell:
+    """One endpoint × state as two runs of the same API on the same target have it."""
+
     endpoint: str
     method: str
     path: str
@@ -45,6 +45,23 @@ class Change:
     before_status: int | None = None
     after_status: int | None = None
     cause: str = SERVER  # SERVER (drift) or DEFINITION (the definition or the classifier changed)
+
+    @property
+    def moved(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def observed(self) -> bool:
+        """At least one run could send this state (``n/a`` or missing on both: nothing compared)."""
+        return not (self.before in (None, Outcome.NOT_AVAILABLE) and self.after in (None, Outcome.NOT_AVAILABLE))
+
+
+@dataclass(frozen=True)
+class Change(ComparedCell):
+    """A cell whose outcome moved, with the API and target it belongs to (the change log's entry)."""
+
+    api: str = ""
+    target: str = ""
 
     @property
     def drift(self) -> bool:
@@ -63,31 +80,35 @@ class Change:
         return f"{self.method} {self.path}  {self.state}: {self.before or '—'} → {self.after or '—'}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        cell = asdict(self)
+        return {"api": cell.pop("api"), "target": cell.pop("target"), **cell}  # the change log's key order
 
 
-def diff_runs(old: TargetRun | None, new: TargetRun) -> list[Change]:
-    """Every (endpoint, state) whose outcome differs; cells only in one run count as moved."""
-    if old is None:
-        return []
-    changes = []
+def compared_cells(old: TargetRun, new: TargetRun) -> list[ComparedCell]:
+    """Every (endpoint, state) in either run, in endpoint then state order: the one walk that both
+    the change log (:func:`diff_runs`) and ``authcat check``'s reports (``catalog.reports``) use."""
+    cells = []
     for endpoint_id in sorted(set(old.endpoints) | set(new.endpoints)):
         before = old.endpoints.get(endpoint_id)
         after = new.endpoints.get(endpoint_id)
         ref = after or before
         assert ref is not None
-        states = sorted(set(before.cells if before else ()) | set(after.cells if after else ()))
         cause = cause_of(before, after)
-        for state in states:
+        for state in sorted(set(before.cells if before else ()) | set(after.cells if after else ())):
             b = before.cells.get(state) if before else None
             a = after.cells.get(state) if after else None
-            if (b.outcome if b else None) != (a.outcome if a else None):
-                changes.append(
-                    Change(
-                        api=new.api, target=new.target, endpoint=endpoint_id, method=ref.method,
-                        path=ref.path, state=state, before=b.outcome if b else None,
-                        after=a.outcome if a else None, before_status=b.status if b else None,
-                        after_status=a.status if a else None, cause=cause,
-                    )
-                )
-    return changes
+            cells.append(ComparedCell(
+                endpoint=endpoint_id, method=ref.method, path=ref.path, state=state,
+                before=b.outcome if b else None, after=a.outcome if a else None,
+                before_status=b.status if b else None, after_status=a.status if a else None, cause=cause))
+    return cells
+
+
+def changes_in(new: TargetRun, cells: list[ComparedCell]) -> list[Change]:
+    """The cells that moved, as changes of ``new``'s API and target."""
+    return [Change(**asdict(c), api=new.api, target=new.target) for c in cells if c.moved]
+
+
+def diff_runs(old: TargetRun | None, new: TargetRun) -> list[Change]:
+    """Every (endpoint, state) whose outcome differs; cells only in one run count as moved."""
+    return [] if old is None else changes_in(new, compared_cells(old, new))

@@ -44,8 +44,8 @@ def _reported(items) -> list[dict[str, Any]]:
 def _provenance(run: TargetRun) -> dict[str, Any]:
     return {
         "target": run.target, "target_version": run.version,
-        "version_source": run.run.get("version_source"),
-        "date": run.run.get("date"), "authcat_version": run.run.get("authcat_version"),
+        "version_source": run.meta.get("version_source"),
+        "date": run.meta.get("date"), "authcat_version": run.meta.get("authcat_version"),
     }
 
 

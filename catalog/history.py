@@ -29,7 +29,7 @@ class ChangeIndex:
 
     def history(self, api: str, run: TargetRun, endpoint_id: str) -> dict[str, dict[str, Any]]:
         """Per state of one endpoint on one target: ``{"since", "at_least", "before", "changes"}``."""
-        oldest = self.oldest.get((api, run.target)) or run.run.get("date")
+        oldest = self.oldest.get((api, run.target)) or run.meta.get("date")
         moves = self.cells.get((api, run.target, endpoint_id), [])
         result = run.endpoints.get(endpoint_id)
         out: dict[str, dict[str, Any]] = {}

@@ -119,14 +119,14 @@ _NOT_RUN = object()
 
 
 def _run_date(run: TargetRun | None) -> str | None:
-    return run.run.get("date") if run else None
+    return run.meta.get("date") if run else None
 
 
 def change_entry(change: Change, previous: TargetRun | None, run: TargetRun) -> dict[str, Any]:
     """One change-log line, keys in a stable order so the committed log diffs cleanly."""
     return {
-        "date": run.run.get("date"),
-        "previous_date": previous.run.get("date") if previous else None,
+        "date": run.meta.get("date"),
+        "previous_date": previous.meta.get("date") if previous else None,
         "api": change.api,
         "target": change.target,
         "target_version": run.version,

@@ -74,7 +74,7 @@ def target_info(api: ApiCatalog, run: TargetRun) -> TargetInfo:
     words = KIND_WORDS.get(kind or "", "a target of unstated kind")
     if profile and profile.models:
         words += f" — models {profile.models.rstrip('.')}"
-    return TargetInfo(run.target, kind, words, run.version, run.run.get("date"))
+    return TargetInfo(run.target, kind, words, run.version, run.meta.get("date"))
 
 
 def observed_label(info: TargetInfo) -> str:

@@ -103,9 +103,9 @@ def mark_unrecognised(run: TargetRun) -> Recognition:
     """
     found = recognition(run)
     if found.recognised:
-        run.run.pop("credential", None)
+        run.meta.pop("credential", None)
         return found
-    run.run["credential"] = {"recognised": False, "reason": found.reason}
+    run.meta["credential"] = {"recognised": False, "reason": found.reason}
     for result in run.endpoints.values():
         if result.verdict == Verdict.PUBLIC:
             result.verdict = Verdict.INCONCLUSIVE

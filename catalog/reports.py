@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .classify import OUTCOMES, SERVED_2XX
-from .diff import Change, diff_runs
+from .diff import Change, ComparedCell, changes_in, compared_cells
 from .model import Outcome, Source
 from .results import TargetRun
 from .store import atomic_write
@@ -27,18 +27,6 @@ INFO_URI = "https://github.com/authcat/authcat"
 
 # Locates an endpoint's definition: (api, endpoint id) -> file and line, or None when unknown.
 Locator = Callable[[str, str], "Source | None"]
-
-
-@dataclass(frozen=True)
-class ComparedCell:
-    """One endpoint × state that at least one of the two runs observed (not ``n/a`` on both)."""
-
-    endpoint: str
-    method: str
-    path: str
-    state: str
-    before: str | None
-    after: str | None
 
 
 @dataclass
@@ -61,24 +49,13 @@ class Comparison:
 
 def describe(run: TargetRun) -> str:
     """``local (1.0a41, 2025-11-27T18:44:00Z)``: which target, which version, when."""
-    facts = [f for f in (run.version, run.run.get("date")) if f]
+    facts = [f for f in (run.version, run.meta.get("date")) if f]
     return f"{run.target} ({', '.join(facts)})" if facts else run.target
 
 
 def compare(old: TargetRun, new: TargetRun) -> Comparison:
-    cells = []
-    for endpoint_id in sorted(set(old.endpoints) | set(new.endpoints)):
-        before, after = old.endpoints.get(endpoint_id), new.endpoints.get(endpoint_id)
-        ref = after or before
-        assert ref is not None
-        for state in sorted(set(before.cells if before else ()) | set(after.cells if after else ())):
-            b = before.cells.get(state) if before else None
-            a = after.cells.get(state) if after else None
-            b_out, a_out = (b.outcome if b else None), (a.outcome if a else None)
-            if b_out in (None, Outcome.NOT_AVAILABLE) and a_out in (None, Outcome.NOT_AVAILABLE):
-                continue  # neither run could send this state: nothing was compared
-            cells.append(ComparedCell(endpoint_id, ref.method, ref.path, state, b_out, a_out))
-    return Comparison(old, new, cells, diff_runs(old, new))
+    cells = compared_cells(old, new)
+    return Comparison(old, new, [c for c in cells if c.observed], changes_in(new, cells))
 
 
 # Regression kinds: what a bad state that used to be refused gets now.
@@ -130,7 +107,7 @@ def junit_xml(comparisons: list[Comparison], locate: Locator | None = None, root
         for name, run in (("baseline", comparison.old), ("run", comparison.new)):
             ET.SubElement(props, "property", name=f"{name}.target", value=run.target)
             ET.SubElement(props, "property", name=f"{name}.target_version", value=str(run.version or ""))
-            ET.SubElement(props, "property", name=f"{name}.date", value=str(run.run.get("date") or ""))
+            ET.SubElement(props, "property", name=f"{name}.date", value=str(run.meta.get("date") or ""))
         suite_failures = 0
         for cell in comparison.cells:
             case = ET.SubElement(

@@ -100,7 +100,7 @@ class EndpointResult:
 class TargetRun:
     api: str
     target: str
-    run: dict[str, Any]  # target_version, date, authcat_version, duration, latency summary
+    meta: dict[str, Any]  # the JSON key "run": target_version, date, authcat_version, duration, latency summary
     states: dict[str, dict[str, Any]]  # state -> {"available": bool, "reason": str}
     endpoints: dict[str, EndpointResult]
 
@@ -108,7 +108,7 @@ class TargetRun:
         return {
             "api": self.api,
             "target": self.target,
-            "run": self.run,
+            "run": self.meta,  # the JSON key stays "run"
             "states": self.states,
             "endpoints": {k: self.endpoints[k].to_dict() for k in sorted(self.endpoints)},
         }
@@ -123,14 +123,14 @@ class TargetRun:
         return cls(
             api=d["api"],
             target=d["target"],
-            run=d.get("run", {}),
+            meta=d.get("run", {}),
             states=d.get("states", {}),
             endpoints={k: EndpointResult.from_dict(k, v) for k, v in d.get("endpoints", {}).items()},
         )
 
     @property
     def version(self) -> str | None:
-        return self.run.get("target_version")
+        return self.meta.get("target_version")
 
     def family(self, state: str) -> StateFamily:
         """The state's family as recorded by the run (files from before families: the built-ins')."""

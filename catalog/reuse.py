@@ -48,7 +48,7 @@ def cached_result(endpoint_id: str, key: str, plan: Plan, sources: list[TargetRu
     for source in sources:
         cached = source.endpoints.get(endpoint_id) if source else None
         if cached and source and cached.definition_key == key and source.version == plan.target.version \
-                and source.run.get("profile") == profile and sorted(
+                and source.meta.get("profile") == profile and sorted(
             s for s, c in cached.cells.items() if c.outcome != Outcome.NOT_AVAILABLE
         ) == state_names and set(cached.cells) == set(plan.states) | set(plan.unavailable):
             return cached
@@ -128,11 +128,11 @@ def reuse_without_start(definition: ApiDefinition, profile: TargetProfile, versi
     states = {s: Presentation() for s, info in previous.states.items() if info.get("available")}
     unavailable = {s: str(info.get("reason", "")) for s, info in previous.states.items() if not info.get("available")}
     # A launcher's fixture ids are new at every launch: their names stand in for them (cache_url).
-    made = [n for n in previous.run.get("launcher_params") or () if isinstance(n, str)]
+    made = [n for n in previous.meta.get("launcher_params") or () if isinstance(n, str)]
     target = RunningTarget(profile=profile, base_url="http://unstarted.invalid" + profile.prefix, version=version,
                            credentials=Credentials(), parameters={n: "{" + n + "}" for n in made})
     plan = Plan(definition, target, states, unavailable)
-    params, query = previous.run.get("params") or {}, previous.run.get("query") or {}
+    params, query = previous.meta.get("params") or {}, previous.meta.get("query") or {}
     plan.params.update(target.parameters)
     for name, value in profile.parameters.items():
         if not isinstance(value, Discovery):

@@ -240,5 +240,5 @@ def seal(run: Any, scrub: Scrubber, memo: Sealed | None = None) -> Any:
         if memo is not None:
             memo[endpoint_id] = (result, sealed)
         endpoints[endpoint_id] = sealed
-    head = seal_value({"run": run.run, "states": run.states}, scrub)
+    head = seal_value({"run": run.meta, "states": run.states}, scrub)
     return TargetRun(run.api, run.target, head["run"], head["states"], endpoints)

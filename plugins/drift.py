@@ -100,7 +100,7 @@ def _select(runs: list[TargetRun], apis: tuple[str, ...], targets: tuple[str, ..
 
 def comparison_json(comparisons: list[Comparison]) -> dict:
     def run_facts(run: TargetRun) -> dict:
-        return {"target": run.target, "target_version": run.version, "date": run.run.get("date")}
+        return {"target": run.target, "target_version": run.version, "date": run.meta.get("date")}
 
     return {"comparisons": [
         {

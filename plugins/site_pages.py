@@ -111,7 +111,7 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
         "reported": sum(1 for e in endpoints if e.reported),
         "observed_cells": cells,
         "verdicts": dict(sorted(verdicts.items())),
-        "targets": [(r.target, r.version, r.run.get("date")) for r in api.runs],
+        "targets": [(r.target, r.version, r.meta.get("date")) for r in api.runs],
     }
 
 

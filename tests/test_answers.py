@@ -6,9 +6,10 @@ import httpx
 
 from catalog.answers import disagreements, explain, no_check_reason, token_check, unprivileged_like
 from catalog.model import Documented, Endpoint
-from catalog.recipe import load_recipe, path_pattern, recipe_code
+from catalog.recipe import client_auth, path_pattern, recipe_script
 from catalog.results import TargetRun
 from catalog.signals import find_signals
+from tests.support.recipe import load_recipe
 from tests.support.runs import cell, made_up_api, result
 
 
@@ -85,8 +86,15 @@ def test_disagreements(project):
     assert not any(kind == "documented vs observed" and eid == "getServerInfo" for eid, kind in found)
 
 
+def _recipe(title: str, signals) -> str:
+    """The script a target's page would show (signals only, no token check)."""
+    recipe = recipe_script(title, "local", signals, client_auth(None), None, signal_path="/api/widgets")
+    assert recipe.uses_signals and not recipe.uses_check
+    return recipe.python
+
+
 def test_recipe_from_made_up_signals_tells_states_apart():
-    code = recipe_code("Widgets", find_signals(made_up_api()))
+    code = _recipe("Widgets", find_signals(made_up_api()))
     state = load_recipe(code)
 
     def answer(status, headers=(), path="/api/widgets", body=b"{}"):
@@ -104,7 +112,7 @@ def test_recipe_literals_cannot_become_code():
     evil = '"\n__import__("os").system("false")\n"'
     for s in signals:
         object.__setattr__(s, "value", evil) if s.kind == "header-value" else None
-    code = recipe_code('Widgets"\n', signals)
+    code = _recipe('Widgets"\n', signals)
     assert "\n__import__" not in code
     load_recipe(code)
 

@@ -93,7 +93,7 @@ def test_rerun_leaves_observation_entries_unchanged(bundled_run):
     before = json.loads(path.read_text())
     rerun, changes = probe(project, Hooks(), RunOptions(apis=["jira-cloud"], refresh=True, log=lambda m: None))
     after = json.loads(path.read_text())
-    assert rerun[0].run["probes"] > 0  # really probed again
+    assert rerun[0].meta["probes"] > 0  # really probed again
     assert changes == []
     assert after["endpoints"] == before["endpoints"]
     assert after["states"] == before["states"]

@@ -128,7 +128,7 @@ def test_a_run_killed_between_log_and_observations_leaves_no_duplicate(empty_pro
     record(project, [_run("1.0a41", D1, ("rejected", 401))])
     _killed_after_the_log(project, monkeypatch, _run("1.0a35", D2, ("as-anonymous", 200)))
     assert [e["date"] for e in read_changes(project)] == [D2], "the killed run logged its move"
-    assert Store(project.data).read("datasette", "local").run["date"] == D1, "but its observations never landed"
+    assert Store(project.data).read("datasette", "local").meta["date"] == D1, "but its observations never landed"
 
     # The next run sees the same move from the same stored run: it is logged once, with its date.
     record(project, [_run("1.0a35", D3, ("as-anonymous", 200))])

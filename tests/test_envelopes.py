@@ -198,9 +198,9 @@ def test_a_changed_envelope_is_probed_again_not_served_from_the_cache(tmp_path, 
 
         first = once()
         assert first.endpoints["listItems"].cells["malformed"].note.endswith("(rule refused)")
-        assert once().run["reused"] == 1  # nothing changed: the cached cells are reused
+        assert once().meta["reused"] == 1  # nothing changed: the cached cells are reused
         api_yaml = tmp_path / "endpoints" / "zoo" / "api.yaml"
         api_yaml.write_text(api_yaml.read_text().replace("name: refused", "name: bad-token"))
         again = once()
-    assert again.run["reused"] == 0
+    assert again.meta["reused"] == 0
     assert again.endpoints["listItems"].cells["malformed"].note.endswith("(rule bad-token)")

@@ -12,10 +12,10 @@ import pytest
 from catalog.model import Presentation
 from catalog.pipeline import load_catalog
 from catalog.plugins import Hooks
-from catalog.recipe import load_recipe
 from catalog.site import render_pages
 from catalog.targets import LaunchContext
 from tests.support.project import REPO
+from tests.support.recipe import load_recipe
 
 RECIPE = re.compile(r'<code class="language-python authcat-recipe" data-target="backlot">(.*?)</code>', re.S)
 PATH = "/atlassian/rest/api/3/project/search"

@@ -137,9 +137,9 @@ def edit_api(project: Project, **fields) -> None:
 def test_a_run_whose_cells_are_current_starts_no_server(toy):
     project, hooks, launcher, server = toy
     first, _ = run(project, hooks)
-    assert launcher.starts == 1 and first.run["probes"] == 3 * len(STATES)
+    assert launcher.starts == 1 and first.meta["probes"] == 3 * len(STATES)
     # The discovered parameter is kept with the run (it lets the next run compute its keys).
-    assert first.run["params"] == {"item": "it~em/1"}
+    assert first.meta["params"] == {"item": "it~em/1"}
     assert first.endpoints["item"].verdict != "not-probed"
     requests = server.requests
     stored = project.root / "site" / "data" / "observations" / "toy" / "local.json"
@@ -148,8 +148,8 @@ def test_a_run_whose_cells_are_current_starts_no_server(toy):
     second, changes = run(project, hooks)
     assert launcher.starts == 1, "every cell was current: the target must not be started"
     assert server.requests == requests
-    assert second.run["target_started"] is False and second.run["probes"] == 0 and second.run["reused"] == 3
-    assert second.run["params"] == {"item": "it~em/1"}
+    assert second.meta["target_started"] is False and second.meta["probes"] == 0 and second.meta["reused"] == 3
+    assert second.meta["params"] == {"item": "it~em/1"}
     assert {k: v.to_dict() for k, v in second.endpoints.items()} == {k: v.to_dict() for k, v in first.endpoints.items()}
     assert changes == []
     # Nothing was observed anew: the file keeps the date and figures of the run that observed it.
@@ -165,7 +165,7 @@ def test_editing_one_endpoint_starts_the_target_and_probes_only_it(toy):
     group.write_text(yaml.safe_dump(doc, sort_keys=False))
     again, _ = run(project, hooks)
     assert launcher.starts == 2
-    assert again.run["probes"] == len(STATES) and again.run["reused"] == 2
+    assert again.meta["probes"] == len(STATES) and again.meta["reused"] == 2
 
 
 def test_a_summary_edit_changes_no_key(toy):
@@ -175,7 +175,7 @@ def test_a_summary_edit_changes_no_key(toy):
     profile = project.endpoints / "toy" / "targets" / "local.yaml"  # every line moves down
     profile.write_text("# A comment.\n\ndescription: Documentation only.\n" + profile.read_text())
     second, _ = run(project, hooks)
-    assert launcher.starts == 1 and second.run["probes"] == 0
+    assert launcher.starts == 1 and second.meta["probes"] == 0
     assert {k: e.definition_key for k, e in second.endpoints.items()} == {k: e.definition_key for k, e in first.endpoints.items()}
 
 
@@ -188,7 +188,7 @@ def test_editing_the_envelope_invalidates_cells_and_is_not_drift(toy):
 
     edit_api(project, auth_failure=[{"pointer": "/ok", "equals": False}])
     after, changes = run(project, hooks)
-    assert launcher.starts == 2 and after.run["probes"] == 3 * len(STATES)
+    assert launcher.starts == 2 and after.meta["probes"] == 3 * len(STATES)
     assert after.endpoints["items"].cells["unknown-token"].outcome == "rejected-in-body"
     assert changes and {c.cause for c in changes} == {"definition"}
     assert {e["cause"] for e in read_changes(project)} == {"definition"}
@@ -208,7 +208,7 @@ def test_editing_volatile_fields_invalidates_cells(toy):
     run(project, hooks)
     edit_api(project, volatile_fields=["now", "error"])
     again, _ = run(project, hooks)
-    assert launcher.starts == 2 and again.run["probes"] == 3 * len(STATES)
+    assert launcher.starts == 2 and again.meta["probes"] == 3 * len(STATES)
 
 
 class StrictMalformed:
@@ -230,7 +230,7 @@ def test_a_new_classifier_rejudges_stored_observations_without_probing(toy):
     pm.register(StrictMalformed(), name="strict-malformed")
     again, changes = run(project, Hooks(pm))
     assert launcher.starts == 1 and server.requests == requests, "re-judging needs no request"
-    assert again.run["probes"] == 0 and again.run["rejudged"] == 3
+    assert again.meta["probes"] == 0 and again.meta["rejudged"] == 3
     assert again.endpoints["items"].cells["malformed"].outcome == "client-error"
     assert changes and {c.cause for c in changes} == {"definition"}
 

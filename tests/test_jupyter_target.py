@@ -74,7 +74,7 @@ def jupyter_run(tmp_path_factory):
 
 def test_jupyter_matrix_and_verdicts(jupyter_run):
     _project, run, _answers, _lines = jupyter_run
-    assert run.version == "2.21.1" and run.run["version_source"] == "launcher jupyter-server"
+    assert run.version == "2.21.1" and run.meta["version_source"] == "launcher jupyter-server"
     assert run.states["wrong-identity"]["available"] is False  # a token carries no separate identity
     for state in ("expired", "revoked", "forged", "unprivileged", "deactivated"):
         assert run.states[state]["available"] is False

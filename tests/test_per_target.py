@@ -104,7 +104,7 @@ def test_a_credential_never_recognised_is_said_instead_of_public():
     assert any("documented as needing a credential" in e for e in found.evidence)
     mark_unrecognised(run)
     assert {r.verdict for r in run.endpoints.values()} == {"inconclusive"}
-    assert run.run["credential"]["recognised"] is False
+    assert run.meta["credential"]["recognised"] is False
     answers = api_answers(_api(run), signals_per_target(_api(run), find_signals))
     mine = answers.target("proxy")
     assert mine is not None and not mine.recognition.recognised and mine.signals == []

@@ -15,7 +15,7 @@ def test_version_only_in_a_header(tmp_path):
     """The server states its version in a header only: the run records it and says where."""
     zoo = run_zoo(tmp_path / "p", "version-header")
     assert zoo.run.version == VERSION
-    assert zoo.run.run["version_source"] == "header X-Server-Version of GET /api/status"
+    assert zoo.run.meta["version_source"] == "header X-Server-Version of GET /api/status"
     assert zoo.target.version == VERSION
 
 
@@ -25,16 +25,16 @@ def test_version_only_in_html(tmp_path):
     zoo = run_zoo(tmp_path / "p", "version-header", endpoints=endpoints,
                   target={"version_from": {"endpoint": "about", "pattern": r"zoo server v([0-9][^<\s]*)"}})
     assert zoo.run.version == VERSION
-    assert zoo.run.run["version_source"] == "pattern in the body of GET /about"
+    assert zoo.run.meta["version_source"] == "pattern in the body of GET /about"
 
 
 def test_version_literal_and_never_blank(tmp_path):
     literal = run_zoo(tmp_path / "a", "bearer-only", target={"version": "2.0-literal"})
-    assert literal.run.version == "2.0-literal" and "profile" in literal.run.run["version_source"]
+    assert literal.run.version == "2.0-literal" and "profile" in literal.run.meta["version_source"]
     # Nothing states a version: "unknown", with why, never a blank.
     missing = run_zoo(tmp_path / "b", "bearer-only", target={"version_from": {"endpoint": "status", "header": "X-Nope"}})
     assert missing.run.version == "unknown"
-    assert missing.run.run["version_source"] == "unknown: nothing found in the header X-Nope of GET /api/status"
+    assert missing.run.meta["version_source"] == "unknown: nothing found in the header X-Nope of GET /api/status"
 
 
 def test_a_server_that_ignores_credentials_is_not_called_public(tmp_path):
@@ -51,7 +51,7 @@ def test_a_server_that_ignores_credentials_is_not_called_public(tmp_path):
     assert any("GET /api/items: documented as needing a credential" in e for e in target.recognition.evidence)
     assert target.token_check.candidates == [] and "never recognised" in (target.token_check.reason or "")
     assert target.signals == []
-    assert zoo.run.run["credential"]["recognised"] is False
+    assert zoo.run.meta["credential"]["recognised"] is False
 
 
 def test_a_key_sent_where_the_server_does_not_look_is_never_recognised(tmp_path):

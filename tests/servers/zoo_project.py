@@ -113,7 +113,7 @@ def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, targe
 
 
 def describe(result: ZooResult) -> str:
-    lines = [f"version: {result.run.version} ({result.run.run.get('version_source')})"]
+    lines = [f"version: {result.run.version} ({result.run.meta.get('version_source')})"]
     for eid, r in sorted(result.run.endpoints.items()):
         cells = ", ".join(f"{s}={c.outcome}" for s, c in r.cells.items())
         lines.append(f"  {eid}: {r.verdict} | {cells}")
