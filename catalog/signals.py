@@ -75,7 +75,7 @@ class Sample:
 class Signal:
     """A rule that tells an accepted credential from a rejected one, with its track record."""
 
-    kind: str  # header-present | header-value | body-field | status
+    kind: str  # one of KINDS
     name: str  # header name, JSON pointer, or status ("2xx", "401")
     value: str | None  # the header's value, or the field's state ("present"); None for presence
     meaning: str  # ACCEPTED | REJECTED
