@@ -77,6 +77,17 @@ def md_text(value: Any) -> str:
     return Markup(_MD_SPECIAL.sub(r"\\\1", html.escape(str(value if value is not None else ""), quote=True)))
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]{1,200})`")
+
+
+def prose(value: Any) -> str:
+    """Contributed prose for an HTML context: escaped whole, then its `code spans` shown as code.
+
+    The spans are made from the escaped text, so nothing a contributor writes becomes markup."""
+    escaped = html.escape(str(value if value is not None else ""), quote=True)
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
+
+
 def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> jinja2.Environment:
     search = [str(paths.templates), *hooks.template_dirs()]
     env = jinja2.Environment(
@@ -88,6 +99,7 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_text
+    env.filters["prose"] = prose
     env.filters["slug"] = slug
     env.filters["defer"] = deferred or inline  # see catalog.deferred: big tables skip Markdown
     return env
