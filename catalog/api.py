@@ -60,7 +60,7 @@ from .observe import Observation, is_2xx, resolve_pointer
 from .pipeline import build
 from .presentations import api_presentations, scheme_words
 from .probe import Prober, ProbeSettings
-from .process import ServerProcess, free_port
+from .process import LocalServer, ServerProcess, free_port
 from .questions import questions_for, targets_for
 from .recipe import Recipe, client_auth, recipe_script
 from .reference import FILES as REFERENCE_FILES
@@ -85,6 +85,7 @@ from .targets import (
     SecretRefError,
     TargetPool,
     installed_version,
+    option_python,
     path_shape,
     profile_base_url,
     resolve_ref,
@@ -102,8 +103,8 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "Api", "AuthScheme", "Credential", "Credentials", "Discovery", "Endpoint", "Location", "NotAvailable",
     "Outcome", "Presentation", "RunningTarget", "Source", "StateFamily", "TokenState", "Verdict",
     # Targets: launching local servers, resolving a profile
-    "LaunchContext", "Launched", "Launcher", "installed_version", "Revocable", "ServerProcess", "TargetPool", "free_port", "origin_problem",
-    "path_shape", "profile_base_url", "resolve_ref",
+    "LaunchContext", "Launched", "Launcher", "LocalServer", "installed_version", "option_python", "Revocable",
+    "ServerProcess", "TargetPool", "free_port", "origin_problem", "path_shape", "profile_base_url", "resolve_ref",
     # Probing and classifying
     "Judgement", "OUTCOMES", "Observation", "Prober", "ProbeSettings", "REJECTING", "SERVED_2XX", "Scrubber",
     "CACHE_ENV", "VERDICTS", "default_judge", "discover", "endpoint_url", "is_2xx", "probe_all", "project_lock", "resolve_pointer",

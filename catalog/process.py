@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import ServerStartError
@@ -104,3 +104,33 @@ class ServerProcess:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
         raise ServerStartError(f"no answer from {url} within {timeout:.0f} s:\n{self.log_tail()}")
+
+
+class LocalServer(ServerProcess):
+    """A target plugin's server on a free 127.0.0.1 port, the launchers' common start.
+
+    ``command`` is a function of the port (a server's config may need it too); ``port`` and
+    ``base_url`` are known from construction, ``ready(path)`` waits for a 2xx there and says
+    which plugin's server did not start. ``started`` (default: now) is when the launch began,
+    for the "ready in" figure the launcher logs.
+    """
+
+    def __init__(self, name: str, command: Callable[[int], Sequence[str]], log_path: Path,
+                 started: float | None = None, **kwargs):
+        self.name = name
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.started = time.monotonic() if started is None else started
+        super().__init__(command(self.port), log_path, **kwargs)
+
+    def __enter__(self) -> LocalServer:
+        super().__enter__()
+        return self
+
+    def ready(self, path: str, timeout: float) -> float:
+        """Seconds since ``started`` once ``base_url + path`` answers 2xx."""
+        try:
+            self.wait_http(self.base_url + path, timeout=timeout)
+        except ServerStartError as err:
+            raise ServerStartError(f"{self.name} did not start: {err}") from None
+        return time.monotonic() - self.started

@@ -127,6 +127,18 @@ def installed_version(distribution: str, python: str | None = None) -> str | Non
 _PARAM = re.compile(r"{[^}/]+}")
 
 
+def option_python(options: Mapping[str, Any], plugin: str) -> str:
+    """The interpreter a launcher runs its server with: ``options.python`` (another environment's,
+    whose server version is then that environment's), else this one."""
+    python = options.get("python")
+    if not python:
+        return sys.executable
+    path = Path(os.path.expanduser(str(python)))
+    if not path.exists():
+        raise TargetError(f"{plugin}: options.python {str(path)!r} does not exist")
+    return str(path)
+
+
 def path_shape(path: str) -> str:
     """``/issue/{issueIdOrKey}`` and ``/issue/{key}`` have the same shape ``/issue/{}``."""
     return _PARAM.sub("{}", path.rstrip("/") or "/")

@@ -26,9 +26,8 @@ from catalog.api import (
     LaunchContext,
     Launched,
     Launcher,
-    ServerProcess,
+    LocalServer,
     TargetError,
-    free_port,
     hookimpl,
     path_shape,
 )
@@ -89,15 +88,17 @@ def launch_backlot(ctx: LaunchContext) -> Iterator[Launched]:
     data_dir = _prepare(ctx, version)
     roles = {**DEFAULT_ROLES, **ctx.options.get("roles", {})}
     credentials = _credentials(data_dir, roles)
-    port = free_port()
-    command = [
-        sys.executable, "-m", "backlot", "serve",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(data_dir), "--disable-telemetry", "--log-level", "warning",
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    with ServerProcess(command, log_path=ctx.scratch_dir / "backlot.log", secrets=credentials.secrets()) as server:
-        server.wait_http(f"{base_url}/health", timeout=60)
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "backlot", "serve",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(data_dir), "--disable-telemetry", "--log-level", "warning",
+        ]
+
+    with LocalServer("backlot", command, ctx.scratch_dir / "backlot.log", secrets=credentials.secrets()) as server:
+        server.ready("/health", timeout=60)
+        base_url = server.base_url
         routes = _served_routes(base_url)
         ctx.log(f"backlot {version} on {base_url} (pid {server.pid})")
         yield Launched(

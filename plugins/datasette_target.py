@@ -32,11 +32,10 @@ import os
 import secrets
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -47,13 +46,12 @@ from catalog.api import (
     LaunchContext,
     Launched,
     Launcher,
+    LocalServer,
     Scrubber,
-    ServerProcess,
-    ServerStartError,
     TargetError,
-    free_port,
     hookimpl,
     installed_version,
+    option_python,
 )
 
 ROOT = "root"
@@ -167,25 +165,15 @@ def _actor_id(base_url: str, token: str) -> tuple[int, object]:
     return status, actor.get("id") if isinstance(actor, dict) else None
 
 
-def _python(options: Mapping) -> str:
-    python = options.get("python")
-    if not python:
-        return sys.executable
-    path = Path(os.path.expanduser(str(python)))
-    if not path.exists():
-        raise TargetError(f"datasette: options.python {str(path)!r} does not exist")
-    return str(path)
-
-
 def datasette_version(ctx: LaunchContext) -> str | None:
     """The Datasette version the server would run, without starting it: the installed
     distribution's, or with ``options.python`` that interpreter's."""
-    return installed_version("datasette", _python(ctx.options))
+    return installed_version("datasette", option_python(ctx.options, "datasette"))
 
 
 @contextlib.contextmanager
 def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
-    python = _python(ctx.options)
+    python = option_python(ctx.options, "datasette")
     timeout = float(ctx.options.get("startup_timeout", 30))
     plugins = tuple(str(p) for p in ctx.options.get("plugins", ()))
     scratch = ctx.scratch_dir
@@ -212,8 +200,6 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     try:
         for name, (actor, key, *extra) in plan.items():
             minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
         env = _env(secret, plugins)
         # Immutable databases with precomputed counts: Datasette counts tables under a 10 ms
         # limit otherwise, and on a busy machine a count that times out changes /.json's body
@@ -226,12 +212,17 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         if inspected.returncode != 0:
             tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
             raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
-        command = [
-            python, "-m", "datasette", "serve", "-i", str(public_db), "-i", str(private_db),
-            "--inspect-file", str(counts),
-            "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
-        ]
-        with ServerProcess(command, log_path=scratch / "datasette.log", env=env, secrets=[secret, other_secret]) as server:
+
+        def command(port: int) -> list[str]:
+            return [
+                python, "-m", "datasette", "serve", "-i", str(public_db), "-i", str(private_db),
+                "--inspect-file", str(counts),
+                "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+            ]
+
+        with LocalServer("datasette", command, scratch / "datasette.log", started=started, env=env,
+                         secrets=[secret, other_secret]) as server:
+            base_url = server.base_url
             # Collect the tokens first; the expired one starts its clock as soon as it is signed.
             unavailable = dict(UNAVAILABLE)
             for name, proc in minting.items():
@@ -248,10 +239,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                     # The token holds int(time.time()) at signing, which is <= now.
                     expired_at = time.time() + EXPIRES_AFTER + 0.1
             server.scrub = Scrubber([secret, other_secret, *tokens.values()])
-            try:
-                server.wait_http(f"{base_url}/-/versions.json", timeout=timeout)
-            except ServerStartError as err:
-                raise TargetError(f"datasette did not start: {err}") from None
+            server.ready("/-/versions.json", timeout)
             version = _server_version(base_url)
             if (status := _actor_id(base_url, tokens["valid"])) != (200, ROOT):
                 raise TargetError(f"datasette: the minted root token is not accepted (/-/actor.json gave {status[0]})")

@@ -25,10 +25,8 @@ import contextlib
 import json
 import os
 import secrets
-import sys
-import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 from catalog.api import (
@@ -37,12 +35,11 @@ from catalog.api import (
     LaunchContext,
     Launched,
     Launcher,
-    ServerProcess,
-    ServerStartError,
+    LocalServer,
     TargetError,
-    free_port,
     hookimpl,
     installed_version,
+    option_python,
 )
 
 UNAVAILABLE = {
@@ -93,17 +90,7 @@ def _env(scratch: Path, token: str) -> dict[str, str]:
 def jupyter_version(ctx: LaunchContext) -> str | None:
     """The version ``/api`` will state, without starting the server: the installed distribution's
     (``jupyter_server.__version__`` is read from it), or with ``options.python`` that interpreter's."""
-    return installed_version("jupyter-server", _python(ctx.options))
-
-
-def _python(options: Mapping) -> str:
-    python = options.get("python")
-    if not python:
-        return sys.executable
-    path = Path(os.path.expanduser(str(python)))
-    if not path.exists():
-        raise TargetError(f"jupyter-server: options.python {str(path)!r} does not exist")
-    return str(path)
+    return installed_version("jupyter-server", option_python(ctx.options, "jupyter-server"))
 
 
 def _version(base_url: str) -> str | None:
@@ -124,30 +111,29 @@ def _accepts(base_url: str, token: str) -> bool:
 
 @contextlib.contextmanager
 def launch_jupyter(ctx: LaunchContext) -> Iterator[Launched]:
-    python = _python(ctx.options)
+    python = option_python(ctx.options, "jupyter-server")
     timeout = float(ctx.options.get("startup_timeout", 60))
     scratch = ctx.scratch_dir
     scratch.mkdir(parents=True, exist_ok=True)
     root = _root(scratch)
     token = make_token()
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    command = [
-        python, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
-        # CI runs as root; the server refuses that unless told. It serves 127.0.0.1 only.
-        "--ServerApp.allow_root=True",
-    ]
-    with ServerProcess(command, log_path=scratch / "jupyter-server.log", env=_env(scratch, token), secrets=[token]) as server:
-        try:
-            server.wait_http(f"{base_url}/api", timeout=timeout)
-        except ServerStartError as err:
-            raise TargetError(f"jupyter-server did not start: {err}") from None
+
+    def command(port: int) -> list[str]:
+        return [
+            python, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
+            # CI runs as root; the server refuses that unless told. It serves 127.0.0.1 only.
+            "--ServerApp.allow_root=True",
+        ]
+
+    with LocalServer("jupyter-server", command, scratch / "jupyter-server.log", env=_env(scratch, token),
+                     secrets=[token]) as server:
+        took = server.ready("/api", timeout)
+        base_url = server.base_url
         version = _version(base_url)
         if not _accepts(base_url, token):
             raise TargetError("jupyter-server: the generated token is not accepted (/api/status)")
-        ctx.log(f"jupyter-server {version} on {base_url} (pid {server.pid}), ready in {time.monotonic() - started:.1f} s")
+        ctx.log(f"jupyter-server {version} on {base_url} (pid {server.pid}), ready in {took:.1f} s")
         yield Launched(
             base_url=base_url,
             version=version,

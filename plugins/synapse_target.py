@@ -43,11 +43,9 @@ from catalog.api import (
     LaunchContext,
     Launched,
     Launcher,
+    LocalServer,
     Scrubber,
-    ServerProcess,
-    ServerStartError,
     TargetError,
-    free_port,
     hookimpl,
     installed_version,
 )
@@ -166,17 +164,16 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
     scratch.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     shared_secret = secrets.token_urlsafe(32)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    config = write_config(scratch, port, shared_secret, lifetime)
-    command = [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)]
+
+    def command(port: int) -> list[str]:
+        config = write_config(scratch, port, shared_secret, lifetime)
+        return [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)]
+
     scrub = Scrubber([shared_secret])
-    with ServerProcess(command, log_path=scratch / "synapse.log", secrets=[shared_secret], cwd=scratch) as server:
-        try:
-            server.wait_http(f"{base_url}/_matrix/client/versions", timeout=timeout)
-        except ServerStartError as err:
-            raise TargetError(f"synapse did not start: {err}") from None
-        ready = time.monotonic() - started
+    with LocalServer("synapse", command, scratch / "synapse.log", started=started, secrets=[shared_secret],
+                     cwd=scratch) as server:
+        ready = server.ready("/_matrix/client/versions", timeout)
+        base_url = server.base_url
         client = MatrixClient(base_url, scrub)
         try:
             fixtures = make_fixtures(client, shared_secret, lifetime)

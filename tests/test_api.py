@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXPORTED = {
     "ACCEPTED", "Api", "ApiAnswers", "ApiCatalog", "ApiDefinition", "AuthScheme", "AuthcatError", "Catalog",
     "Comparison", "Context", "Credential", "Credentials", "DefinitionError", "Discovery", "Endpoint",
-    "EndpointResult", "InputError", "Interrupted", "Judgement", "LaunchContext", "Launched", "Launcher", "Location",
+    "EndpointResult", "InputError", "Interrupted", "Judgement", "LaunchContext", "Launched", "Launcher", "LocalServer", "Location",
     "Measurement", "NotAvailable", "OUTCOMES", "Observation", "Outcome", "PluginError", "Poll", "Presentation",
     "ProbeSettings", "Prober", "Problem", "ProjectBusy", "REJECTED", "REJECTING", "Recipe", "RegressionsFound", "SERVED_2XX",
     "Scrubber", "SecretRefError", "ServerProcess", "ServerStartError", "Signal", "SitePage", "Source",
@@ -27,7 +27,8 @@ EXPORTED = {
     "WatchError", "WatchPlan", "api_answers", "api_presentations", "atomic_write", "build", "client_auth",
     "compare", "default_judge", "describe", "disagreements", "discover", "endpoint_url", "find_signals", "format_duration",
     "free_port", "hookimpl", "load_all", "load_api", "load_measurements", "load_yaml", "loads_yaml",
-    "origin_problem", "pass_ctx", "path_shape", "probe_all", "probe_options", "project_lock", "profile_base_url", "read_file",
+    "option_python", "origin_problem", "pass_ctx", "path_shape", "probe_all", "probe_options", "project_lock",
+    "profile_base_url", "read_file",
     "recipe_script", "record_measurement", "resolve_pointer", "resolve_ref", "run_options", "schema_problems",
     "scheme_words", "signals_per_target", "slug", "stderr_console", "stdout_console", "watch_token",
     "write_junit", "write_sarif",
