@@ -8,79 +8,51 @@ served as anonymous (``mode="anonymous"``, Jira's silent fallback) or refused wi
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .base import JsonHandler, ThreadedServer
 
 PUBLIC = {"user": None, "items": ["public"]}
 PRIVATE = {"user": "alice", "items": ["public", "private"]}
 
 
-class RevocationServer:
+class RevocationServer(ThreadedServer):
     def __init__(self, token: str, delay: float = 3.0, mode: str = "anonymous"):
         self.token = token
         self.delay = delay
         self.mode = mode
         self.revoked_at: float | None = None  # time.monotonic() of the admin call
         self.requests = 0
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        super().__init__()
 
     def revoked(self) -> bool:
         return self.revoked_at is not None and time.monotonic() >= self.revoked_at + self.delay
 
-    def __enter__(self) -> RevocationServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
     def _handler(self):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def _send(self, status: int, body: dict, extra: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (extra or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 if self.path == "/admin/revoke":
                     server.revoked_at = time.monotonic()
-                    return self._send(200, {"revoked": True, "effective_in_s": server.delay})
-                self._send(404, {"error": "not found"})
+                    return self.send(200, {"revoked": True, "effective_in_s": server.delay})
+                self.send(404, {"error": "not found"})
                 return None
 
             def do_GET(self):
                 server.requests += 1
                 if self.path != "/api/me":
-                    return self._send(404, {"error": "not found"})
+                    return self.send(404, {"error": "not found"})
                 auth = self.headers.get("Authorization")
                 if auth is None:
-                    return self._send(200, PUBLIC)
+                    return self.send(200, PUBLIC)
                 if auth != f"Bearer {server.token}":
-                    return self._send(401, {"error": "bad token"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                    return self.send(401, {"error": "bad token"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
                 if server.revoked():
                     if server.mode == "reject":
-                        return self._send(401, {"error": "revoked"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-                    return self._send(200, PUBLIC, {"X-Login-Reason": "AUTHENTICATED_FAILED"})
-                self._send(200, PRIVATE)
+                        return self.send(401, {"error": "revoked"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                    return self.send(200, PUBLIC, {"X-Login-Reason": "AUTHENTICATED_FAILED"})
+                self.send(200, PRIVATE)
                 return None
 
         return Handler

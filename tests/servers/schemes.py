@@ -19,15 +19,13 @@ Endpoints: ``/api/items`` (three items for the key's user; ``401`` for anonymous
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from .base import JsonHandler, ThreadedServer
 
 ITEMS = [{"id": 1, "name": "anvil"}, {"id": 2, "name": "rope"}, {"id": 3, "name": "lamp"}]
 
 
-class SchemeServer:
+class SchemeServer(ThreadedServer):
     def __init__(self, where: tuple[str, str | None], secret: str, identity: str | None = None,
                  accepts: tuple[str, ...] = (), require_header: tuple[str, str] | None = None,
                  require_query: tuple[str, str] | None = None, crash_on: str | None = None):
@@ -35,21 +33,7 @@ class SchemeServer:
         self.crash_on = crash_on  # a presented value that makes the server answer 500
         self.require_header, self.require_query = require_header, require_query
         self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> SchemeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__init__()
 
     # -- who is calling: "user", "anonymous" or "bad" ---------------------------------------
     def presented(self, headers, query: dict[str, list[str]]) -> list[str | None]:
@@ -97,24 +81,10 @@ class SchemeServer:
     def _handler(self):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet tests
-                pass
-
-            def send(self, status: int, body: object, extra: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (extra or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self):
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                server.requests.append((parts.path, query, dict(self.headers.items())))
+                path, query = self.split()
+                server.requests.append((path, query, dict(self.headers.items())))
                 if server.require_header:
                     name, value = server.require_header
                     if self.headers.get(name) != value:
@@ -124,7 +94,7 @@ class SchemeServer:
                 who = server.caller(self.headers, query)
                 if who == "bad":
                     return self.send(401, {"error": "invalid credential"}, {"WWW-Authenticate": "ApiKey"})
-                if parts.path == "/api/tenants":
+                if path == "/api/tenants":
                     if who != "user":
                         return self.send(401, {"error": "authentication required"})
                     return self.send(200, {"tenants": [{"id": server.require_query[1] if server.require_query else "none"}]})
@@ -132,9 +102,9 @@ class SchemeServer:
                     name, value = server.require_query
                     if query.get(name) != [value]:
                         return self.send(400, {"error": f"query {name} missing or wrong"})
-                if parts.path == "/api/me":
+                if path == "/api/me":
                     return self.send(200, {"actor": "alice" if who == "user" else None})
-                if parts.path == "/api/items":
+                if path == "/api/items":
                     if who != "user":
                         return self.send(401, {"error": "authentication required"}, {"WWW-Authenticate": "ApiKey"})
                     return self.send(200, {"items": ITEMS, "total": len(ITEMS)})

@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from .base import JsonHandler, ThreadedServer
 
 BEHAVIOURS = (
     "envelope", "static-header", "key-header", "key-query", "case-sensitive", "bearer-only",
@@ -42,7 +40,7 @@ ITEMS = [{"id": 1, "name": "anvil"}, {"id": 2, "name": "rope"}, {"id": 3, "name"
 AUTH_CODES = {"missing": "not_authed", "bad": "invalid_auth", "expired": "token_expired"}
 
 
-class ZooServer:
+class ZooServer(ThreadedServer):
     """One behaviour on a free loopback port. ``expired`` is a token the server knows as expired;
     ``other`` is a second valid token whose user owns nothing (the unprivileged caller)."""
 
@@ -53,24 +51,7 @@ class ZooServer:
         self.behaviour = behaviour
         self.token, self.expired, self.other = token, expired, other
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> ZooServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        super().__init__(port)
 
     # -- who is calling ------------------------------------------------------------------
     def caller(self, headers, query: dict[str, list[str]]) -> tuple[str, str | None]:
@@ -110,42 +91,28 @@ class ZooServer:
     def _handler(self):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet tests
-                pass
-
-            def send(self, status: int, body: object, extra: dict[str, str] | None = None, html: str | None = None) -> None:
-                data = html.encode() if html is not None else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8" if html is not None else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (extra or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self):
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
+                path, query = self.split()
                 server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 b = server.behaviour
                 extra = {"X-Server-Version": VERSION} if b == "version-header" else {}
                 if b == "static-header" and self.headers.get("X-Api-Version") != "2":
                     return self.send(400, {"error": "missing or unsupported X-Api-Version"})
-                if parts.path == "/about" and b == "version-header":
+                if path == "/about" and b == "version-header":
                     return self.send(200, None, extra, html=f"<html><body><footer>zoo server v{VERSION}</footer></body></html>")
                 who, user = server.caller(self.headers, query)
                 if b == "envelope":
-                    return self.envelope(parts.path, who, user)
+                    return self.envelope(path, who, user)
                 refused = who in ("bad", "expired")
-                if parts.path == "/api/status":
+                if path == "/api/status":
                     return self.send(200, {"status": "ok"}, extra)
                 if refused:
                     challenge = 'Bearer error="invalid_token"' if b in ("case-sensitive", "bearer-only", "version-header") else "ApiKey"
                     return self.send(401, {"error": "invalid credential"}, {**extra, "WWW-Authenticate": challenge})
-                if parts.path == "/api/me":
+                if path == "/api/me":
                     return self.send(200, {"actor": user}, extra)
-                if parts.path == "/api/items":
+                if path == "/api/items":
                     if who == "anonymous" and b != "ignores":
                         return self.send(401, {"error": "authentication required"}, {**extra, "WWW-Authenticate": "Bearer"})
                     items = ITEMS if who == "user" or b == "ignores" else []
