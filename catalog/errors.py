@@ -142,6 +142,7 @@ class ProjectBusy(AuthcatError):
     """Another authcat process holds the project's lock (``catalog.lock``)."""
 
     exit_code = 75  # EX_TEMPFAIL: try again later
+    holder = "another authcat process"  # who holds it, e.g. "`authcat run` (pid 4242, since …)"
 
 
 class WriteFailed(AuthcatError):

@@ -40,9 +40,10 @@ def project_lock(root: Path, command: str, wait: bool = False) -> Iterator[None]
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise ProjectBusy(
-                f"{root} is busy: {_holder(path)} holds {LOCK_NAME}; wait for it to finish, "
-                "or pass --wait to queue behind it") from None
+            busy = ProjectBusy(f"{root} is busy: {_holder(path)} holds {LOCK_NAME}; wait for it to finish, "
+                               "or pass --wait to queue behind it")
+            busy.holder = _holder(path)
+            raise busy from None
         # Who holds it, for the message a second command prints (informative only: the lock is
         # the flock, not this text).
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

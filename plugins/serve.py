@@ -165,7 +165,8 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
                 report = build(project, ctx.hooks)
         except ProjectBusy as exc:
             if not busy[0]:
-                click.echo(f"{exc}; the preview rebuilds when it is free", err=True)
+                click.echo(f"{project.root} is busy: {exc.holder} holds the project lock; "
+                           "the preview rebuilds when it is free", err=True)
             busy[0] = True
             return None
         except Exception as exc:

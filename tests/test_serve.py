@@ -146,7 +146,8 @@ def test_serve_builds_only_while_it_holds_the_project_lock(tmp_path):
             raise
     try:
         wait_for("the first build", lambda: get(base, BUILD_ID_PATH).text == "1", proc, log)
-        assert "`authcat build`" in log.read_text()  # the busy message names the holder
+        assert "is busy: `authcat build` (pid " in log.read_text()  # the busy message names the holder
+        assert "--wait" not in log.read_text()  # serve has no --wait: it waits on its own
         page = root / "site" / "templates" / "home.md.j2"
         with project_lock(root, "run"):
             page.write_text(page.read_text() + "\n\nlock-marker-two\n")
