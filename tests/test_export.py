@@ -54,7 +54,13 @@ def test_export_carries_cells_explanations_signals_and_provenance(built):
     labels = {(s["meaning"], s["label"]): s for s in jira["signals"] if s["recommended"]}
     assert ("credential accepted", "x-aaccountid present") in labels
     assert ("credential read and rejected", "x-seraph-loginreason: AUTHENTICATED_FAILED") in labels
-    assert jira["token_check"][0]["found"] is False and jira["token_check"][0]["reason"].startswith("none found")
+    # Only bad credentials judge (wrong-scheme and scheme-case are presentations): on Backlot the issue
+    # and comment endpoints refuse every one with 404, the cheapest first.
+    check = jira["token_check"][0]
+    assert check["found"] is True and check["target"] == "backlot"
+    first = check["candidates"][0]
+    assert first["endpoint"] in {"getComments", "getCommentsV2"} and first["refusals"].endswith("404")
+    assert [c["body_bytes"] for c in check["candidates"]] == sorted(c["body_bytes"] for c in check["candidates"])
     datasette = next(a for a in data["apis"] if a["name"] == "datasette")
     assert datasette["token_check"][0]["candidates"][0]["method"] == "GET"
     # Documentation-only endpoints are exported too, with no observation.

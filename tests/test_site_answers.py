@@ -91,7 +91,10 @@ def test_jira_which_endpoint_checks_a_token(page):
     assert any("GET /rest/api/3/myself: unknown-token → 401 rejected" in t and "R11, github.com" in t
                for t in reported), reported
     observed = lines(answer, "observed")
-    assert any(t.startswith("observed backlot (an emulator)") and "none found on backlot" in t for t in observed)
+    # Observed on the emulator: the comment endpoint refuses every bad credential with 404 — and the
+    # answer warns that a valid credential without rights gets 404 too.
+    assert any(t.startswith("observed backlot (an emulator)") and "/rest/api/2/issue/{issueIdOrKey}/comment" in t
+               and "→ 404" in t and "without rights gets 404 too" in t for t in observed), observed
     assert lines(answer, "documented"), "the spec's 401 documentation is shown, labelled documented"
     # The targets are explained next to the answers.
     assert "an emulator" in page.locator(".authcat-targets").first.inner_text()
