@@ -16,7 +16,7 @@ import pytest
 
 from catalog.definitions import load_all
 from catalog.site import slug
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -69,16 +69,13 @@ class Visit:
         self.third_party: set[str] = set()
         self.console_errors: list[str] = []
         self.failed: list[str] = []
-        self.context.route(lambda url: not url.startswith(base_url), self._block)
+        self.off_origin: set[str] = set()
+        watch_origin(self.context, base_url, self.off_origin)
         self.page = self.context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
         self.page.on("requestfailed", self._request_failed)
         self.page.on("response", self._response)
-
-    def _block(self, route):
-        self.third_party.add(urlparse(route.request.url).hostname or route.request.url)
-        route.abort()
 
     def _is_local(self, url: str) -> bool:
         return url.startswith(self.base)
@@ -106,6 +103,7 @@ class Visit:
     def assert_clean(self):
         assert self.console_errors == []
         assert self.failed == []
+        self.third_party = {urlparse(url).hostname or url for url in self.off_origin}
         assert self.third_party <= THIRD_PARTY_ALLOWED, self.third_party - THIRD_PARTY_ALLOWED
 
 

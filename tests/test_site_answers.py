@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -41,18 +41,13 @@ def browser():
 @pytest.fixture
 def page(browser, base_url):
     context = browser.new_context(viewport={"width": 1440, "height": 900})
-    off_origin: list[str] = []
-
-    def block(route):
-        off_origin.append(route.request.url)
-        route.abort()
-
-    context.route(lambda url: not url.startswith(base_url), block)
+    off_origin: set[str] = set()
+    watch_origin(context, base_url, off_origin)
     p = context.new_page()
     p.goto(base_url + "/index.html", wait_until="load")
     yield p
     context.close()
-    assert off_origin == []
+    assert off_origin == set()
 
 
 def ask(page, api_title: str, question: str):

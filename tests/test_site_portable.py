@@ -15,7 +15,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir
+from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
 
 SUB_PATH_URL = "https://example.org/docs/authcat/"
 
@@ -94,12 +94,7 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
     errors: list[str] = []
     with serve_dir(build) as base, chromium() as browser:
         context = browser.new_context()  # type: ignore[attr-defined]
-
-        def block(route):
-            off_origin.add(route.request.url)
-            route.abort()
-
-        context.route(lambda url: not url.startswith(base), block)
+        watch_origin(context, base, off_origin)
         page = context.new_page()
 
         def console(msg):
