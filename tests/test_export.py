@@ -67,7 +67,8 @@ def test_export_carries_cells_explanations_signals_and_provenance(built):
     assert any(not e["observed"] for e in jira["endpoints"])
 
 
-def test_no_secret_or_identity_value_in_the_export(built):
+def test_no_secret_or_identity_value_in_the_export(built, bundled_run):
+    # bundled_run: a real Backlot run in this session, so its corpus (and tokens) exist to search for.
     text = (built / "site" / "build" / "catalog.json").read_text()
     assert "@acme.com" not in text and "@northwind" not in text
     import yaml

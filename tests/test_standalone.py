@@ -34,7 +34,8 @@ def clone(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 def test_nothing_refers_outside_the_repository(clone):
     root, _ = clone
-    found = subprocess.run(["git", "grep", "-nIE", r"\.\./shared|/work/shared", "--", "."], cwd=root,
+    found = subprocess.run(["git", "grep", "-nIE", r"\.\./shared|/work/shared", "--", ".",
+                            ":(exclude)tests/test_standalone.py"], cwd=root,
                            capture_output=True, text=True, check=False)
     assert found.returncode == 1 and found.stdout == "", found.stdout
     assert not (root.parent / "shared").exists()
