@@ -61,15 +61,23 @@ def edit(root: Path, size: int) -> None:
     path.write_text(text[:line_end] + f'\n    query: {{_size: "{size}"}}' + text[line_end:])
 
 
-def probes(root: Path) -> dict[str, dict]:
+# What the run itself says (a run that reused every cell leaves its observation file as it was,
+# so the files cannot tell this run's probes from the last probing run's).
+_SUMMARY = re.compile(r"^(\S+) on (\S+): (\d+) probes, (\d+) endpoints reused", re.M)
+_STARTED = re.compile(r"\(pid \d+\), ready in")
+
+
+def probes(root: Path, output: str) -> dict[str, dict]:
+    said = {f"{api}/{target}": (int(n), int(reused)) for api, target, n, reused in _SUMMARY.findall(output)}
     out = {}
     for f in sorted((root / "site" / "data" / "observations").glob("*/*.json")):
         if f.name.endswith((".previous.json", ".partial.json")):
             continue
         run = json.loads(f.read_text())
+        key = f"{run['api']}/{run['target']}"
         available = sum(1 for s in run["states"].values() if s.get("available"))
-        out[f"{run['api']}/{run['target']}"] = {"probes": run["run"].get("probes"), "reused": run["run"].get("reused"),
-                                                "states": available, "endpoints": len(run["endpoints"])}
+        n, reused = said.get(key, (None, None))
+        out[key] = {"probes": n, "reused": reused, "states": available, "endpoints": len(run["endpoints"])}
     return out
 
 
@@ -84,8 +92,8 @@ def main(rounds: int = 3, log=print) -> list[Row]:
         def incremental() -> dict:
             counter["size"] += 1
             edit(root, 10 + counter["size"] % 2)
-            wall, _ = cli(root, "run")
-            got = probes(root)
+            wall, output = cli(root, "run")
+            got = probes(root, output)
             key = f"{EDITED[0]}/local"
             ok = got[key]["probes"] == got[key]["states"] and all(
                 v["probes"] == 0 for k, v in got.items() if k != key)
@@ -99,11 +107,9 @@ def main(rounds: int = 3, log=print) -> list[Row]:
 
         def current() -> dict:
             """`make catalog` when every cell is current: must start no server."""
-            wall, _ = cli(root, "run")
-            runs = [json.loads(f.read_text())["run"] for f in (root / "site" / "data" / "observations").glob("*/*.json")
-                    if not f.name.endswith((".previous.json", ".partial.json"))]
-            started = [r for r in runs if r.get("target_started") is not False or r.get("probes")]
-            return {"wall_s": wall, "started": len(started)}
+            wall, output = cli(root, "run")
+            probed = [k for k, v in probes(root, output).items() if v["probes"]]
+            return {"wall_s": wall, "started": len(_STARTED.findall(output)) + len(probed)}
 
         got = rounds_alternating({"run after one edit": incremental, "build alone": build,
                                   "run, all current": current}, rounds, log=log)
