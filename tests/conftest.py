@@ -48,3 +48,12 @@ def bundled_run(tmp_path_factory):
     options = RunOptions(apis=["jira-cloud", "confluence-cloud"], refresh=True, log=lambda m: None)
     runs, _ = probe(project, Hooks(), options)
     return project, {(r.api, r.target): r for r in runs}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Debian Chromium per test module (tests/support/browser.py)."""
+    from tests.support.browser import chromium  # Playwright is loaded only by the tests that use it
+
+    with chromium() as b:
+        yield b

@@ -16,7 +16,7 @@ import pytest
 
 from catalog.definitions import load_all
 from catalog.site import slug
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.browser import build_site, chromium_path, copy_project, serve_dir, watch_origin
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -42,12 +42,6 @@ def built_copy(tmp_path_factory) -> Path:
 def base_url(built_copy):
     with serve_dir(built_copy / "site" / "build") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

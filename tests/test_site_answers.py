@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.browser import build_site, chromium_path, copy_project, serve_dir, watch_origin
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -30,12 +30,6 @@ def base_url(tmp_path_factory):
     build_site(root)
     with serve_dir(root / "site" / "build") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.site import slug
 from catalog.store import Store
-from tests.support.browser import chromium, chromium_path, serve_dir
+from tests.support.browser import chromium_path, serve_dir
 from tests.support.project import make_project, run_cli
 
 HOSTILE = Path(__file__).parent / "hostile" / "html-in-text.yaml"  # the corpus's text case
@@ -47,12 +47,6 @@ def site(tmp_path_factory):
     build = root / "site" / "build"
     with serve_dir(build) as url:
         yield url, build
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def group_page(build: Path) -> str:

@@ -13,7 +13,7 @@ import yaml
 from catalog.observe import Observation
 from catalog.results import Cell, EndpointResult, TargetRun
 from catalog.store import Store
-from tests.support.browser import chromium, chromium_path, serve_dir
+from tests.support.browser import chromium_path, serve_dir
 from tests.support.project import make_project, run_cli
 
 pytest.importorskip("playwright.sync_api")
@@ -67,12 +67,6 @@ def site(tmp_path_factory):
     build = root / "site" / "build"
     with serve_dir(build) as url:
         yield url, build
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def check_inert(page, url: str) -> None:
