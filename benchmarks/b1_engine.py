@@ -18,7 +18,7 @@ from statistics import median
 
 import httpx
 
-from catalog.probe import Prober, ProbeRequest, ProbeSettings, make_client
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, make_client
 
 from .common import Row, med, nginx, rounds_alternating
 

@@ -32,8 +32,8 @@ CACHE = ROOT / ".cache" / "authcat"
 START_ONE = """
 import json, sys, tempfile, time
 from pathlib import Path
-from catalog.plugins import Hooks
-from catalog.targets import LaunchContext
+from catalog.hooks.manager import Hooks
+from catalog.targets.profiles import LaunchContext
 name, cache = sys.argv[1], Path(sys.argv[2])
 launcher = Hooks().launchers[name]
 with tempfile.TemporaryDirectory() as scratch:

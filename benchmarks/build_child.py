@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 t0 = time.perf_counter()
+from catalog.hooks.manager import Hooks  # noqa: E402
 from catalog.pipeline import Project, build  # noqa: E402  (import time is part of the build)
-from catalog.plugins import Hooks  # noqa: E402
 
 report = build(Project(Path(sys.argv[1])), Hooks())
 # Peak RSS of this process image: VmHWM is reset at exec, unlike ru_maxrss, which on Linux also

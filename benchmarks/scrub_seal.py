@@ -1,4 +1,4 @@
-"""What the one scrub choke point costs: ``catalog.scrub.seal`` on a synthetic run.
+"""What the one scrub choke point costs: ``catalog.secrets.scrub.seal`` on a synthetic run.
 
 ``python -m benchmarks.scrub_seal [N]`` builds a run of N endpoints × 12 states (the shape of
 ``benchmarks/synthetic.py``, with distinct header values per cell so the scrubber's memo cannot
@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
-from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult, TargetRun
-from catalog.scrub import Scrubber, seal
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell, EndpointResult, TargetRun
+from catalog.secrets.scrub import Scrubber, seal
 
 STATES = ["valid", "anonymous", "malformed", "unknown-token", "wrong-identity", "wrong-scheme",
           "scheme-case", "expired", "revoked", "forged", "unprivileged", "deactivated"]

@@ -13,9 +13,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult, TargetRun
-from catalog.store import Store
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell, EndpointResult, TargetRun
+from catalog.runs.store import Store
 
 from .common import ROOT
 

@@ -1,3 +1,5 @@
-from .cli import main
+"""``python -m catalog``: the same command line as the ``authcat`` console script."""
+
+from catalog.cli import main
 
 main()

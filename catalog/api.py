@@ -3,7 +3,7 @@
 Plugins — the built-in ones in ``authcat_plugins`` included — import only from here
 (``from catalog.api import hookimpl, TokenState, ...``); every other ``catalog`` module is
 internal and may change. ``tests/test_api.py`` pins ``__all__``, so a change to this surface is a
-deliberate, reviewed change. The hooks themselves are documented in :mod:`catalog.hookspecs`
+deliberate, reviewed change. The hooks themselves are documented in :mod:`catalog.hooks.specs`
 and on the site page "Writing plugins".
 
 Importing this module has no side effect: it loads no plugin and builds no plugin manager.
@@ -11,16 +11,34 @@ Importing this module has no side effect: it loads no plugin and builds no plugi
 
 from __future__ import annotations
 
-from .answers import ApiAnswers, TargetAnswers, api_answers, signals_per_target
-from .binding import runtime_problem as origin_problem
-from .classify import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS, Judgement, default_judge
-from .cli import Context, pass_ctx, probe_options, run_options
-from .cli import err as stderr_console
-from .cli import out as stdout_console
-from .columns import state_columns, state_order
-from .definitions import ApiDefinition, load_all, load_api, schema_problems
-from .documented import disagreements
-from .errors import (
+from catalog.answers.columns import state_columns, state_order
+from catalog.answers.documented import disagreements
+from catalog.answers.fallback import find_fallback
+from catalog.answers.presentations import api_presentations, scheme_words
+from catalog.answers.questions import questions_for, targets_for
+from catalog.answers.recipe import Recipe, client_auth, recipe_script
+from catalog.answers.reports import Comparison, compare, describe, write_junit, write_sarif
+from catalog.answers.reproduce import Snippet, snippet
+from catalog.answers.signals import ACCEPTED, REJECTED, Signal, find_signals
+from catalog.answers.token_check import ApiAnswers, TargetAnswers, api_answers, signals_per_target
+from catalog.cli import Context, pass_ctx, probe_options, run_options
+from catalog.cli import err as stderr_console
+from catalog.cli import out as stdout_console
+from catalog.definitions.evidence import API_WIDE, claimed_cells
+from catalog.definitions.loader import ApiDefinition, load_all, load_api, schema_problems
+from catalog.definitions.reference import FILES as REFERENCE_FILES
+from catalog.definitions.reference import fields as reference_fields
+from catalog.definitions.reference import full_example as reference_example
+from catalog.definitions.yamlfile import load as load_yaml
+from catalog.definitions.yamlfile import loads as loads_yaml
+from catalog.engine.probe import Prober, ProbeSettings
+from catalog.engine.revocation_watch import Measurement, Poll, WatchPlan, format_duration
+from catalog.engine.revocation_watch import load as load_measurements
+from catalog.engine.revocation_watch import record as record_measurement
+from catalog.engine.revocation_watch import watch as watch_token
+from catalog.engine.runner import CACHE_ENV, discover, endpoint_url, probe_all
+from catalog.hooks.specs import hookimpl
+from catalog.model.errors import (
     AuthcatError,
     DefinitionError,
     InputError,
@@ -33,12 +51,9 @@ from .errors import (
     TargetError,
     WatchError,
 )
-from .evidence import API_WIDE, claimed_cells
-from .fallback import find_fallback
-from .history import ChangeIndex, cell_history
-from .hookspecs import hookimpl
-from .lock import project_lock
-from .model import (
+from catalog.model.judgement import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS, Judgement, default_judge
+from catalog.model.observation import Observation, is_2xx, resolve_pointer
+from catalog.model.vocabulary import (
     Api,
     AuthScheme,
     Credential,
@@ -56,28 +71,15 @@ from .model import (
     Verdict,
     slug,
 )
-from .observe import Observation, is_2xx, resolve_pointer
-from .pipeline import build
-from .presentations import api_presentations, scheme_words
-from .probe import Prober, ProbeSettings
-from .process import LocalServer, ServerProcess, free_port
-from .questions import questions_for, targets_for
-from .recipe import Recipe, client_auth, recipe_script
-from .reference import FILES as REFERENCE_FILES
-from .reference import fields as reference_fields
-from .reference import full_example as reference_example
-from .reports import Comparison, compare, describe, write_junit, write_sarif
-from .reproduce import Snippet, snippet
-from .results import ApiCatalog, Catalog, EndpointResult, SitePage, TargetRun
-from .revocation import Measurement, Poll, WatchPlan, format_duration
-from .revocation import load as load_measurements
-from .revocation import record as record_measurement
-from .revocation import watch as watch_token
-from .runner import CACHE_ENV, discover, endpoint_url, probe_all
-from .scrub import Scrubber
-from .signals import ACCEPTED, REJECTED, Signal, find_signals
-from .store import Store, atomic_write, read_file
-from .targets import (
+from catalog.pipeline import build
+from catalog.runs.history import ChangeIndex, cell_history
+from catalog.runs.lock import project_lock
+from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, SitePage, TargetRun
+from catalog.runs.store import Store, atomic_write, read_file
+from catalog.secrets.binding import runtime_problem as origin_problem
+from catalog.secrets.scrub import Scrubber
+from catalog.targets.process import LocalServer, ServerProcess, free_port
+from catalog.targets.profiles import (
     LaunchContext,
     Launched,
     Launcher,
@@ -90,13 +92,11 @@ from .targets import (
     profile_base_url,
     resolve_ref,
 )
-from .yamlfile import load as load_yaml
-from .yamlfile import loads as loads_yaml
 
 __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each group)
-    # Hooks (declared and documented in catalog.hookspecs)
+    # Hooks (declared and documented in catalog.hooks.specs)
     "hookimpl",
-    # Errors: one tree, handled once by the CLI (catalog.errors)
+    # Errors: one tree, handled once by the CLI (catalog.model.errors)
     "AuthcatError", "DefinitionError", "InputError", "Interrupted", "PluginError", "Problem",
     "ProjectBusy", "RegressionsFound", "ServerStartError", "SecretRefError", "TargetError", "WatchError",
     # Vocabulary: what token states, schemes and targets are made of

@@ -15,15 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .definitions import load_all, plugin_problems
-from .errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed, Terminated, WriteFailed
-from .evidence import check_claims
-from .lock import project_lock
-from .pipeline import Project, build, probe
-from .plugins import Hooks
-from .runner import RunOptions
-from .targets import is_ready
+from catalog import __version__
+from catalog.definitions.evidence import check_claims
+from catalog.definitions.loader import load_all, plugin_problems
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
+from catalog.model.errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed, Terminated, WriteFailed
+from catalog.pipeline import Project, build, probe
+from catalog.runs.lock import project_lock
+from catalog.targets.profiles import is_ready
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -90,7 +90,7 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def locked(command: str):
-    """Run a command holding the project's lock (see ``catalog.lock``)."""
+    """Run a command holding the project's lock (see ``catalog.runs.lock``)."""
     def wrap(f):
         @functools.wraps(f)
         def inner(ctx: Context, *args, wait: bool = False, **kw):
@@ -210,7 +210,7 @@ def build_cmd(ctx: Context, site_url: str | None) -> None:
 def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     """Check the endpoint definitions; print every problem as file:line: field: message."""
     only = sorted({_api_of(ctx.project, p) for p in paths}) or None
-    # lint=True: where credentials may go (catalog.binding) is checked too. Elsewhere a profile
+    # lint=True: where credentials may go (catalog.secrets.binding) is checked too. Elsewhere a profile
     # that breaks it loads, and `targets` shows why it is not ready.
     apis = load_all(ctx.project.endpoints, only=only, lint=True)
     problems = [p for a in apis.values() for p in plugin_problems(a, ctx.hooks)]

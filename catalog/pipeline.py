@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .containment import symlinks_out
-from .definitions import ApiDefinition, load_all
-from .diff import Change, diff_runs
-from .evidence import check_claims
-from .plugins import Hooks
-from .results import ApiCatalog, Catalog, TargetRun
-from .runner import RunOptions, probe_all
-from .site import BuildReport, SitePaths, build_site
-from .store import Store, atomic_write, dumps
-from .yamlfile import DefinitionError
+from catalog import __version__
+from catalog.definitions.containment import symlinks_out
+from catalog.definitions.evidence import check_claims
+from catalog.definitions.loader import ApiDefinition, load_all
+from catalog.definitions.yamlfile import DefinitionError
+from catalog.engine.runner import RunOptions, probe_all
+from catalog.hooks.manager import Hooks
+from catalog.runs.diff import Change, diff_runs
+from catalog.runs.results import ApiCatalog, Catalog, TargetRun
+from catalog.runs.store import Store, atomic_write, dumps
+from catalog.site.build import BuildReport, SitePaths, build_site
 
 
 @dataclass
@@ -89,7 +89,7 @@ def record(project: Project, runs: list[TargetRun]) -> list[Change]:
 
     Each log entry says when (the new run's date), where (API, target, and the target versions
     before and after: drift between releases shows as a version change), what moved, and why
-    (``cause``: the server's behaviour, or the definition / classifier; see ``catalog.diff``).
+    (``cause``: the server's behaviour, or the definition / classifier; see ``catalog.runs.diff``).
     """
     store = Store(project.data)
     entries: list[dict[str, Any]] = []
@@ -104,7 +104,7 @@ def record(project: Project, runs: list[TargetRun]) -> list[Change]:
     # The log first, then the observations. A run killed between the two leaves entries whose
     # observations never landed: they are recognised (same API and target, diffed from the very
     # run that is still stored) and replaced by this run's, so the log never holds a move twice
-    # or a move the observations contradict. The project lock (catalog.lock) keeps two runs from
+    # or a move the observations contradict. The project lock (catalog.runs.lock) keeps two runs from
     # interleaving this read-append-replace.
     logged = read_changes(project)
     kept = [e for e in logged if diffed_from.get((e.get("api"), e.get("target")), _NOT_RUN) != e.get("previous_date")]

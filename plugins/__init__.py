@@ -1,1 +1,1 @@
-"""authcat's built-in plugins, registered from ``catalog.plugins.DEFAULT_PLUGINS`` like any other."""
+"""authcat's built-in plugins, registered from ``catalog.hooks.manager.DEFAULT_PLUGINS`` like any other."""

@@ -1,5 +1,5 @@
 """The default auth-signal finder: compares every observation of one target of an API
-(see ``catalog.signals``); called once per target.
+(see ``catalog.answers.signals``); called once per target.
 
 Registered ``trylast`` like every built-in, so a plugin that knows better about an API can add
 its own signals; the facade concatenates all of them.

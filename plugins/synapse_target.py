@@ -4,7 +4,7 @@ In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite, on
 on a free 127.0.0.1 port, no federation listener and no federation peers, registration only with
 a token nobody has (users come through the shared secret), rate limits lifted for the probes), starts
 ``python -m synapse.app.homeserver`` and stops it by its PID when the run ends, also on errors,
-Ctrl-C and SIGTERM (:class:`catalog.process.ServerProcess`).
+Ctrl-C and SIGTERM (:class:`catalog.targets.process.ServerProcess`).
 
 Then it makes every fixture through the server itself (see :mod:`.synapse_fixtures`):
 
@@ -198,5 +198,5 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
 @hookimpl(trylast=True)
 def authcat_register_targets(register):
     # The version the admin API will state, known without starting Synapse: a run whose Matrix
-    # cells are all current for it starts no Synapse (catalog.targets.Launcher).
+    # cells are all current for it starts no Synapse (catalog.targets.profiles.Launcher).
     register("synapse", Launcher(start=launch_synapse, version=lambda ctx: installed_version("matrix-synapse")))

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
+from catalog.engine.runner import CACHE_ENV, RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project
-from catalog.plugins import Hooks
-from catalog.runner import CACHE_ENV, RunOptions
 from tests.support.project import CACHE, copy_project
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 
-from catalog.answers import disagreements, explain, no_check_reason, token_check, unprivileged_like
-from catalog.model import Documented, Endpoint
-from catalog.recipe import client_auth, path_pattern, recipe_script
-from catalog.results import TargetRun
-from catalog.signals import find_signals
+from catalog.answers.recipe import client_auth, path_pattern, recipe_script
+from catalog.answers.signals import find_signals
+from catalog.answers.token_check import disagreements, explain, no_check_reason, token_check, unprivileged_like
+from catalog.model.vocabulary import Documented, Endpoint
+from catalog.runs.results import TargetRun
 from tests.support.recipe import load_recipe
 from tests.support.runs import cell, made_up_api, result
 
@@ -74,8 +74,8 @@ def test_no_token_check_says_why():
 
 
 def test_disagreements(project):
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import load_catalog
-    from catalog.plugins import Hooks
 
     jira = load_catalog(project, Hooks()).apis["jira-cloud"]
     found = {(d["endpoint"].id, d["kind"]) for d in disagreements(jira)}

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import build
-from catalog.plugins import Hooks
 
 pytestmark = pytest.mark.backlot
 
@@ -83,8 +83,8 @@ def test_unprivileged_user_sees_less(bundled_run):
 
 
 def test_rerun_leaves_observation_entries_unchanged(bundled_run):
+    from catalog.engine.runner import RunOptions
     from catalog.pipeline import probe
-    from catalog.runner import RunOptions
 
     project, _runs = bundled_run
     path = project.data / "observations" / "jira-cloud" / "backlot.json"

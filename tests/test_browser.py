@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from catalog.definitions import load_all
-from catalog.site import slug
+from catalog.definitions.loader import load_all
+from catalog.site.build import slug
 from tests.support.browser import build_site, chromium_path, copy_project, serve_dir, watch_origin
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import load_catalog, read_changes, record
-from catalog.plugins import Hooks
-from catalog.site import render_pages
-from catalog.store import Store
+from catalog.runs.store import Store
+from catalog.site.build import render_pages
 from tests.support.runs import make_run
 
 D1, D2, D3 = "2025-01-01T10:00:00Z", "2025-02-01T11:30:00Z", "2025-03-01T09:15:00Z"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog.classify import REJECTING, SERVED_2XX
-from catalog.definitions import load_api
-from catalog.model import LEGITIMATE_STATES
+from catalog.definitions.loader import load_api
+from catalog.model.judgement import REJECTING, SERVED_2XX
+from catalog.model.vocabulary import LEGITIMATE_STATES
 from tests.support.runs import authcat, datasette_versions, make_run, outcomes, snapshot, write_run
 
 DATE1, DATE2 = "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"

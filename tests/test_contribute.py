@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from authcat_plugins.contribute import append_entry, derive_id
 from catalog.cli import cli, hooks
-from catalog.definitions import load_api
-from catalog.runner import CACHE_ENV
+from catalog.commands.contribute import append_entry, derive_id
+from catalog.definitions.loader import load_api
+from catalog.engine.runner import CACHE_ENV
 from tests.support.project import AUTHCAT, CACHE, cli_env, copy_project
 
 PLUGINS_JSON = ["--api", "datasette", "--group", "data", "--method", "GET", "--path", "/-/plugins.json",
@@ -96,7 +96,7 @@ def test_new_and_lint_agree(root):
     """What lint accepts, `new` accepts, and the reverse: the same shape under other parameter
     names is another fixture of an operation (datasette's private table beside its public one);
     an exact duplicate, a group title naming a generated page, are refused by both."""
-    from catalog.errors import DefinitionError
+    from catalog.model.errors import DefinitionError
 
     ok = new(root, "--api", "datasette", "--group", "data", "--method", "GET", "--id", "other-table",
              "--path", "/{database}/{other_table}.json")

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 import authcat_plugins.datasette_target as plugin
-from catalog.errors import TargetError
-from catalog.plugins import Hooks
-from catalog.targets import LaunchContext
+from catalog.hooks.manager import Hooks
+from catalog.model.errors import TargetError
+from catalog.targets.profiles import LaunchContext
 from tests.support.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 TIMEOUT = httpx.Timeout(10.0)
@@ -153,8 +153,8 @@ def test_bad_tokens_rejected_on_1_0a41(running, role, error):
 
 
 def test_every_catalogued_endpoint_answers_200_for_valid(running):
-    from catalog.definitions import load_api
-    from catalog.runner import endpoint_url
+    from catalog.definitions.loader import load_api
+    from catalog.engine.runner import endpoint_url
 
     launched, *_ = running
     definition = load_api(Path(__file__).resolve().parent.parent / "endpoints" / "datasette")

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.cli import cli
-from catalog.definitions import load_all
-from catalog.errors import DefinitionError
+from catalog.definitions.loader import load_all
+from catalog.model.errors import DefinitionError
 from tests.support.project import REPO
 
 

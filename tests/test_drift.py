@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from authcat_plugins.drift import pair_runs
-from catalog.classify import SERVED_2XX
-from catalog.store import Store
+from catalog.commands.drift import pair_runs
+from catalog.model.judgement import SERVED_2XX
+from catalog.runs.store import Store
 from tests.support.runs import authcat, clone, datasette_versions, make_run, outcomes, write_run
 
 DATE1, DATE2 = "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"
@@ -175,9 +175,9 @@ def test_a_run_on_another_release_logs_the_changes(versions, tmp_path):
 @pytest.mark.timeout(900)
 def test_scheme_case_is_observed_and_shown(versions):
     """A lower-cased `bearer` with the valid token: observed, and the cell shows its outcome."""
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import Project, load_catalog
-    from catalog.plugins import Hooks
-    from catalog.site import render_pages
+    from catalog.site.build import render_pages
 
     cells = json.loads(versions.observations("new").read_text())["endpoints"]
     actor = cells["actor"]["states"]["scheme-case"]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.definitions import load_api
+from catalog.definitions.loader import load_api
+from catalog.definitions.yamlfile import DefinitionError
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, build
-from catalog.plugins import Hooks
-from catalog.yamlfile import DefinitionError
 from tests.servers.zoo_project import ENDPOINTS, run_zoo
 from tests.support.project import run_cli
 
@@ -179,8 +179,8 @@ def test_lint_cli_names_file_line_and_field_without_a_traceback(tmp_path):
 def test_a_changed_envelope_is_probed_again_not_served_from_the_cache(tmp_path, monkeypatch):
     """Envelope rules are matched while probing (bodies are not kept): editing them must not
     leave cells judged by the old rule."""
+    from catalog.engine.runner import RunOptions
     from catalog.pipeline import probe
-    from catalog.runner import RunOptions
     from tests.servers.zoo import ZooServer
     from tests.support.project import make_project
 

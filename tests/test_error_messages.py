@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.process import free_port
+from catalog.targets.process import free_port
 from tests.servers.fault_server import FaultServer
 from tests.servers.tls_server import SelfSignedServer
 from tests.support.project import AUTHCAT, cli_env, make_project, role_env, run_cli

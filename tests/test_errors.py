@@ -11,9 +11,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from catalog import errors
 from catalog.cli import CatalogGroup
-from catalog.errors import (
+from catalog.model import errors
+from catalog.model.errors import (
     AuthcatError,
     DefinitionError,
     InputError,

@@ -8,11 +8,11 @@ import textwrap
 from click.testing import CliRunner
 
 from catalog.cli import cli
-from catalog.definitions import load_all
-from catalog.evidence import API_WIDE, claimed_cells
+from catalog.definitions.evidence import API_WIDE, claimed_cells
+from catalog.definitions.loader import load_all
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import load_catalog
-from catalog.plugins import Hooks
-from catalog.site import render_pages
+from catalog.site.build import render_pages
 from tests.support.project import REPO
 
 R5 = "https://community.atlassian.com/t5/Jira-questions/API-Token-expiry-and-error-handling/qaq-p/1246938"
@@ -118,7 +118,7 @@ def test_the_api_page_marks_claimed_cells_and_links_their_source(project):
 def test_history_says_since_when_a_cell_is_what_it_is(project):
     import json
 
-    from catalog.history import cell_history
+    from catalog.runs.history import cell_history
 
     hooks = Hooks()
     catalog = load_catalog(project, hooks)
@@ -139,7 +139,7 @@ def test_history_says_since_when_a_cell_is_what_it_is(project):
     assert history["valid"]["at_least"] is True and history["valid"]["since"] == "2026-01-01T00:00:00Z"
     # The export carries it, from the committed change log.
     project.changes_file.write_text(json.dumps(log))
-    from catalog.export import export_data
+    from catalog.site.export import export_data
 
     catalog = load_catalog(project, hooks)
     data = export_data(catalog, {})

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from catalog.definitions import load_all
-from catalog.plugins import Hooks
-from catalog.probe import Prober, ProbeRequest, ProbeSettings
-from catalog.runner import RunOptions, probe_all
+from catalog.definitions.loader import load_all
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.runner import RunOptions, probe_all
+from catalog.hooks.manager import Hooks
 from tests.servers.fault_server import DISCOVERED, ODD_LOCATIONS, ROUTES, FaultServer, gzip_bomb
 from tests.support.project import make_project, remote_target, role_env
 

@@ -9,11 +9,11 @@ import re
 import httpx
 import pytest
 
-from catalog.model import Presentation
+from catalog.hooks.manager import Hooks
+from catalog.model.vocabulary import Presentation
 from catalog.pipeline import load_catalog
-from catalog.plugins import Hooks
-from catalog.site import render_pages
-from catalog.targets import LaunchContext
+from catalog.site.build import render_pages
+from catalog.targets.profiles import LaunchContext
 from tests.support.project import REPO
 from tests.support.recipe import load_recipe
 

@@ -11,11 +11,11 @@ import textwrap
 
 import pytest
 
-from catalog.definitions import load_all
-from catalog.plugins import Hooks
-from catalog.probe import Prober, ProbeRequest, ProbeSettings
-from catalog.runner import RunOptions, probe_all
-from catalog.yamlfile import DefinitionError
+from catalog.definitions.loader import load_all
+from catalog.definitions.yamlfile import DefinitionError
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.runner import RunOptions, probe_all
+from catalog.hooks.manager import Hooks
 from tests.servers.fault_server import BOMB_SIZE, FaultServer, gzip_bomb
 from tests.support.project import REPO, make_project, role_env
 
@@ -75,7 +75,7 @@ def test_the_cells_around_them_are_fine(observed, server):
 
 BOMB_SCRIPT = textwrap.dedent("""
     import asyncio, json, resource, sys, time
-    from catalog.probe import ProbeRequest, Prober, ProbeSettings
+    from catalog.engine.probe import ProbeRequest, Prober, ProbeSettings
     async def go():
         async with Prober(ProbeSettings(timeout={timeout}, retries=0, max_body={cap})) as prober:
             return await prober.probe(ProbeRequest(key=("b",), method="GET", url=sys.argv[1]))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import DefinitionError
-from catalog.plugins import Hooks
+from catalog.hooks.manager import Hooks
+from catalog.model.errors import DefinitionError
 from tests.support.project import AUTHCAT, cli_env
 
 CORPUS = Path(__file__).parent / "hostile"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from authcat_plugins.openapi_importer import import_openapi
-from authcat_plugins.openapi_security import map_scheme, spec_scheme
-from authcat_plugins.openapi_spec import read_spec
-from catalog.definitions import load_api
-from catalog.model import Location
+from catalog.definitions.loader import load_api
+from catalog.importers.openapi.importer import import_openapi
+from catalog.importers.openapi.security import map_scheme, spec_scheme
+from catalog.importers.openapi.spec import read_spec
+from catalog.model.vocabulary import Location
 from tests.support.project import run_cli
 
 REPO = Path(__file__).parents[1]

@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.classify import Judgement
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks, get_plugin_manager
+from catalog.hooks.specs import hookimpl
+from catalog.model.judgement import Judgement
+from catalog.model.vocabulary import Credential, Credentials
 from catalog.pipeline import Project, load_catalog, probe, read_changes
-from catalog.plugins import Hooks, get_plugin_manager
-from catalog.runner import RunOptions
-from catalog.site import render_pages
-from catalog.targets import LaunchContext, Launched, Launcher, TargetError, TargetPool
+from catalog.site.build import render_pages
+from catalog.targets.profiles import LaunchContext, Launched, Launcher, TargetError, TargetPool
 from tests.support.project import make_project, run_cli
 
 IDENTITY = "Me+Toy@Example.test"
@@ -248,7 +248,7 @@ def test_a_server_that_changed_is_drift(toy):
 
 
 def _profile(name: str, launcher: str):
-    from catalog.model import TargetProfile
+    from catalog.model.vocabulary import TargetProfile
     return TargetProfile(api="toy", name=name, launcher=launcher)
 
 

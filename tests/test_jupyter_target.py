@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 import authcat_plugins.jupyter_target as plugin
-from catalog.answers import compute_answers
+from catalog.answers.token_check import compute_answers
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, load_catalog, probe
-from catalog.plugins import Hooks
-from catalog.runner import RunOptions
-from catalog.targets import LaunchContext
+from catalog.targets.profiles import LaunchContext
 from tests.support.project import copy_project
 
 NO_TOKEN_NEEDED = {"version"}
@@ -123,7 +123,7 @@ def test_recipe_in_the_token_scheme_runs_against_jupyter(jupyter_run, tmp_path):
     import sys
 
     from catalog.pipeline import load_catalog
-    from catalog.site import render_pages
+    from catalog.site.build import render_pages
 
     project = jupyter_run[0]
     hooks = Hooks()

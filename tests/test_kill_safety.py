@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.lock import BUSY_EXIT, project_lock
+from catalog.runs.lock import BUSY_EXIT, project_lock
 from tests.servers import kill_plugin
 from tests.servers.fault_server import FaultServer
 from tests.servers.launcher_plugin import install_entry_point

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from authcat_plugins.openapi_importer import import_openapi, is_generated
-from catalog.definitions import load_api
-from catalog.errors import DefinitionError
+from catalog.definitions.loader import load_api
+from catalog.importers.openapi.importer import import_openapi, is_generated
+from catalog.model.errors import DefinitionError
 
 REPO = Path(__file__).parents[1]
 MATRIX = REPO / "specs" / "matrix-client-server"

@@ -10,12 +10,12 @@ import pluggy
 import pytest
 import yaml
 
-from authcat_plugins import openapi_importer
-from authcat_plugins.openapi_importer import HEADER, import_openapi, is_generated
-from catalog import hookspecs
-from catalog.definitions import load_api
-from catalog.errors import DefinitionError
-from catalog.plugins import DEFAULT_PLUGINS
+from catalog.definitions.loader import load_api
+from catalog.hooks import specs as hookspecs
+from catalog.hooks.manager import DEFAULT_PLUGINS
+from catalog.importers.openapi import importer as openapi_importer
+from catalog.importers.openapi.importer import HEADER, import_openapi, is_generated
+from catalog.model.errors import DefinitionError
 
 REPO = Path(__file__).parents[1]
 SPECS = REPO / "specs"
@@ -284,7 +284,7 @@ def test_invalid_merge_writes_nothing(tmp_path, small_spec):
 
 
 def test_registered_as_built_in_plugin():
-    assert "authcat_plugins.openapi_importer" in DEFAULT_PLUGINS
+    assert "catalog.importers.openapi.importer" in DEFAULT_PLUGINS
     pm = pluggy.PluginManager("authcat")
     pm.add_hookspecs(hookspecs)
     pm.register(openapi_importer)

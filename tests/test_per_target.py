@@ -4,12 +4,12 @@ said on the target instead of `public` verdicts and a token check."""
 
 from __future__ import annotations
 
-from catalog.answers import api_answers, signals_per_target
-from catalog.definitions import ApiDefinition
-from catalog.model import Api, Documented, Endpoint
-from catalog.recognition import mark_unrecognised, recognition
-from catalog.results import ApiCatalog, TargetRun
-from catalog.signals import find_signals
+from catalog.answers.signals import find_signals
+from catalog.answers.token_check import api_answers, signals_per_target
+from catalog.definitions.loader import ApiDefinition
+from catalog.engine.recognition import mark_unrecognised, recognition
+from catalog.model.vocabulary import Api, Documented, Endpoint
+from catalog.runs.results import ApiCatalog, TargetRun
 from tests.support.runs import cell, result
 
 

@@ -17,13 +17,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from catalog import hookspecs
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials, Presentation
-from catalog.plugins import DEFAULT_PLUGINS, Hooks, get_plugin_manager
-from catalog.results import Catalog
-from catalog.site import SitePaths, render_pages
-from catalog.targets import LaunchContext
+from catalog.hooks import specs as hookspecs
+from catalog.hooks.manager import DEFAULT_PLUGINS, Hooks, get_plugin_manager
+from catalog.hooks.specs import hookimpl
+from catalog.model.vocabulary import Credential, Credentials, Presentation
+from catalog.runs.results import Catalog
+from catalog.site.build import SitePaths, render_pages
+from catalog.targets.profiles import LaunchContext
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS_PAGE = REPO / "site" / "docs" / "plugins.md"

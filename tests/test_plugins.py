@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from catalog import hookspecs
 from catalog.cli import cli
-from catalog.hookspecs import hookimpl
-from catalog.model import NotAvailable, Presentation, StateFamily, TokenState
-from catalog.plugins import DEFAULT_PLUGINS, LOAD_ENV, Hooks, PluginError, get_plugin_manager
+from catalog.hooks import specs as hookspecs
+from catalog.hooks.manager import DEFAULT_PLUGINS, LOAD_ENV, Hooks, PluginError, get_plugin_manager
+from catalog.hooks.specs import hookimpl
+from catalog.model.vocabulary import NotAvailable, Presentation, StateFamily, TokenState
 
 HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("authcat_"))
 

@@ -11,9 +11,9 @@ from typing import ClassVar
 
 import pytest
 
-from catalog.observe import Observation
-from catalog.probe import Prober, ProbeRequest, ProbeSettings, make_client
-from catalog.transport import ProbeTransport
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, make_client
+from catalog.engine.transport import ProbeTransport
+from catalog.model.observation import Observation
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -3,7 +3,7 @@ and nothing else as markup: the spans are made from the already escaped text."""
 
 from __future__ import annotations
 
-from catalog.site import prose
+from catalog.site.build import prose
 
 
 def test_code_spans_become_code():

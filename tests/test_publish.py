@@ -1,14 +1,14 @@
-"""The site swap (``catalog.publish``): the published folder is the old build or the new one, and
+"""The site swap (``catalog.site.publish``): the published folder is the old build or the new one, and
 what is swapped in already holds ``catalog.json``."""
 
 from __future__ import annotations
 
 import pytest
 
-import catalog.site
-from catalog import publish as pub
+import catalog.site.build
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, build
-from catalog.plugins import Hooks
+from catalog.site import publish as pub
 from tests.support.project import make_project
 
 
@@ -47,13 +47,13 @@ def test_two_rename_fallback_cut_in_the_middle_is_recovered(tmp_path, monkeypatc
 
 def test_the_build_swaps_in_a_folder_that_already_holds_the_export(tmp_path, monkeypatch):
     seen = []
-    real = catalog.site.publish
+    real = catalog.site.build.publish
 
     def spy(staging, live):
         seen.append(sorted(p.name for p in staging.iterdir() if p.name.startswith("catalog")))
         real(staging, live)
 
-    monkeypatch.setattr(catalog.site, "publish", spy)
+    monkeypatch.setattr(catalog.site.build, "publish", spy)
     root = make_project(tmp_path / "proj", "swapped", [{"id": "ok", "method": "GET", "path": "/ok"}],
                         {"name": "remote", "base_url_env": "SWAPPED_URL"})
     project = Project(root)

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from catalog.probe import Prober, ProbeRequest, ProbeSettings, busiest_window
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, busiest_window
 from tests.servers.fault_server import FaultServer
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from catalog.reference import FILES, fields, full_example
+from catalog.definitions.reference import FILES, fields, full_example
 from tests.support.project import copy_project, run_cli
 
 
@@ -26,7 +26,7 @@ def test_every_schema_field_has_words_and_an_example(kind):
 @pytest.mark.parametrize("kind", list(FILES))
 def test_the_whole_example_file_is_valid(kind):
     doc = yaml.safe_load(full_example(kind))
-    from catalog.definitions import _validator  # lint's own validator (the files refer to each other)
+    from catalog.definitions.loader import _validator  # lint's own validator (the files refer to each other)
 
     errors = [e.message for e in _validator(kind).iter_errors(doc)]
     assert not errors
@@ -40,9 +40,9 @@ def test_nested_and_free_key_fields_are_listed():
 
 
 def test_reference_page_is_built(empty_project):
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import load_catalog
-    from catalog.plugins import Hooks
-    from catalog.site import render_pages
+    from catalog.site.build import render_pages
 
     hooks = Hooks()
     pages = {p.path: p for p in render_pages(load_catalog(empty_project, hooks), empty_project.site, hooks)}

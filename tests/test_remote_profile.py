@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import probe
-from catalog.plugins import Hooks
-from catalog.runner import RunOptions
-from catalog.targets import LaunchContext
+from catalog.targets.profiles import LaunchContext
 from tests.support.project import CACHE
 
 pytestmark = pytest.mark.backlot

@@ -15,12 +15,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from catalog.model import Endpoint
+from catalog.answers.recipe import ClientAuth
+from catalog.answers.reproduce import snippet
+from catalog.hooks.manager import Hooks
+from catalog.model.vocabulary import Endpoint
 from catalog.pipeline import load_catalog
-from catalog.plugins import Hooks
-from catalog.recipe import ClientAuth
-from catalog.reproduce import snippet
-from catalog.site import render_pages
+from catalog.site.build import render_pages
 
 ENDPOINT = Endpoint(api="x", id="getCurrentUser", method="GET", path="/rest/api/3/myself", group="Myself")
 ENV = {"API_USER": "Me+You@Example.com", "API_TOKEN": "tok/EN=~@+", "API_REVOKED_TOKEN": "REV/oked=+",

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from authcat_plugins.revocation import build_plan
-from catalog import revocation
+from catalog.commands.watch_revocation import build_plan
+from catalog.engine import revocation_watch as revocation
+from catalog.hooks.manager import Hooks, get_plugin_manager
 from catalog.pipeline import Project, build
-from catalog.plugins import Hooks, get_plugin_manager
 from tests.servers.fault_server import FaultServer
 from tests.servers.revocation import RevocationServer
 from tests.support.project import AUTHCAT, cli_env, make_project, run_cli

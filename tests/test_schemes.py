@@ -17,12 +17,12 @@ from urllib.parse import quote
 
 import pytest
 
-from catalog.answers import compute_answers
+from catalog.answers.presentations import api_presentations, target_findings
+from catalog.answers.token_check import compute_answers
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, load_catalog, probe
-from catalog.plugins import Hooks
-from catalog.presentations import api_presentations, target_findings
-from catalog.results import TargetRun
-from catalog.runner import RunOptions
+from catalog.runs.results import TargetRun
 from tests.servers.schemes import SchemeServer
 from tests.support.project import make_project
 
@@ -109,7 +109,7 @@ def test_accepted_presentations_do_not_make_a_verdict_mixed(tmp_path):
     assert rows["query-parameter"].startswith("accepts the secret as ?access_token=")
     assert rows["scheme-case"].startswith('accepts the scheme word in another case ("ssws" for "SSWS")')
     # The same in the export, per target (never part of a verdict).
-    from catalog.export import export_data
+    from catalog.site.export import export_data
 
     [target] = export_data(catalog, compute_answers(catalog, hooks))["apis"][0]["targets"]
     found = {p["state"]: p["verdict"] for p in target["presentations"]}

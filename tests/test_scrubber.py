@@ -9,9 +9,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult, TargetRun
-from catalog.scrub import REDACTED, Scrubber, seal
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell, EndpointResult, TargetRun
+from catalog.secrets.scrub import REDACTED, Scrubber, seal
 from tests.canary import Canary
 
 CANARY = Canary.new()
@@ -87,6 +87,6 @@ def test_seal_memo_reuses_only_the_same_result():
     ("http://h.test:99999/", "(invalid location)"),
 ])
 def test_a_redirect_target_is_stored_as_its_origin_only(location, stored):
-    from catalog.observe import location_origin
+    from catalog.model.observation import location_origin
 
     assert location_origin(location, "https://me.test:443") == stored

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from authcat_plugins.serve import BUILD_ID_PATH, changed, snapshot
-from catalog.lock import project_lock
-from catalog.process import free_port
+from catalog.commands.serve import BUILD_ID_PATH, changed, snapshot
+from catalog.runs.lock import project_lock
+from catalog.targets.process import free_port
 from tests.support.browser import copy_project
 from tests.support.project import make_project
 

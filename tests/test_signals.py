@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from catalog.observe import Observation
-from catalog.results import Cell
-from catalog.signals import ACCEPTED, REJECTED, find_signals, label_cells, recommended
+from catalog.answers.signals import ACCEPTED, REJECTED, find_signals, label_cells, recommended
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell
 from tests.support.runs import BASE_HEADERS, made_up_api
 
 
@@ -76,8 +76,8 @@ def test_no_signal_when_nothing_separates():
 
 
 def test_jira_on_backlot_accepted_and_rejected_signals(project):
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import load_catalog
-    from catalog.plugins import Hooks
 
     catalog = load_catalog(project, Hooks())
     jira = catalog.apis["jira-cloud"]
@@ -94,8 +94,8 @@ def test_jira_on_backlot_accepted_and_rejected_signals(project):
 
 
 def test_confluence_on_backlot_is_told_apart_by_status_codes(project):
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import load_catalog
-    from catalog.plugins import Hooks
 
     catalog = load_catalog(project, Hooks())
     api = catalog.apis["confluence-cloud"]

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from authcat_plugins import revocation as revocation_plugin
-from authcat_plugins.guide_pages import separation
-from catalog import revocation
+from catalog.answers.signals import REJECTED, find_signals
+from catalog.commands import watch_revocation as revocation_plugin
+from catalog.engine import revocation_watch as revocation
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, probe
-from catalog.plugins import Hooks
-from catalog.runner import RunOptions
-from catalog.signals import REJECTED, find_signals
-from catalog.targets import TargetPool
+from catalog.site.pages.guide_pages import separation
+from catalog.targets.profiles import TargetPool
 from tests.support.project import copy_project
 
 BAD = ("revoked", "expired", "deactivated")

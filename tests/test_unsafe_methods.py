@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.definitions import load_all
-from catalog.plugins import Hooks
-from catalog.runner import RunOptions, probe_all
+from catalog.definitions.loader import load_all
+from catalog.engine.runner import RunOptions, probe_all
+from catalog.hooks.manager import Hooks
 from tests.servers.fault_server import FaultServer
 from tests.support.project import make_project, remote_target, role_env, run_cli
 

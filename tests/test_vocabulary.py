@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from catalog.classify import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS
-from catalog.model import Outcome, StateFamily, Verdict
+from catalog.model.judgement import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS
+from catalog.model.vocabulary import Outcome, StateFamily, Verdict
 
 
 def test_every_outcome_and_verdict_has_a_meaning_in_precedence_order():

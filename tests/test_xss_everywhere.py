@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult, TargetRun
-from catalog.store import Store
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell, EndpointResult, TargetRun
+from catalog.runs.store import Store
 from tests.support.browser import chromium_path, serve_dir
 from tests.support.project import make_project, run_cli
 

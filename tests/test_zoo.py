@@ -92,9 +92,9 @@ def test_bearer_only(tmp_path, behaviour):
 def test_two_targets_of_one_api_are_answered_apart(tmp_path):
     """One API, two servers (two configurations): each target keeps its own token check and
     signals, and the summary says where they differ — never one rule over both."""
-    from catalog.answers import compute_answers
+    from catalog.answers.token_check import compute_answers
+    from catalog.hooks.manager import Hooks
     from catalog.pipeline import Project, load_catalog
-    from catalog.plugins import Hooks
 
     first = run_zoo(tmp_path / "p", "case-sensitive")
     # A second target of the same API in the same project: the server that ignores credentials.

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, load_catalog
-from catalog.plugins import Hooks
-from catalog.site import render_pages
+from catalog.site.build import render_pages
 from tests.servers.zoo import ZooServer
 from tests.servers.zoo_project import run_zoo
 

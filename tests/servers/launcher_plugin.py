@@ -11,10 +11,10 @@ import contextlib
 import sys
 from pathlib import Path
 
-from catalog.hookspecs import hookimpl
-from catalog.model import Credential, Credentials
-from catalog.process import ServerProcess, free_port
-from catalog.targets import LaunchContext, Launched
+from catalog.hooks.specs import hookimpl
+from catalog.model.vocabulary import Credential, Credentials
+from catalog.targets.process import ServerProcess, free_port
+from catalog.targets.profiles import LaunchContext, Launched
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.answers import ApiAnswers, compute_answers
+from catalog.answers.token_check import ApiAnswers, compute_answers
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, load_catalog, probe
-from catalog.plugins import Hooks
-from catalog.results import TargetRun
-from catalog.runner import RunOptions
+from catalog.runs.results import TargetRun
 from tests.servers.zoo import BEHAVIOURS, ZooServer
 from tests.support.project import make_project
 

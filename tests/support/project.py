@@ -51,7 +51,7 @@ def make_project(root: Path, api: str, endpoints: Sequence[Mapping[str, Any]], t
 def remote_target(name: str, base_url_env: str, env_prefix: str,
                   roles=("valid", "other", "unprivileged", "expired", "revoked"), **extra) -> dict:
     """A profile whose URL comes from the operator's variable ``base_url_env`` (never a literal
-    URL: catalog.binding) and with env-var credential references, one pair per role."""
+    URL: catalog.secrets.binding) and with env-var credential references, one pair per role."""
     creds = {
         role: {"secret": {"env": f"{env_prefix}_{role.upper()}_SECRET"}, "identity": {"env": f"{env_prefix}_{role.upper()}_ID"}}
         for role in roles

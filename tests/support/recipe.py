@@ -1,4 +1,4 @@
-"""Running a generated client recipe (``catalog.recipe.recipe_script``) the way its user would."""
+"""Running a generated client recipe (``catalog.answers.recipe.recipe_script``) the way its user would."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from catalog.observe import Observation
-from catalog.results import Cell, EndpointResult, TargetRun
-from catalog.runner import CACHE_ENV
+from catalog.engine.runner import CACHE_ENV
+from catalog.model.observation import Observation
+from catalog.runs.results import Cell, EndpointResult, TargetRun
 from tests.support.datasette_env import OLD_VERSION, EnvError, datasette_python
 from tests.support.project import CACHE, REPO, copy_project, run_cli
 

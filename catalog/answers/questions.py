@@ -1,0 +1,262 @@
+"""The integrator's three questions, answered per API from all three kinds of evidence.
+
+1. What does each bad credential get (per state, per endpoint)?
+2. Which endpoint do I call to check a token?
+3. Which header or field gives a silent fallback away?
+
+Each line of an answer is labelled with its kind of evidence: *observed* (target, what the target
+is, its version, the run date), *reported* (reference, source, date) or *documented* (the spec).
+Observed parts come from ``catalog.answers.token_check`` (token checks, signals), never recomputed here;
+reported and documented parts from the claims in the YAML (``catalog.definitions.evidence``). Where nothing
+answers, the answer says what would.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from catalog.answers.signals import ACCEPTED
+from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
+from catalog.model.vocabulary import Reported, TargetProfile
+from catalog.runs.results import ApiCatalog, TargetRun
+
+KIND_WORDS = {
+    "emulator": "an emulator",
+    "local-server": "a real server run locally",
+    "vendor-site": "the vendor's own service",
+}
+_UNJUDGED = frozenset({"not-served", "not-probed"})
+
+
+@dataclass
+class Line:
+    """One piece of an answer and the evidence behind it."""
+
+    kind: str  # observed | reported | documented
+    text: str
+    label: str  # "backlot (an emulator of …) 0.1.0, 2026-11-20" / "R5, community.atlassian.com, 2019-12"
+    href: str | None = None  # the source (reported) or where to look on the site (observed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "label": self.label, "href": self.href}
+
+
+@dataclass
+class Answer:
+    key: str  # bad-credentials | token-check | fallback-signal (also the anchor)
+    question: str
+    lines: list[Line] = field(default_factory=list)
+    missing: str | None = None  # what would answer it, when nothing does
+    by_state: list[tuple[str, list[Line]]] = field(default_factory=list)  # question 1 only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question, "lines": [x.to_dict() for x in self.lines], "missing": self.missing,
+            "by_state": {state: [x.to_dict() for x in lines] for state, lines in self.by_state},
+        }
+
+
+@dataclass
+class TargetInfo:
+    name: str
+    kind: str | None
+    words: str  # "an emulator (Backlot) of Jira Cloud's REST API …"
+    version: str | None
+    date: str | None
+
+
+def target_info(api: ApiCatalog, run: TargetRun) -> TargetInfo:
+    profile: TargetProfile | None = api.definition.targets.get(run.target)
+    kind = profile.kind if profile else None
+    words = KIND_WORDS.get(kind or "", "a target of unstated kind")
+    if profile and profile.models:
+        words += f" — models {profile.models.rstrip('.')}"
+    return TargetInfo(run.target, kind, words, run.version, run.meta.get("date"))
+
+
+def observed_label(info: TargetInfo) -> str:
+    kind = KIND_WORDS.get(info.kind or "", "target")
+    return f"{info.name} ({kind}){' ' + info.version if info.version else ''}, {(info.date or 'undated')[:10]}"
+
+
+def claim_label(claim: Reported) -> str:
+    url = urlparse(claim.source)
+    where = f"{url.hostname}{url.path.rstrip('/')}" if url.hostname else claim.source
+    if len(where) > 60:
+        where = where[:59] + "…"
+    return ", ".join(p for p in (claim.ref, where, claim.date) if p)
+
+
+def _claim_href(claim: Reported) -> str | None:
+    return claim.source if claim.source.startswith("https://") else None
+
+
+def _cell_words(status: int | None, outcome: str | None) -> str:
+    return " ".join(str(p) for p in (status, outcome) if p) or "an answer"
+
+
+def _where(cell: ClaimedCell) -> str:
+    return "every endpoint" if cell.endpoint is None else f"{cell.endpoint.method} {cell.endpoint.path}"
+
+
+# ---- 1. what does each bad credential get -------------------------------------------------------
+
+def bad_states(api: ApiCatalog, order: list[str]) -> list[str]:
+    """The bad-credential states (``order``: the catalog's, in column order) probed or claimed here."""
+    seen = {s for run in api.runs for s in run.states}
+    claimed = {s for row in claimed_cells(api.definition).values() for s in row}
+    return [s for s in order if s in seen | claimed]
+
+
+def _observed_for_state(api: ApiCatalog, run: TargetRun, state: str, info: TargetInfo) -> Line | None:
+    avail = run.states.get(state)
+    if avail is None:
+        return None
+    if not avail.get("available", True):
+        return Line("observed", f"not available on {run.target}: {avail.get('reason') or 'the target cannot make it'}",
+                    observed_label(info), f"#matrix-{run.target}")
+    counts: Counter[tuple[int | None, str]] = Counter()
+    for result in run.endpoints.values():
+        cell = result.cells.get(state)
+        if result.verdict in _UNJUDGED or cell is None or cell.outcome == "n/a":
+            continue
+        counts[(cell.status, cell.outcome)] += 1
+    if not counts:
+        return None
+    total = sum(counts.values())
+    parts = [f"{_cell_words(st, oc)} on {n}" for (st, oc), n in counts.most_common()]
+    return Line("observed", f"{'; '.join(parts)} of {total} endpoints probed", observed_label(info),
+                f"?state={state}#matrix-{run.target}")
+
+
+def answer_bad_credentials(api: ApiCatalog, order: list[str]) -> Answer:
+    ans = Answer("bad-credentials", "What does each bad credential get?")
+    claimed = claimed_cells(api.definition)
+    infos = {run.target: target_info(api, run) for run in api.runs}
+    for state in bad_states(api, order):
+        lines: list[Line] = []
+        for run in api.runs:
+            line = _observed_for_state(api, run, state, infos[run.target])
+            if line:
+                lines.append(line)
+        for row in claimed.values():
+            cell = row.get(state)
+            if cell is None:
+                continue
+            for claim in cell.claims:
+                # An API-wide claim's cell says little alone ("as-valid on every endpoint"): quote it.
+                said = f" — “{claim.claim}”" if cell.endpoint is None else ""
+                lines.append(Line(claim.kind, f"{_cell_words(claim.status, claim.outcome)} on {_where(cell)}{said}",
+                                  claim_label(claim), _claim_href(claim)))
+        if not any(x.kind != "observed" or "not available" not in x.text for x in lines):
+            lines.append(Line("missing", "nothing answers this yet: probe a target that can make this state "
+                                         "(see the n/a reason), or add a reported claim with its source", ""))
+        ans.by_state.append((state, lines))
+    if not ans.by_state:
+        ans.missing = "No bad credential was probed or reported for this API: probe a target, or add reported claims."
+    return ans
+
+
+# ---- 2. which endpoint checks a token -------------------------------------------------------------
+
+def answer_token_check(api: ApiCatalog, answers, bad_order: list[str]) -> Answer:
+    ans = Answer("token-check", "Which endpoint do I call to check a token?")
+    infos = {run.target: target_info(api, run) for run in api.runs}
+    for check in (answers.token_checks if answers else []):
+        info = infos.get(check.target)
+        label = observed_label(info) if info else check.target
+        if check.candidates:
+            for c in check.candidates[:3]:
+                caveat = f" — but {c.unprivileged}" if c.unprivileged else ""
+                ans.lines.append(Line("observed", f"{c.method} {c.path}: {c.refusals}{caveat}", label,
+                                      f"#matrix-{check.target}"))
+        else:
+            reason = (check.reason or "").removeprefix("none found on this target: ")
+            ans.lines.append(Line("observed", f"none found on {check.target}: {reason}", label, f"#matrix-{check.target}"))
+    for key, row in claimed_cells(api.definition).items():
+        if key == API_WIDE:
+            continue
+        bad = {s: c for s, c in row.items() if s in bad_order}
+        if not bad:
+            continue
+        # A 404 cannot tell a missing item from a dead token: only 401/403 answers make a check.
+        refused = all(c.outcome in ("rejected", "rejected-in-body", "forbidden")
+                      or (c.outcome is None and c.status in (401, 403)) for c in bad.values())
+        if refused:
+            cell = next(iter(bad.values()))
+            claims = [cl for c in bad.values() for cl in c.claims]
+            refusals = "; ".join(f"{s} → {_cell_words(c.status, c.outcome)}" for s, c in bad.items())
+            ans.lines.append(Line(claims[0].kind, f"{_where(cell)}: {refusals}", claim_label(claims[0]), _claim_href(claims[0])))
+    documented = [e for e in api.definition.endpoints
+                  if e.method == "GET" and e.documented.anonymous is False and e.documented.documents_401]
+    if documented:
+        spec = documented[0].documented.source or "the vendor's spec"
+        ans.lines.append(Line(
+            "documented",
+            f"{len(documented)} GET endpoints are documented as needing a credential and as answering 401 to a "
+            "missing or incorrect one; the documentation does not say what a revoked or expired token gets",
+            spec.split(" ")[0],
+        ))
+    if not any(x.kind == "observed" and not x.text.startswith("none found") for x in ans.lines) and not any(
+            x.kind == "reported" for x in ans.lines):
+        ans.missing = ("No endpoint is known to refuse every bad credential. What would answer it: a target "
+                       "that can make the revoked and expired states (probe your own site), or a report of an "
+                       "endpoint that answers 401 to them.")
+    return ans
+
+
+# ---- 3. which header or field gives a fallback away ----------------------------------------------
+
+def answer_fallback_signal(api: ApiCatalog, answers) -> Answer:
+    ans = Answer("fallback-signal", "Which header or field gives a silent fallback away?")
+    infos = {run.target: target_info(api, run) for run in api.runs}
+    for mine in (answers.targets if answers else []):  # each target's own signals, never pooled
+        label = observed_label(infos[mine.target]) if mine.target in infos else mine.target
+        if not mine.recognition.recognised:
+            ans.lines.append(Line("observed", f"none on {mine.target}: the valid credential was never recognised "
+                                              f"there ({mine.recognition.reason})", label, f"#matrix-{mine.target}"))
+            continue
+        for s in mine.recommended[:4]:
+            meaning = "the credential was accepted" if s.meaning == ACCEPTED else "the credential was read and refused"
+            ans.lines.append(Line("observed", f"{s.label()}: {meaning} (right on {s.correct} of {s.checked} {s.scope})",
+                                  label, f"guide.html#target-{mine.target}"))
+    grouped: dict[tuple[str, str, str], list[Reported]] = {}
+    claims = [*api.definition.api.reported]
+    for e in api.definition.endpoints:
+        claims += [*e.reported, *e.documented.claims]
+    for claim in claims:
+        if claim.signal:
+            grouped.setdefault((claim.kind, signal_label(claim.signal), claim.signal["meaning"]), []).append(claim)
+    for (kind, label, meaning), cs in grouped.items():
+        said = ("present only when the credential was accepted" if meaning == "accepted"
+                else "on an answer served although the credential was refused")
+        refs = "; ".join(dict.fromkeys(claim_label(c) for c in cs))
+        ans.lines.append(Line(kind, f"{label}: {said}", refs, _claim_href(cs[0])))
+    if not ans.lines:
+        ans.missing = ("No header or body field is known to separate an accepted credential from a refused but "
+                       "served one. What would answer it: observations of a bad state that gets a 2xx (the "
+                       "signals are found by comparing them with accepted answers), or a report naming one.")
+    return ans
+
+
+def api_questions(api: ApiCatalog, answers, state_order: list[str]) -> list[Answer]:
+    return [answer_bad_credentials(api, state_order), answer_token_check(api, answers, state_order),
+            answer_fallback_signal(api, answers)]
+
+
+
+def questions_for(catalog, api: ApiCatalog) -> list[Answer]:
+    """The answers ``build_site`` computed, or fresh ones (pages rendered on their own, in tests)."""
+    found = catalog.questions.get(api.name)
+    if found is None:
+        from catalog.answers.columns import bad_state_order
+
+        found = api_questions(api, catalog.answers.get(api.name), bad_state_order(catalog))
+    return found
+
+
+def targets_for(api: ApiCatalog) -> list[TargetInfo]:
+    return [target_info(api, run) for run in api.runs]

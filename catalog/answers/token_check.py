@@ -1,0 +1,380 @@
+"""The integrator's questions, answered per API from the observations (design.md, "What the
+catalog answers"): which endpoint checks a token, why each endpoint got its verdict, where the
+documentation and the observations disagree, and which signals give a silent fallback away.
+
+Everything is computed from definitions and cells; nothing here names a vendor.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.answers.documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
+from catalog.answers.signals import Signal
+from catalog.engine.recognition import Recognition, recognition
+from catalog.model.judgement import REJECTING, SERVED_2XX
+from catalog.model.observation import is_2xx
+from catalog.model.vocabulary import Endpoint, Outcome, Verdict
+from catalog.runs.results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
+
+__all__ = [  # the data API the site pages and the export read
+    "ApiAnswers",
+    "CheckCandidate",
+    "Disagreement",
+    "Recognition",
+    "TargetAnswers",
+    "TokenCheck",
+    "api_answers",
+    "compute_answers",
+    "disagreements",
+    "explain",
+    "token_check",
+]
+
+# Verdicts that say nothing about how the endpoint treats a bad credential.
+_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
+
+
+@dataclass
+class CheckCandidate:
+    """An endpoint that can check a token on one target."""
+
+    endpoint_id: str
+    method: str
+    path: str
+    body_bytes: int  # the valid answer's size: what a check costs
+    refusals: str  # "unknown-token → 401; malformed → 403"
+    unprivileged: str | None = None  # caveat when a valid credential without rights is refused too
+    accepts: tuple[str, ...] = ()  # near candidates: bad states served the valid answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint_id, "method": self.method, "path": self.path,
+            "body_bytes": self.body_bytes, "refusals": self.refusals,
+            "unprivileged": self.unprivileged, "accepts": list(self.accepts),
+        }
+
+
+@dataclass
+class TokenCheck:
+    """The token-check answer on one target: candidates cheapest first, or why there is none."""
+
+    target: str
+    candidates: list[CheckCandidate] = field(default_factory=list)
+    near: list[CheckCandidate] = field(default_factory=list)
+    reason: str | None = None  # set when there is no candidate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "found": bool(self.candidates), "reason": self.reason,
+            "candidates": [c.to_dict() for c in self.candidates], "near": [c.to_dict() for c in self.near],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Verdict explanations
+# --------------------------------------------------------------------------------------------
+
+
+def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = None) -> str:
+    """A cell's answer in a few words: ``200 with an empty `/values```, ``401``, ``no answer``."""
+    status = cell.status
+    if status is None:
+        return "no answer" if cell.outcome != Outcome.NOT_AVAILABLE else Outcome.NOT_AVAILABLE
+    where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
+    outcome = cell.outcome
+    if (outcome == Outcome.INCONCLUSIVE and is_2xx(status) and valid is not None and valid.observation is not None
+            and cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256):
+        outcome = Outcome.AS_VALID
+    texts: dict[str, str] = {
+        Outcome.EMPTY: f"{status} with an empty {where}",
+        Outcome.AS_ANONYMOUS: f"{status} with the anonymous answer",
+        Outcome.AS_VALID: f"{status} with the valid answer",
+        Outcome.PARTIAL: f"{status} with a different answer",
+        Outcome.REJECTED_IN_BODY: f"{status} with an auth-failure body",
+    }
+    return texts.get(outcome, str(status))
+
+
+def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -> str:
+    groups: dict[str, list[str]] = {}
+    for cell in cells:
+        groups.setdefault(describe_answer(cell, endpoint, valid), []).append(cell.state)
+    return "; ".join(f"{', '.join(states)} → {answer}" for answer, states in groups.items())
+
+
+def unprivileged_like(result: EndpointResult) -> list[str]:
+    """Bad states the ``unprivileged`` caller is answered exactly like (same status, same body)."""
+    if result.verdict in (Verdict.PUBLIC, *_UNJUDGED):
+        return []
+    unpriv = result.cells.get("unprivileged")
+    valid = result.cells.get("valid")
+    if unpriv is None or unpriv.observation is None or unpriv.status is None:
+        return []
+    same = []
+    for state, cell in result.cells.items():
+        if not result.is_bad(state) or cell.observation is None or cell.status is None:
+            continue
+        if valid is not None and valid.observation is not None and (
+            cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256
+        ):
+            continue  # this presentation was accepted: it is no "dead token"
+        if cell.status == unpriv.status and cell.observation.body_sha256 == unpriv.observation.body_sha256:
+            same.append(state)
+    return same
+
+
+def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
+    """One sentence built from the cells that says why the endpoint got its verdict."""
+    endpoint = endpoint or result.endpoint
+    valid = result.cells.get("valid")
+    bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE]
+    refused = [c for c in bad if c.outcome in REJECTING]
+    served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == Outcome.INCONCLUSIVE and is_2xx(c.status))]
+    verdict = result.verdict
+    if verdict == Verdict.NOT_SERVED:
+        sentence = "The target answers the valid request with 404: it does not serve this endpoint."
+    elif verdict == Verdict.NOT_PROBED:
+        sentence = f"Not probed: {result.reason or 'catalogued from documentation only'}."
+    elif verdict == Verdict.PUBLIC:
+        sentence = f"Anonymous callers get the valid answer ({valid.status if valid else '?'}): no credential is needed"
+        sentence += f", yet {_grouped(refused, endpoint, valid)}." if refused else "."
+    elif verdict == Verdict.FAILS_CLOSED:
+        sentence = f"{_grouped(bad, endpoint, valid)}: every bad state is refused, so a 2xx means the credential was accepted."
+    elif verdict in (Verdict.FALLS_OPEN, Verdict.MIXED):
+        plain = describe_answer(valid, endpoint) if valid else ""
+        accepted = [c for c in served if describe_answer(c, endpoint, valid) == plain]
+        fallback = [c for c in served if c not in accepted]
+        parts = [p for p in (_grouped(refused, endpoint, valid), _grouped(accepted, endpoint, valid)) if p]
+        if fallback:
+            outcomes = {c.outcome for c in fallback}
+            looks_like = (
+                "an empty result" if Outcome.EMPTY in outcomes
+                else "an anonymous call" if Outcome.AS_ANONYMOUS in outcomes else "a narrower result"
+            )
+            lead = f"{'; '.join(parts)}, but " if parts else ""
+            sentence = (
+                f"{lead}{_grouped(fallback, endpoint, valid)}: a client cannot tell a dead token "
+                f"from {looks_like} by the status code."
+            )
+        else:
+            sentence = (
+                f"{'; '.join(parts)}: every state with a bad secret is refused; the server accepts "
+                f"the valid secret as {', '.join(c.state for c in accepted)} too."
+            )
+    else:
+        valid_part = f"valid → {describe_answer(valid, endpoint)}" if valid else "no valid answer"
+        sentence = f"Cannot judge ({result.reason or 'no baseline'}): {valid_part}"
+        sentence += f"; {_grouped(bad, endpoint, valid)}." if bad else "."
+    like = unprivileged_like(result)
+    if like:
+        unpriv = result.cells["unprivileged"]
+        sentence += (
+            f" The unprivileged caller gets exactly what {', '.join(like)} get ({unpriv.status}, same body):"
+            " \"no permission\" and \"dead token\" look the same."
+        )
+    return sentence
+
+
+# --------------------------------------------------------------------------------------------
+# Token validity check
+# --------------------------------------------------------------------------------------------
+
+
+def _candidate(result: EndpointResult, accepts: tuple[str, ...] = ()) -> CheckCandidate:
+    valid = result.cells.get("valid")
+    endpoint = result.endpoint
+    refused = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome in REJECTING]
+    unpriv = result.cells.get("unprivileged")
+    caveat = None
+    if unpriv is not None and unpriv.status is not None and not is_2xx(unpriv.status):
+        caveat = f"a valid credential without rights gets {unpriv.status} too"
+    return CheckCandidate(
+        endpoint_id=result.endpoint_id, method=result.method, path=result.path,
+        body_bytes=valid.observation.body_bytes if valid and valid.observation else 0,
+        refusals=_grouped(refused, endpoint, valid), unprivileged=caveat, accepts=accepts,
+    )
+
+
+def _cost(c: CheckCandidate) -> tuple:
+    # Cheapest and clearest first: a GET, whose answer also passes an unprivileged but valid
+    # credential (so a refusal means "dead token", not "no rights"), with the smallest body.
+    return (c.method != "GET", c.unprivileged is not None, c.body_bytes, c.path)
+
+
+def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
+    """For a ``mixed`` endpoint: the bad states that got the valid answer, if those are all it served."""
+    valid = result.cells.get("valid")
+    served = [
+        (s, c) for s, c in result.cells.items()
+        if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE and c.outcome not in REJECTING
+    ]
+    if not served or valid is None or valid.observation is None:
+        return None
+    for _, cell in served:
+        if describe_answer(cell, result.endpoint, valid) != describe_answer(valid, result.endpoint):
+            return None
+    return tuple(s for s, _ in served)
+
+
+def token_check(run: TargetRun, recognised: Recognition | None = None) -> TokenCheck:
+    """The endpoints of ``run`` (one target) that refuse every bad credential, cheapest first."""
+    check = TokenCheck(target=run.target)
+    results = list(run.endpoints.values())
+    recognised = recognised or recognition(run)
+    if not recognised.recognised:
+        check.reason = f"none can be named: {recognised.reason}"
+        return check
+    for result in results:
+        if result.verdict == Verdict.FAILS_CLOSED:
+            check.candidates.append(_candidate(result))
+        elif result.verdict == Verdict.MIXED:
+            accepts = _served_as_valid(result)
+            if accepts:
+                check.near.append(_candidate(result, accepts))
+    check.candidates.sort(key=_cost)
+    check.near.sort(key=_cost)
+    if not check.candidates:
+        check.reason = no_check_reason(results)
+    return check
+
+
+def no_check_reason(results: list[EndpointResult]) -> str:
+    """Why no endpoint fails closed, from the verdict counts."""
+    probed = [r for r in results if r.verdict not in _UNJUDGED]
+    if not probed:
+        return "no endpoint was probed on this target"
+    counts = Counter(r.verdict for r in probed)
+    parts = []
+    if counts[Verdict.FALLS_OPEN]:
+        parts.append(f"{counts['falls-open']} serve every bad state a 2xx")
+    if counts[Verdict.MIXED]:
+        served = Counter(
+            s for r in probed if r.verdict == Verdict.MIXED for s, c in r.cells.items()
+            if r.is_bad(s) and c.outcome in SERVED_2XX
+        )
+        parts.append(f"{counts['mixed']} refuse some bad states but serve {', '.join(sorted(served))}")
+    if counts[Verdict.PUBLIC]:
+        parts.append(f"{counts['public']} are public (no credential needed)")
+    if counts[Outcome.INCONCLUSIVE]:
+        failed = sum(1 for r in probed if r.verdict == Verdict.INCONCLUSIVE
+                     and not is_2xx(r.cells["valid"].status if "valid" in r.cells else None))
+        detail = f", the valid request itself failed on {failed}" if failed else ""
+        parts.append(f"{counts['inconclusive']} could not be judged{detail}")
+    return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."
+
+
+
+
+# --------------------------------------------------------------------------------------------
+# Everything for one target, then for the API
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TargetAnswers:
+    """The answers computed from ONE target's observations (never pooled with another's)."""
+
+    target: str
+    version: str | None
+    version_source: str | None  # where the version came from ("header x-version", "launcher", …)
+    date: str | None
+    signals: list[Signal]
+    token_check: TokenCheck
+    disagreements: list[Disagreement]
+    recognition: Recognition
+    verdicts: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> verdict on this target
+
+    @property
+    def recommended(self) -> list[Signal]:
+        return [s for s in self.signals if s.recommended]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "target_version": self.version, "version_source": self.version_source,
+            "date": self.date, "credential_recognised": self.recognition.recognised,
+            "recognition": self.recognition.to_dict(),
+            "signals": [s.to_dict() for s in self.signals], "token_check": self.token_check.to_dict(),
+            "disagreements": [d.to_dict() for d in self.disagreements],
+        }
+
+
+@dataclass
+class ApiAnswers:
+    """An API's answers: one :class:`TargetAnswers` per target, and where the targets agree."""
+
+    api: str
+    targets: list[TargetAnswers]
+    explanations: dict[str, str]  # "<target>/<endpoint id>" -> sentence
+    unprivileged: dict[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
+    documentation: list[Disagreement]  # the documentation disagreeing with itself (no target)
+    summary: Any = None  # catalog.answers.agreement.ApiSummary
+
+    def explanation(self, target: str, endpoint_id: str) -> str:
+        return self.explanations.get(f"{target}/{endpoint_id}", "")
+
+    def target(self, name: str) -> TargetAnswers | None:
+        return next((t for t in self.targets if t.target == name), None)
+
+    @property
+    def token_checks(self) -> list[TokenCheck]:
+        return [t.token_check for t in self.targets]
+
+    @property
+    def disagreements(self) -> list[Disagreement]:
+        return self.documentation + [d for t in self.targets for d in t.disagreements]
+
+    @property
+    def signals(self) -> list[Signal]:
+        """Every target's signals, target after target (each :class:`Signal` judged on one target)."""
+        return [s for t in self.targets for s in t.signals]
+
+
+def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> TargetAnswers:
+    recognised = recognition(run)
+    return TargetAnswers(
+        target=run.target, version=run.version, version_source=run.meta.get("version_source"),
+        date=run.meta.get("date"), signals=signals if recognised.recognised else [],
+        token_check=token_check(run, recognised), disagreements=observed_disagreements(api, run),
+        recognition=recognised,
+        verdicts={f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()},
+    )
+
+
+def api_answers(api: ApiCatalog, signals_by_target: dict[str, list[Signal]]) -> ApiAnswers:
+    """``signals_by_target``: each target's signals, found on that target's results alone."""
+    from catalog.answers.agreement import summarise
+
+    explanations: dict[str, str] = {}
+    alike: dict[str, list[str]] = {}
+    by_id = {e.id: e for e in api.definition.endpoints}
+    for run in api.runs:
+        for endpoint_id, result in run.endpoints.items():
+            key = f"{run.target}/{endpoint_id}"
+            explanations[key] = explain(result, by_id.get(endpoint_id))
+            like = unprivileged_like(result)
+            if like:
+                alike[key] = like
+    answers = ApiAnswers(
+        api=api.name,
+        targets=[target_answers(api, run, signals_by_target.get(run.target, [])) for run in api.runs],
+        explanations=explanations, unprivileged=alike, documentation=marker_disagreements(api),
+    )
+    answers.summary = summarise(answers)
+    return answers
+
+
+def signals_per_target(api: ApiCatalog, find) -> dict[str, list[Signal]]:
+    """``find(results)`` on each target's results separately: a rule is never checked across targets."""
+    return {run.target: (find(list(run.endpoints.values())) if run.endpoints else []) for run in api.runs}
+
+
+def compute_answers(catalog: Catalog, hooks) -> dict[str, ApiAnswers]:
+    """Every API's answers; signals come from the ``authcat_auth_signals`` plugins, per target."""
+    out = {}
+    for name, api in sorted(catalog.apis.items()):
+        signals = signals_per_target(api, lambda results, a=api: hooks.auth_signals(a.definition.api, results))
+        out[name] = api_answers(api, signals)
+    return out

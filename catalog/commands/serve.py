@@ -1,0 +1,211 @@
+"""``authcat serve``: a live preview of the site.
+
+Builds once, serves ``site/build`` on 127.0.0.1, and rebuilds when a file under ``endpoints/``,
+``site/templates/``, ``site/docs/`` or ``site/data/`` changes. Changes are found by polling
+modification times every second: no extra dependency, and it works on every filesystem. A failed
+rebuild is printed and the last good build keeps being served (``build_site`` swaps a finished
+build in whole). Each build holds the project lock (``catalog.runs.lock``) like ``build`` and ``run``:
+while another command holds it the rebuild waits for the next poll (the first build waits for the
+lock), so a preview never builds into the staging folder a concurrent build is using. Open pages
+reload themselves after a rebuild: the server adds a few lines of script to each HTML page it
+serves, which ask for the build number once a second.
+"""
+
+from __future__ import annotations
+
+import http.server
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from catalog.hooks.specs import hookimpl
+from catalog.model.errors import AuthcatError, DefinitionError, ProjectBusy
+from catalog.pipeline import build
+from catalog.runs.lock import project_lock
+
+HOST = "127.0.0.1"  # a preview is for the person at this machine, never the network
+WATCHED = ("endpoints", "site/templates", "site/docs", "site/data")
+BUILD_ID_PATH = "/__authcat/build"
+RELOAD_SCRIPT = (
+    "<script>(function(){var b=null;setInterval(function(){fetch('" + BUILD_ID_PATH + "',{cache:'no-store'})"
+    ".then(function(r){return r.text()}).then(function(t){if(b===null)b=t;else if(t!==b)location.reload()})"
+    ".catch(function(){})},1000)})();</script>"
+)
+
+
+Snapshot = dict[str, tuple[int, int]]
+
+
+def snapshot(root: Path, folders: tuple[str, ...] = WATCHED) -> Snapshot:
+    """(mtime, size) of every file under the watched folders; editors' temporary files ignored."""
+    found: Snapshot = {}
+    for folder in folders:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            name = path.name
+            if name.startswith((".", "#")) or name.endswith(("~", ".swp", ".tmp")) or not path.is_file():
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # deleted between the listing and the stat
+                continue
+            found[str(path.relative_to(root))] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def changed(before: Snapshot, after: Snapshot) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+class PreviewServer:
+    """A threaded static server over the build folder, plus the build number pages poll."""
+
+    def __init__(self, build_dir: Path, port: int):
+        self.build_dir = build_dir
+        self.build_id = 0
+        preview = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(preview.build_dir), **kwargs)
+
+            def log_message(self, format, *args):
+                pass
+
+            def end_headers(self):
+                self.send_header("Cache-Control", "no-store")  # a preview must never show a stale page
+                super().end_headers()
+
+            def do_GET(self):
+                if self.path == BUILD_ID_PATH:
+                    return self._send(b"%d" % preview.build_id, "text/plain")
+                # The build folder is swapped whole after a rebuild: wait out that instant.
+                for _ in range(40):
+                    if preview.build_dir.is_dir():
+                        break
+                    time.sleep(0.05)
+                url_path = self.path.split("?", 1)[0].split("#", 1)[0]
+                target = Path(self.translate_path(self.path))
+                if url_path.endswith("/") and target.is_dir():
+                    target = target / "index.html"
+                if target.suffix == ".html" and target.is_file():
+                    html = target.read_bytes().replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1)
+                    return self._send(html, "text/html; charset=utf-8")
+                return super().do_GET()
+
+            def _send(self, body: bytes, content_type: str):
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer((HOST, port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="authcat-serve", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.httpd.server_address[1]}/"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, DefinitionError):
+        return "\n".join(str(p) for p in exc.problems)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Event, interval: float = 1.0) -> None:
+    """Call ``rebuild(changed_files)`` after each change under the watched folders, until ``stop``.
+    A rebuild that returns False did not happen (the project was busy): the next poll tries again."""
+    before = snapshot(root)
+    while not stop.wait(interval):
+        after = snapshot(root)
+        moved = changed(before, after)
+        if moved and rebuild(moved):
+            # Files edited during the build show up in the next poll, not lost.
+            before = after
+
+
+@click.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
+              help="Seconds between checks for changed files.")
+@click.pass_obj
+def serve_cmd(ctx, port: int, interval: float) -> None:
+    """Build the site, serve it on 127.0.0.1 and rebuild when definitions, templates, docs or data change."""
+
+    project = ctx.project
+    out = click.echo
+    busy = [False]  # say "busy" once per wait, not at every poll
+
+    def rebuild(reason: str, wait: bool = False) -> bool | None:
+        """True when built, False when the build failed, None when the project was busy."""
+        start = time.perf_counter()
+        try:
+            with project_lock(project.root, "serve", wait=wait):
+                busy[0] = False
+                report = build(project, ctx.hooks)
+        except ProjectBusy as exc:
+            if not busy[0]:
+                click.echo(f"{project.root} is busy: {exc.holder} holds the project lock; "
+                           "the preview rebuilds when it is free", err=True)
+            busy[0] = True
+            return None
+        except Exception as exc:
+            click.echo(f"rebuild failed ({reason}); still serving the last good build:\n{describe_error(exc)}", err=True)
+            return False
+        out(f"built {report.pages} pages in {time.perf_counter() - start:.1f} s ({reason})")
+        return True
+
+    has_previous = (project.site.build / "index.html").is_file()
+    try:
+        ok = rebuild("start")
+        if ok is None:  # another command holds the project: wait for it (Ctrl-C stops the wait)
+            ok = rebuild("start", wait=True)
+    except KeyboardInterrupt:
+        return
+    if not ok and not has_previous:
+        raise AuthcatError("the first build failed and there is no earlier build to serve")
+
+    server = PreviewServer(project.site.build, port)
+    server.build_id = 1
+    server.start()
+    out(f"serving {server.url} — watching {', '.join(w + '/' for w in WATCHED)} (Ctrl-C to stop)")
+
+    def on_change(files: list[str]) -> bool:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        done = rebuild(shown)
+        if done:
+            server.build_id += 1
+        return done is not None
+
+    stop = threading.Event()
+    # A terminate (as from a supervisor or a test) stops as cleanly as Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        watch(project.root, on_change, stop, interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+        out("stopped")
+
+
+@hookimpl(trylast=True)
+def authcat_register_commands(cli):
+    cli.add_command(serve_cmd)

@@ -1,0 +1,241 @@
+"""``authcat watch-revocation`` and the site pages that show its measurements.
+
+The command resolves an API, a remote target profile and an endpoint, reads the token from an
+environment variable (never from an argument: arguments end up in shell history and process
+lists), and hands the watch to :mod:`catalog.engine.revocation_watch`. Measurements are stored with the
+API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/revocation.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from catalog.definitions.loader import load_api
+from catalog.engine.probe import Prober, ProbeSettings
+from catalog.engine.revocation_watch import Measurement, Poll, WatchPlan, format_duration
+from catalog.engine.revocation_watch import load as load_measurements
+from catalog.engine.revocation_watch import record as record_measurement
+from catalog.engine.revocation_watch import watch as watch_token
+from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
+from catalog.hooks.specs import hookimpl
+from catalog.model.errors import WatchError
+from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget
+from catalog.runs.results import SitePage
+from catalog.secrets.binding import runtime_problem as origin_problem
+from catalog.secrets.scrub import Scrubber
+from catalog.targets.profiles import Revocable, SecretRefError, TargetPool, profile_base_url, resolve_ref
+
+
+def _echo(message: str) -> None:
+    # stderr, flushed: a script driving the watch (or a test) waits for the "revoke now" line.
+    click.echo(message, err=True)
+    sys.stderr.flush()
+
+
+def _env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise WatchError(f"{what}: environment variable {name} is not set or empty")
+    return value
+
+
+async def _discover(definition, profile, base_url: str, headers, scrub, presentation: Presentation,
+                    params: dict, static_query: dict) -> dict[str, str]:
+    """Static query values, then path parameters, discovered from other endpoints' answers to the
+    token as `run` does (``catalog.api.discover``: the same checks on the server's values).
+    Fills ``static_query`` and ``params``; returns why each value that could not be found was not."""
+    errors: dict[str, str] = {}
+    async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
+        for kind, declared, into in (("query ", profile.query, static_query), ("", profile.parameters, params)):
+            for name, value in declared.items():
+                if not isinstance(value, Discovery):
+                    continue
+                source = definition.endpoint(value.endpoint)
+                url = endpoint_url(base_url, source, params, profile.queries.get(source.id), static_query) if source else None
+                found, why = await discover(prober, name, value, (presentation.url(url), headers) if url else None, kind)
+                if found is not None:
+                    into[name] = found
+                else:
+                    errors[name] = scrub(why or "")
+    return errors
+
+
+def load_profile(root: Path, api: str, target: str):
+    definition = load_api(root / "endpoints" / api, root / "endpoints")
+    profile = definition.targets.get(target)
+    if profile is None:
+        raise WatchError(f"{api} has no target {target!r} (have: {', '.join(sorted(definition.targets)) or 'none'})")
+    return definition, profile
+
+
+def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str | None,
+               identity_env: str | None, interval: float, max_wait: float, confirm: int,
+               launched: RunningTarget | None = None, revocable: Revocable | None = None) -> WatchPlan:
+    """The watch of a remote target (the token from ``token_env``), or of a launched one
+    (``launched``, with a fresh token from one of its ``revocable`` ways)."""
+    definition, profile = load_profile(root, api, target)
+    if launched is not None and revocable is not None:
+        base_url = launched.base_url  # the plugin's own server on 127.0.0.1, its own fresh token
+    else:
+        if profile.launcher:
+            raise WatchError(f"target {target!r} is started locally by the {profile.launcher!r} plugin: pass "
+                             "--revoke with one of the ways it can revoke a token")
+        remote = profile_base_url(profile)
+        if not remote:
+            raise WatchError(f"target {target!r} has no base URL: set {profile.base_url_env or 'base_url in its profile'}")
+        # The token is the operator's (--token-env), but the profile is contributed: the URL must be
+        # one the operator named too (catalog.secrets.binding).
+        if why := origin_problem(profile, remote, credentialed=True):
+            raise WatchError(f"{profile.source}: {why}")
+        base_url = remote.rstrip("/") + profile.prefix
+    endpoint = definition.endpoint(endpoint_id)
+    if endpoint is None:
+        raise WatchError(f"{api} has no endpoint with id {endpoint_id!r}")
+    scheme = definition.api.auth or hooks.schemes.get(definition.api.scheme)
+    if scheme is None:
+        raise WatchError(f"no auth scheme plugin named {definition.api.scheme!r}")
+    if revocable is not None:
+        secret = revocable.credential.secret
+    elif token_env:
+        secret = _env(token_env, "--token-env")
+    else:
+        raise WatchError("--token-env: name the environment variable that holds the token you will revoke")
+    if identity_env:
+        identity = _env(identity_env, "--identity-env")
+    else:  # the profile's own identity reference for the valid role, when it has one
+        try:
+            identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
+        except SecretRefError as exc:
+            raise WatchError(f"{profile.source}: credentials.valid.identity: {exc}") from None
+    presentation = scheme.present(Credential(secret, identity))
+    scrub = Scrubber([secret, *presentation.values()], [identity])
+    static_headers = {**definition.api.headers, **profile.headers}
+    static_query = {**definition.api.query, **{k: v for k, v in profile.query.items() if isinstance(v, str)}}
+    headers = {**static_headers, **presentation.headers}
+    params = {**(launched.parameters if launched else {}),
+              **{k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}}
+    unfound: dict[str, str] = {}
+    if any(isinstance(v, Discovery) for v in (*profile.parameters.values(), *profile.query.values())):
+        unfound = asyncio.run(_discover(definition, profile, base_url, headers, scrub, presentation, params,
+                                        static_query))
+    url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
+    if url is None:
+        missing = [p for p in endpoint.path_params if p not in params]
+        if why := "; ".join(unfound[p] for p in missing if p in unfound):
+            raise WatchError(f"{endpoint_id}: {why}")
+        raise WatchError(f"{endpoint_id}: no value for {', '.join('{' + p + '}' for p in missing)} in the target profile")
+    return WatchPlan(api=definition.api, endpoint=endpoint, target=target, url=url, token_headers=headers,
+                     token_query=presentation.query, static_headers=static_headers, scrub=scrub,
+                     classify=hooks.classify, interval=interval, max_wait=max_wait,
+                     confirm=confirm, timeout=profile.timeout,
+                     target_version=launched.version if launched else None)
+
+
+@click.command("watch-revocation")
+@click.option("--api", required=True, help="The API folder under endpoints/.")
+@click.option("--target", required=True, help="A remote target profile of that API.")
+@click.option("--endpoint", "endpoint_id", required=True, help="The endpoint id to poll (a GET).")
+@click.option("--token-env", metavar="VAR", help="Env var holding the token you are about to revoke (remote targets).")
+@click.option("--revoke", "revoke_by", metavar="HOW",
+              help="A launched target: let it issue a fresh token and revoke it this way (e.g. logout, deactivate).")
+@click.option("--identity-env", metavar="VAR", help="Env var holding the identity (email) sent with it (Basic schemes).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between polls.")
+@click.option("--max-wait", type=click.FloatRange(min=0.1), default=1800.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--confirm", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Polls in a row the new answer must hold before the watch stops.")
+@click.option("--no-record", is_flag=True, help="Print the measurement; do not store it under site/data.")
+@click.pass_obj
+def watch_revocation(ctx, api, target, endpoint_id, token_env, revoke_by, identity_env, interval, max_wait,
+                     confirm, no_record):
+    """Measure how long a token keeps working after you revoke it.
+
+    Takes a baseline (the token's answer and the anonymous answer), tells you to revoke the token,
+    then polls the endpoint every --interval seconds and reports when and how the answer changed.
+    On a target a plugin starts (Synapse), --revoke lets the plugin issue and revoke the token.
+    """
+    args = (ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record)
+    if not revoke_by:
+        _watch(*args)
+        return
+    root = ctx.project.root
+    _, profile = load_profile(root, api, target)
+    if not profile.launcher:
+        raise WatchError(f"--revoke needs a target started by a plugin; {target!r} is remote: revoke it yourself")
+    cache = Path(os.environ.get(CACHE_ENV) or root / ".cache" / "authcat")
+    with tempfile.TemporaryDirectory(prefix="authcat-watch-") as scratch, \
+            TargetPool(ctx.hooks.launchers, cache, Path(scratch), log=_echo) as pool:
+        running = pool.running(profile, root / "endpoints")
+        if revoke_by not in running.revocations:
+            ways = ", ".join(sorted(running.revocations)) or "none"
+            raise WatchError(f"--revoke {revoke_by!r}: the {profile.launcher!r} plugin can revoke by: {ways}")
+        _watch(*args, launched=running, revocable=running.revocations[revoke_by]())
+
+
+def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record,
+           launched: RunningTarget | None = None, revocable: Revocable | None = None) -> None:
+    root = ctx.project.root
+    plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait,
+                      confirm, launched, revocable)
+
+    def on_baseline(m: Measurement, warnings: list[str]) -> None:
+        anon = m.baseline["anonymous"]
+        _echo(f"baseline: token → {m.from_outcome} (HTTP {m.baseline['token']['status']}); "
+              f"anonymous → HTTP {anon['status'] if anon['status'] is not None else anon['error']}")
+        for warning in warnings:
+            _echo(f"warning: {warning}")
+        if revocable is not None:
+            revocable.revoke()
+            m.revoked_by = revocable.how
+            _echo(f"Revoked the token ({revocable.how}). Polling {plan.endpoint.method} {plan.endpoint.path} "
+                  f"every {interval:g} s for up to {format_duration(max_wait)}.")
+            return
+        _echo(f"Revoke the token now. Polling {plan.endpoint.method} {plan.endpoint.path} every "
+              f"{interval:g} s for up to {format_duration(max_wait)}.")
+
+    def on_poll(poll: Poll) -> None:
+        _echo(f"  {format_duration(poll.after_s):>10}  {poll.status if poll.status is not None else '—'}  {poll.outcome}")
+
+    try:
+        measurement = asyncio.run(watch_token(plan, on_baseline, on_poll))
+    except WatchError as exc:
+        raise WatchError(plan.scrub(str(exc))) from None
+    click.echo(measurement.describe())
+    if not no_record:
+        path = record_measurement(ctx.project.data, measurement, plan.scrub)
+        _echo(f"stored in {path}")
+
+
+@hookimpl(trylast=True)
+def authcat_register_commands(cli):
+    cli.add_command(watch_revocation)
+
+
+@hookimpl(trylast=True)
+def authcat_site_pages(catalog, render):
+    if catalog.data_dir is None:
+        return None
+    pages = []
+    rows: list[dict] = []  # the overview: measured latencies beside reported ones, per API
+    for name, api in sorted(catalog.apis.items()):
+        title = api.definition.api.title
+        measurements = load_measurements(catalog.data_dir, name)
+        latest: dict[tuple, dict] = {}
+        for m in measurements:  # newest first: the latest per target, endpoint and way of revoking
+            latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)
+        rows += [{"api": name, "title": title, "measured": m, "reported": None} for m in latest.values()]
+        rows += [{"api": name, "title": title, "measured": None, "reported": r} for r in api.definition.api.reported
+                 if r.state in ("revoked", "deactivated")]
+        if not measurements:
+            continue
+        text = render("revocation.md.j2", api=api, measurements=measurements, duration=format_duration)
+        pages.append(SitePage(f"apis/{name}/revocation.md", text, nav=("Revocation latency", title)))
+    if rows:
+        text = render("revocation-overview.md.j2", rows=rows, duration=format_duration)
+        pages.insert(0, SitePage("revocation.md", text, nav=("Revocation latency", "All APIs")))
+    return pages

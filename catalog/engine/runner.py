@@ -1,0 +1,357 @@
+"""A probe run: for each API and target, send every endpoint under every state, then classify.
+
+The runner is the only place that knows the order of things: load definitions, decide which
+targets have anything to probe (a launched target whose cells are all current for the version its
+launcher states is not started at all), start those at once, resolve path parameters, probe
+(reusing cached cells, re-judging stored observations when only the classifier or the judged
+definition changed: see ``catalog.engine.cache``), classify through the plugins, and hand back
+:class:`TargetRun` results. Writing them is the caller's job (see ``catalog.pipeline``), so a
+failed run writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from catalog import __version__
+from catalog.definitions.loader import ApiDefinition
+from catalog.engine.cache import classifier_fingerprint
+from catalog.engine.plan import (
+    MAX_PARAM_CHARS,
+    Plan,
+    RunOptions,
+    classify_endpoint,
+    endpoint_url,
+    selected_profiles,
+    state_order,
+    states_for,
+)
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.recognition import mark_unrecognised
+from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
+from catalog.engine.versions import resolve_version
+from catalog.hooks.manager import Hooks
+from catalog.model.judgement import verdict
+from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
+from catalog.model.vocabulary import Discovery, TargetProfile
+from catalog.runs.results import EndpointResult, TargetRun
+from catalog.runs.store import Store
+from catalog.secrets.scrub import Scrubber, Sealed, seal
+from catalog.targets.profiles import TargetError, TargetPool, profile_problem
+
+__all__ = ["CACHE_ENV", "Plan", "RunOptions", "discover", "endpoint_url", "probe_all"]  # also imported from here
+
+CACHE_ENV = "AUTHCAT_CACHE_DIR"  # where launchers keep prepared corpora between runs
+
+
+async def _resolve_params(plan: Plan, prober: Prober) -> None:
+    """Literal values first, then values discovered from other endpoints' valid answers.
+
+    Static query values are discovered the same way, first, so path parameter discovery
+    already sends them. A query value that cannot be discovered is left out (and said why).
+
+    A discovered value is server-controlled: it must be a string or a number of at most
+    :data:`MAX_PARAM_CHARS` characters; anything else makes the endpoints needing it
+    ``not-probed`` with a reason saying what came back (never the value itself).
+    """
+    profile = plan.target.profile
+    plan.static_query = {**plan.definition.api.query,
+                         **{k: v for k, v in profile.query.items() if not isinstance(v, Discovery)}}
+    plan.params.update(plan.target.parameters)  # the launcher's fixtures; the profile's literals win
+    for name, value in profile.parameters.items():
+        if not isinstance(value, Discovery):
+            plan.params[name] = value
+    for name, value in profile.query.items():
+        if isinstance(value, Discovery):
+            found = await _discover(plan, prober, name, value, "query ")
+            if found is not None:
+                plan.static_query[name] = found
+    for name, value in profile.parameters.items():
+        if isinstance(value, Discovery):
+            found = await _discover(plan, prober, name, value)
+            if found is not None:
+                plan.params[name] = found
+
+
+async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kind: str = "") -> str | None:
+    """A discovered value, or None with the reason in the plan's errors (never the value itself)."""
+    errors = plan.query_errors if kind else plan.param_errors
+    valid = plan.states.get("valid")
+    source = plan.definition.endpoint(value.endpoint)
+    url = plan.url(source) if source else None
+    request = plan.request(url, valid) if url is not None and valid is not None else None
+    found, why = await discover(prober, name, value, request, kind)
+    if why is not None:
+        errors[name] = why
+    return found
+
+
+async def discover(prober: Prober, name: str, value: Discovery,
+                   request: tuple[str, Mapping[str, str]] | None, kind: str = "") -> tuple[str | None, str | None]:
+    """The value at ``value.pointer`` in the answer to ``request`` (the source endpoint's URL and
+    headers with the valid token; None when that endpoint cannot be probed): ``(value, None)``,
+    or ``(None, why not)`` in one line that never quotes the value.
+
+    The value is server-controlled: only a non-empty string or a number of at most
+    :data:`MAX_PARAM_CHARS` characters is taken (``endpoint_url`` then encodes it as exactly one
+    path segment). Every command that discovers values goes through here.
+    """
+    what = f"cannot discover {kind}{name}"
+    if request is None:
+        return None, f"{what}: {value.endpoint} is not probeable"
+    found, why = await prober.fetch_json_why(*request)
+    if why is not None:
+        return None, f"{what}: {value.endpoint}: {why}"
+    try:
+        got = resolve_pointer(found, value.pointer)
+    except (KeyError, TypeError):
+        return None, f"{what}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
+    if isinstance(got, bool) or not isinstance(got, (str, int, float)):
+        kind_of = "null" if got is None else type(got).__name__
+        return None, f"{what}: {value.endpoint} has a {kind_of} at {value.pointer}, not a string or number"
+    if not str(got):
+        return None, f"{what}: {value.endpoint} has an empty string at {value.pointer}"
+    if len(str(got)) > MAX_PARAM_CHARS:
+        return None, (f"{what}: {value.endpoint}'s value at {value.pointer} is "
+                      f"{len(str(got)):,} characters long (at most {MAX_PARAM_CHARS:,})")
+    return str(got), None
+
+
+class TargetUnreachable(TargetError):
+    """Not one probe of a target reached a server: nothing is recorded for it."""
+
+
+# Errors that mean no server was reached at all (see catalog.engine.transport.describe). A timeout or a
+# broken answer is a server that exists: its cells are recorded as ``error``.
+UNREACHABLE = ("dns:", "connection:", "tls:")
+
+
+PARTIAL_EVERY = 1.0  # seconds between progress-file writes while endpoints finish
+
+
+class _Progress:
+    """Finished endpoints of a running plan, saved now and then as ``<target>.partial.json``.
+
+    A run interrupted (Ctrl-C) or killed keeps what it finished: the next run reuses those cells
+    like any cached cell (same definition hash, same target version). ``Store.write`` of the
+    completed run removes the file.
+    """
+
+    def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime, scrub: Scrubber):
+        self.plan, self.hooks, self.store, self.started, self.scrub = plan, hooks, store, started, scrub
+        self.sealed: Sealed = {}  # each endpoint's result is sealed once, not at every save
+        self.results: dict[str, EndpointResult] = {}
+        self.dirty = False
+        self.profile = ""  # the profile key (catalog.engine.cache), so resumed cells pass the cache check
+
+    def snapshot(self, meta: dict[str, Any]) -> TargetRun:
+        states_info: dict[str, dict[str, Any]] = {s: {"available": True} for s in self.plan.states}
+        states_info.update({s: {"available": False, "reason": r} for s, r in self.plan.unavailable.items()})
+        for state, info in states_info.items():
+            if (family := self.hooks.family(state)) is not None:
+                info["family"] = family.value
+        ordered = {s: states_info[s] for s in state_order(self.hooks, states_info)}
+        run = TargetRun(self.plan.definition.api.name, self.plan.target.profile.name, meta, ordered, dict(self.results))
+        # The one way a run leaves the runner (to the store, change log, site, export and CLI):
+        # every string in it, server-derived or not, passes the scrubber here.
+        return seal(run, self.scrub, self.sealed)
+
+    def save(self) -> None:
+        if self.store is None or not self.dirty:
+            return
+        self.dirty = False
+        meta = {"partial": True, "target_version": self.plan.target.version, "profile": self.profile,
+                "date": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "authcat_version": __version__}
+        self.store.write_partial(self.snapshot(meta))
+
+    async def save_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(PARTIAL_EVERY)
+            try:
+                self.save()
+            except OSError:  # full or read-only disk: the final save (in _probe_plan) reports it
+                return
+
+
+def _discovered(plan: Plan, scrub: Scrubber) -> dict[str, dict[str, str]]:
+    """The discovered path parameter and static query values, kept with the run so a later run can
+    compute its cache keys without starting the target. A value the scrubber would change is not
+    kept (the run then discovers it again)."""
+    profile = plan.target.profile
+
+    def kept(declared: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+        names = [n for n, v in declared.items() if isinstance(v, Discovery)]
+        return {n: values[n] for n in names if n in values and scrub(values[n]) == values[n]}
+
+    return {"params": kept(profile.parameters, plan.params), "query": kept(profile.query, plan.static_query)}
+
+
+async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: TargetRun | None,
+                      settings: ProbeSettings, scrub: Scrubber, store: Store | None = None,
+                      partial: TargetRun | None = None, keys: Keys | None = None) -> TargetRun:
+    started = datetime.now(UTC)
+    progress = _Progress(plan, hooks, store, started, scrub)
+    results = progress.results
+    latencies: dict[str, dict[str, int]] = {}
+    keys = keys or Keys.of(plan, classifier_fingerprint(hooks))
+    progress.profile = keys.profile
+    async with Prober(settings, scrub) as prober:
+        await _resolve_params(plan, prober)
+        await resolve_version(plan, prober)
+        known = sort_endpoints(plan, hooks, keys, options, [partial, previous])
+        results.update(known.results)
+        todo = known.todo
+        requests: list[ProbeRequest] = []
+        for endpoint_id, (endpoint, _key, _judged) in todo.items():
+            url = plan.url(endpoint)
+            assert url is not None
+            for state, presentation in plan.states.items():
+                state_url, headers = plan.request(url, presentation)
+                requests.append(ProbeRequest(
+                    key=(endpoint_id, state), method=endpoint.method, url=state_url,
+                    headers=headers, collection=endpoint.collection,
+                    actor_fields=endpoint.actor_fields,
+                    signal_fields=plan.definition.api.signal_fields,
+                    envelope=plan.definition.api.envelope,
+                    volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
+                ))
+        if options.set_total:
+            options.set_total(len(requests))
+        observed: dict[str, dict[str, Observation]] = {eid: {} for eid in todo}
+
+        def finished(req: ProbeRequest, obs: Observation) -> None:
+            if options.progress:
+                options.progress(1)
+            endpoint_id, state = req.key
+            observations = observed[endpoint_id]
+            observations[state] = obs
+            if len(observations) < len(plan.states):
+                return
+            endpoint, key, judged = todo[endpoint_id]
+            latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
+            cells = classify_endpoint(hooks, plan, endpoint, observations)
+            judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"),
+                                        {s: hooks.family(s) for s in cells})
+            results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judgement, reason, key,
+                                                  cells, judged=judged)
+            progress.dirty = True
+
+        saver = asyncio.create_task(progress.save_periodically())
+        try:
+            await prober.run(requests, on_done=finished)
+        finally:  # interrupted or not, keep what is finished (a completed run replaces it)
+            saver.cancel()
+            progress.dirty = progress.dirty or bool(results)
+            progress.save()
+        answers = [obs for per in observed.values() for obs in per.values()]
+        if answers and all(obs.status is None and (obs.error or "").startswith(UNREACHABLE) for obs in answers):
+            # A target down, misnamed or behind a broken TLS setup: its previous observations are
+            # worth more than a file of errors, and its progress must not cache the errors.
+            for endpoint_id in todo:
+                results.pop(endpoint_id, None)
+            progress.dirty = True
+            progress.save()
+            why = collections.Counter(obs.error or "no answer" for obs in answers).most_common(1)[0][0]
+            raise TargetUnreachable(f"{plan.definition.api.name} on {plan.target.profile.name}: no answer to any of "
+                                    f"{len(answers)} probes ({why})")
+    all_latency = [ms for per in latencies.values() for ms in per.values()]
+    run_meta: dict[str, Any] = {
+        "target_version": plan.target.version,
+        "version_source": plan.target.version_source,
+        "profile": keys.profile,
+        "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "authcat_version": __version__,
+        "probes": len(requests),
+        "reused": known.reused,
+        "rejudged": known.rejudged,
+        "duration_s": round((datetime.now(UTC) - started).total_seconds(), 2),
+        "latency_ms": {"median": int(median(all_latency)), "max": max(all_latency)} if all_latency else {},
+        **_discovered(plan, scrub),
+        # names only: the values are new at every launch (Plan.cache_url keeps them out of the keys)
+        "launcher_params": sorted(k for k in plan.target.parameters if k not in plan.target.profile.parameters),
+    }
+    return progress.snapshot(run_meta)
+
+
+def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks: Hooks, options: RunOptions) -> list[TargetRun]:
+    """Probe every selected (API, target) pair; return the classified runs (nothing is written).
+
+    First every pair whose cells are all current is answered from the store without starting its
+    target; then the targets the remaining pairs need are started together; then those are probed.
+    One target failing never stops the others (``options.failures``); its previous observations stay.
+    """
+    store = Store(data_dir)
+    pairs = list(selected_profiles(apis, options, root))
+    runs: dict[int, TargetRun] = {}
+    classifier = classifier_fingerprint(hooks)
+    cache_root = options.cache_root or Path(os.environ.get(CACHE_ENV) or root.parent / ".cache" / "authcat")
+    with tempfile.TemporaryDirectory(prefix="authcat-") as scratch, \
+            TargetPool(hooks.launchers, cache_root, Path(scratch), log=options.log) as pool:
+        needed: list[int] = []
+        for n, (definition, profile) in enumerate(pairs):
+            name = definition.api.name
+            if profile.launcher and not options.refresh and store.read_partial(name, profile.name) is None \
+                    and not profile_problem(profile, root.parent):
+                try:
+                    version = pool.version(profile)
+                except Exception:
+                    version = None
+                current = version is not None and reuse_without_start(
+                    definition, profile, version, hooks, options, store.read(name, profile.name), classifier)
+                if current:
+                    runs[n] = current
+                    options.log(f"{name} on {profile.name} ({version}): every cell current, "
+                                f"{profile.launcher} not started")
+                    continue
+            needed.append(n)
+        pool.start(pairs[n][1] for n in needed if not profile_problem(pairs[n][1], root.parent))  # all at once
+        for n in needed:
+            definition, profile = pairs[n]
+            try:
+                runs[n] = _probe_target(definition, profile, pool, root, store, hooks, options, classifier)
+            except TargetError as exc:
+                # One target failing never stops the others; its previous observations stay.
+                message = str(exc)  # launchers scrub what they report (catalog.targets.process)
+                options.failures.append((str(profile.source.file), message))
+                options.log(f"{profile.source.file}: target {profile.name} failed, its previous observations are kept: {message}")
+        options.timings = dict(pool.timings)
+    for n, run in runs.items():
+        _attach_and_mark(run, pairs[n][0], pairs[n][1], options)
+    return [runs[n] for n in sorted(runs)]
+
+
+def _probe_target(definition: ApiDefinition, profile: TargetProfile, pool: TargetPool, root: Path, store: Store,
+                  hooks: Hooks, options: RunOptions, classifier: dict[str, Any]) -> TargetRun:
+    """Start (or reuse) the profile's target and probe every endpoint of the API on it."""
+    target = pool.running(profile, root)
+    presentations, unavailable = states_for(hooks, definition, target)
+    plan = Plan(definition, target, presentations, unavailable)
+    secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
+    scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
+    settings = ProbeSettings(
+        concurrency=options.concurrency or profile.concurrency,
+        rate_limit=options.rate_limit or profile.rate_limit,
+        timeout=profile.timeout, retries=profile.retries, keep_bodies=options.keep_bodies,
+    )
+    previous = store.read(definition.api.name, profile.name)
+    partial = store.read_partial(definition.api.name, profile.name)
+    options.log(f"probing {definition.api.name} on {profile.name} ({target.version or 'version unknown'})")
+    return asyncio.run(_probe_plan(plan, hooks, options, previous, settings, scrub, store, partial,
+                                   Keys.of(plan, classifier)))
+
+
+def _attach_and_mark(run: TargetRun, definition: ApiDefinition, profile: TargetProfile, options: RunOptions) -> None:
+    by_id = {e.id: e for e in definition.endpoints}
+    for endpoint_id, result in run.endpoints.items():
+        result.endpoint = by_id.get(endpoint_id)
+    found = mark_unrecognised(run)  # a credential the server never read makes nothing public
+    if not found.recognised:
+        options.log(f"{profile.source}: {found.reason}")

@@ -1,0 +1,256 @@
+"""Build the static site: plugins render pages from Jinja templates, MkDocs turns them into HTML.
+
+Hand-written pages live in ``site/docs``; generated pages are written beside copies of them in
+``site/generated`` (never committed), and MkDocs builds that folder into ``site/build``. The nav
+lists the overview pages only: endpoint groups stay out of it, which keeps MkDocs fast as the
+catalog grows (design.md: 53 s for 1,000 pages in the nav, 11 s out of it).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from mkdocs.plugins import BasePlugin
+
+from catalog.answers.columns import bad_state_order
+from catalog.answers.questions import api_questions
+from catalog.answers.token_check import compute_answers
+from catalog.definitions.containment import symlinks_out
+from catalog.definitions.yamlfile import DefinitionError
+from catalog.hooks.manager import Hooks
+from catalog.model.errors import AuthcatError
+from catalog.model.vocabulary import slug
+from catalog.runs.results import Catalog, SitePage
+from catalog.site.deferred import Deferred, PutBack, inline
+from catalog.site.export import write_export
+from catalog.site.publish import publish
+
+
+@dataclass
+class SitePaths:
+    root: Path  # the site/ folder
+
+    @property
+    def config(self) -> Path:
+        return self.root / "mkdocs.yml"
+
+    @property
+    def docs(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def generated(self) -> Path:
+        return self.root / "generated"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+
+@dataclass
+class BuildReport:
+    pages: int
+    render_s: float
+    mkdocs_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def md_text(value: Any) -> str:
+    """Escape text for a Markdown context: HTML-escaped and with Markdown syntax neutralised."""
+    # Markup: already escaped, so autoescape must not escape it again ("&lt;" shown as text).
+    return Markup(_MD_SPECIAL.sub(r"\\\1", html.escape(str(value if value is not None else ""), quote=True)))
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]{1,200})`")
+
+
+def prose(value: Any) -> str:
+    """Contributed prose for an HTML context: escaped whole, then its `code spans` shown as code.
+
+    The spans are made from the escaped text, so nothing a contributor writes becomes markup."""
+    escaped = html.escape(str(value if value is not None else ""), quote=True)
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
+
+
+def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> jinja2.Environment:
+    search = [str(paths.templates), *hooks.template_dirs()]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=True,  # every contributed string is escaped unless a template says otherwise
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_text
+    env.filters["prose"] = prose
+    env.filters["slug"] = slug
+    env.filters["defer"] = deferred or inline  # see catalog.site.deferred: big tables skip Markdown
+    return env
+
+
+def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
+                 deferred: Deferred | None = None) -> list[SitePage]:
+    env = jinja_env(paths, hooks, deferred)
+
+    def render(template: str, **context: Any) -> str:
+        return env.get_template(template).render(**context)
+
+    pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(catalog, render)]
+    seen: set[str] = set()
+    for page in pages:
+        rel = page.path
+        if rel in seen or rel.startswith(("/", "..")) or "/../" in rel:
+            raise AuthcatError(f"a site_pages plugin gave the page path {rel!r}, which is duplicated or unsafe")
+        seen.add(rel)
+    return pages
+
+
+def plugin_nav(pages: list[SitePage]) -> list[dict[str, list[dict[str, str]]]]:
+    """The nav sections plugin pages asked for (``SitePage.nav``), in the order first named."""
+    sections: dict[str, list[dict[str, str]]] = {}
+    for page in pages:
+        if page.nav is not None:
+            section, title = page.nav
+            sections.setdefault(section, []).append({title: page.path})
+    return [{section: entries} for section, entries in sections.items()]
+
+
+def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None,
+               site_url: str | None = None) -> BuildReport:
+    """Render every page, then run MkDocs from Python. The previous build is replaced whole.
+
+    ``site_url`` (the published address, e.g. under a sub-path) overrides mkdocs.yml's.
+    """
+    t0 = time.perf_counter()
+    check_contained(paths)  # before anything is read or copied: a link out is refused, not followed
+    # The answers feed the pages (guide, explanations) and the export alike: computed once.
+    answers = compute_answers(catalog, hooks)
+    catalog.answers = answers
+    catalog.schemes = dict(hooks.schemes)  # an API's scheme by name, for its pages
+    order = bad_state_order(catalog)
+    catalog.questions = {name: api_questions(api, answers.get(name), order) for name, api in catalog.apis.items()}
+    deferred = Deferred()
+    pages = render_pages(catalog, paths, hooks, deferred)
+    staging = paths.generated
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(paths.docs, staging)
+    for page in pages:
+        target = staging / page.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page.text, encoding="utf-8")
+    t1 = time.perf_counter()
+    built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
+    t2 = time.perf_counter()
+    # The export goes into the finished build *before* the swap: the published site is never
+    # one without its catalog.json (catalog.site.publish).
+    write_export(catalog, answers, built)
+    publish(built, paths.build)
+    return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
+
+
+def check_contained(paths: SitePaths) -> None:
+    """Raise a :class:`DefinitionError` naming every symlink out of the project in the site's
+    contributed sources (mkdocs.yml, docs, templates, theme overrides, data)."""
+    folders = (paths.config, paths.docs, paths.templates, paths.root / "overrides", paths.root / "data")
+    problems = [p for folder in folders for p in symlinks_out(folder, paths.root.parent)]
+    if problems:
+        raise DefinitionError(problems)
+
+
+def inert_nav(nav: Any) -> Any:
+    """The nav with every label HTML-escaped. MkDocs themes print nav labels (and the page titles
+    they become) as HTML, and labels come from contributed text such as an API's ``title``; every
+    plugin's nav entries pass here, so none can forget."""
+    if isinstance(nav, list):
+        return [inert_nav(item) for item in nav]
+    if isinstance(nav, dict):
+        return {html.escape(str(label), quote=True): inert_nav(value) for label, value in nav.items()}
+    return nav
+
+
+class InertTitles(BasePlugin):
+    """Escape a page title MkDocs took from the page itself (its first heading, or front matter).
+
+    MkDocs reads the first H1's *text* — the entities a template wrote are decoded again — and
+    themes print ``page.title`` unescaped into ``<title>``, so a group named
+    ``</title><script>…`` would run. Nav labels are escaped by :func:`inert_nav` instead.
+    """
+
+    def on_page_content(self, html_text: str, page: Any, config: Any, files: Any) -> str:
+        if page._title_from_render:
+            page._title_from_render = html.escape(page._title_from_render, quote=True)
+        if isinstance(page.meta.get("title"), str):
+            page.meta["title"] = html.escape(page.meta["title"], quote=True)
+        return html_text
+
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        # Material prints ``<title>{{ page.title | striptags }}``, and striptags decodes the
+        # entities again: write that element as escaped text instead (found exactly, never by
+        # searching for "</title>", which the title itself may contain).
+        # A front-matter title is printed as it is (escaped above); only the striptags one is not.
+        if page.meta.get("title") or not page.title:
+            return output
+        site = config.get("site_name") or ""
+        title = Markup(str(page.title)).striptags()
+        printed = f"<title>{title} - {site}</title>"
+        return output.replace(printed, f"<title>{html.escape(f'{title} - {site}')}</title>", 1)
+
+
+def default_nav(catalog: Catalog, sections: list | None = None) -> list:
+    apis = [{c.definition.api.title: f"apis/{name}/index.md"} for name, c in sorted(catalog.apis.items())]
+    return [
+        {"Home": "index.md"},
+        {"APIs": apis},
+        *(sections or []),
+        {"Methodology": "methodology.md"},
+        {"Security": "security.md"},
+        {"Probe your own Jira site": "probe-your-own-jira.md"},
+        {"Changes": "changes.md"},
+        {"Contributing": "contributing.md"},
+        {"Writing plugins": "plugins.md"},
+        {"Performance": "performance.md"},
+    ]
+
+
+def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred | None = None,
+                site_url: str | None = None) -> Path:
+    """Build into a staging folder beside ``site/build`` and return it (nothing is published)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    # MkDocs logs every page left out of the nav at INFO; that is by design here.
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    staging_build = paths.root / ".build-staging"
+    if staging_build.exists():
+        shutil.rmtree(staging_build)
+    overrides: dict[str, Any] = {"docs_dir": str(docs_dir), "site_dir": str(staging_build), "nav": nav}
+    if site_url is not None:
+        overrides["site_url"] = site_url
+    cfg = load_config(config_file=str(paths.config), **overrides)
+    if deferred is not None:
+        cfg.plugins["authcat-deferred"] = PutBack(deferred)
+    cfg.plugins["authcat-inert-titles"] = InertTitles()
+    cfg.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(cfg)
+    finally:
+        cfg.plugins.on_shutdown()
+    return staging_build

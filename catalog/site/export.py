@@ -1,0 +1,145 @@
+"""The machine-readable export: ``catalog.json`` and its JSON Schema, written beside the site.
+
+Everything the site shows, as data: every API, every endpoint (documented + reported + observed
+per target), every cell, verdict and its explanation, the auth signals, the token check and the
+provenance of each observation (target, target version, run date, authcat version). The schema
+lives in ``catalog/schemas/catalog.schema.json`` and is published next to the export.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from catalog.answers.presentations import target_findings
+from catalog.answers.token_check import ApiAnswers
+from catalog.definitions.evidence import claim_to_dict
+from catalog.model.judgement import OUTCOMES, VERDICTS
+from catalog.model.vocabulary import Endpoint
+from catalog.runs.history import ChangeIndex
+from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, TargetRun
+from catalog.runs.store import atomic_write
+
+SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "catalog.schema.json"
+EXPORT_NAME = "catalog.json"
+SCHEMA_NAME = "catalog.schema.json"
+FORMAT_VERSION = 1
+
+
+def _documented(endpoint: Endpoint) -> dict[str, Any]:
+    d = endpoint.documented
+    return {
+        "anonymous": d.anonymous, "anonymous_sentence": d.anonymous_sentence,
+        "security_optional": d.security_optional, "markers_disagree": d.markers_disagree,
+        "documents_401": d.documents_401, "deprecated": d.deprecated, "scopes": list(d.scopes),
+        "source": d.source, "claims": _reported(d.claims),
+    }
+
+
+def _reported(items) -> list[dict[str, Any]]:
+    return [claim_to_dict(r) for r in items]
+
+
+def _provenance(run: TargetRun) -> dict[str, Any]:
+    return {
+        "target": run.target, "target_version": run.version,
+        "version_source": run.meta.get("version_source"),
+        "date": run.meta.get("date"), "authcat_version": run.meta.get("authcat_version"),
+    }
+
+
+def _target(run: TargetRun, answers: ApiAnswers | None) -> dict[str, Any]:
+    """One target with its own answers: signals, token check and disagreements never pooled."""
+    mine = answers.target(run.target) if answers else None
+    return {
+        **_provenance(run), "states": run.states,
+        "credential": mine.recognition.to_dict() if mine else None,
+        "signals": [s.to_dict() for s in mine.signals] if mine else [],
+        "token_check": mine.token_check.to_dict() if mine else None,
+        "disagreements": [d.to_dict() for d in mine.disagreements] if mine else [],
+        "presentations": [f.to_dict() for f in target_findings(run)],
+    }
+
+
+def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None,
+              history: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    key = f"{run.target}/{result.endpoint_id}"
+    return {
+        **_provenance(run),
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "explanation": answers.explanations.get(key, "") if answers else "",
+        "unprivileged_like": answers.unprivileged.get(key, []) if answers else [],
+        "cells": {state: cell.to_dict() for state, cell in result.cells.items()},
+        "history": history,
+    }
+
+
+def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: ChangeIndex) -> dict[str, Any]:
+    return {
+        "id": endpoint.id, "method": endpoint.method, "path": endpoint.path, "group": endpoint.group,
+        "summary": endpoint.summary, "docs": endpoint.docs, "collection": endpoint.collection,
+        "removed": endpoint.removed,
+        "documented": _documented(endpoint),
+        "reported": _reported(endpoint.reported),
+        "observed": [_observed(run, result, answers, changes.history(api.name, run, endpoint.id))
+                     for run, result in api.results_for(endpoint.id)],
+    }
+
+
+def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list, changes: ChangeIndex) -> dict[str, Any]:
+    a = api.definition.api
+    return {
+        "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
+        "reported": _reported(a.reported),
+        "targets": [{**_target(run, answers), **_target_kind(api, run.target)} for run in api.runs],
+        "endpoints": [_endpoint(api, e, answers, changes) for e in api.definition.endpoints],
+        # The same per-target answers flattened, each naming its target (format 1 readers).
+        "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
+        "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
+        "disagreements": [d.to_dict() for d in answers.disagreements] if answers else [],
+        "summary": answers.summary.to_dict() if answers and answers.summary else None,
+        "questions": {q.key: q.to_dict() for q in questions},
+    }
+
+
+def _target_kind(api: ApiCatalog, target: str) -> dict[str, Any]:
+    profile = api.definition.targets.get(target)
+    return {"kind": profile.kind if profile else None, "models": profile.models if profile else ""}
+
+
+def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, Any]:
+    changes = ChangeIndex(catalog.changes)
+    return {
+        "$schema": SCHEMA_NAME,
+        "format": FORMAT_VERSION,
+        "generated": catalog.generated,
+        "authcat_version": catalog.authcat_version,
+        "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
+        "verdicts": dict(VERDICTS),
+        "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
+        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []), changes)
+                 for name, api in sorted(catalog.apis.items())],
+    }
+
+
+def published_schema(states) -> dict[str, Any]:
+    """The export's schema with the catalog's token states as an enum: unknown state keys are refused."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["$defs"]["state"] = {**schema["$defs"]["state"], "enum": sorted(states)}
+    return schema
+
+
+def write_export(catalog: Catalog, answers: dict[str, ApiAnswers], build_dir: Path) -> Path:
+    """Write ``catalog.json`` and ``catalog.schema.json`` into the built site, each atomically."""
+    data = export_data(catalog, answers)
+    atomic_write(build_dir / SCHEMA_NAME, json.dumps(published_schema(catalog.states), indent=2, ensure_ascii=False) + "\n")
+    # Streamed: json.dumps would hold the whole document and its millions of pieces at once
+    # (132 MB more peak memory at 3,000 endpoints, growing with the catalog); same bytes.
+    chunks = json.JSONEncoder(indent=1, ensure_ascii=False).iterencode(data)
+    atomic_write(build_dir / EXPORT_NAME, itertools.chain(chunks, ["\n"]))
+    for name in (SCHEMA_NAME, EXPORT_NAME):
+        (build_dir / name).chmod(0o644)  # published files: mkstemp makes them private
+    return build_dir / EXPORT_NAME

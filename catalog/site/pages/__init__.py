@@ -1,0 +1,1 @@
+"""The built-in site pages (API pages, guides, reference), rendered from Jinja templates."""

@@ -1,0 +1,166 @@
+"""The built-in site pages: home, one matrix per API, endpoint group pages, methodology, changes.
+
+Pages are computed from the catalog (definitions + observations), never hand-written: the
+templates in ``site/templates`` only lay out what this module hands them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.answers.columns import state_columns, state_order
+from catalog.answers.documented import disagreements
+from catalog.answers.presentations import api_presentations, scheme_words
+from catalog.answers.questions import questions_for, targets_for
+from catalog.answers.recipe import client_auth
+from catalog.answers.reproduce import Snippet, snippet
+from catalog.definitions.evidence import API_WIDE, claimed_cells
+from catalog.hooks.specs import hookimpl
+from catalog.model.judgement import OUTCOMES, VERDICTS
+from catalog.model.vocabulary import Endpoint, Outcome, Verdict, slug
+from catalog.runs.history import ChangeIndex
+from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, TargetRun
+
+REPORT_URL = "https://github.com/authcat/authcat/issues/new"
+
+
+@dataclass
+class Row:
+    """One endpoint on one target, ready for a template."""
+
+    endpoint: Endpoint
+    result: EndpointResult | None
+    run: TargetRun | None
+    href: str  # the endpoint's section on its group page, relative to the API folder
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict if self.result else "documented-only"
+
+
+@dataclass
+class GroupView:
+    name: str
+    slug: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+
+def group_views(api: ApiCatalog) -> list[GroupView]:
+    groups: dict[str, GroupView] = {}
+    for endpoint in api.definition.endpoints:
+        view = groups.setdefault(endpoint.group, GroupView(endpoint.group, slug(endpoint.group)))
+        view.endpoints.append(endpoint)
+    return sorted(groups.values(), key=lambda g: g.name.lower())
+
+
+def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
+    by_id = {e.id: e for e in api.definition.endpoints}
+    rows = []
+    for endpoint_id, result in run.endpoints.items():
+        endpoint = by_id.get(endpoint_id)
+        if endpoint is None:  # observed once, since removed from the definitions
+            continue
+        rows.append(Row(endpoint, result, run, f"{slug(endpoint.group)}.html#{slug(endpoint.id)}"))
+    order: dict[str, int] = {Verdict.NOT_SERVED: 2, Verdict.NOT_PROBED: 3}
+    return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
+
+
+def outcomes_used(catalog: Catalog, api: str | None = None) -> list[str]:
+    """The outcomes that occur in the data (one API's, or the whole catalog's): a legend lists only these."""
+    apis = [catalog.apis[api]] if api else catalog.apis.values()
+    used = {c.outcome for a in apis for r in a.runs for e in r.endpoints.values() for c in e.cells.values()}
+    return [o for o in OUTCOMES if o in used]
+
+
+def api_summary(api: ApiCatalog) -> dict[str, Any]:
+    endpoints = api.definition.endpoints
+    verdicts: Counter[str] = Counter()
+    cells = 0
+    for run in api.runs:
+        for result in run.endpoints.values():
+            verdicts[result.verdict] += 1
+            cells += sum(1 for c in result.cells.values() if c.outcome != Outcome.NOT_AVAILABLE)
+    observed = {eid for run in api.runs for eid, r in run.endpoints.items() if r.verdict not in ("not-served", "not-probed")}
+    claimed = claimed_cells(api.definition)
+    return {
+        "endpoints": len(endpoints),
+        "gets": sum(1 for e in endpoints if e.method == "GET"),
+        "documented_anonymous": sum(1 for e in endpoints if e.documented.anonymous),
+        # Per method: a write documented "anonymous" only through an empty security requirement
+        # is a spec artefact more than an invitation; the split keeps it from reading as one.
+        "anonymous_get": sum(1 for e in endpoints if e.documented.anonymous and e.method in ("GET", "HEAD")),
+        "anonymous_writes": sum(1 for e in endpoints if e.documented.anonymous and e.method not in ("GET", "HEAD")),
+        "observed_endpoints": len(observed & {e.id for e in endpoints}),
+        "claimed_endpoints": len([k for k in claimed if k != API_WIDE]),
+        "reported": sum(1 for e in endpoints if e.reported),
+        "observed_cells": cells,
+        "verdicts": dict(sorted(verdicts.items())),
+        "targets": [(r.target, r.version, r.meta.get("date")) for r in api.runs],
+    }
+
+
+def _presentations(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
+    scheme = api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme)
+    return {"rows": api_presentations(api, scheme).rows, "scheme": scheme_words(scheme)}
+
+
+def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, EndpointResult]]]:
+    out: dict[str, list] = defaultdict(list)
+    for run in api.runs:
+        for endpoint_id, result in run.endpoints.items():
+            out[endpoint_id].append((run, result))
+    return out
+
+
+def _reproduce(catalog: Catalog, api: ApiCatalog, results: dict) -> dict[str, list[Snippet]]:
+    """Per observed endpoint, a curl and httpx snippet for each state it was probed in (column order)."""
+    auth = client_auth(api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme))
+    order = state_order(catalog)
+    out = {}
+    for e in api.definition.endpoints:
+        seen = {st for _, r in results.get(e.id, []) for st in r.cells}
+        if seen:
+            out[e.id] = [snippet(e, st, auth) for st in order if st in seen]
+    return out
+
+
+def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
+    """API-wide claims first, then by path."""
+    key, row = item
+    endpoint = next(iter(row.values())).endpoint
+    return (key != API_WIDE, endpoint.path if endpoint else "")
+
+
+@hookimpl(trylast=True)
+def authcat_site_pages(catalog: Catalog, render):
+    legend = [(o, *OUTCOMES[o]) for o in outcomes_used(catalog)]
+    common = {"catalog": catalog, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
+    summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
+    targets = {name: targets_for(api) for name, api in catalog.apis.items()}
+    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets, **common))]
+    changes = ChangeIndex(catalog.changes)  # indexed once: one lookup per endpoint page section
+    for name, api in sorted(catalog.apis.items()):
+        groups = group_views(api)
+        results = _endpoint_results(api)
+        matrices = [(run, matrix_rows(api, run), state_columns(catalog, set(run.states))) for run in api.runs]
+        claimed = claimed_cells(api.definition)
+        claim_states = {st for row in claimed.values() for st in row}
+        evidence = {"rows": sorted(claimed.items(), key=_claims_row_order), "columns": state_columns(catalog, claim_states)}
+        pages.append((f"apis/{name}/index.md", render(
+            "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
+            questions=questions_for(catalog, api), targets=targets_for(api),
+            legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
+            disagreements=disagreements(api), presentations=_presentations(catalog, api), evidence=evidence, **common,
+        )))
+        reproduce = _reproduce(catalog, api, results)
+        for group in groups:
+            pages.append((f"apis/{name}/{group.slug}.md", render(
+                "group.md.j2", api=api, group=group, results=results, reproduce=reproduce,
+                history=lambda run, eid, name=name: changes.history(name, run, eid), **common,
+            )))
+    pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
+    pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))
+    return pages
+
