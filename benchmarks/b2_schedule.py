@@ -20,7 +20,8 @@ import time
 import urllib.request
 from statistics import median
 
-from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, busiest_window
+from catalog.engine.pacing import busiest_window
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
 
 from .common import ROOT, Row, free_port, rounds_alternating, wait_port
 

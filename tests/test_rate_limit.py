@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, busiest_window
+from catalog.engine.pacing import busiest_window
+from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
 from tests.servers.fault_server import FaultServer
 
 
