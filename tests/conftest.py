@@ -8,6 +8,7 @@ corpus is reused between tests and runs.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,15 @@ from catalog.engine.runner import CACHE_ENV, RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project
 from tests.support.project import CACHE, copy_project
+
+UNIT = Path(__file__).parent / "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marked by folder: ``tests/unit`` is the fast layer (``-m unit``), everything else runs the
+    real thing (servers, processes, the built site) and is ``e2e``."""
+    for item in items:
+        item.add_marker(pytest.mark.unit if item.path.is_relative_to(UNIT) else pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -29,7 +29,7 @@ async def read_capped(resp: httpx.Response, cap: int) -> tuple[bytes, bool]:
     try:
         async for raw in resp.aiter_raw():
             received += len(raw)
-            chunks += decoder.feed(raw)
+            decoder.feed(raw, chunks)
     except Overflow:
         if decoder.encoded:
             raise UnreadableAnswer(

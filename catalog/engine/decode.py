@@ -72,7 +72,7 @@ class BoundedDecoder:
     """Decode a body through its codings; :class:`Overflow` once the output passes ``cap``.
 
     Unknown codings (``br``, ``zstd``, ``compress``: never asked for, see ``Accept-Encoding`` in
-    ``catalog.engine.probe``) leave the body as sent, as httpx does: it is then hashed as opaque bytes.
+    ``catalog.engine.client``) leave the body as sent, as httpx does: it is then hashed as opaque bytes.
     """
 
     def __init__(self, header: str | None, cap: int):
@@ -85,10 +85,10 @@ class BoundedDecoder:
         self.size = 0
         self._stages = [_Stage(n) for n in reversed(self.applied)]  # last applied, first undone
 
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
+    def feed(self, data: bytes, out: list[bytes]) -> None:
+        """Append the decoded pieces of ``data`` to ``out``; on :class:`Overflow`, ``out`` already
+        holds the piece that passed the cap (so a plain body is cut at exactly the cap)."""
         self._push(0, data, out)
-        return out
 
     def _push(self, i: int, data: bytes, out: list[bytes]) -> None:
         if i == len(self._stages):

@@ -49,6 +49,7 @@ class Prober:
         self.pacing = Pacing(settings.concurrency, settings.rate_limit)
         self.retry = RetryPolicy(settings.retries, settings.max_retry_after)
         self.observer = Observer(self.scrub, settings.keep_bodies)
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # between attempts; unit tests record the waits
 
     async def __aenter__(self) -> Prober:
         if self._client is None:
@@ -91,7 +92,7 @@ class Prober:
             wait = self.retry.wait_before_retry(obs, attempts, retry_after)
             if wait is None:
                 return obs
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
 
     async def _attempt(self, req: ProbeRequest) -> tuple[Observation, float | None]:
         started = time.perf_counter()
