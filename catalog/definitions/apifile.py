@@ -249,7 +249,7 @@ _MISSING = object()
 def _holds(doc: Any, cond: FieldCondition) -> bool:
     try:
         value = resolve_pointer(doc, cond.pointer)
-    except (KeyError, TypeError, IndexError, ValueError):
+    except KeyError:
         value = _MISSING
     if cond.present is not None and (value is not _MISSING) != cond.present:
         return False

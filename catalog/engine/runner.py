@@ -112,7 +112,7 @@ async def discover(prober: Prober, name: str, value: Discovery,
         return None, f"{what}: {value.endpoint}: {why}"
     try:
         got = resolve_pointer(found, value.pointer)
-    except (KeyError, TypeError):
+    except KeyError:
         return None, f"{what}: {value.endpoint}'s valid answer has nothing at {value.pointer}"
     if isinstance(got, bool) or not isinstance(got, (str, int, float)):
         kind_of = "null" if got is None else type(got).__name__

@@ -52,7 +52,7 @@ async def stated(plan: Plan, found: VersionFrom, prober: Prober) -> tuple[str | 
         return (clean(value, prober) if value else None), f"pattern in the body of {where}"
     try:
         value = resolve_pointer(parse_json(body), found.pointer or "")  # depth-bounded
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, ValueError):  # absent, or the body is not JSON
         return None, f"{where} has no JSON field {found.pointer} (status {status})"
     if isinstance(value, (dict, list)) or value is None:
         return None, f"{where}'s field {found.pointer} is not a version"

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from jsonpointer import EndOfList, JsonPointer, JsonPointerException
+
 # Headers whose *values* are kept: they say how the server read the credential.
 HEADER_VALUES = frozenset(
     {
@@ -176,21 +178,18 @@ def shape_of(value: Any, depth: int = 0) -> str:
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:
-    """RFC 6901 JSON pointer lookup; raises KeyError when absent."""
+    """RFC 6901 JSON pointer lookup (the ``jsonpointer`` library); raises KeyError when the
+    pointer is absent or malformed: ``/01`` and ``/²`` are no array index, ``/-`` names no item.
+    ``""`` and ``"/"`` both mean the whole document, as definitions have always used them."""
     if pointer in ("", "/"):
         return doc
-    cur = doc
-    for raw in pointer.lstrip("/").split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(cur, list):
-            if not part.isdigit() or int(part) >= len(cur):
-                raise KeyError(pointer)
-            cur = cur[int(part)]
-        elif isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            raise KeyError(pointer)
-    return cur
+    try:
+        found = JsonPointer(pointer).resolve(doc)
+    except JsonPointerException:
+        raise KeyError(pointer) from None  # its message may quote the document: never repeated
+    if isinstance(found, EndOfList):
+        raise KeyError(pointer)
+    return found
 
 
 def location_origin(location: str, request_origin: str | None) -> str:
@@ -222,7 +221,7 @@ def signal_value(parsed: Any, pointer: str) -> str:
     """
     try:
         value = resolve_pointer(parsed, pointer)
-    except (KeyError, TypeError):
+    except KeyError:
         return "absent"
     if value is None:
         return "null"
