@@ -66,6 +66,7 @@ from catalog.model.vocabulary import (
     Presentation,
     RunningTarget,
     Source,
+    State,
     StateFamily,
     TokenState,
     Verdict,
@@ -101,7 +102,7 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "ProjectBusy", "RegressionsFound", "ServerStartError", "SecretRefError", "TargetError", "WatchError",
     # Vocabulary: what token states, schemes and targets are made of
     "Api", "AuthScheme", "Credential", "Credentials", "Discovery", "Endpoint", "Location", "NotAvailable",
-    "Outcome", "Presentation", "RunningTarget", "Source", "StateFamily", "TokenState", "Verdict",
+    "Outcome", "Presentation", "RunningTarget", "Source", "State", "StateFamily", "TokenState", "Verdict",
     # Targets: launching local servers, resolving a profile
     "LaunchContext", "Launched", "Launcher", "LocalServer", "installed_version", "option_python", "Revocable",
     "ServerProcess", "TargetPool", "free_port", "origin_problem", "path_shape", "profile_base_url", "resolve_ref",

@@ -27,6 +27,7 @@ from catalog.api import (
     Launched,
     Launcher,
     LocalServer,
+    State,
     TargetError,
     hookimpl,
     path_shape,
@@ -35,9 +36,9 @@ from catalog.api import (
 # Who plays which role, by email (identities, not secrets). Priya sees the most; Sam, a guest
 # from another organisation, sees no project: the unprivileged caller.
 DEFAULT_ROLES = {
-    "valid": "priya.shah@acme.com",
+    State.VALID: "priya.shah@acme.com",
     "other": "bob.iyer@acme.com",
-    "unprivileged": "sam.ortiz@northwind.example",
+    State.UNPRIVILEGED: "sam.ortiz@northwind.example",
 }
 
 
@@ -107,10 +108,10 @@ def launch_backlot(ctx: LaunchContext) -> Iterator[Launched]:
             credentials=credentials,
             serves=lambda method, path: (method, path_shape(path)) in routes,
             unavailable={
-                "expired": "Backlot issues no expiring tokens",
-                "revoked": "Backlot cannot revoke a token",
-                "forged": "Backlot's tokens are opaque, not signed",
-                "deactivated": "Backlot has no deactivated accounts",
+                State.EXPIRED: "Backlot issues no expiring tokens",
+                State.REVOKED: "Backlot cannot revoke a token",
+                State.FORGED: "Backlot's tokens are opaque, not signed",
+                State.DEACTIVATED: "Backlot has no deactivated accounts",
             },
         )
 

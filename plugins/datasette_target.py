@@ -48,6 +48,7 @@ from catalog.api import (
     Launcher,
     LocalServer,
     Scrubber,
+    State,
     TargetError,
     hookimpl,
     installed_version,
@@ -62,10 +63,10 @@ PUBLIC_TABLE = "films"
 ROOT_ONLY_TABLE = "staff_notes"
 PRIVATE_TABLE = "payroll"
 
-UNAVAILABLE = {
-    "revoked": "Datasette's signed tokens cannot be revoked one by one (only rotating the secret "
+UNAVAILABLE: dict[str, str] = {
+    State.REVOKED: "Datasette's signed tokens cannot be revoked one by one (only rotating the secret "
     "invalidates them, all at once)",
-    "deactivated": "Datasette has no user accounts to deactivate: an actor exists only in its token",
+    State.DEACTIVATED: "Datasette has no user accounts to deactivate: an actor exists only in its token",
 }
 
 _FILMS = [
@@ -188,11 +189,11 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
 
     # Mint while the server starts: create-token needs only the secret, not the server.
     # The expired token comes first so that its clock runs while the others are minted.
-    plan = {
-        "expired": (ROOT, secret, "--expires-after", str(EXPIRES_AFTER)),
-        "valid": (ROOT, secret),
-        "unprivileged": (UNPRIVILEGED_ACTOR, secret),
-        "forged": (ROOT, other_secret),
+    plan: dict[str, tuple[str, ...]] = {
+        State.EXPIRED: (ROOT, secret, "--expires-after", str(EXPIRES_AFTER)),
+        State.VALID: (ROOT, secret),
+        State.UNPRIVILEGED: (UNPRIVILEGED_ACTOR, secret),
+        State.FORGED: (ROOT, other_secret),
     }
     minting: dict[str, subprocess.Popen] = {}
     tokens: dict[str, str] = {}
@@ -229,21 +230,21 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                 try:
                     tokens[name] = _collect(name, proc, scrub)
                 except TargetError as exc:
-                    if name == "valid":
+                    if name == State.VALID:
                         raise
                     # This Datasette cannot make that token (an old one has no --expires-after):
                     # the state is n/a with the reason, the other states are still probed.
                     unavailable[name] = f"this Datasette cannot provide it: {exc}"
                     continue
-                if name == "expired":
+                if name == State.EXPIRED:
                     # The token holds int(time.time()) at signing, which is <= now.
                     expired_at = time.time() + EXPIRES_AFTER + 0.1
             server.scrub = Scrubber([secret, other_secret, *tokens.values()])
             server.ready("/-/versions.json", timeout)
             version = _server_version(base_url)
-            if (status := _actor_id(base_url, tokens["valid"])) != (200, ROOT):
+            if (status := _actor_id(base_url, tokens[State.VALID])) != (200, ROOT):
                 raise TargetError(f"datasette: the minted root token is not accepted (/-/actor.json gave {status[0]})")
-            if "expired" in tokens:
+            if State.EXPIRED in tokens:
                 # Probe it only once it has expired; a server that still accepts it then is a finding.
                 time.sleep(max(0.0, expired_at - time.time()))
             ctx.log(

@@ -36,18 +36,19 @@ from catalog.api import (
     Launched,
     Launcher,
     LocalServer,
+    State,
     TargetError,
     hookimpl,
     installed_version,
     option_python,
 )
 
-UNAVAILABLE = {
-    "expired": "Jupyter Server's token has no expiry: it is valid until the server stops",
-    "revoked": "Jupyter Server has one token set at start; it cannot be revoked without a restart",
-    "forged": "Jupyter Server's token is an opaque shared secret, not a signed token",
-    "unprivileged": "Jupyter Server has one token with every right: there is no unprivileged user",
-    "deactivated": "Jupyter Server has no user accounts to deactivate",
+UNAVAILABLE: dict[str, str] = {
+    State.EXPIRED: "Jupyter Server's token has no expiry: it is valid until the server stops",
+    State.REVOKED: "Jupyter Server has one token set at start; it cannot be revoked without a restart",
+    State.FORGED: "Jupyter Server's token is an opaque shared secret, not a signed token",
+    State.UNPRIVILEGED: "Jupyter Server has one token with every right: there is no unprivileged user",
+    State.DEACTIVATED: "Jupyter Server has no user accounts to deactivate",
 }
 
 NOTEBOOK = {
@@ -137,7 +138,7 @@ def launch_jupyter(ctx: LaunchContext) -> Iterator[Launched]:
         yield Launched(
             base_url=base_url,
             version=version,
-            credentials=Credentials(roles={"valid": Credential(secret=token)}),
+            credentials=Credentials(roles={State.VALID: Credential(secret=token)}),
             serves=None,
             unavailable=dict(UNAVAILABLE),
         )

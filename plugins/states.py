@@ -19,6 +19,7 @@ from catalog.api import (
     Location,
     NotAvailable,
     Presentation,
+    State,
     StateFamily,
     TokenState,
     hookimpl,
@@ -70,14 +71,14 @@ def _malformed(scheme: AuthScheme, creds: Credentials):
 
 
 def _unknown_token(scheme: AuthScheme, creds: Credentials):
-    cred = _need(creds, "valid")
+    cred = _need(creds, State.VALID)
     if isinstance(cred, NotAvailable):
         return cred
     return scheme.present(Credential(lookalike(cred.secret), cred.identity))
 
 
 def _wrong_identity(scheme: AuthScheme, creds: Credentials):
-    cred = _need(creds, "valid")
+    cred = _need(creds, State.VALID)
     if isinstance(cred, NotAvailable):
         return cred
     if not scheme.carries_identity:
@@ -99,7 +100,7 @@ def _other_identity(identity: str) -> str:
 
 
 def _wrong_scheme(scheme: AuthScheme, creds: Credentials):
-    cred = _need(creds, "valid")
+    cred = _need(creds, State.VALID)
     if isinstance(cred, NotAvailable):
         return cred
     # The raw secret under the other common scheme: Bearer for everything but a Bearer API,
@@ -114,7 +115,7 @@ def _wrong_scheme(scheme: AuthScheme, creds: Credentials):
 
 
 def _scheme_case(scheme: AuthScheme, creds: Credentials):
-    cred = _need(creds, "valid")
+    cred = _need(creds, State.VALID)
     if isinstance(cred, NotAvailable):
         return cred
     if not scheme.uses_keyword or not scheme.keyword:
@@ -124,7 +125,7 @@ def _scheme_case(scheme: AuthScheme, creds: Credentials):
 
 
 def _query_parameter(scheme: AuthScheme, creds: Credentials):
-    cred = _need(creds, "valid")
+    cred = _need(creds, State.VALID)
     if isinstance(cred, NotAvailable):
         return cred
     if scheme.location is Location.QUERY:
@@ -135,57 +136,57 @@ def _query_parameter(scheme: AuthScheme, creds: Credentials):
 
 
 BUILTIN_STATES = (
-    TokenState("valid", "The working credential, as the API expects it.", _role_state("valid"), "a secret", 0,
+    TokenState(State.VALID, "The working credential, as the API expects it.", _role_state(State.VALID), "a secret", 0,
                LEGITIMATE),
-    TokenState("anonymous", "No credential at all: nothing in the scheme's header, query parameter or cookie.",
+    TokenState(State.ANONYMOUS, "No credential at all: nothing in the scheme's header, query parameter or cookie.",
                _anonymous, "—", 1, LEGITIMATE),
     TokenState(
-        "malformed",
+        State.MALFORMED,
         "A credential that cannot be parsed: `!!!` where the scheme puts the credential (after the scheme word, "
         "in the key header, query parameter or cookie).",
         _malformed, "—", 10, BAD,
     ),
     TokenState(
-        "unknown-token",
+        State.UNKNOWN_TOKEN,
         "A random token of the valid token's shape (same prefix, length and characters) that was never issued.",
         _unknown_token, "derived from valid", 11, BAD,
     ),
     TokenState(
-        "wrong-identity",
+        State.WRONG_IDENTITY,
         "The valid token presented with another identity (another user's email); n/a where the scheme carries "
         "no identity apart from the token.",
         _wrong_identity, "derived, or a second identity", 12, BAD,
     ),
     TokenState(
-        "wrong-scheme",
+        State.WRONG_SCHEME,
         "The valid secret under another scheme (`Bearer` instead of `Basic`, `token` or an API-key header; "
         "`Basic` instead of `Bearer`).",
         _wrong_scheme, "derived", 13, PRESENTATION,
     ),
     TokenState(
-        "scheme-case",
+        State.SCHEME_CASE,
         "The valid credential with the scheme word lower-cased (`basic`, `bearer`; upper-cased where the vendor "
         "writes it in lower case: `TOKEN`): RFC 7235 makes the scheme case-insensitive, so refusing it is the finding.",
         _scheme_case, "derived", 14, PRESENTATION,
     ),
     TokenState(
-        "query-parameter",
+        State.QUERY_PARAMETER,
         "The valid secret in the query parameter the API declares (`?access_token=`), with no other credential.",
         _query_parameter, "derived; the API's scheme.query_parameter", 15, PRESENTATION,
     ),
-    TokenState("expired", "A token past its expiry.", _role_state("expired"), "a secret, or minted by the target", 20,
+    TokenState(State.EXPIRED, "A token past its expiry.", _role_state(State.EXPIRED), "a secret, or minted by the target", 20,
                BAD),
-    TokenState("revoked", "A token that was revoked.", _role_state("revoked"),
+    TokenState(State.REVOKED, "A token that was revoked.", _role_state(State.REVOKED),
                "a secret, or minted and revoked by the target", 21, BAD),
-    TokenState("forged", "A signed token with a wrong signature.", _role_state("forged"), "minted by the target", 22,
+    TokenState(State.FORGED, "A signed token with a wrong signature.", _role_state(State.FORGED), "minted by the target", 22,
                BAD),
     TokenState(
-        "deactivated", "A token of a deactivated account.", _role_state("deactivated"), "a secret", 23, BAD,
+        State.DEACTIVATED, "A token of a deactivated account.", _role_state(State.DEACTIVATED), "a secret", 23, BAD,
     ),
     TokenState(
-        "unprivileged",
+        State.UNPRIVILEGED,
         "A valid credential of a user who may not see the data.",
-        _role_state("unprivileged"), "a secret, or minted", 30, LEGITIMATE,
+        _role_state(State.UNPRIVILEGED), "a secret, or minted", 30, LEGITIMATE,
     ),
 )
 

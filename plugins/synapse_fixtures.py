@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from catalog.api import (
     Credential,
     Revocable,
+    State,
     TargetError,
 )
 
@@ -76,7 +77,7 @@ def make_fixtures(client: MatrixClient, shared_secret: str, token_lifetime: floa
     dave = client.register(shared_secret, "dave", pw["dave"])
     revoked = client.login("alice", pw["alice"])
     client.logout(revoked)
-    fx.tokens = {"valid": alice, "unprivileged": bob, "revoked": revoked, "expired": expiring, "deactivated": dave}
+    fx.tokens = {State.VALID: alice, State.UNPRIVILEGED: bob, State.REVOKED: revoked, State.EXPIRED: expiring, State.DEACTIVATED: dave}
 
     sync_from = client.get(alice, f"{CLIENT}/sync", {"timeout": "0"})["next_batch"]
     rooms = _rooms(client, alice, dave)
@@ -186,7 +187,7 @@ def _check(client: MatrixClient, fx: Fixtures) -> None:
     _, listed = client.call("GET", f"{CLIENT}/publicRooms")
     if fx.parameters["roomId"] not in [room.get("room_id") for room in listed.get("chunk") or ()]:
         raise TargetError("synapse: the public room is not listed by GET /publicRooms")
-    expect = {"valid": 200, "unprivileged": 200, "revoked": 401, "expired": 401, "deactivated": 401}
+    expect = {State.VALID: 200, State.UNPRIVILEGED: 200, State.REVOKED: 401, State.EXPIRED: 401, State.DEACTIVATED: 401}
     for role, status in expect.items():
         got, body = client.whoami(fx.tokens[role].token)
         if got != status:

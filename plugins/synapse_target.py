@@ -45,6 +45,7 @@ from catalog.api import (
     Launcher,
     LocalServer,
     Scrubber,
+    State,
     TargetError,
     hookimpl,
     installed_version,
@@ -53,8 +54,8 @@ from catalog.api import (
 from .matrix_client import MatrixClient
 from .synapse_fixtures import SERVER_NAME, make_fixtures, revocations
 
-UNAVAILABLE = {
-    "forged": "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
+UNAVAILABLE: dict[str, str] = {
+    State.FORGED: "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
     "is no signature to forge (a never-issued token is the `unknown-token` state)",
 }
 

@@ -23,7 +23,7 @@ EXPORTED = {
     "Measurement", "NotAvailable", "OUTCOMES", "Observation", "Outcome", "PluginError", "Poll", "Presentation",
     "ProbeSettings", "Prober", "Problem", "ProjectBusy", "REJECTED", "REJECTING", "Recipe", "RegressionsFound", "SERVED_2XX",
     "Scrubber", "SecretRefError", "ServerProcess", "ServerStartError", "Signal", "SitePage", "Source",
-    "StateFamily", "Store", "TargetAnswers", "TargetError", "TargetRun", "TokenState", "VERDICTS", "Verdict",
+    "State", "StateFamily", "Store", "TargetAnswers", "TargetError", "TargetRun", "TokenState", "VERDICTS", "Verdict",
     "WatchError", "WatchPlan", "api_answers", "api_presentations", "atomic_write", "build", "client_auth",
     "compare", "default_judge", "describe", "disagreements", "discover", "endpoint_url", "find_signals", "format_duration",
     "free_port", "hookimpl", "load_all", "load_api", "load_measurements", "load_yaml", "loads_yaml",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from catalog.model.judgement import OUTCOMES, REJECTING, SERVED_2XX, VERDICTS
-from catalog.model.vocabulary import Outcome, StateFamily, Verdict
+from catalog.model.judgement import CLOSED_WITH_ERROR, HIDDEN, OUTCOMES, REFUSED, REJECTING, SERVED_2XX, VERDICTS
+from catalog.model.observation import Observation, same_answer
+from catalog.model.vocabulary import BUILTIN_FAMILIES, Outcome, State, StateFamily, TokenState, Verdict
 
 
 def test_every_outcome_and_verdict_has_a_meaning_in_precedence_order():
@@ -24,3 +25,30 @@ def test_the_json_words_are_unchanged():
     assert [f.value for f in StateFamily] == ["legitimate", "presentation", "bad"]
     assert json.dumps({Outcome.AS_VALID: Verdict.FALLS_OPEN}) == '{"as-valid": "falls-open"}'
     assert f"{Outcome.NOT_AVAILABLE}" == "n/a" and Outcome("n/a") is Outcome.NOT_AVAILABLE
+
+
+def test_the_built_in_state_names_are_one_enum_with_a_family_each():
+    assert [s.value for s in State] == [
+        "valid", "anonymous", "unprivileged", "scheme-case", "wrong-scheme", "query-parameter", "malformed",
+        "unknown-token", "wrong-identity", "expired", "revoked", "forged", "deactivated"]
+    assert set(BUILTIN_FAMILIES) == set(State)
+    assert {"valid": 1}[State.VALID] == 1 and json.dumps({State.UNKNOWN_TOKEN: 1}) == '{"unknown-token": 1}'
+    # A state's name is a plain string even when it is made from the enum (it is written to files).
+    assert type(TokenState(State.VALID, "", lambda scheme, creds: None).name) is str
+
+
+def test_refused_hidden_and_closed_with_an_error_are_one_set_each():
+    assert REFUSED == {Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN}
+    assert HIDDEN == {Outcome.HIDDEN}
+    assert CLOSED_WITH_ERROR == {Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR}
+    assert REJECTING == REFUSED | HIDDEN
+    sets = (REFUSED, HIDDEN, CLOSED_WITH_ERROR, SERVED_2XX)
+    assert all(not a & b for i, a in enumerate(sets) for b in sets[i + 1:]), "an outcome is in two sets"
+
+
+def test_the_same_answer_is_the_same_status_and_the_same_body():
+    a = Observation(status=200, body_sha256="x")
+    assert same_answer(a, Observation(status=200, body_sha256="x"))
+    assert not same_answer(a, Observation(status=201, body_sha256="x"))
+    assert not same_answer(a, Observation(status=200, body_sha256="y"))
+    assert not same_answer(a, None) and not same_answer(None, None)

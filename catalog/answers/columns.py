@@ -6,7 +6,7 @@ A reader comparing two APIs finds ``revoked`` in the same place on both; the fam
 
 from __future__ import annotations
 
-from catalog.model.vocabulary import LEGITIMATE_STATES
+from catalog.model.vocabulary import LEGITIMATE_STATES, State
 from catalog.runs.results import Catalog
 
 # Column groups, in this order, for every API (design.md "State families").
@@ -15,7 +15,7 @@ FAMILIES = (
     ("presentation", "the valid secret, presented otherwise"),
     ("bad", "bad credentials"),
 )
-_PRESENTATIONS = frozenset({"scheme-case", "wrong-scheme"})
+_PRESENTATIONS = frozenset({State.SCHEME_CASE, State.WRONG_SCHEME})
 
 
 def state_family(catalog: Catalog, state: str) -> str:

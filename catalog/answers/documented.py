@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Outcome, Verdict
+from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
 from catalog.runs.results import ApiCatalog, Cell, TargetRun
 
 MARKERS = "documentation markers"
@@ -82,7 +82,7 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
         result = run.endpoints.get(endpoint.id)
         if said_anon is None or result is None or result.verdict in _UNJUDGED:
             continue
-        anon = result.cells.get("anonymous")
+        anon = result.cells.get(State.ANONYMOUS)
         if anon is None or anon.status is None or anon.outcome in _NO_ANSWER:
             continue
         served = is_2xx(anon.status)

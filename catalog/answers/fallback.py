@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.answers.token_check import token_check
-from catalog.model.observation import is_2xx
+from catalog.model.judgement import REFUSED
+from catalog.model.observation import is_2xx, same_answer
+from catalog.model.vocabulary import Outcome, State, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
-
-REFUSED = frozenset({"rejected", "rejected-in-body", "forbidden"})
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ def _join(items: tuple[str, ...]) -> str:
 
 
 def _served_as_anonymous(result: EndpointResult) -> tuple[str, ...]:
-    anon = result.cells.get("anonymous")
+    anon = result.cells.get(State.ANONYMOUS)
     a = anon.observation if anon else None
     if a is None or not is_2xx(a.status):
         return ()
     return tuple(state for state, cell in result.cells.items()
                  if result.is_bad(state) and cell.observation is not None
-                 and cell.observation.status == a.status and cell.observation.body_sha256 == a.body_sha256)
+                 and same_answer(cell.observation, a))
 
 
 def _reads_credential(result: EndpointResult) -> bool:
@@ -73,10 +73,10 @@ def find_fallback(run: TargetRun) -> Fallback | None:
     # path parameters on an endpoint that fails closed.
     check = [c.endpoint_id for c in token_check(run).candidates]
     refusing.sort(key=lambda r: (r.endpoint_id not in check, check.index(r.endpoint_id) if r.endpoint_id in check else 0,
-                                 any(r.cells[s].outcome != "rejected" for s in states), "{" in r.path,
-                                 r.verdict != "fails-closed", r.path))
+                                 any(r.cells[s].outcome != Outcome.REJECTED for s in states), "{" in r.path,
+                                 r.verdict != Verdict.FAILS_CLOSED, r.path))
     refused_by = refusing[0] if refusing else None
     statuses = sorted({str(refused_by.cells[s].status) for s in states}) if refused_by else []
-    anon = result.cells["anonymous"].observation
+    anon = result.cells[State.ANONYMOUS].observation
     assert anon is not None and anon.status is not None
     return Fallback(result, states, anon.status, refused_by, "/".join(statuses), len(served) - 1)

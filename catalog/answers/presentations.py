@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.model.judgement import REJECTING
-from catalog.model.vocabulary import AuthScheme, Location, Outcome, StateFamily, Verdict
+from catalog.model.vocabulary import AuthScheme, Location, Outcome, State, StateFamily, Verdict
 from catalog.runs.results import ApiCatalog, TargetRun
 
 ACCEPTED = frozenset({Outcome.AS_VALID})
@@ -54,14 +54,14 @@ class PresentationFinding:
 
 def what_is_sent(state: str, scheme: AuthScheme | None) -> str:
     """The presentation in words, from the API's scheme (``the secret under Bearer``)."""
-    if state == "scheme-case":
+    if state == State.SCHEME_CASE:
         word = scheme.keyword if scheme and scheme.keyword else "the scheme word"
         other = word.lower() if word != word.lower() else word.upper()
         return f'the scheme word in another case ("{other}" for "{word}")'
-    if state == "wrong-scheme":
+    if state == State.WRONG_SCHEME:
         bearer = scheme is not None and scheme.uses_keyword and (scheme.keyword or "").lower() == "bearer"
         return "the secret under Basic too" if bearer else "the secret under Bearer too"
-    if state == "query-parameter":
+    if state == State.QUERY_PARAMETER:
         name = scheme.query_parameter if scheme and scheme.query_parameter else "a query parameter"
         return f"the secret as ?{name}="
     return f"the {state} presentation"
@@ -82,7 +82,7 @@ def sentence(finding: PresentationFinding, scheme: AuthScheme | None) -> str:
     else:
         text = (f"varies for {sent}: accepted on {len(finding.accepted)}, refused on {len(finding.refused)}, "
                 f"other answers on {len(finding.other)} of {n} endpoints")
-    if finding.state == "scheme-case" and finding.refused:
+    if finding.state == State.SCHEME_CASE and finding.refused:
         text += f" — RFC 7235 §2.1 makes the scheme word case-insensitive, so refusing it is a defect ({RFC_7235})"
     return text
 
@@ -99,7 +99,7 @@ def target_findings(run: TargetRun) -> list[PresentationFinding]:
             findings.append(finding)
             continue
         for endpoint_id, result in sorted(run.endpoints.items()):
-            valid, anonymous, cell = result.cells.get("valid"), result.cells.get("anonymous"), result.cells.get(state)
+            valid, anonymous, cell = result.cells.get(State.VALID), result.cells.get(State.ANONYMOUS), result.cells.get(state)
             if valid is None or valid.observation is None or not valid.observation.ok or cell is None:
                 continue
             if result.verdict in (Verdict.PUBLIC, Verdict.NOT_SERVED, Verdict.NOT_PROBED, Verdict.INCONCLUSIVE) or (
@@ -138,7 +138,7 @@ def api_presentations(api: ApiCatalog, scheme: AuthScheme | None = None) -> ApiP
         elif verdicts in ({"accepts"}, {"refuses"}):
             verb = verdicts.pop()[:-1]  # "accept" / "refuse"
             agreed = f"every target {verb}s {what_is_sent(state, scheme)}"
-            if state == "scheme-case" and verb == "refuse":
+            if state == State.SCHEME_CASE and verb == "refuse":
                 agreed += f" — RFC 7235 §2.1 makes the scheme word case-insensitive, so refusing it is a defect ({RFC_7235})"
         rows.append((state, agreed, sentences))
     return ApiPresentations(rows)

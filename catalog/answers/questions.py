@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
+from catalog.model.judgement import REFUSED
 from catalog.model.vocabulary import Reported, TargetProfile
 from catalog.runs.results import ApiCatalog, TargetRun
 
@@ -183,7 +184,7 @@ def answer_token_check(api: ApiCatalog, answers, bad_order: list[str]) -> Answer
         if not bad:
             continue
         # A 404 cannot tell a missing item from a dead token: only 401/403 answers make a check.
-        refused = all(c.outcome in ("rejected", "rejected-in-body", "forbidden")
+        refused = all(c.outcome in REFUSED
                       or (c.outcome is None and c.status in (401, 403)) for c in bad.values())
         if refused:
             cell = next(iter(bad.values()))

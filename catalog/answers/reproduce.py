@@ -13,29 +13,29 @@ import shlex
 from dataclasses import dataclass
 
 from catalog.answers.recipe import BASE_URL_ENV, TOKEN_ENV, USER_ENV, ClientAuth
-from catalog.model.vocabulary import Endpoint
+from catalog.model.vocabulary import Endpoint, State
 
 # state -> (user variable, token variable): the credential that state sends.
-_CREDENTIAL = {
-    "valid": (USER_ENV, TOKEN_ENV),
-    "unknown-token": (USER_ENV, "API_UNKNOWN_TOKEN"),
-    "wrong-identity": ("API_OTHER_USER", TOKEN_ENV),
-    "expired": (USER_ENV, "API_EXPIRED_TOKEN"),
-    "revoked": (USER_ENV, "API_REVOKED_TOKEN"),
-    "forged": (USER_ENV, "API_FORGED_TOKEN"),
-    "unprivileged": ("API_UNPRIVILEGED_USER", "API_UNPRIVILEGED_TOKEN"),
-    "deactivated": ("API_DEACTIVATED_USER", "API_DEACTIVATED_TOKEN"),
-    "scheme-case": (USER_ENV, TOKEN_ENV),
-    "wrong-scheme": (USER_ENV, TOKEN_ENV),
-    "query-parameter": (USER_ENV, TOKEN_ENV),
+_CREDENTIAL: dict[str, tuple[str, str]] = {
+    State.VALID: (USER_ENV, TOKEN_ENV),
+    State.UNKNOWN_TOKEN: (USER_ENV, "API_UNKNOWN_TOKEN"),
+    State.WRONG_IDENTITY: ("API_OTHER_USER", TOKEN_ENV),
+    State.EXPIRED: (USER_ENV, "API_EXPIRED_TOKEN"),
+    State.REVOKED: (USER_ENV, "API_REVOKED_TOKEN"),
+    State.FORGED: (USER_ENV, "API_FORGED_TOKEN"),
+    State.UNPRIVILEGED: ("API_UNPRIVILEGED_USER", "API_UNPRIVILEGED_TOKEN"),
+    State.DEACTIVATED: ("API_DEACTIVATED_USER", "API_DEACTIVATED_TOKEN"),
+    State.SCHEME_CASE: (USER_ENV, TOKEN_ENV),
+    State.WRONG_SCHEME: (USER_ENV, TOKEN_ENV),
+    State.QUERY_PARAMETER: (USER_ENV, TOKEN_ENV),
 }
-_NOTES = {
-    "unknown-token": "a token of the valid one's shape that was never issued",
-    "wrong-identity": "your token, sent with another user's name",
-    "malformed": "an Authorization value that cannot be parsed",
-    "anonymous": "no credential at all",
-    "scheme-case": "the valid credential, scheme word in lower case",
-    "wrong-scheme": "the valid secret under another scheme word",
+_NOTES: dict[str, str] = {
+    State.UNKNOWN_TOKEN: "a token of the valid one's shape that was never issued",
+    State.WRONG_IDENTITY: "your token, sent with another user's name",
+    State.MALFORMED: "an Authorization value that cannot be parsed",
+    State.ANONYMOUS: "no credential at all",
+    State.SCHEME_CASE: "the valid credential, scheme word in lower case",
+    State.WRONG_SCHEME: "the valid secret under another scheme word",
 }
 
 
@@ -79,25 +79,25 @@ def snippet(endpoint: Endpoint, state: str, auth: ClientAuth) -> Snippet:
     header_sh: str | None = None
     header_py: str | None = None
     params_py = ""
-    if state == "anonymous":
+    if state == State.ANONYMOUS:
         pass
-    elif state == "malformed":
+    elif state == State.MALFORMED:
         word = keyword or "Basic"
         header_sh = shlex.quote(f"{name}: {word} !!!")
         header_py = f"{{{name!r}: {(word + ' !!!')!r}}}"
     elif state in _CREDENTIAL:
         user, token = _CREDENTIAL[state]
-        if state == "scheme-case":
+        if state == State.SCHEME_CASE:
             keyword = keyword.lower() if keyword else keyword
-        elif state == "wrong-scheme":
+        elif state == State.WRONG_SCHEME:
             keyword = "Bearer" if (keyword or "").lower() != "bearer" else "Basic"
-        if state == "query-parameter" or auth.kind == "query":
+        if state == State.QUERY_PARAMETER or auth.kind == "query":
             param = auth.name if auth.kind == "query" else "access_token"
             url_sh += shlex.quote(("&" if "?" in endpoint.path else "?") + f"{param}=") + f'"${token}"'
             params_py = f", params={{{param!r}: os.environ[{token!r}]}}"
         else:
             value_sh, value_py = _value_sh(auth, user, token), _value_py(auth, user, token)
-            if state == "wrong-scheme" and auth.kind == "basic":  # the bare secret under Bearer
+            if state == State.WRONG_SCHEME and auth.kind == "basic":  # the bare secret under Bearer
                 value_sh, value_py = f'"${token}"', f"os.environ[{token!r}]"
             prefix = f"{keyword} " if keyword else ""
             header_sh = shlex.quote(f"{name}: {prefix}") + f'"{value_sh}"'

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Outcome
+from catalog.model.observation import is_2xx, same_answer
+from catalog.model.vocabulary import Outcome, State
 from catalog.runs.results import EndpointResult
 
 ACCEPTED = "credential accepted"
@@ -34,7 +34,7 @@ KINDS = ("header-present", "header-value", "body-value", "body-field", "status")
 _FIELD_STATES = frozenset({"null", "present", "absent", "other"})
 
 # Legitimate credentials: whatever the server answers, it authenticated them (unless it says 401).
-_LEGIT_CREDENTIALS = frozenset({"valid", "unprivileged"})
+_LEGIT_CREDENTIALS = frozenset({State.VALID, State.UNPRIVILEGED})
 # Names that suggest the caller's identity rank first among equally good signals.
 _IDENTITY_NAME = re.compile(r"account|user|actor|principal|identity|subject|login|auth|session|whoami|owner")
 
@@ -120,10 +120,6 @@ class Signal:
         }
 
 
-def _same_answer(a, b) -> bool:
-    return a is not None and b is not None and a.status == b.status and a.body_sha256 == b.body_sha256
-
-
 def label_cells(results: Iterable[EndpointResult]) -> list[Sample]:
     """Every answered cell with what happened to its credential.
 
@@ -137,21 +133,21 @@ def label_cells(results: Iterable[EndpointResult]) -> list[Sample]:
     per_cell: list[tuple[EndpointResult, str, Any, str | None]] = []
     verdicts: dict[str, set[str]] = defaultdict(set)
     for result in results:
-        valid = result.cells.get("valid")
-        anon = result.cells.get("anonymous")
+        valid = result.cells.get(State.VALID)
+        anon = result.cells.get(State.ANONYMOUS)
         v_obs = valid.observation if valid else None
         a_obs = anon.observation if anon else None
-        sensitive = v_obs is not None and v_obs.ok and not _same_answer(v_obs, a_obs)
+        sensitive = v_obs is not None and v_obs.ok and not same_answer(v_obs, a_obs)
         for state, cell in result.cells.items():
             obs = cell.observation
             if obs is None or obs.status is None:
                 continue
-            if state == "anonymous":
+            if state == State.ANONYMOUS:
                 label: str | None = "anonymous"
             elif state in _LEGIT_CREDENTIALS:
-                label = "accepted" if obs.ok or (state == "unprivileged" and obs.status != 401) else None
+                label = "accepted" if obs.ok or (state == State.UNPRIVILEGED and obs.status != 401) else None
             elif sensitive:
-                label = "accepted" if _same_answer(obs, v_obs) else Outcome.REJECTED
+                label = "accepted" if same_answer(obs, v_obs) else Outcome.REJECTED
                 verdicts[state].add(label)
             else:
                 label = "?"

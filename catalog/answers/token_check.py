@@ -15,8 +15,8 @@ from catalog.answers.documented import Disagreement, disagreements, marker_disag
 from catalog.answers.signals import Signal
 from catalog.engine.recognition import Recognition, recognition
 from catalog.model.judgement import REJECTING, SERVED_2XX
-from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Outcome, Verdict
+from catalog.model.observation import is_2xx, same_answer
+from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
 from catalog.runs.results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
 
 __all__ = [  # the data API the site pages and the export read
@@ -85,8 +85,7 @@ def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = 
         return "no answer" if cell.outcome != Outcome.NOT_AVAILABLE else Outcome.NOT_AVAILABLE
     where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
     outcome = cell.outcome
-    if (outcome == Outcome.INCONCLUSIVE and is_2xx(status) and valid is not None and valid.observation is not None
-            and cell.observation and cell.observation.body_sha256 == valid.observation.body_sha256):
+    if outcome == Outcome.INCONCLUSIVE and is_2xx(status) and valid is not None and same_answer(cell.observation, valid.observation):
         outcome = Outcome.AS_VALID
     texts: dict[str, str] = {
         Outcome.EMPTY: f"{status} with an empty {where}",
@@ -109,19 +108,17 @@ def unprivileged_like(result: EndpointResult) -> list[str]:
     """Bad states the ``unprivileged`` caller is answered exactly like (same status, same body)."""
     if result.verdict in (Verdict.PUBLIC, *_UNJUDGED):
         return []
-    unpriv = result.cells.get("unprivileged")
-    valid = result.cells.get("valid")
+    unpriv = result.cells.get(State.UNPRIVILEGED)
+    valid = result.cells.get(State.VALID)
     if unpriv is None or unpriv.observation is None or unpriv.status is None:
         return []
     same = []
     for state, cell in result.cells.items():
         if not result.is_bad(state) or cell.observation is None or cell.status is None:
             continue
-        if valid is not None and valid.observation is not None and (
-            cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256
-        ):
+        if valid is not None and same_answer(cell.observation, valid.observation):
             continue  # this presentation was accepted: it is no "dead token"
-        if cell.status == unpriv.status and cell.observation.body_sha256 == unpriv.observation.body_sha256:
+        if same_answer(cell.observation, unpriv.observation):
             same.append(state)
     return same
 
@@ -129,7 +126,7 @@ def unprivileged_like(result: EndpointResult) -> list[str]:
 def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
     """One sentence built from the cells that says why the endpoint got its verdict."""
     endpoint = endpoint or result.endpoint
-    valid = result.cells.get("valid")
+    valid = result.cells.get(State.VALID)
     bad = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE]
     refused = [c for c in bad if c.outcome in REJECTING]
     served = [c for c in bad if c.outcome in SERVED_2XX or (c.outcome == Outcome.INCONCLUSIVE and is_2xx(c.status))]
@@ -170,7 +167,7 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
         sentence += f"; {_grouped(bad, endpoint, valid)}." if bad else "."
     like = unprivileged_like(result)
     if like:
-        unpriv = result.cells["unprivileged"]
+        unpriv = result.cells[State.UNPRIVILEGED]
         sentence += (
             f" The unprivileged caller gets exactly what {', '.join(like)} get ({unpriv.status}, same body):"
             " \"no permission\" and \"dead token\" look the same."
@@ -184,10 +181,10 @@ def explain(result: EndpointResult, endpoint: Endpoint | None = None) -> str:
 
 
 def _candidate(result: EndpointResult, accepts: tuple[str, ...] = ()) -> CheckCandidate:
-    valid = result.cells.get("valid")
+    valid = result.cells.get(State.VALID)
     endpoint = result.endpoint
     refused = [c for s, c in result.cells.items() if result.is_bad(s) and c.outcome in REJECTING]
-    unpriv = result.cells.get("unprivileged")
+    unpriv = result.cells.get(State.UNPRIVILEGED)
     caveat = None
     if unpriv is not None and unpriv.status is not None and not is_2xx(unpriv.status):
         caveat = f"a valid credential without rights gets {unpriv.status} too"
@@ -206,7 +203,7 @@ def _cost(c: CheckCandidate) -> tuple:
 
 def _served_as_valid(result: EndpointResult) -> tuple[str, ...] | None:
     """For a ``mixed`` endpoint: the bad states that got the valid answer, if those are all it served."""
-    valid = result.cells.get("valid")
+    valid = result.cells.get(State.VALID)
     served = [
         (s, c) for s, c in result.cells.items()
         if result.is_bad(s) and c.outcome != Outcome.NOT_AVAILABLE and c.outcome not in REJECTING
@@ -260,7 +257,7 @@ def no_check_reason(results: list[EndpointResult]) -> str:
         parts.append(f"{counts['public']} are public (no credential needed)")
     if counts[Outcome.INCONCLUSIVE]:
         failed = sum(1 for r in probed if r.verdict == Verdict.INCONCLUSIVE
-                     and not is_2xx(r.cells["valid"].status if "valid" in r.cells else None))
+                     and not is_2xx(r.cells[State.VALID].status if State.VALID in r.cells else None))
         detail = f", the valid request itself failed on {failed}" if failed else ""
         parts.append(f"{counts['inconclusive']} could not be judged{detail}")
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."

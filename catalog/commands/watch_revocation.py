@@ -25,7 +25,7 @@ from catalog.engine.revocation_watch import watch as watch_token
 from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import WatchError
-from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget
+from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State
 from catalog.runs.results import SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
@@ -110,7 +110,7 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
         identity = _env(identity_env, "--identity-env")
     else:  # the profile's own identity reference for the valid role, when it has one
         try:
-            identity = resolve_ref(profile.credentials.get("valid", {}).get("identity"), root) or ""
+            identity = resolve_ref(profile.credentials.get(State.VALID, {}).get("identity"), root) or ""
         except SecretRefError as exc:
             raise WatchError(f"{profile.source}: credentials.valid.identity: {exc}") from None
     presentation = scheme.present(Credential(secret, identity))
@@ -184,7 +184,7 @@ def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max
                       confirm, launched, revocable)
 
     def on_baseline(m: Measurement, warnings: list[str]) -> None:
-        anon = m.baseline["anonymous"]
+        anon = m.baseline[State.ANONYMOUS]
         _echo(f"baseline: token → {m.from_outcome} (HTTP {m.baseline['token']['status']}); "
               f"anonymous → HTTP {anon['status'] if anon['status'] is not None else anon['error']}")
         for warning in warnings:
@@ -230,7 +230,7 @@ def authcat_site_pages(catalog, render):
             latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)
         rows += [{"api": name, "title": title, "measured": m, "reported": None} for m in latest.values()]
         rows += [{"api": name, "title": title, "measured": None, "reported": r} for r in api.definition.api.reported
-                 if r.state in ("revoked", "deactivated")]
+                 if r.state in (State.REVOKED, State.DEACTIVATED)]
         if not measurements:
             continue
         text = render("revocation.md.j2", api=api, measurements=measurements, duration=format_duration)

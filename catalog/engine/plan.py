@@ -17,7 +17,18 @@ from catalog.hooks.manager import Hooks
 from catalog.model.errors import InputError
 from catalog.model.judgement import Judgement
 from catalog.model.observation import Observation
-from catalog.model.vocabulary import SAFE_METHODS, Api, AuthScheme, Endpoint, NotAvailable, Outcome, Presentation, RunningTarget, Verdict
+from catalog.model.vocabulary import (
+    SAFE_METHODS,
+    Api,
+    AuthScheme,
+    Endpoint,
+    NotAvailable,
+    Outcome,
+    Presentation,
+    RunningTarget,
+    State,
+    Verdict,
+)
 from catalog.runs.results import Cell
 from catalog.targets.profiles import is_ready, unsendable
 
@@ -179,7 +190,7 @@ def why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: Run
 
 
 def classify_endpoint(hooks: Hooks, plan: Plan, endpoint: Endpoint, observations: dict[str, Observation]) -> dict[str, Cell]:
-    valid, anonymous = observations.get("valid"), observations.get("anonymous")
+    valid, anonymous = observations.get(State.VALID), observations.get(State.ANONYMOUS)
     cells: dict[str, Cell] = {}
     for state in plan.states:
         obs = observations[state]

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.model.vocabulary import Verdict
+from catalog.model.observation import same_answer
+from catalog.model.vocabulary import State, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
 
 UNRECOGNISED_REASON = "the valid credential was never recognised on this target"
@@ -38,30 +39,26 @@ class Recognition:
                 "evidence": list(self.evidence)}
 
 
-def _same(a, b) -> bool:
-    return a is not None and b is not None and a.status == b.status and a.body_sha256 == b.body_sha256
-
-
 def _differs_from_anonymous(result: EndpointResult) -> bool:
-    valid, anon = result.cells.get("valid"), result.cells.get("anonymous")
+    valid, anon = result.cells.get(State.VALID), result.cells.get(State.ANONYMOUS)
     v = valid.observation if valid else None
     a = anon.observation if anon else None
     if v is None or v.status is None or a is None or a.status is None:
         return False
-    return not _same(v, a)
+    return not same_answer(v, a)
 
 
 def recognition(run: TargetRun) -> Recognition:
     """Whether ``run``'s valid credential was recognised, judged on its own observations only."""
     results = list(run.endpoints.values())
-    if not run.states.get("valid", {}).get("available", True):
+    if not run.states.get(State.VALID, {}).get("available", True):
         return Recognition(run.target, True)  # no credential to recognise: nothing to say
     if any(_differs_from_anonymous(r) for r in results):
         return Recognition(run.target, True)
     evidence: list[str] = []
     identity_null = identity_named = 0
     for result in results:
-        valid = result.cells.get("valid")
+        valid = result.cells.get(State.VALID)
         obs = valid.observation if valid else None
         endpoint = result.endpoint
         if obs is None or not obs.ok or endpoint is None:
@@ -73,8 +70,8 @@ def recognition(run: TargetRun) -> Recognition:
                 evidence.append(f"{result.method} {result.path}: the identity field {pointer} is {state} in the valid answer")
             elif state == "present":
                 identity_named += 1
-        anon = result.cells.get("anonymous")
-        if endpoint.documented.anonymous is False and anon is not None and _same(obs, anon.observation):
+        anon = result.cells.get(State.ANONYMOUS)
+        if endpoint.documented.anonymous is False and anon is not None and same_answer(obs, anon.observation):
             evidence.append(
                 f"{result.method} {result.path}: documented as needing a credential, yet the valid "
                 "and the anonymous answers are the same"

@@ -23,6 +23,7 @@ from catalog.model.vocabulary import (
     Outcome,
     Presentation,
     RunningTarget,
+    State,
     TargetProfile,
     Verdict,
 )
@@ -72,7 +73,7 @@ def rejudge(hooks: Hooks, plan: Plan, endpoint: Endpoint, cached: EndpointResult
     if not cached.cells or any(o is None for o in observations.values()) or len(observations) != len(plan.states):
         return None
     cells = classify_endpoint(hooks, plan, endpoint, observations)  # type: ignore[arg-type]
-    judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"),
+    judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get(State.VALID),
                                 {s: hooks.family(s) for s in cells})
     return EndpointResult(endpoint.id, endpoint.method, endpoint.path, judgement, reason, cached.definition_key, cells,
                           judged=judged)

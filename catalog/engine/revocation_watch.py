@@ -27,8 +27,8 @@ from typing import Any
 from catalog import __version__
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
 from catalog.model.errors import WatchError
-from catalog.model.observation import VOLATILE_KEYS, Observation
-from catalog.model.vocabulary import SAFE_METHODS, Api, Endpoint, Outcome, Presentation
+from catalog.model.observation import VOLATILE_KEYS, Observation, same_answer
+from catalog.model.vocabulary import SAFE_METHODS, Api, Endpoint, Outcome, Presentation, State
 from catalog.runs.store import atomic_write, dumps
 from catalog.secrets.scrub import Scrubber, seal_value
 
@@ -117,7 +117,7 @@ class WatchPlan:
 
 
 def _request(plan: WatchPlan, headers: Mapping[str, str], key: str) -> ProbeRequest:
-    token = key != "anonymous"
+    token = key != State.ANONYMOUS
     url = Presentation(query=plan.token_query).url(plan.url) if token else plan.url
     return ProbeRequest(
         key=(key,), method=plan.endpoint.method, url=url, headers={**plan.static_headers, **headers},
@@ -129,7 +129,7 @@ def _request(plan: WatchPlan, headers: Mapping[str, str], key: str) -> ProbeRequ
 
 def _judge(plan: WatchPlan, obs: Observation, valid: Observation, anonymous: Observation) -> str:
     # Judged as the `revoked` state: the token is on its way to being one.
-    judged = plan.classify(state="revoked", observation=obs, valid=valid, anonymous=anonymous,
+    judged = plan.classify(state=State.REVOKED, observation=obs, valid=valid, anonymous=anonymous,
                            endpoint=plan.endpoint, api=plan.api)
     return judged.outcome
 
@@ -147,13 +147,13 @@ async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]],
     settings = ProbeSettings(concurrency=1, timeout=min(plan.timeout, max(plan.interval * 4, 1.0)), retries=0)
     async with Prober(settings, plan.scrub) as prober:
         valid = await prober.probe(_request(plan, plan.token_headers, "token"))
-        anonymous = await prober.probe(_request(plan, {}, "anonymous"))
+        anonymous = await prober.probe(_request(plan, {}, State.ANONYMOUS))
         if not valid.ok:
             why = valid.error or f"HTTP {valid.status}"
             raise WatchError(f"the token's baseline answer is {why}: it must work before it is revoked")
         start_outcome = _judge(plan, valid, valid, anonymous)
         warnings = []
-        if anonymous.ok and anonymous.body_sha256 == valid.body_sha256:
+        if anonymous.ok and same_answer(anonymous, valid):
             warnings.append(f"{plan.endpoint.id} gives anonymous callers the same answer as the token: "
                             "a fallback to anonymous cannot show here, only a rejection; an endpoint whose "
                             "anonymous answer differs (e.g. /myself) measures both")

@@ -41,7 +41,7 @@ from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
 from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
-from catalog.model.vocabulary import Discovery, TargetProfile
+from catalog.model.vocabulary import Discovery, State, TargetProfile
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.scrub import Scrubber, Sealed, seal
@@ -84,7 +84,7 @@ async def _resolve_params(plan: Plan, prober: Prober) -> None:
 async def _discover(plan: Plan, prober: Prober, name: str, value: Discovery, kind: str = "") -> str | None:
     """A discovered value, or None with the reason in the plan's errors (never the value itself)."""
     errors = plan.query_errors if kind else plan.param_errors
-    valid = plan.states.get("valid")
+    valid = plan.states.get(State.VALID)
     source = plan.definition.endpoint(value.endpoint)
     url = plan.url(source) if source else None
     request = plan.request(url, valid) if url is not None and valid is not None else None
@@ -238,7 +238,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             endpoint, key, judged = todo[endpoint_id]
             latencies[endpoint_id] = {s: o.latency_ms or 0 for s, o in observations.items()}
             cells = classify_endpoint(hooks, plan, endpoint, observations)
-            judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get("valid"),
+            judgement, reason = verdict({s: c.outcome for s, c in cells.items()}, observations.get(State.VALID),
                                         {s: hooks.family(s) for s in cells})
             results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path, judgement, reason, key,
                                                   cells, judged=judged)

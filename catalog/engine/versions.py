@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from catalog.model.observation import parse_json, resolve_pointer
-from catalog.model.vocabulary import Presentation, VersionFrom
+from catalog.model.vocabulary import Presentation, State, VersionFrom
 
 if TYPE_CHECKING:
     from catalog.engine.probe import Prober
@@ -37,7 +37,7 @@ async def stated(plan: Plan, found: VersionFrom, prober: Prober) -> tuple[str | 
     where = f"{endpoint.method} {endpoint.path}" if endpoint else found.endpoint
     if url is None:
         return None, f"{found.endpoint} cannot be requested on this target"
-    valid = plan.states.get("valid")
+    valid = plan.states.get(State.VALID)
     answer = await prober.fetch(*plan.request(url, valid or Presentation()))
     if answer is None:
         return None, f"{where} did not answer"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from catalog.model.observation import Observation, is_2xx, resolve_pointer  # noqa: F401  (re-exported for plugins)
-from catalog.model.vocabulary import Api, Endpoint, Outcome, StateFamily, Verdict, family_of
+from catalog.model.observation import Observation, is_2xx, resolve_pointer, same_answer  # noqa: F401  (re-exported for plugins)
+from catalog.model.vocabulary import Api, Endpoint, Outcome, State, StateFamily, Verdict, family_of
 
 # name -> (meaning, colour). Order is precedence.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -32,7 +32,18 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     Outcome.INCONCLUSIVE: ("The baseline needed to judge is missing or failed.", "#9e9e9e"),
     Outcome.NOT_AVAILABLE: ("The state is not available on this target.", "#e0e0e0"),
 }
-REJECTING = frozenset({Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN, Outcome.HIDDEN})
+
+# The outcome sets every part of the catalog judges with (one definition each; nothing else spells them).
+# Refused: the server read the credential and said no (401, its declared auth-failure body, 403).
+REFUSED = frozenset({Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN})
+# Hidden: a 404 where the valid credential is served: refused by pretending there is nothing.
+HIDDEN = frozenset({Outcome.HIDDEN})
+# Closed with an error: another 4xx or a 5xx: no data served, but not a refusal either (a server
+# crashing on a malformed header is worth knowing: a verdict's reason names it).
+CLOSED_WITH_ERROR = frozenset({Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR})
+# What a verdict counts as rejected, and a token check as a refusal: refused or hidden.
+REJECTING = REFUSED | HIDDEN
+# Served: a 2xx with data, whatever the data was.
 SERVED_2XX = frozenset({Outcome.EMPTY, Outcome.AS_ANONYMOUS, Outcome.AS_VALID, Outcome.PARTIAL})
 
 VERDICTS: dict[str, str] = {
@@ -79,7 +90,7 @@ def default_judge(
             why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
             return Judgement(Outcome.INCONCLUSIVE, why)
         assert valid is not None
-        if state == "valid":
+        if state == State.VALID:
             return Judgement(Outcome.AS_VALID)
         if endpoint.collection is not None and valid.count == 0 and obs.count == 0:
             return Judgement(
@@ -89,9 +100,8 @@ def default_judge(
             )
         if obs.count == 0 and (valid.count or 0) > 0:
             return Judgement(Outcome.EMPTY, f"{endpoint.collection or 'the body'} is empty where valid sees {valid.count}")
-        same_as_valid = obs.body_sha256 == valid.body_sha256
-        if (state != "valid" and not same_as_valid and anonymous is not None and anonymous.ok
-                and obs.body_sha256 == anonymous.body_sha256):
+        same_as_valid = same_answer(obs, valid)
+        if not same_as_valid and anonymous is not None and anonymous.ok and same_answer(obs, anonymous):
             return Judgement(Outcome.AS_ANONYMOUS)
         if same_as_valid:
             return Judgement(Outcome.AS_VALID)
@@ -117,11 +127,6 @@ def _count_note(obs: Observation, valid: Observation) -> str:
     return ""
 
 
-# A bad credential answered with another 4xx or a 5xx was served no data: closed, but odd enough
-# that the verdict's reason names it (a server crashing on a malformed header is worth knowing).
-CLOSED_ODD = frozenset({Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR})
-
-
 def verdict(outcomes: Mapping[str, str], valid: Observation | None,
             families: Mapping[str, StateFamily | str | None] | None = None) -> tuple[str, str]:
     """An endpoint's verdict from its per-state outcomes, with a short reason.
@@ -143,14 +148,14 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None,
     fams = families or {}
     bad = {s: o for s, o in outcomes.items()
            if family_of(s, fams.get(s)) is StateFamily.BAD and o != Outcome.NOT_AVAILABLE}
-    if outcomes.get("anonymous") == Outcome.AS_VALID:
+    if outcomes.get(State.ANONYMOUS) == Outcome.AS_VALID:
         return Verdict.PUBLIC, "anonymous gets the same answer as valid"
     if not bad:
         return Verdict.INCONCLUSIVE, "no bad credential state is available on this target"
     rejected = [s for s, o in bad.items() if o in REJECTING]
-    odd = [s for s, o in bad.items() if o in CLOSED_ODD]
+    odd = [s for s, o in bad.items() if o in CLOSED_WITH_ERROR]
     served = [s for s, o in bad.items() if o in SERVED_2XX]
-    odd_note = "; ".join(f"{s} got {o}" for s, o in bad.items() if o in CLOSED_ODD)
+    odd_note = "; ".join(f"{s} got {o}" for s, o in bad.items() if o in CLOSED_WITH_ERROR)
     if len(rejected) + len(odd) == len(bad):
         why = "every bad credential is rejected"
         return Verdict.FAILS_CLOSED, f"{why}, though {odd_note} (no data served)" if odd else why

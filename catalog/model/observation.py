@@ -94,6 +94,12 @@ class Observation:
 _OBS_FIELDS = tuple(Observation.__dataclass_fields__)
 
 
+def same_answer(a: Observation | None, b: Observation | None) -> bool:
+    """The one test of "the same answer": two observations with the same status and the same
+    normalised body (its hash). A missing observation is never the same as another."""
+    return a is not None and b is not None and a.status == b.status and a.body_sha256 == b.body_sha256
+
+
 def normalise(value: Any, volatile: frozenset[str], origin: str | None = None) -> Any:
     """Drop volatile keys and timestamp-like strings, and write the server's own origin (which
     differs per launch of a local server) as ``{origin}``, so equal answers hash equal."""

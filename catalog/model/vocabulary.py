@@ -68,15 +68,38 @@ class Verdict(StrEnum):
     NOT_PROBED = "not-probed"
 
 
+class State(StrEnum):
+    """The built-in token states' names (design.md, "Token states"); the value is the JSON word.
+
+    Plugins may add states of their own, so a state's name is any string: this enum names the
+    ones the core itself reasons about (the baselines, the presentations, the bad credentials).
+    """
+
+    VALID = "valid"
+    ANONYMOUS = "anonymous"
+    UNPRIVILEGED = "unprivileged"
+    SCHEME_CASE = "scheme-case"
+    WRONG_SCHEME = "wrong-scheme"
+    QUERY_PARAMETER = "query-parameter"
+    MALFORMED = "malformed"
+    UNKNOWN_TOKEN = "unknown-token"
+    WRONG_IDENTITY = "wrong-identity"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    FORGED = "forged"
+    DEACTIVATED = "deactivated"
+
+
 # The built-in states' families, for observation files written before states carried one.
 BUILTIN_FAMILIES: Mapping[str, StateFamily] = {
-    "valid": StateFamily.LEGITIMATE, "anonymous": StateFamily.LEGITIMATE, "unprivileged": StateFamily.LEGITIMATE,
-    "scheme-case": StateFamily.PRESENTATION, "wrong-scheme": StateFamily.PRESENTATION,
-    "query-parameter": StateFamily.PRESENTATION,
-    "malformed": StateFamily.BAD, "unknown-token": StateFamily.BAD, "wrong-identity": StateFamily.BAD,
-    "expired": StateFamily.BAD, "revoked": StateFamily.BAD, "forged": StateFamily.BAD, "deactivated": StateFamily.BAD,
+    State.VALID: StateFamily.LEGITIMATE, State.ANONYMOUS: StateFamily.LEGITIMATE,
+    State.UNPRIVILEGED: StateFamily.LEGITIMATE,
+    State.SCHEME_CASE: StateFamily.PRESENTATION, State.WRONG_SCHEME: StateFamily.PRESENTATION,
+    State.QUERY_PARAMETER: StateFamily.PRESENTATION,
+    State.MALFORMED: StateFamily.BAD, State.UNKNOWN_TOKEN: StateFamily.BAD, State.WRONG_IDENTITY: StateFamily.BAD,
+    State.EXPIRED: StateFamily.BAD, State.REVOKED: StateFamily.BAD, State.FORGED: StateFamily.BAD,
+    State.DEACTIVATED: StateFamily.BAD,
 }
-
 
 
 def family_of(state: str, recorded: str | None = None) -> StateFamily:
@@ -382,6 +405,10 @@ class TokenState:
     needs: str = "—"
     order: int = 100
     family: StateFamily | None = None
+
+    def __post_init__(self) -> None:
+        # A plain string, also when given a State: the name is written to files and YAML as it is.
+        object.__setattr__(self, "name", str(self.name))
 
 
 class Location(StrEnum):

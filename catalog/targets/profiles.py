@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.model.errors import Problem, TargetError
-from catalog.model.vocabulary import Credential, Credentials, RunningTarget, TargetProfile
+from catalog.model.vocabulary import Credential, Credentials, RunningTarget, State, TargetProfile
 from catalog.secrets import binding
 
 
@@ -286,9 +286,9 @@ def is_ready(profile: TargetProfile, base: Path) -> tuple[bool, str]:
         creds, missing = profile_credentials(profile, base)
     except SecretRefError as exc:
         return False, str(exc)
-    if "valid" not in creds.roles:
-        ref = profile.credentials.get("valid", {}).get("secret", {})
-        return False, missing.get("valid") or f"set {ref.get('env') or ref.get('file') or 'a valid credential'}"
+    if State.VALID not in creds.roles:
+        ref = profile.credentials.get(State.VALID, {}).get("secret", {})
+        return False, missing.get(State.VALID) or f"set {ref.get('env') or ref.get('file') or 'a valid credential'}"
     return True, "configured from the environment"
 
 

@@ -19,8 +19,8 @@ from catalog.answers.signals import ACCEPTED, REJECTED, Signal, find_signals
 from catalog.answers.token_check import ApiAnswers, TargetAnswers, api_answers, signals_per_target
 from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import REJECTING
-from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Outcome, Verdict, slug
+from catalog.model.observation import is_2xx, same_answer
+from catalog.model.vocabulary import Outcome, State, Verdict, slug
 from catalog.runs.results import ApiCatalog, Catalog, SitePage, TargetRun
 
 GUIDE_TITLE = "How to tell a dead token from an empty result"
@@ -40,13 +40,13 @@ def _bad_cells(run: TargetRun):
     """(state, cell) of bad credentials where the valid credential was served and the cell was not
     the valid answer again (a presentation the server accepted is no bad credential's answer)."""
     for result in run.endpoints.values():
-        valid = result.cells.get("valid")
+        valid = result.cells.get(State.VALID)
         if valid is None or valid.observation is None or not valid.observation.ok or result.verdict == Verdict.PUBLIC:
             continue
         for state, cell in result.cells.items():
             if not result.is_bad(state) or cell.status is None or cell.observation is None:
                 continue
-            if cell.status == valid.status and cell.observation.body_sha256 == valid.observation.body_sha256:
+            if same_answer(cell.observation, valid.observation):
                 continue
             yield state, cell
 
