@@ -6,7 +6,7 @@ import json
 
 from catalog.model.judgement import CLOSED_WITH_ERROR, HIDDEN, OUTCOMES, REFUSED, REJECTING, SERVED_2XX, VERDICTS
 from catalog.model.observation import Observation, same_answer
-from catalog.model.vocabulary import BUILTIN_FAMILIES, Outcome, State, StateFamily, TokenState, Verdict
+from catalog.model.vocabulary import BUILTIN_FAMILIES, NotAvailable, Outcome, State, StateFamily, TokenState, Verdict
 
 
 def test_every_outcome_and_verdict_has_a_meaning_in_precedence_order():
@@ -34,13 +34,13 @@ def test_the_built_in_state_names_are_one_enum_with_a_family_each():
     assert set(BUILTIN_FAMILIES) == set(State)
     assert {"valid": 1}[State.VALID] == 1 and json.dumps({State.UNKNOWN_TOKEN: 1}) == '{"unknown-token": 1}'
     # A state's name is a plain string even when it is made from the enum (it is written to files).
-    assert type(TokenState(State.VALID, "", lambda scheme, creds: None).name) is str
+    assert type(TokenState(State.VALID, "", lambda scheme, creds: NotAvailable("")).name) is str
 
 
 def test_refused_hidden_and_closed_with_an_error_are_one_set_each():
-    assert REFUSED == {Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN}
-    assert HIDDEN == {Outcome.HIDDEN}
-    assert CLOSED_WITH_ERROR == {Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR}
+    assert {Outcome.REJECTED, Outcome.REJECTED_IN_BODY, Outcome.FORBIDDEN} == REFUSED
+    assert {Outcome.HIDDEN} == HIDDEN
+    assert {Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR} == CLOSED_WITH_ERROR
     assert REJECTING == REFUSED | HIDDEN
     sets = (REFUSED, HIDDEN, CLOSED_WITH_ERROR, SERVED_2XX)
     assert all(not a & b for i, a in enumerate(sets) for b in sets[i + 1:]), "an outcome is in two sets"
