@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -54,10 +53,8 @@ def _prepare(ctx: LaunchContext, version: str) -> Path:
         return data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     ctx.log(f"backlot: importing the bundled corpus into {data_dir}")
-    done = subprocess.run(
+    done = LocalServer.run_command(  # guarded: it dies with authcat, and an interrupted start kills it
         [sys.executable, "-m", "backlot", "import", "--bundled", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     if done.returncode != 0:

@@ -120,9 +120,9 @@ def _env(secret: str, plugins: Sequence[str]) -> dict[str, str]:
 def _mint(python: str, actor: str, secret: str, *extra: str, plugins: tuple[str, ...] = ()) -> subprocess.Popen:
     """Start ``datasette create-token``; the secret goes through the environment, never argv."""
     env = _env(secret, list(plugins))
-    return subprocess.Popen(
+    return LocalServer.spawn(  # guarded: it dies with authcat, and an interrupted start kills it
         [python, "-m", "datasette", "create-token", actor, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
 
 
@@ -206,9 +206,9 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         # limit otherwise, and on a busy machine a count that times out changes /.json's body
         # from run to run, which the catalog would record as drift.
         counts = scratch / "counts.json"
-        inspected = subprocess.run(
+        inspected = LocalServer.run_command(
             [python, "-m", "datasette", "inspect", str(public_db), str(private_db), "--inspect-file", str(counts)],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env, timeout=60,
         )
         if inspected.returncode != 0:
             tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")

@@ -10,7 +10,6 @@ touches the committed observations.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from catalog.model.errors import InputError, RegressionsFound
 from catalog.model.vocabulary import Source
 from catalog.runs.results import TargetRun
 from catalog.runs.store import Store, read_file
+from catalog.targets.process import scratch_folder
 
 PREVIOUS = ".previous.json"
 
@@ -184,9 +184,9 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
         new_runs = _select(load_set(new_path), kw["apis"], kw["targets"])
     else:
         options = run_options(**kw)
-        with tempfile.TemporaryDirectory(prefix="authcat-check-") as scratch:
+        with scratch_folder("check") as scratch:
             # An empty data folder: nothing is reused from a cache, nothing committed is overwritten.
-            new_runs = probe_all(apis, ctx.project.endpoints, Path(scratch), ctx.hooks, options)
+            new_runs = probe_all(apis, ctx.project.endpoints, scratch, ctx.hooks, options)
         if keep_dir is not None:
             for run in new_runs:
                 Store(keep_dir).write(run)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -29,6 +28,7 @@ from catalog.model.vocabulary import Credential, Discovery, Presentation, Runnin
 from catalog.runs.results import SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
+from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import Revocable, SecretRefError, TargetPool, profile_base_url, resolve_ref
 
 
@@ -168,8 +168,7 @@ def watch_revocation(ctx, api, target, endpoint_id, token_env, revoke_by, identi
     if not profile.launcher:
         raise WatchError(f"--revoke needs a target started by a plugin; {target!r} is remote: revoke it yourself")
     cache = Path(os.environ.get(CACHE_ENV) or root / ".cache" / "authcat")
-    with tempfile.TemporaryDirectory(prefix="authcat-watch-") as scratch, \
-            TargetPool(ctx.hooks.launchers, cache, Path(scratch), log=_echo) as pool:
+    with scratch_folder("watch") as scratch, TargetPool(ctx.hooks.launchers, cache, scratch, log=_echo) as pool:
         running = pool.running(profile, root / "endpoints")
         if revoke_by not in running.revocations:
             ways = ", ".join(sorted(running.revocations)) or "none"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +44,7 @@ from catalog.model.vocabulary import Discovery, State, TargetProfile
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.scrub import Scrubber, Sealed, seal
+from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import TargetError, TargetPool, profile_problem
 
 __all__ = ["CACHE_ENV", "Plan", "RunOptions", "discover", "endpoint_url", "probe_all"]  # also imported from here
@@ -293,8 +293,7 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
     runs: dict[int, TargetRun] = {}
     classifier = classifier_fingerprint(hooks)
     cache_root = options.cache_root or Path(os.environ.get(CACHE_ENV) or root.parent / ".cache" / "authcat")
-    with tempfile.TemporaryDirectory(prefix="authcat-") as scratch, \
-            TargetPool(hooks.launchers, cache_root, Path(scratch), log=options.log) as pool:
+    with scratch_folder("run") as scratch, TargetPool(hooks.launchers, cache_root, scratch, log=options.log) as pool:
         needed: list[int] = []
         for n, (definition, profile) in enumerate(pairs):
             name = definition.api.name

@@ -1,16 +1,29 @@
-"""Run a local server as a child process and always stop it: by its own PID, on any exit path."""
+"""Run a local server as a child process and always stop it: on any exit path, however authcat dies.
+
+Every process a launch starts runs under :mod:`catalog.targets.guard` (its own session and process
+group, the parent-death signal, a subreaper that kills every descendant when authcat is gone);
+scratch folders are kept by a guard too and swept at the next start if that one was killed as
+well. A start interrupted by Ctrl-C or SIGTERM is cancelled at once (:class:`LaunchScope`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from catalog.model.errors import ServerStartError
 from catalog.secrets.scrub import Scrubber
@@ -23,11 +36,165 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
-    """A context manager around ``subprocess.Popen`` that stops the process on exit.
+GUARD = Path(__file__).with_name("guard.py")
 
-    The child gets its own session so Ctrl-C in the terminal does not reach it before we stop it
-    in order; on exit it gets SIGTERM, then SIGKILL after ``grace`` seconds.
+
+def guarded(command: Sequence[str], grace: float = 5.0, remove: Sequence[Path] = ()) -> list[str]:
+    """``command`` run under the guard (``-I -S``: the guard needs nothing but the standard library)."""
+    options = [f"--grace={grace}"] + [f"--remove={folder}" for folder in remove]
+    return [sys.executable, "-I", "-S", str(GUARD), *options, "--", *command]
+
+
+class LaunchScope:
+    """The processes one pool's launches started, so that an interrupted start can stop them all.
+
+    A launcher runs in a worker thread that the pool enters into its scope (:meth:`entered`);
+    every :func:`spawn` and :class:`ServerProcess` there registers with it. :meth:`cancel` kills
+    them at once (the guard's SIGUSR1) and makes any later spawn, or a wait for readiness, fail.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[LaunchScope]:
+        previous = getattr(_local, "scope", None)
+        _local.scope = self
+        try:
+            yield self
+        finally:
+            _local.scope = previous
+
+    def add(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.add(proc)
+        if self.cancelled.is_set():  # cancelled while this one was being spawned
+            _kill_now(proc)
+
+    def discard(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(proc)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise ServerStartError("the start was cancelled (interrupted)")
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            live = list(self._live)
+        for proc in live:
+            _kill_now(proc)
+
+
+_local = threading.local()
+
+
+def current_scope() -> LaunchScope | None:
+    return getattr(_local, "scope", None)
+
+
+def _kill_now(proc: subprocess.Popen) -> None:
+    """SIGUSR1 to a guard: it SIGKILLs everything below it (before its handlers, it just dies)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGUSR1)
+
+
+def spawn(command: Sequence[str], grace: float = 5.0, **popen: Any) -> subprocess.Popen:
+    """``subprocess.Popen(command, **popen)`` under the guard, in its own session: the process and
+    everything it starts die with authcat (a short helper command of a launcher, like a server).
+
+    ``returncode`` is the command's, ``pid`` the guard's (signals to it reach the command).
+    """
+    scope = current_scope()
+    if scope is not None:
+        scope.check()
+    popen.setdefault("stdin", subprocess.DEVNULL)
+    proc = subprocess.Popen(guarded(command, grace), start_new_session=True, **popen)
+    if scope is not None:
+        scope.add(proc)
+    return proc
+
+
+def run_command(command: Sequence[str], timeout: float, **popen: Any) -> subprocess.CompletedProcess:
+    """:func:`spawn`, then wait for it like ``subprocess.run(capture_output=True, text=True)``."""
+    proc = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        _kill_now(proc)
+        proc.wait()
+        raise
+    finally:
+        if (scope := current_scope()) is not None:
+            scope.discard(proc)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+_STALE = re.compile(r"^authcat-[a-z]+-(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(root: Path | None = None) -> list[Path]:
+    """Remove scratch folders whose authcat process is gone (one killed together with its guard,
+    or a kernel without pidfds). Only this user's ``authcat-<kind>-<pid>-…`` folders are touched."""
+    removed: list[Path] = []
+    folder = Path(root or tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STALE.match(entry.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if entry.is_dir(follow_symlinks=False) and info.st_uid == os.getuid() and not _alive(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+@contextlib.contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A private temporary folder ``authcat-<kind>-<pid>-…`` removed at the end, also if authcat is
+    killed (a guard keeps it: it removes the folder when authcat dies). Stale ones from killed runs
+    are swept first."""
+    sweep_stale()
+    path = Path(tempfile.mkdtemp(prefix=f"authcat-{kind}-{os.getpid()}-"))
+    keeper = subprocess.Popen(guarded([], remove=[path]), start_new_session=True, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            keeper.terminate()
+        shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            keeper.wait(timeout=5)
+
+
+class ServerProcess:
+    """A context manager around a guarded ``subprocess.Popen`` that stops the server on exit.
+
+    The server gets its own session so Ctrl-C in the terminal does not reach it before we stop it
+    in order; on exit it gets SIGTERM, then SIGKILL after ``grace`` seconds (the guard does both, and
+    kills whatever the server started too). ``pid`` is the guard's.
     """
 
     def __init__(self, command: Sequence[str], log_path: Path, env: dict | None = None,
@@ -39,6 +206,12 @@ class ServerProcess:
         self.cwd = cwd
         self.scrub = Scrubber(secrets)
         self.proc: subprocess.Popen | None = None
+        self._scope: LaunchScope | None = None
+
+    # A launcher's helper commands (a corpus import, a token minted by the server's own CLI) run
+    # guarded too: ``LocalServer.spawn(...)`` / ``LocalServer.run_command(...)``.
+    spawn = staticmethod(spawn)
+    run_command = staticmethod(run_command)
 
     @property
     def pid(self) -> int:
@@ -48,10 +221,13 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self.command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, cwd=self.cwd, start_new_session=True,
-        )
+        try:
+            self.proc = spawn(self.command, self.grace, stdout=self._log, stderr=subprocess.STDOUT,
+                              env=self.env, cwd=self.cwd)
+        except BaseException:
+            self._close_log()
+            raise
+        self._scope = current_scope()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -60,16 +236,26 @@ class ServerProcess:
     def stop(self) -> None:
         proc = self.proc
         if proc is None or proc.poll() is not None:
+            if proc is not None and self._scope is not None:
+                self._scope.discard(proc)
             self._close_log()
             return
         try:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=self.grace)
+            proc.send_signal(signal.SIGTERM)  # the guard passes it on, and SIGKILLs after its grace
+            proc.wait(timeout=self.grace + 5)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=self.grace)
+            _kill_now(proc)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # a guard that does not answer: its whole group
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         except ProcessLookupError:  # already gone
             pass
+        finally:
+            if self._scope is not None:
+                self._scope.discard(proc)
         self._close_log()
 
     def _close_log(self) -> None:
@@ -90,6 +276,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         delay = 0.05
         while time.monotonic() < deadline:
+            if self._scope is not None:
+                self._scope.check()
             if self.proc.poll() is not None:
                 raise ServerStartError(
                     f"{os.path.basename(self.command[0])} exited with {self.proc.returncode} before "

@@ -32,6 +32,7 @@ from typing import Any
 from catalog.model.errors import Problem, TargetError
 from catalog.model.vocabulary import Credential, Credentials, RunningTarget, State, TargetProfile
 from catalog.secrets import binding
+from catalog.targets.process import LaunchScope
 
 
 @dataclass
@@ -308,6 +309,7 @@ class TargetPool:
         self._started: dict[str, Launched] = {}
         self._contexts: dict[str, LaunchContext] = {}
         self._failed: dict[str, str] = {}  # launcher key -> why it did not start (never retried in a run)
+        self._scope = LaunchScope()  # every process the launches start, to cancel them on an interrupt
         self.timings: dict[str, float] = {}
 
     def __enter__(self) -> TargetPool:
@@ -374,19 +376,23 @@ class TargetPool:
                 self._enter(key, profile)
             except Exception as exc:
                 self._fail(key, profile, exc)
+            except BaseException:
+                self._scope.cancel()
+                raise
             return
         with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch") as pool:
             futures = {key: pool.submit(self._enter, key, profile) for key, profile in todo.items()}
-            interrupted: BaseException | None = None
-            for key, future in futures.items():  # wait for all: a started server must be registered to stop
-                try:
-                    future.result()
-                except Exception as exc:  # this launcher's failure; raised when its target is asked for
-                    self._fail(key, todo[key], exc)
-                except BaseException as exc:  # Ctrl-C, SIGTERM: let the others finish starting, then stop all
-                    interrupted = interrupted or exc
-            if interrupted is not None:
-                raise interrupted
+            try:
+                for key, future in futures.items():  # wait for all: a started server must be registered to stop
+                    try:
+                        future.result()
+                    except Exception as exc:  # this launcher's failure; raised when its target is asked for
+                        self._fail(key, todo[key], exc)
+            except BaseException:
+                # Ctrl-C, SIGTERM: stop every start now (their processes are killed, their waits fail),
+                # then the exit stack stops the servers already up.
+                self._scope.cancel()
+                raise
 
     def _fail(self, key: str, profile: TargetProfile, exc: Exception) -> None:
         """Any launcher fault is this target's failure, never the run's."""
@@ -397,7 +403,9 @@ class TargetPool:
         ctx = self._context(profile)
         started = time.perf_counter()
         manager = self._launcher(profile)(ctx)
-        launched = manager.__enter__()
+        with self._scope.entered():
+            self._scope.check()
+            launched = manager.__enter__()
         # ExitStack is not thread-safe in general; pushing one callback is a single list append.
         self._stack.push(manager.__exit__)
         self.timings[key] = time.perf_counter() - started

@@ -23,10 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 def launch_fault_server(ctx: LaunchContext):
     port = free_port()
     command = [sys.executable, "-m", "tests.servers.fault_server", "--port", str(port)]
+    if ctx.options.get("orphan"):
+        command = ["sh", "-c", 'setsid sleep 600 & exec "$@"', "sh", *command]
     with ServerProcess(command, ctx.scratch_dir / "fault-server.log", cwd=REPO, grace=5) as server:
         if ctx.options.get("pidfile"):
             Path(ctx.options["pidfile"]).write_text(str(server.pid))
-        server.wait_http(f"http://127.0.0.1:{port}/ok", timeout=20)
+        server.wait_http(f"http://127.0.0.1:{port}{ctx.options.get('ready_path', '/ok')}",
+                         timeout=float(ctx.options.get("start_timeout", 20)))
         yield Launched(
             base_url=f"http://127.0.0.1:{port}",
             version="fault-server-1",
