@@ -112,7 +112,8 @@ def test_the_api_page_marks_claimed_cells_and_links_their_source(project):
     row = block.split('id="claims-getallprojects"')[1].split("</tr>")[0]
     assert 'data-evidence="reported"' in row
     assert f'href="{R5}"' in row and "R5" in row and "as-anonymous" in row
-    assert 'aria-label="reported R5: revoked got 200 as-anonymous (2019-12)"' in row
+    # The name starts with what the cell shows (WCAG 2.5.3 Label in Name), then whose claim it is.
+    assert 'aria-label="200 as-anonymous R5: revoked, reported 2019-12"' in row
 
 
 def test_history_says_since_when_a_cell_is_what_it_is(project):
