@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import time
 
 import pytest
 
@@ -93,6 +94,11 @@ def _429_long(got, fault, other):  # Retry-After beyond the bound: recorded, not
     assert len(fault.hits("/429-long")) == 1
 
 
+def _429_29(got, fault, other):  # Retry-After over the cell's 3 s budget: recorded, not waited for
+    assert got["/429-29"].attempts == 1 and got["/429-29"].headers["retry-after"] == "29"
+    assert len(fault.hits("/429-29")) == 1
+
+
 def _huge(got, fault, other):  # cut at the cap and flagged; nothing parses it
     huge = got["/huge"]
     assert huge.truncated and huge.body_bytes == CAP and huge.shape == "truncated"
@@ -133,7 +139,8 @@ def _answered(path):  # well-formed answers the hostile tests use as sources or 
 
 FAULTS = {
     "/ok": _ok, "/reset": _reset, "/stall": _timeout("/stall"), "/drip": _timeout("/drip"), "/500": _500,
-    "/503": _503, "/429": _429, "/429-after": _429_after, "/429-long": _429_long, "/huge": _huge,
+    "/503": _503, "/429": _429, "/429-after": _429_after, "/429-long": _429_long, "/429-29": _429_29,
+    "/huge": _huge,
     "/bad-json": _bad_json, "/redirect": _redirect, "/echo": _echoed("/echo"), "/echo-401": _echoed("/echo-401"),
     **{p: _one_error_cell(p) for p in (*ODD_LOCATIONS, "/deep-json", "/gzip-bomb", "/long-header", "/many-headers")},
     **{p: _answered(p) for p in ("/gzip-ok", *DISCOVERED)},
@@ -184,9 +191,10 @@ def test_probe_all_survives_a_faulty_target(tmp_path, servers, monkeypatch):
         assert outcomes(eid) == {"error"}, (eid, outcomes(eid))
         assert all(endpoints[eid].cells[s].note.startswith(note) for s in states)
     assert outcomes("500") == outcomes("503") == {"server-error"}
-    for eid in ("429", "429_after", "429_long"):
+    for eid in ("429", "429_after", "429_long", "429_29"):
         assert outcomes(eid) == {"rate-limited"}
     assert all(endpoints["429_after"].cells[s].observation.attempts == 3 for s in states)
+    assert {endpoints["429_29"].cells[s].note for s in states} == {"29"}  # the delay asked, on the cell
     assert all(endpoints["huge"].cells[s].observation.truncated for s in states)
     assert {endpoints["bad_json"].cells[s].observation.shape for s in states} == {"text"}
     assert outcomes("redirect") == {"redirect"}
@@ -194,3 +202,21 @@ def test_probe_all_survives_a_faulty_target(tmp_path, servers, monkeypatch):
     assert other.arrivals == [], "the redirect's other origin got no request"
     text = json.dumps(run.to_dict())
     assert "s3cret-value-for-faults" not in text and "someone@example.test" not in text
+
+
+def test_a_retry_after_longer_than_the_cell_budget_ends_the_cell_at_once():
+    """429 with Retry-After: 29 under a 5 s timeout: 29 s is within the 30 s bound but more than the
+    cell's 15 s budget (three 5 s attempts), so the cell ends now as rate-limited, noting the 29 s."""
+    settings = ProbeSettings(timeout=5, retries=2)
+    with FaultServer() as fault:
+        request = ProbeRequest(key=("x",), method="GET", url=fault.url + "/429-29")
+
+        async def go():
+            async with Prober(settings) as prober:
+                return await prober.probe(request)
+
+        started = time.monotonic()
+        obs = asyncio.run(go())
+        took = time.monotonic() - started
+    assert took < 20, f"the cell took {took:.1f} s"
+    assert (obs.status, obs.attempts, obs.headers["retry-after"]) == (429, 1, "29")

@@ -83,22 +83,31 @@ class Prober:
         return results
 
     async def probe(self, req: ProbeRequest) -> Observation:
+        """One cell: attempts and the waits between them, all within the cell's budget
+        (:attr:`ProbeSettings.budget`). A wait the server asks for (``Retry-After``) that is longer
+        than what is left ends the cell with that answer — a 429 is then ``rate-limited``, its
+        ``Retry-After`` kept on the cell — and an attempt never runs past the budget."""
         attempts = 0
+        used = 0.0  # seconds of the budget spent: attempts (measured) and waits (as asked)
+        budget = self.settings.budget
         while True:
             attempts += 1
             async with self.pacing.probe_turn(req.url):
-                obs, retry_after = await self._attempt(req)
+                started = time.perf_counter()
+                obs, retry_after = await self._attempt(req, min(self.settings.timeout, budget - used))
+                used += time.perf_counter() - started
             obs.attempts = attempts
             wait = self.retry.wait_before_retry(obs, attempts, retry_after)
-            if wait is None:
+            if wait is None or wait >= budget - used:
                 return obs
             await self.sleep(wait)
+            used += wait
 
-    async def _attempt(self, req: ProbeRequest) -> tuple[Observation, float | None]:
+    async def _attempt(self, req: ProbeRequest, timeout: float) -> tuple[Observation, float | None]:
         started = time.perf_counter()
         status: int | None = None
         try:
-            async with asyncio.timeout(self.settings.timeout):
+            async with asyncio.timeout(timeout):
                 async with self.client.stream(req.method, req.url, headers=dict(req.headers)) as resp:
                     status = resp.status_code
                     body, truncated = await read_capped(resp, self.settings.max_body)
@@ -110,7 +119,7 @@ class Prober:
                 request_origin=f"{origin.scheme}://{origin.netloc}",
             )
         except (TimeoutError, httpx.TimeoutException):
-            return self._error(f"timeout: no complete answer within {self.settings.timeout:g} s", started), None
+            return self._error(f"timeout: no complete answer within {timeout:.3g} s", started), None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             return self._error(str(exc) or f"protocol: connection broken ({type(exc).__name__})", started), None
         except UnreadableAnswer as exc:

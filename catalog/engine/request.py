@@ -22,6 +22,12 @@ class ProbeSettings:
     max_retry_after: float = MAX_RETRY_AFTER
     keep_bodies: bool = False
 
+    @property
+    def budget(self) -> float:
+        """Seconds one cell may take, every attempt and every wait between them included: as many
+        timeouts as attempts (a 429 asking for 29 s under a 5 s timeout and 2 retries ends at once)."""
+        return self.timeout * (self.retries + 1)
+
 
 @dataclass
 class ProbeRequest:

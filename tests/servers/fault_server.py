@@ -312,6 +312,7 @@ ROUTES = {
     "/429": _status(429, "Too Many Requests"),
     "/429-after": _status(429, "Too Many Requests", {"Retry-After": "1"}),
     "/429-long": _status(429, "Too Many Requests", {"Retry-After": "3600"}),
+    "/429-29": _status(429, "Too Many Requests", {"Retry-After": "29"}),  # under the bound, over a cell's budget
     "/huge": _huge,
     "/bad-json": _bad_json,
     "/redirect": _redirect,

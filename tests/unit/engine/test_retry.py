@@ -92,3 +92,19 @@ def test_the_policy_alone():
     assert retry_after_seconds(" 12 ") == 12.0
     assert retry_after_seconds("") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: now
+
+
+def test_a_retry_after_longer_than_what_the_cell_has_left_ends_it_rate_limited():
+    # timeout 5 s, 2 retries: the cell's budget is 15 s; 29 s is more than is left, though under the bound.
+    settings = ProbeSettings(timeout=5, retries=2, max_retry_after=30)
+    assert settings.budget == 15
+    done = probe_once(answers((429, {"Retry-After": "29"}, b""), OK), settings)
+    assert done.waits == [] and (done.obs.status, done.obs.attempts) == (429, 1)
+    assert done.obs.headers["retry-after"] == "29"  # the delay the server asked for stays on the cell
+
+
+def test_waits_that_fit_the_budget_are_taken_until_the_rest_would_not():
+    # budget 3 × 4 = 12 s: waits of 5 s fit twice (5, then 10 used), the third would end past 12 s.
+    done = probe_once(answers((503, {"Retry-After": "5"}, b"")), ProbeSettings(timeout=3, retries=3))
+    assert done.waits == [5.0, 5.0]
+    assert (done.obs.status, done.obs.attempts) == (503, 3)
