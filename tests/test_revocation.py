@@ -131,8 +131,10 @@ def test_gives_up_after_max_wait_with_a_bounded_number_of_polls(tmp_path, monkey
         took = time.monotonic() - started
         requests = server.requests
     assert m.first_changed_after_s is None and m.to_outcome is None and not m.settled
-    assert m.polls == 4 and requests == 2 + 4  # two baselines, one poll per interval
-    assert took < 1.0 + 2.0
+    # At most one poll per interval within max_wait (fewer when a loaded machine answers slowly),
+    # each one request after the two baselines; and the watch ends soon after max_wait.
+    assert 1 <= m.polls <= 4 and requests == 2 + m.polls
+    assert took < 1.0 + 4.0
     assert "gave up" in m.describe()
 
 
