@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -22,7 +24,9 @@ from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed, Terminated, WriteFailed
 from catalog.pipeline import Project, build, probe
+from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
+from catalog.runs.results import TargetRun
 from catalog.targets.profiles import is_ready
 
 err = Console(stderr=True, highlight=False)
@@ -84,16 +88,18 @@ class SigTerm(KeyboardInterrupt):
     """
 
 
-def _on_sigterm(signum, frame) -> None:
+T = TypeVar("T")
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; a second must not cut the cleanup
     raise SigTerm
 
 
-def locked(command: str):
+def locked(command: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Run a command holding the project's lock (see ``catalog.runs.lock``)."""
-    def wrap(f):
+    def wrap(f: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(f)
-        def inner(ctx: Context, *args, wait: bool = False, **kw):
+        def inner(ctx: Context, *args: Any, wait: bool = False, **kw: Any) -> T:
             with project_lock(ctx.project.root, command, wait=wait):
                 return f(ctx, *args, **kw)
         return click.option("--wait", is_flag=True, help="If another run or build holds the project, wait for it "
@@ -122,7 +128,7 @@ def run_options(apis: tuple[str, ...], targets: tuple[str, ...], refresh: bool, 
     )
 
 
-def probe_options(f):
+def probe_options(f: Callable[..., T]) -> Callable[..., T]:
     options = [
         click.option("--api", "apis", multiple=True, help="Only this API (repeatable)."),
         click.option("--target", "targets", multiple=True, help="Only this target (repeatable)."),
@@ -137,7 +143,7 @@ def probe_options(f):
     return f
 
 
-def _run_probe(ctx: Context, options: RunOptions):
+def _run_probe(ctx: Context, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("probing", total=0)
@@ -164,7 +170,7 @@ SITE_URL = click.option(
 @SITE_URL
 @pass_ctx
 @locked("run")
-def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
+def run_cmd(ctx: Context, site_url: str | None, **kw: Any) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
     options = run_options(**kw)
     _run_probe(ctx, options)
@@ -176,7 +182,7 @@ def run_cmd(ctx: Context, site_url: str | None, **kw) -> None:
 @probe_options
 @pass_ctx
 @locked("probe")
-def probe_cmd(ctx: Context, **kw) -> None:
+def probe_cmd(ctx: Context, **kw: Any) -> None:
     """Probe and classify; write observations under site/data (no site build)."""
     options = run_options(**kw)
     _run_probe(ctx, options)

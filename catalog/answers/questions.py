@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
 from catalog.model.judgement import REFUSED
 from catalog.model.vocabulary import Reported, TargetProfile
-from catalog.runs.results import ApiCatalog, TargetRun
+from catalog.runs.results import ApiCatalog, Catalog, TargetRun
+
+if TYPE_CHECKING:
+    from catalog.answers.token_check import ApiAnswers
 
 KIND_WORDS = {
     "emulator": "an emulator",
@@ -163,7 +166,7 @@ def answer_bad_credentials(api: ApiCatalog, order: list[str]) -> Answer:
 
 # ---- 2. which endpoint checks a token -------------------------------------------------------------
 
-def answer_token_check(api: ApiCatalog, answers, bad_order: list[str]) -> Answer:
+def answer_token_check(api: ApiCatalog, answers: ApiAnswers | None, bad_order: list[str]) -> Answer:
     ans = Answer("token-check", "Which endpoint do I call to check a token?")
     infos = {run.target: target_info(api, run) for run in api.runs}
     for check in (answers.token_checks if answers else []):
@@ -211,7 +214,7 @@ def answer_token_check(api: ApiCatalog, answers, bad_order: list[str]) -> Answer
 
 # ---- 3. which header or field gives a fallback away ----------------------------------------------
 
-def answer_fallback_signal(api: ApiCatalog, answers) -> Answer:
+def answer_fallback_signal(api: ApiCatalog, answers: ApiAnswers | None) -> Answer:
     ans = Answer("fallback-signal", "Which header or field gives a silent fallback away?")
     infos = {run.target: target_info(api, run) for run in api.runs}
     for mine in (answers.targets if answers else []):  # each target's own signals, never pooled
@@ -243,13 +246,13 @@ def answer_fallback_signal(api: ApiCatalog, answers) -> Answer:
     return ans
 
 
-def api_questions(api: ApiCatalog, answers, state_order: list[str]) -> list[Answer]:
+def api_questions(api: ApiCatalog, answers: ApiAnswers | None, state_order: list[str]) -> list[Answer]:
     return [answer_bad_credentials(api, state_order), answer_token_check(api, answers, state_order),
             answer_fallback_signal(api, answers)]
 
 
 
-def questions_for(catalog, api: ApiCatalog) -> list[Answer]:
+def questions_for(catalog: Catalog, api: ApiCatalog) -> list[Answer]:
     """The answers ``build_site`` computed, or fresh ones (pages rendered on their own, in tests)."""
     found = catalog.questions.get(api.name)
     if found is None:

@@ -103,7 +103,7 @@ _POINTER = [
 
 def _envelope_rules(envelope: Any) -> tuple[list[tuple[str, list[tuple]]], list[tuple[str, list[tuple]]]]:
     """The API's declared envelope rules as plain data: [(name, [(pointer, test, value), …])]."""
-    def plain(rules) -> list[tuple[str, list[tuple]]]:
+    def plain(rules: Any) -> list[tuple[str, list[tuple]]]:
         out = []
         for rule in rules or ():
             conditions = []

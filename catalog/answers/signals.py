@@ -26,6 +26,8 @@ from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Outcome, State
 from catalog.runs.results import EndpointResult
 
+Feature = tuple[str, str, str | None]  # (kind, name, value): a header, a status or a body field
+
 ACCEPTED = "credential accepted"
 REJECTED = "credential read and rejected"
 KINDS = ("header-present", "header-value", "body-value", "body-field", "status")
@@ -56,7 +58,7 @@ class Sample:
     def ok(self) -> bool:
         return is_2xx(self.status)
 
-    def features(self) -> set[tuple[str, str, str | None]]:
+    def features(self) -> set[Feature]:
         found: set[tuple[str, str, str | None]] = set()
         for name, value in self.headers.items():
             found.add(("header-present", name, None))
@@ -168,7 +170,7 @@ def _where(sample: Sample) -> str:
     return f"{sample.method} {sample.path} · {sample.state}"
 
 
-def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
+def _accepted_rule(feature: Feature, samples: list[Sample]) -> Signal | None:
     kind, name, value = feature
     if kind == "status":
         if name != "2xx":
@@ -206,7 +208,7 @@ def _accepted_rule(feature, samples: list[Sample]) -> Signal | None:
     )
 
 
-def _rejected_rule(feature, samples: list[Sample]) -> Signal | None:
+def _rejected_rule(feature: Feature, samples: list[Sample]) -> Signal | None:
     kind, name, value = feature
     if (kind == "status" and name == "2xx") or kind == "body-field":
         return None

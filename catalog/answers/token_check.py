@@ -8,8 +8,9 @@ Everything is computed from definitions and cells; nothing here names a vendor.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.answers.documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
 from catalog.answers.signals import Signal
@@ -18,6 +19,9 @@ from catalog.model.judgement import REJECTING, SERVED_2XX
 from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
 from catalog.runs.results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
+
+if TYPE_CHECKING:
+    from catalog.hooks.manager import Hooks
 
 __all__ = [  # the data API the site pages and the export read
     "ApiAnswers",
@@ -363,15 +367,16 @@ def api_answers(api: ApiCatalog, signals_by_target: dict[str, list[Signal]]) -> 
     return answers
 
 
-def signals_per_target(api: ApiCatalog, find) -> dict[str, list[Signal]]:
+def signals_per_target(api: ApiCatalog, find: Callable[[list[EndpointResult]], list[Signal]]) -> dict[str, list[Signal]]:
     """``find(results)`` on each target's results separately: a rule is never checked across targets."""
     return {run.target: (find(list(run.endpoints.values())) if run.endpoints else []) for run in api.runs}
 
 
-def compute_answers(catalog: Catalog, hooks) -> dict[str, ApiAnswers]:
+def compute_answers(catalog: Catalog, hooks: Hooks) -> dict[str, ApiAnswers]:
     """Every API's answers; signals come from the ``authcat_auth_signals`` plugins, per target."""
     out = {}
     for name, api in sorted(catalog.apis.items()):
-        signals = signals_per_target(api, lambda results, a=api: hooks.auth_signals(a.definition.api, results))
-        out[name] = api_answers(api, signals)
+        def find(results: list[EndpointResult], a: ApiCatalog = api) -> list[Signal]:
+            return hooks.auth_signals(a.definition.api, results)
+        out[name] = api_answers(api, signals_per_target(api, find))
     return out

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
 
+from catalog.cli import Context
 from catalog.definitions.loader import ApiDefinition, load_api
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import AuthcatError, DefinitionError
@@ -123,7 +125,7 @@ def add_endpoint(endpoints_root: Path, api: str, group: str, entry: dict) -> Pat
     return path
 
 
-def _ask(value, text: str, **kw):
+def _ask(value: str | None, text: str, **kw: Any) -> str:
     return value if value is not None else click.prompt(text, **kw)
 
 
@@ -137,7 +139,8 @@ def _ask(value, text: str, **kw):
 @click.option("--collection", help="JSON pointer to the list in the answer (e.g. /values); '' for the body itself.")
 @click.option("--id", "id_", help="Endpoint id (default: derived from method and path).")
 @click.pass_obj
-def new_cmd(ctx, api, group, method, path_, summary, docs, collection, id_):
+def new_cmd(ctx: Context, api: str | None, group: str | None, method: str | None, path_: str | None, summary: str | None,
+            docs: str | None, collection: str | None, id_: str | None) -> None:
     """Stub an endpoint into endpoints/<api>/<group>.yaml (prompts for what is not given)."""
     # With every required flag given nothing is asked (scripts, CI); otherwise ask for the rest too.
     interactive = None in (api, group, method, path_)
@@ -163,5 +166,5 @@ def new_cmd(ctx, api, group, method, path_, summary, docs, collection, id_):
 
 
 @hookimpl(trylast=True)
-def authcat_register_commands(cli):
+def authcat_register_commands(cli: click.Group) -> None:
     cli.add_command(new_cmd)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -150,7 +152,7 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
         stderr_console.print(f"no counterpart for {run.api} on {run.target} in {old}", markup=False)
 
 
-def _locator(apis: dict[str, ApiDefinition]):
+def _locator(apis: dict[str, ApiDefinition]) -> Callable[[str, str], Source | None]:
     def locate(api: str, endpoint_id: str) -> Source | None:
         definition = apis.get(api)
         endpoint = definition.endpoint(endpoint_id) if definition else None
@@ -171,7 +173,7 @@ def _locator(apis: dict[str, ApiDefinition]):
               help="Also keep the probed observations in this data folder (e.g. as a CI artifact).")
 @pass_ctx
 def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit: Path | None,
-              sarif: Path | None, keep_dir: Path | None, **kw) -> None:
+              sarif: Path | None, keep_dir: Path | None, **kw: Any) -> None:
     """Probe (or read --new), compare with the baseline, exit 1 if a bad state is newly served.
 
     A regression is a bad token state that the baseline saw rejected (401, auth-failure body,
@@ -218,7 +220,7 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
 
 
 @hookimpl(trylast=True)
-def authcat_register_commands(cli):
+def authcat_register_commands(cli: click.Group) -> None:
     cli.add_command(diff_cmd)
     cli.add_command(check_cmd)
 

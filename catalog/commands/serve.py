@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from catalog.cli import Context
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import AuthcatError, DefinitionError, ProjectBusy
 from catalog.pipeline import build
@@ -72,17 +74,17 @@ class PreviewServer:
         preview = self
 
         class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, directory=str(preview.build_dir), **kwargs)
 
-            def log_message(self, format, *args):
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def end_headers(self):
+            def end_headers(self) -> None:
                 self.send_header("Cache-Control", "no-store")  # a preview must never show a stale page
                 super().end_headers()
 
-            def do_GET(self):
+            def do_GET(self) -> None:
                 if self.path == BUILD_ID_PATH:
                     return self._send(b"%d" % preview.build_id, "text/plain")
                 # The build folder is swapped whole after a rebuild: wait out that instant.
@@ -99,7 +101,7 @@ class PreviewServer:
                     return self._send(html, "text/html; charset=utf-8")
                 return super().do_GET()
 
-            def _send(self, body: bytes, content_type: str):
+            def _send(self, body: bytes, content_type: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -145,7 +147,7 @@ def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Even
 @click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
               help="Seconds between checks for changed files.")
 @click.pass_obj
-def serve_cmd(ctx, port: int, interval: float) -> None:
+def serve_cmd(ctx: Context, port: int, interval: float) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild when definitions, templates, docs or data change."""
 
     project = ctx.project
@@ -207,5 +209,5 @@ def serve_cmd(ctx, port: int, interval: float) -> None:
 
 
 @hookimpl(trylast=True)
-def authcat_register_commands(cli):
+def authcat_register_commands(cli: click.Group) -> None:
     cli.add_command(serve_cmd)

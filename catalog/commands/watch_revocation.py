@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from catalog.definitions.loader import load_api
+from catalog.cli import Context
+from catalog.definitions.loader import ApiDefinition, load_api
 from catalog.engine.probe import Prober, ProbeSettings
 from catalog.engine.revocation_watch import Measurement, Poll, WatchPlan, format_duration
 from catalog.engine.revocation_watch import load as load_measurements
 from catalog.engine.revocation_watch import record as record_measurement
 from catalog.engine.revocation_watch import watch as watch_token
 from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
+from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import WatchError
-from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State
-from catalog.runs.results import SitePage
+from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State, TargetProfile
+from catalog.runs.results import Catalog, SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
 from catalog.targets.process import scratch_folder
@@ -45,7 +48,8 @@ def _env(name: str, what: str) -> str:
     return value
 
 
-async def _discover(definition, profile, base_url: str, headers, scrub, presentation: Presentation,
+async def _discover(definition: ApiDefinition, profile: TargetProfile, base_url: str, headers: dict[str, str],
+                    scrub: Scrubber, presentation: Presentation,
                     params: dict, static_query: dict) -> dict[str, str]:
     """Static query values, then path parameters, discovered from other endpoints' answers to the
     token as `run` does (``catalog.api.discover``: the same checks on the server's values).
@@ -66,7 +70,7 @@ async def _discover(definition, profile, base_url: str, headers, scrub, presenta
     return errors
 
 
-def load_profile(root: Path, api: str, target: str):
+def load_profile(root: Path, api: str, target: str) -> tuple[ApiDefinition, TargetProfile]:
     definition = load_api(root / "endpoints" / api, root / "endpoints")
     profile = definition.targets.get(target)
     if profile is None:
@@ -74,7 +78,7 @@ def load_profile(root: Path, api: str, target: str):
     return definition, profile
 
 
-def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token_env: str | None,
+def build_plan(root: Path, hooks: Hooks, api: str, target: str, endpoint_id: str, token_env: str | None,
                identity_env: str | None, interval: float, max_wait: float, confirm: int,
                launched: RunningTarget | None = None, revocable: Revocable | None = None) -> WatchPlan:
     """The watch of a remote target (the token from ``token_env``), or of a launched one
@@ -151,8 +155,8 @@ def build_plan(root: Path, hooks, api: str, target: str, endpoint_id: str, token
               help="Polls in a row the new answer must hold before the watch stops.")
 @click.option("--no-record", is_flag=True, help="Print the measurement; do not store it under site/data.")
 @click.pass_obj
-def watch_revocation(ctx, api, target, endpoint_id, token_env, revoke_by, identity_env, interval, max_wait,
-                     confirm, no_record):
+def watch_revocation(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str | None, revoke_by: str | None,
+                     identity_env: str | None, interval: float, max_wait: float, confirm: int, no_record: bool) -> None:
     """Measure how long a token keeps working after you revoke it.
 
     Takes a baseline (the token's answer and the anonymous answer), tells you to revoke the token,
@@ -176,7 +180,8 @@ def watch_revocation(ctx, api, target, endpoint_id, token_env, revoke_by, identi
         _watch(*args, launched=running, revocable=running.revocations[revoke_by]())
 
 
-def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record,
+def _watch(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str | None, identity_env: str | None,
+           interval: float, max_wait: float, confirm: int, no_record: bool,
            launched: RunningTarget | None = None, revocable: Revocable | None = None) -> None:
     root = ctx.project.root
     plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait,
@@ -211,12 +216,12 @@ def _watch(ctx, api, target, endpoint_id, token_env, identity_env, interval, max
 
 
 @hookimpl(trylast=True)
-def authcat_register_commands(cli):
+def authcat_register_commands(cli: click.Group) -> None:
     cli.add_command(watch_revocation)
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog, render):
+def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage] | None:
     if catalog.data_dir is None:
         return None
     pages = []

@@ -10,12 +10,16 @@ source; the answers use them where no target could observe the state (a revoked 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from catalog.definitions.yamlfile import DefinitionError, Problem
 from catalog.model.observation import is_2xx
 from catalog.model.vocabulary import Endpoint, Reported
+
+if TYPE_CHECKING:
+    from catalog.definitions.loader import ApiDefinition
 
 # Which statuses an outcome can come with (an outcome describes the answer).
 _OUTCOME_STATUS = {
@@ -59,7 +63,7 @@ def claim_problems(claims: Iterable[Reported], states: Iterable[str], api_states
     return problems
 
 
-def all_claims(definition) -> list[Reported]:
+def all_claims(definition: ApiDefinition) -> list[Reported]:
     """Every claim of one API definition: the API's own, then each endpoint's."""
     out = list(definition.api.reported)
     for e in definition.endpoints:
@@ -98,7 +102,7 @@ class ClaimedCell:
         return sorted({c.kind for c in self.claims})
 
 
-def claimed_cells(definition) -> dict[str, dict[str, ClaimedCell]]:
+def claimed_cells(definition: ApiDefinition) -> dict[str, dict[str, ClaimedCell]]:
     """Claimed cells by endpoint id (``API_WIDE`` for api.yaml's) then state, in YAML order."""
     rows: dict[str, dict[str, list[Reported]]] = {}
     sources: list[tuple[str, Endpoint | None, Iterable[Reported]]] = [(API_WIDE, None, definition.api.reported)]
@@ -121,6 +125,6 @@ def claim_to_dict(claim: Reported) -> dict:
     }
 
 
-def signal_label(signal) -> str:
+def signal_label(signal: Mapping[str, Any]) -> str:
     name = signal.get("header") or signal.get("field") or "?"
     return f"{name}: {signal['value']}" if signal.get("value") else f"{name} present"

@@ -12,6 +12,7 @@ pieces, and decoding stops as soon as the output passes the cap: memory stays ar
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 
 PIECE = 64 * 1024  # most bytes one coding hands the next at a time
 MAX_CODINGS = 4  # more stacked codings than this is not an API, it is an attack
@@ -42,7 +43,7 @@ class _Stage:
         self._seen_output = False
         self._pending = b""
 
-    def feed(self, data: bytes):
+    def feed(self, data: bytes) -> Iterator[bytes]:
         """Yield the decoded pieces of ``data`` (bounded each); keeps what it could not consume."""
         self._pending += data
         while self._pending:

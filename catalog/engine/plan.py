@@ -7,7 +7,7 @@ which decides from stored runs what a plan still needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -27,6 +27,7 @@ from catalog.model.vocabulary import (
     Presentation,
     RunningTarget,
     State,
+    TargetProfile,
     Verdict,
 )
 from catalog.runs.results import Cell
@@ -84,7 +85,8 @@ class Plan:
                             self.target.profile.queries.get(endpoint.id), self.static_query)
 
 
-def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path):
+def selected_profiles(apis: dict[str, ApiDefinition], options: RunOptions, root: Path
+                      ) -> Iterator[tuple[ApiDefinition, TargetProfile]]:
     for name, definition in apis.items():
         if options.apis and name not in options.apis:
             continue

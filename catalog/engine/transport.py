@@ -30,6 +30,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import aiohttp
 import httpx
 import yarl
+from aiohttp.abc import ResolveResult
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import AiohttpResponseStream
 
@@ -43,7 +44,8 @@ class _Resolver(aiohttp.ThreadedResolver):
     """The system resolver, except that ``.invalid`` names fail at once without a query
     (RFC 6761 §6.4: resolution APIs should answer them negatively themselves)."""
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         name = host.rstrip(".").lower()
         if name == "invalid" or name.endswith(".invalid"):
             raise OSError(socket.EAI_NONAME, ".invalid names never resolve, RFC 6761")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from catalog.model.judgement import REJECTING, SERVED_2XX
 from catalog.model.vocabulary import Outcome, StateFamily, family_of
-from catalog.runs.results import TargetRun
+from catalog.runs.results import EndpointResult, TargetRun
 
 SERVER = "server"
 DEFINITION = "definition"
@@ -24,7 +24,7 @@ CAUSES = {
 }
 
 
-def cause_of(before, after) -> str:
+def cause_of(before: EndpointResult | None, after: EndpointResult | None) -> str:
     """SERVER when both results were probed and judged from the same keys, else DEFINITION."""
     if before is None or after is None or not before.definition_key or not before.judged:
         return DEFINITION

@@ -14,6 +14,7 @@ Rendering pages on their own (tests, previews) gets the HTML inline: no store, n
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
@@ -47,5 +48,5 @@ class PutBack(BasePlugin):
         super().__init__()
         self.deferred = deferred
 
-    def on_post_page(self, output: str, page, config) -> str:
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
         return self.deferred.put_back(output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from catalog.answers.presentations import target_findings
 from catalog.answers.token_check import ApiAnswers
 from catalog.definitions.evidence import claim_to_dict
 from catalog.model.judgement import OUTCOMES, VERDICTS
-from catalog.model.vocabulary import Endpoint
+from catalog.model.vocabulary import Endpoint, Reported
 from catalog.runs.history import ChangeIndex
 from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, TargetRun
 from catalog.runs.store import atomic_write
@@ -38,7 +39,7 @@ def _documented(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def _reported(items) -> list[dict[str, Any]]:
+def _reported(items: Iterable[Reported]) -> list[dict[str, Any]]:
     return [claim_to_dict(r) for r in items]
 
 
@@ -125,7 +126,7 @@ def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, A
     }
 
 
-def published_schema(states) -> dict[str, Any]:
+def published_schema(states: Iterable[str]) -> dict[str, Any]:
     """The export's schema with the catalog's token states as an enum: unknown state keys are refused."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     schema["$defs"]["state"] = {**schema["$defs"]["state"], "enum": sorted(states)}

@@ -18,12 +18,13 @@ import errno
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 1 << 1
 
 
-def _renameat2():
+def _renameat2() -> Any:
     with contextlib.suppress(OSError, AttributeError, TypeError):
         fn = ctypes.CDLL(None, use_errno=True).renameat2
         fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]

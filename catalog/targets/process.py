@@ -230,7 +230,7 @@ class ServerProcess:
         self._scope = current_scope()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
@@ -304,7 +304,7 @@ class LocalServer(ServerProcess):
     """
 
     def __init__(self, name: str, command: Callable[[int], Sequence[str]], log_path: Path,
-                 started: float | None = None, **kwargs):
+                 started: float | None = None, **kwargs: Any):
         self.name = name
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"

@@ -300,7 +300,8 @@ class TargetPool:
     refresh with the slowest single start).
     """
 
-    def __init__(self, launchers: Mapping[str, Launcher | StartFn], cache_root: Path, scratch_root: Path, log=print):
+    def __init__(self, launchers: Mapping[str, Launcher | StartFn], cache_root: Path, scratch_root: Path,
+                 log: Callable[[str], None] = print):
         self._launchers = {name: Launcher.of(item) for name, item in launchers.items()}
         self._cache_root = cache_root
         self._scratch_root = scratch_root
@@ -315,7 +316,7 @@ class TargetPool:
     def __enter__(self) -> TargetPool:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
     @staticmethod

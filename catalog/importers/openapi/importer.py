@@ -13,12 +13,12 @@ output is validated against the endpoint schema, and each file is then moved in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from catalog.definitions.loader import schema_problems
 from catalog.definitions.yamlfile import loads as loads_yaml
-from catalog.hooks.specs import hookimpl
+from catalog.hooks.specs import Importer, hookimpl
 from catalog.importers.openapi.merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
 from catalog.importers.openapi.operations import Operation, find_docs_root, spec_operations
 from catalog.importers.openapi.security import scheme_yaml, spec_scheme
@@ -28,7 +28,7 @@ __all__ = ["HEADER", "import_openapi", "is_generated"]
 
 
 @hookimpl(trylast=True)
-def authcat_register_importers(register):
+def authcat_register_importers(register: Callable[[str, Importer], None]) -> None:
     register("openapi", import_openapi)
 
 

@@ -8,6 +8,7 @@ recipe with its curl equivalent (``catalog.answers.recipe``). Every sentence is 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import REJECTING
 from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Outcome, State, Verdict, slug
-from catalog.runs.results import ApiCatalog, Catalog, SitePage, TargetRun
+from catalog.runs.results import ApiCatalog, Catalog, Cell, SitePage, TargetRun
 
 GUIDE_TITLE = "How to tell a dead token from an empty result"
 GUIDE_NAV = "Dead token or empty result?"
@@ -36,7 +37,7 @@ def answers_for(catalog: Catalog, api: ApiCatalog) -> ApiAnswers:
     return found
 
 
-def _bad_cells(run: TargetRun):
+def _bad_cells(run: TargetRun) -> Iterator[tuple[str, Cell]]:
     """(state, cell) of bad credentials where the valid credential was served and the cell was not
     the valid answer again (a presentation the server accepted is no bad credential's answer)."""
     for result in run.endpoints.values():
@@ -207,7 +208,7 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render):
+def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage]:
     pages = []
     for name, api in sorted(catalog.apis.items()):
         if not api.runs:

@@ -5,6 +5,8 @@ and a whole example file each. Nothing on the page is written by hand, so it can
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from catalog.definitions.reference import FILES as REFERENCE_FILES
 from catalog.definitions.reference import fields as reference_fields
 from catalog.definitions.reference import full_example as reference_example
@@ -15,7 +17,7 @@ PAGE = "reference.md"
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render):
+def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage]:
     files = [
         {"kind": kind, "title": title, "where": where, "fields": reference_fields(kind), "example": reference_example(kind)}
         for kind, (title, where) in REFERENCE_FILES.items()

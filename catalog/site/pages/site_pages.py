@@ -7,6 +7,7 @@ templates in ``site/templates`` only lay out what this module hands them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +135,7 @@ def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render):
+def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[tuple[str, str]]:
     legend = [(o, *OUTCOMES[o]) for o in outcomes_used(catalog)]
     common = {"catalog": catalog, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
     summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
