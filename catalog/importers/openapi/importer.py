@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalog.definitions.loader import schema_problems
 from catalog.definitions.yamlfile import loads as loads_yaml
-from catalog.hooks.specs import Importer, hookimpl
+from catalog.hooks.specs import hookimpl
 from catalog.importers.openapi.merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
 from catalog.importers.openapi.operations import Operation, find_docs_root, spec_operations
 from catalog.importers.openapi.security import scheme_yaml, spec_scheme
 from catalog.importers.openapi.spec import read_spec, read_spec_folder
+
+if TYPE_CHECKING:
+    from catalog.hooks.specs import Importer
 
 __all__ = ["HEADER", "import_openapi", "is_generated"]
 
