@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from tests import encodings
+
 
 @dataclass(frozen=True)
 class Canary:
@@ -45,6 +47,9 @@ class Canary:
             out[f"jsonslash{i}"] = part.replace("/", "\\/")
             for kind, enc in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
                 out[f"{kind}{i}"] = enc(part.encode()).decode().rstrip("=")
+        for i, part in enumerate((self.secret, self.identity, f"{self.identity}:{self.secret}")):
+            for name, spelled in encodings.forms(part, self.identity).items():
+                out[f"exact-{name}{i}"] = spelled  # searched as spelled (base64, hex are case-sensitive)
         # The raw secret and identity are long enough that their halves are leaks too.
         for i, part in enumerate((self.secret, self.identity)):
             out[f"head{i}"] = part[: len(part) * 3 // 4]
@@ -56,7 +61,7 @@ class Canary:
         folded = text.casefold()
         found = []
         for name, form in self.forms().items():
-            if form in text or (not name.startswith("b64") and form.casefold() in folded):
+            if form in text or (not name.startswith(("b64", "exact-")) and form.casefold() in folded):
                 found.append(name)
         return found
 

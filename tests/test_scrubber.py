@@ -11,7 +11,8 @@ import pytest
 
 from catalog.model.observation import Observation
 from catalog.runs.results import Cell, EndpointResult, TargetRun
-from catalog.secrets.scrub import REDACTED, Scrubber, seal
+from catalog.secrets.scrub import REDACTED, Scrubber, seal, seal_value
+from tests import encodings
 from tests.canary import Canary
 
 CANARY = Canary.new()
@@ -90,3 +91,50 @@ def test_a_redirect_target_is_stored_as_its_origin_only(location, stored):
     from catalog.model.observation import location_origin
 
     assert location_origin(location, "https://me.test:443") == stored
+
+
+# --- Generic redaction: every spelling in tests/encodings.py, of every part ----------------------
+
+GENERIC_PARTS = {"secret": CANARY.secret, "identity": CANARY.identity, "pair": f"{CANARY.identity}:{CANARY.secret}"}
+
+
+@pytest.mark.parametrize("part", list(GENERIC_PARTS))
+@pytest.mark.parametrize("form", list(encodings.forms("x" * 20)))
+def test_every_part_in_every_generic_form_is_redacted(part, form):
+    spelled = encodings.forms(GENERIC_PARTS[part], CANARY.identity)[form]
+    assert CANARY.secret not in spelled and CANARY.identity not in spelled, "not an encoded form"
+    for text in (spelled, f'realm="{"r" * 190}{spelled}" more', json.dumps({"v": spelled})):
+        assert SCRUB(text) == REDACTED, (part, form, text)
+    assert seal_value({"a": {"b": [spelled]}}, SCRUB) == {"a": {"b": [REDACTED]}}, (part, form)
+
+
+def test_a_jwt_whose_payload_carries_the_identity_only_is_redacted():
+    token = encodings.jwt({"sub": CANARY.identity, "iat": 1700000000})
+    assert SCRUB(f"Bearer {token}") == REDACTED
+    assert SCRUB(encodings.jwt({"sub": "someone-else@example.test", "iat": 1})) != REDACTED
+
+
+def test_opaque_runs_that_hold_nothing_are_kept():
+    import hashlib
+    import uuid
+    kept = [hashlib.sha256(b"x").hexdigest(), str(uuid.uuid4()), base64.b64encode(b"an ordinary payload, no secret").decode(),
+            encodings.jwt({"sub": "fixture-user", "scope": "read"}), "max-age=0, private", "a+b=c; d=e",
+            "W/\"5e3f-1a2b3c4d5e6f7a8b9c0d\"", "text/html; charset=ISO-8859-1", "\\path\\to\\thing", "x%2Fy%20z"]
+    for text in kept:
+        assert SCRUB(text) == text, text
+
+
+def test_decodings_that_do_not_settle_are_redacted_not_trusted():
+    from catalog.secrets.scrub import MAX_VIEWS, views
+
+    # Each layer is undone by a different decoder: far more combinations than the bound.
+    layered = "%25" * 3 + "\\\\2B " * 3 + "&amp;" * 3 + "=3D" * 3 + "+AC4-" * 3 + "\\u005c" * 3
+    assert views(layered) is None or len(views(layered) or ()) <= MAX_VIEWS + 1
+    if views(layered) is None:
+        assert SCRUB(layered) == REDACTED
+
+
+def test_a_kept_text_body_loses_only_the_words_that_hold_a_part():
+    spelled = encodings.forms(CANARY.secret)["b64-offset1"]
+    text = f"line one\ntoken {spelled} here\nline three"
+    assert SCRUB.body(text) == f"line one\ntoken {REDACTED} here\nline three"

@@ -4,7 +4,8 @@ Each ``/reflect/…`` route decodes the request's ``Authorization`` (Basic ``ide
 Bearer token) and sends its parts back: in header *names* and values (one behind 190 characters,
 so a cut at 200 before scrubbing would keep most of it), the content type, a version header, JSON
 *keys* and values, a ``Location`` with the credential as userinfo pointing at another origin, a
-text body — raw, URL-encoded (``%2B`` and ``+``), JSON ``\\u``-escaped, base64 and upper-cased.
+text body — raw, URL-encoded (``%2B`` and ``+``), JSON ``\\u``-escaped, base64 and upper-cased;
+``/reflect/forms`` and ``/reflect/forms-text`` send every spelling of :mod:`tests.encodings`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+from tests import encodings
 from tests.servers.fault_server import FaultServer, _send
 
 
@@ -92,12 +94,36 @@ async def _item(server, writer, headers):
                 {"Cache-Control": f"max-age=0, {quote_plus(secret)}"})
 
 
+async def _forms(server, writer, headers):
+    # Every spelling of tests/encodings.py: values and keys of a JSON body (the shape keeps keys,
+    # a kept body keeps both), and a JWT carrying the identity in a challenge.
+    identity, secret = parts(headers)
+    pair = f"{identity}:{secret}"
+    body = {"values": [{"kind": name, "secret": spelled, "pair": encodings.forms(pair, identity)[name]}
+                       for name, spelled in encodings.forms(secret, identity).items()],
+            "keys": dict.fromkeys(encodings.forms(identity or "anonymous").values(), 1)}
+    token = encodings.jwt({"sub": identity, "iat": 1700000000})
+    await _send(writer, 200, "OK", json.dumps(body).encode(),
+                {"WWW-Authenticate": f'Bearer realm="x", error_description="{token}"',
+                 "Cache-Control": "private, " + encodings.forms(secret)["b64-offset2"]})
+
+
+async def _forms_text(server, writer, headers):
+    identity, secret = parts(headers)
+    lines = [spelled for part in (secret, identity, f"{identity}:{secret}")
+             for spelled in encodings.forms(part, identity).values()]
+    body = "\n".join(f"echo {line} end" for line in lines).encode()
+    await _send(writer, 200, "OK", body, {"Content-Type": "text/plain"})
+
+
 ECHO_ROUTES = {
     "/reflect/headers": _headers,
     "/reflect/json": _json,
     "/reflect/redirect": _redirect,
     "/reflect/text": _text,
     "/reflect/401": _unauthorized,
+    "/reflect/forms": _forms,
+    "/reflect/forms-text": _forms_text,
 }
 
 # The endpoints a project needs to probe every route (ids are what the profile refers to).
@@ -107,6 +133,8 @@ ENDPOINTS = [
     {"id": "redirect", "method": "GET", "path": "/reflect/redirect", "summary": "echo in Location"},
     {"id": "text", "method": "GET", "path": "/reflect/text", "summary": "echo in a text body"},
     {"id": "unauthorized", "method": "GET", "path": "/reflect/401", "summary": "echo in a 401"},
+    {"id": "forms", "method": "GET", "path": "/reflect/forms", "summary": "echo in every spelling", "collection": "/values"},
+    {"id": "forms-text", "method": "GET", "path": "/reflect/forms-text", "summary": "every spelling in text"},
     {"id": "item", "method": "GET", "path": "/reflect/item/{key}", "summary": "a discovered value", "collection": "/values"},
 ]
 
