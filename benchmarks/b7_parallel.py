@@ -33,7 +33,7 @@ START_ONE = """
 import json, sys, tempfile, time
 from pathlib import Path
 from catalog.hooks.manager import Hooks
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 name, cache = sys.argv[1], Path(sys.argv[2])
 launcher = Hooks().launchers[name]
 with tempfile.TemporaryDirectory() as scratch:

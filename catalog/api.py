@@ -79,20 +79,11 @@ from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, SitePage, 
 from catalog.runs.store import Store, atomic_write, read_file
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
+from catalog.targets.launchers import LaunchContext, Launched, Launcher, Revocable, installed_version, option_python, path_shape
 from catalog.targets.process import LocalServer, ServerProcess, free_port
-from catalog.targets.profiles import (
-    LaunchContext,
-    Launched,
-    Launcher,
-    Revocable,
-    SecretRefError,
-    TargetPool,
-    installed_version,
-    option_python,
-    path_shape,
-    profile_base_url,
-    resolve_ref,
-)
+from catalog.targets.profiles import TargetPool
+from catalog.targets.readiness import profile_base_url
+from catalog.targets.secret_refs import SecretRefError, resolve_ref
 
 __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each group)
     # Hooks (declared and documented in catalog.hooks.specs)

@@ -27,7 +27,7 @@ from catalog.pipeline import Project, build, probe
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
 from catalog.runs.results import TargetRun
-from catalog.targets.profiles import is_ready
+from catalog.targets.readiness import is_ready
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)

@@ -199,5 +199,5 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
 @hookimpl(trylast=True)
 def authcat_register_targets(register):
     # The version the admin API will state, known without starting Synapse: a run whose Matrix
-    # cells are all current for it starts no Synapse (catalog.targets.profiles.Launcher).
+    # cells are all current for it starts no Synapse (catalog.targets.launchers.Launcher).
     register("synapse", Launcher(start=launch_synapse, version=lambda ctx: installed_version("matrix-synapse")))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import authcat_plugins.datasette_target as datasette
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests.support.project import copy_project, run_cli
 
 

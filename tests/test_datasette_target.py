@@ -19,7 +19,7 @@ import pytest
 import authcat_plugins.datasette_target as plugin
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import TargetError
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests.support.datasette_env import OLD_VERSION, EnvError, datasette_python
 
 TIMEOUT = httpx.Timeout(10.0)

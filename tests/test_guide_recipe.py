@@ -13,7 +13,7 @@ from catalog.hooks.manager import Hooks
 from catalog.model.vocabulary import Presentation
 from catalog.pipeline import load_catalog
 from catalog.site.build import render_pages
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests.support.project import REPO
 from tests.support.recipe import load_recipe
 

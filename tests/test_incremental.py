@@ -23,11 +23,13 @@ import yaml
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks, get_plugin_manager
 from catalog.hooks.specs import hookimpl
+from catalog.model.errors import TargetError
 from catalog.model.judgement import Judgement
 from catalog.model.vocabulary import Credential, Credentials
 from catalog.pipeline import Project, load_catalog, probe, read_changes
 from catalog.site.build import render_pages
-from catalog.targets.profiles import LaunchContext, Launched, Launcher, TargetError, TargetPool
+from catalog.targets.launchers import LaunchContext, Launched, Launcher
+from catalog.targets.profiles import TargetPool
 from tests.support.project import make_project, run_cli
 
 IDENTITY = "Me+Toy@Example.test"

@@ -16,7 +16,7 @@ from catalog.answers.token_check import compute_answers
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, load_catalog, probe
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests.support.project import copy_project
 
 NO_TOKEN_NEEDED = {"version"}

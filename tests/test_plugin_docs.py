@@ -23,7 +23,7 @@ from catalog.hooks.specs import hookimpl
 from catalog.model.vocabulary import Credential, Credentials, Presentation
 from catalog.runs.results import Catalog
 from catalog.site.build import SitePaths, render_pages
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS_PAGE = REPO / "site" / "docs" / "plugins.md"

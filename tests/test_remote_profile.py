@@ -15,7 +15,7 @@ import pytest
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import probe
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests.support.project import CACHE
 
 pytestmark = pytest.mark.backlot

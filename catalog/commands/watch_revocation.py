@@ -31,8 +31,11 @@ from catalog.model.vocabulary import Credential, Discovery, Presentation, Runnin
 from catalog.runs.results import Catalog, SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
+from catalog.targets.launchers import Revocable
 from catalog.targets.process import scratch_folder
-from catalog.targets.profiles import Revocable, SecretRefError, TargetPool, profile_base_url, resolve_ref
+from catalog.targets.profiles import TargetPool
+from catalog.targets.readiness import profile_base_url
+from catalog.targets.secret_refs import SecretRefError, resolve_ref
 
 
 def _echo(message: str) -> None:

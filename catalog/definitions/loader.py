@@ -45,7 +45,7 @@ from catalog.model.vocabulary import (
     VersionFrom,
     slug,
 )
-from catalog.targets.profiles import profile_lint
+from catalog.targets.readiness import profile_lint
 
 SCHEMA_FILES = ("api", "endpoints", "target")
 

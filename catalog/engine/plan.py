@@ -31,7 +31,8 @@ from catalog.model.vocabulary import (
     Verdict,
 )
 from catalog.runs.results import Cell
-from catalog.targets.profiles import is_ready, unsendable
+from catalog.targets.readiness import is_ready
+from catalog.targets.secret_refs import unsendable
 
 
 @dataclass

@@ -38,6 +38,7 @@ from catalog.engine.recognition import mark_unrecognised
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
+from catalog.model.errors import TargetError
 from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
 from catalog.model.vocabulary import Discovery, State, TargetProfile
@@ -45,7 +46,8 @@ from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.scrub import Scrubber, Sealed, seal
 from catalog.targets.process import scratch_folder
-from catalog.targets.profiles import TargetError, TargetPool, profile_problem
+from catalog.targets.profiles import TargetPool
+from catalog.targets.readiness import profile_problem
 
 __all__ = ["CACHE_ENV", "Plan", "RunOptions", "discover", "endpoint_url", "probe_all"]  # also imported from here
 

@@ -19,7 +19,7 @@ import pluggy
 from catalog.hooks import specs as hookspecs
 from catalog.model.errors import PluginError
 from catalog.model.vocabulary import BUILTIN_FAMILIES, Api, AuthScheme, StateFamily, TokenState
-from catalog.targets.profiles import Launcher
+from catalog.targets.launchers import Launcher
 
 if TYPE_CHECKING:  # annotations only (results and signals sit above the plugin manager)
     import click

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # annotations only: the hook specs import nothing at run time
     from catalog.model.observation import Observation
     from catalog.model.vocabulary import Api, AuthScheme, Endpoint, TokenState
     from catalog.runs.results import Catalog, EndpointResult, SitePage
-    from catalog.targets.profiles import Launcher, StartFn
+    from catalog.targets.launchers import Launcher, StartFn
 
     Importer = Callable[[Path, str, Path], str]  # (spec_path, api, out_dir) -> summary
 
@@ -64,11 +64,11 @@ def authcat_register_schemes(register: Callable[[AuthScheme], None]) -> None:
 def authcat_register_targets(register: Callable[[str, Launcher | StartFn], None]) -> None:
     """Contribute target launchers: code that starts a local server and hands back its details.
 
-    :param register: call ``register(name, launcher)`` with a :class:`catalog.targets.profiles.Launcher`:
+    :param register: call ``register(name, launcher)`` with a :class:`catalog.targets.launchers.Launcher`:
 
         * ``Launcher(start=..., version=...)``. ``start(ctx)`` takes a
-          :class:`catalog.targets.profiles.LaunchContext` and returns a context manager that yields a
-          :class:`catalog.targets.profiles.Launched` (base URL, version, credentials, states it cannot
+          :class:`catalog.targets.launchers.LaunchContext` and returns a context manager that yields a
+          :class:`catalog.targets.launchers.Launched` (base URL, version, credentials, states it cannot
           provide; optionally path ``parameters`` its fixtures made and ``revocations``: ways it
           can issue and revoke a fresh token for ``watch-revocation``) and stops the server on
           exit, also on errors and Ctrl-C.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from catalog.hooks.specs import hookimpl
 from catalog.model.vocabulary import Credential, Credentials
+from catalog.targets.launchers import LaunchContext, Launched
 from catalog.targets.process import ServerProcess, free_port
-from catalog.targets.profiles import LaunchContext, Launched
 
 REPO = Path(__file__).resolve().parents[2]
 
