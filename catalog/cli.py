@@ -22,7 +22,16 @@ from catalog.definitions.evidence import check_claims
 from catalog.definitions.loader import load_all, plugin_problems
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
-from catalog.model.errors import AuthcatError, DefinitionError, InputError, Interrupted, TargetsFailed, Terminated, WriteFailed
+from catalog.model.errors import (
+    AuthcatError,
+    DefinitionError,
+    InputError,
+    Interrupted,
+    TargetsFailed,
+    TargetsUnreachable,
+    Terminated,
+    WriteFailed,
+)
 from catalog.pipeline import Project, build, probe
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
@@ -190,9 +199,12 @@ def probe_cmd(ctx: Context, **kw: Any) -> None:
 
 
 def _fail_on_target_failures(options: RunOptions) -> None:
-    """The other targets were probed and written; say which failed and exit non-zero (3)."""
+    """The other targets were probed and written; say which failed and exit non-zero: 1 when the
+    only failures are unreachable targets (one line naming each), 3 when a target failed otherwise."""
     if options.failures:
-        raise TargetsFailed(options.failures)
+        raise TargetsFailed(options.failures + options.unreachable)
+    if options.unreachable:
+        raise TargetsUnreachable(options.unreachable)
 
 
 def _build(ctx: Context, site_url: str | None = None) -> None:

@@ -91,7 +91,7 @@ def test_canary_never_leaks(canary_project):
     down = run_cli(root, "probe", "--refresh", env=env_down)
     outputs.append(down)
     # No probe reached a server: one line says so and the previous observations stay.
-    assert down.returncode == 3, down.stderr
+    assert down.returncode == 1, down.stderr
     assert "connection: refused by 127.0.0.1:9 (nothing listens there)" in down.stderr
     assert observations.read_bytes() == kept
 

@@ -51,6 +51,8 @@ class RunOptions:
     timings: dict[str, float] = field(default_factory=dict)  # filled in: seconds each launcher took to start
     # (profile file, message) of every target that failed; the others' runs go on (design.md).
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # (profile file, message) of every target no probe of which got an answer (nothing recorded).
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

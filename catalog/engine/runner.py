@@ -131,9 +131,10 @@ class TargetUnreachable(TargetError):
     """Not one probe of a target reached a server: nothing is recorded for it."""
 
 
-# Errors that mean no server was reached at all (see catalog.engine.transport.describe). A timeout or a
-# broken answer is a server that exists: its cells are recorded as ``error``.
-UNREACHABLE = ("dns:", "connection:", "tls:")
+# Transport failures (see catalog.engine.transport.describe): when every probe of a run ends in one
+# of these — timeouts included (a TLS handshake a plain server never completes) — no server was
+# reached and nothing is recorded. When some probes got an answer, a failure is its cell's ``error``.
+UNREACHABLE = ("dns:", "connection:", "tls:", "timeout:")
 
 
 PARTIAL_EVERY = 1.0  # seconds between progress-file writes while endpoints finish
@@ -254,7 +255,10 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             progress.dirty = progress.dirty or bool(results)
             progress.save()
         answers = [obs for per in observed.values() for obs in per.values()]
-        if answers and all(obs.status is None and (obs.error or "").startswith(UNREACHABLE) for obs in answers):
+        # A resumed run whose interrupted part got answers has reached the server: its failures are cells.
+        resumed = partial is not None and any(eid in partial.endpoints for eid in known.results)
+        if answers and not resumed and all(obs.status is None and (obs.error or "").startswith(UNREACHABLE)
+                                           for obs in answers):
             # A target down, misnamed or behind a broken TLS setup: its previous observations are
             # worth more than a file of errors, and its progress must not cache the errors.
             for endpoint_id in todo:
@@ -321,7 +325,8 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
             except TargetError as exc:
                 # One target failing never stops the others; its previous observations stay.
                 message = str(exc)  # launchers scrub what they report (catalog.targets.process)
-                options.failures.append((str(profile.source.file), message))
+                failed = options.unreachable if isinstance(exc, TargetUnreachable) else options.failures
+                failed.append((str(profile.source.file), message))
                 options.log(f"{profile.source.file}: target {profile.name} failed, its previous observations are kept: {message}")
         options.timings = dict(pool.timings)
     for n, run in runs.items():

@@ -14,6 +14,8 @@ and keeps its traceback. Messages never hold a credential: raise with a scrubbed
     ├── TargetError              exit 1   a target could not be prepared (configuration, credentials)
     │   └── ServerStartError     exit 1   a local server did not start or answer in time
     ├── TargetsFailed            exit 3   ``run``/``probe``: some targets failed, the others were written
+    │   └── TargetsUnreachable   exit 1   ``run``/``probe``: no probe of a target got an answer (and no
+    │                                     target failed otherwise); the others were written
     ├── WatchError               exit 1   ``watch-revocation`` cannot start or go on
     ├── RegressionsFound         exit 1   ``check``: a bad credential that was refused is now served
     ├── WriteFailed              exit 1   a full or read-only disk: names the file; nothing half-written
@@ -42,6 +44,7 @@ __all__ = [
     "ServerStartError",
     "TargetError",
     "TargetsFailed",
+    "TargetsUnreachable",
     "Terminated",
     "WatchError",
     "WriteFailed",
@@ -116,6 +119,24 @@ class TargetsFailed(AuthcatError):
 
     def lines(self) -> list[str]:
         return [f"{where}: {message}" for where, message in self.failures]
+
+
+class TargetsUnreachable(TargetsFailed):
+    """Every probe of some targets failed at the transport level (DNS, refused, TLS, timeouts):
+    nothing was recorded for them, their previous observations stay byte for byte."""
+
+    exit_code = 1
+
+    def __init__(self, failures: list[tuple[str, str]]):
+        self.failures = failures
+        if len(failures) == 1:
+            message = f"{failures[0][1]}; its previous observations were kept"
+        else:
+            message = f"{len(failures)} targets unreachable; their previous observations were kept"
+        AuthcatError.__init__(self, message)
+
+    def lines(self) -> list[str]:
+        return [] if len(self.failures) == 1 else super().lines()
 
 
 class WatchError(AuthcatError):
