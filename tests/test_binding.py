@@ -113,6 +113,24 @@ def test_the_allow_list_binds_every_credentialed_origin(tmp_path, servers):
     assert len(target.arrivals) == before
 
 
+@pytest.mark.parametrize("empty", ["", " ", ", "])
+def test_an_empty_allow_list_allows_nothing_and_says_so(tmp_path, servers, empty):
+    """CI sets the allow-list from a secret; when that secret is missing the variable is "" and
+    another job variable names the attacker: no credential may go anywhere."""
+    target, attacker = servers
+    canary = Canary.new()
+    root = make_project(tmp_path / "p", "bind", ENDPOINTS,
+                        {"name": "borrowed", "base_url_env": "SOME_OTHER_URL", "credentials": creds()})
+    add_target(root, {"name": "named", "base_url": attacker.url, "credentials": creds()})
+    env = {**canary_env(canary), "AUTHCAT_ALLOWED_ORIGINS": empty, "SOME_OTHER_URL": attacker.url}
+    lint = run_cli(root, "lint", env=env)
+    assert lint.returncode == 2 and "named.yaml:2: base_url: AUTHCAT_ALLOWED_ORIGINS is set but empty" in lint.stderr
+    probe = run_cli(root, "probe", env=env)
+    assert "skip bind/borrowed: AUTHCAT_ALLOWED_ORIGINS is set but empty: it allows no origin" in probe.stderr
+    assert attacker.arrivals == [] and target.arrivals == []
+    assert canary.find(outputs(lint, probe)) == []
+
+
 def test_a_url_with_userinfo_is_refused_without_repeating_it(tmp_path, servers):
     target, attacker = servers
     canary = Canary.new()

@@ -10,6 +10,7 @@ but never choose where they are sent:
   ``AUTHCAT_ALLOWED_ORIGINS`` (comma- or space-separated ``scheme://host[:port]``);
 * when the allow-list is set, every credentialed remote origin must be in it, ``base_url_env``
   values included: the strict mode for CI, where a variable like ``GITHUB_API_URL`` is also set;
+  set but empty, it allows nothing (and says so);
 * a URL with ``user:pass@`` is refused, and no error ever repeats a URL's text (an operator
   could have put a secret in it).
 
@@ -54,10 +55,14 @@ def origin_of(url: str) -> str:
 
 
 def allowed_origins(environ: Mapping[str, str] | None = None) -> frozenset[str] | None:
-    """The operator's allow-list, or None when it is not set. Invalid entries are an error."""
-    raw = (os.environ if environ is None else environ).get(ALLOW_ENV, "").replace(",", " ").split()
-    if not raw:
+    """The operator's allow-list, or None when it is not set. Invalid entries are an error.
+
+    Set but empty (``AUTHCAT_ALLOWED_ORIGINS=""``, what CI gives when the secret it is read from
+    is missing) is an allow-list of nothing: no credential goes anywhere."""
+    value = (os.environ if environ is None else environ).get(ALLOW_ENV)
+    if value is None:
         return None
+    raw = value.replace(",", " ").split()
     origins = set()
     for i, entry in enumerate(raw, 1):
         try:
@@ -103,7 +108,10 @@ def profile_problems(profile: TargetProfile, line: Mapping[str, int],
             except UrlError as exc:
                 problem("base_url", str(exc))
                 allowed = frozenset()
-            if refs and origin not in (allowed or ()):
+            if refs and allowed is not None and not allowed:
+                problem("base_url", f"{ALLOW_ENV} is set but empty: it allows no origin, so no "
+                        "credential is sent anywhere")
+            elif refs and origin not in (allowed or ()):
                 problem("base_url", f"a literal base_url would send the credentials of the environment "
                         f"and files to {origin}, an origin no operator named: use base_url_env (its "
                         f"value is set by the operator) or add the origin to {ALLOW_ENV}")
@@ -131,6 +139,8 @@ def runtime_problem(profile: TargetProfile, url: str, environ: Mapping[str, str]
         return f"{what} {exc}" if not str(exc).startswith(ALLOW_ENV) else str(exc)
     if not (credential_refs(profile) if credentialed is None else credentialed):
         return None
+    if allowed is not None and not allowed:
+        return f"{ALLOW_ENV} is set but empty: it allows no origin, so no credential is sent anywhere"
     if allowed is not None and origin not in allowed:
         return f"{origin} ({what}) is not in {ALLOW_ENV}: no credential is sent there"
     if allowed is None and not profile.base_url_env:
