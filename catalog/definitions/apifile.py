@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.definitions.yamlfile import Located, dotted
 from catalog.model.errors import Problem
 from catalog.model.observation import resolve_pointer
@@ -222,9 +223,9 @@ def _condition_problems(doc: Located, where: tuple, raw: Any) -> list[Problem]:
         out.append(_problem(doc, where + ("equals",), "a list never equals a field here; use one_of"))
     if "pattern" in raw:
         try:
-            compiled = re.compile(str(raw["pattern"]))
-        except re.error as exc:
-            out.append(_problem(doc, where + ("pattern",), f"not a regular expression: {exc}"))
+            compiled = compile_linear(str(raw["pattern"]))
+        except PatternError as exc:
+            out.append(_problem(doc, where + ("pattern",), str(exc)))
         else:
             values = [raw["equals"]] if "equals" in raw else list(raw.get("one_of") or [])
             if values and not any(isinstance(v, str) and compiled.search(v) for v in values):
@@ -261,7 +262,7 @@ def _holds(doc: Any, cond: FieldCondition) -> bool:
         return False
     # Only the head of a long string is searched: a file's pattern must not let a server's
     # answer cost unbounded time.
-    return cond.pattern is None or (isinstance(value, str) and re.search(cond.pattern, value[:4096]) is not None)
+    return cond.pattern is None or (isinstance(value, str) and compile_linear(cond.pattern).search(value[:4096]) is not None)
 
 
 def _same(a: Any, b: Any) -> bool:

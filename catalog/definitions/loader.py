@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -32,6 +31,7 @@ from catalog.definitions.apifile import (
     scheme_problems,
 )
 from catalog.definitions.containment import symlinks_out
+from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.definitions.yamlfile import Located, dotted, load
 from catalog.model.errors import DefinitionError, Problem
 from catalog.model.vocabulary import (
@@ -360,10 +360,10 @@ def _version_from_problems(doc: Located, found: VersionFrom, seen: dict[str, str
         problems.append(Problem(doc.file, doc.line(where), dotted(where), f"no endpoint with id {found.endpoint!r}"))
     if found.pattern is not None:
         try:
-            re.compile(found.pattern)
-        except re.error as exc:
+            compile_linear(found.pattern)
+        except PatternError as exc:
             where = ("version_from", "pattern")
-            problems.append(Problem(doc.file, doc.line(where), dotted(where), f"not a regular expression: {exc}"))
+            problems.append(Problem(doc.file, doc.line(where), dotted(where), str(exc)))
     return problems
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.model.observation import parse_json, resolve_pointer
 from catalog.model.vocabulary import Presentation, State, VersionFrom
 
@@ -46,8 +47,11 @@ async def stated(plan: Plan, found: VersionFrom, prober: Prober) -> tuple[str | 
         value = headers.get(found.header.lower())
         return (clean(value, prober) if value else None), f"header {found.header} of {where}"
     if found.pattern:
-        # A contributor's regex over a hostile body: only the first 64 KiB are searched.
-        match = re.search(found.pattern, body[:65536].decode("utf-8", "replace"))
+        # A contributor's regex over a hostile body: RE2 (linear time), the first 64 KiB only.
+        try:
+            match = compile_linear(found.pattern).search(body[:65536].decode("utf-8", "replace"))
+        except PatternError:
+            return None, f"version_from.pattern of {where} cannot run in linear time"
         value = (match.group(1) if match.groups() else match.group(0)) if match else None
         return (clean(value, prober) if value else None), f"pattern in the body of {where}"
     try:

@@ -299,6 +299,8 @@ DISCOVERED = {
     "/discover-dot": ".",
     "/discover-dotdot": "..",
     "/discover-object": {"nested": "value"},
+    # 41 bytes that take (a+)+$ 2^40 steps in a backtracking engine (tests/test_linear_patterns.py)
+    "/discover-redos": "a" * 40 + "!",
 }
 
 
