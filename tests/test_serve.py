@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from catalog.commands.serve import BUILD_ID_PATH, changed, snapshot
+from catalog.commands.serve import BUILD_ID_PATH, watched
 from catalog.runs.lock import project_lock
 from catalog.targets.process import free_port
 from tests.support.browser import copy_project
@@ -115,17 +115,11 @@ def test_serve_rebuilds_on_change_and_keeps_the_last_good_build(served):
     assert "stopped" in log.read_text()
 
 
-def test_snapshot_sees_watched_files_only(tmp_path):
-    for rel in ("endpoints/a/api.yaml", "site/templates/x.j2", "site/docs/p.md", "site/data/o.json",
-                "site/build/index.html", "site/generated/index.md", "site/templates/.x.j2.swp", "site/docs/p.md~"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text("1")
-    before = snapshot(tmp_path)
-    assert sorted(before) == ["endpoints/a/api.yaml", "site/data/o.json", "site/docs/p.md", "site/templates/x.j2"]
-    (tmp_path / "site/build/index.html").write_text("22")  # the build's own output: no rebuild loop
-    (tmp_path / "site/docs/p.md").write_text("22")
-    (tmp_path / "site/data/o.json").unlink()
-    assert changed(before, snapshot(tmp_path)) == ["site/data/o.json", "site/docs/p.md"]
+def test_only_the_sources_of_the_site_are_watched(tmp_path):
+    sources = ["endpoints/a/api.yaml", "site/templates/x.j2", "site/docs/p.md", "site/data/o.json"]
+    ignored = ["site/build/index.html", "site/generated/index.md", "site/templates/.x.j2.swp", "site/docs/p.md~",
+               "site/docs/#p.md#", "site/docs/p.md.tmp", "README.md", "../elsewhere/endpoints/a.yaml"]
+    assert [rel for rel in sources + ignored if watched(tmp_path, str(tmp_path / rel))] == sources
 
 
 def test_serve_builds_only_while_it_holds_the_project_lock(tmp_path):

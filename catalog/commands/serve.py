@@ -1,12 +1,14 @@
 """``authcat serve``: a live preview of the site.
 
 Builds once, serves ``site/build`` on 127.0.0.1, and rebuilds when a file under ``endpoints/``,
-``site/templates/``, ``site/docs/`` or ``site/data/`` changes. Changes are found by polling
-modification times every second: no extra dependency, and it works on every filesystem. A failed
+``site/templates/``, ``site/docs/`` or ``site/data/`` changes. Changes come from the operating
+system's file events through ``watchfiles`` (``WATCHFILES_FORCE_POLLING=1`` polls instead, for
+filesystems without events), gathered over ``--interval`` seconds into one rebuild. A failed
 rebuild is printed and the last good build keeps being served (``build_site`` swaps a finished
 build in whole). Each build holds the project lock (``catalog.runs.lock``) like ``build`` and ``run``:
-while another command holds it the rebuild waits for the next poll (the first build waits for the
-lock), so a preview never builds into the staging folder a concurrent build is using. Open pages
+while another command holds it the changes are kept and the rebuild is tried again every interval
+(the first build waits for the lock), so a preview never builds into the staging folder a
+concurrent build is using. Open pages
 reload themselves after a rebuild: the server adds a few lines of script to each HTML page it
 serves, which ask for the build number once a second.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import watchfiles
 
 from catalog.cli import Context
 from catalog.hooks.specs import hookimpl
@@ -39,30 +42,17 @@ RELOAD_SCRIPT = (
 )
 
 
-Snapshot = dict[str, tuple[int, int]]
-
-
-def snapshot(root: Path, folders: tuple[str, ...] = WATCHED) -> Snapshot:
-    """(mtime, size) of every file under the watched folders; editors' temporary files ignored."""
-    found: Snapshot = {}
-    for folder in folders:
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for path in base.rglob("*"):
-            name = path.name
-            if name.startswith((".", "#")) or name.endswith(("~", ".swp", ".tmp")) or not path.is_file():
-                continue
-            try:
-                st = path.stat()
-            except FileNotFoundError:  # deleted between the listing and the stat
-                continue
-            found[str(path.relative_to(root))] = (st.st_mtime_ns, st.st_size)
-    return found
-
-
-def changed(before: Snapshot, after: Snapshot) -> list[str]:
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+def watched(root: Path, path: str) -> bool:
+    """Whether a changed file is one the site is built from: under the watched folders, not an
+    editor's temporary file (``.x.swp``, ``x~``, ``#x#``) and not the build's own output."""
+    try:
+        rel = Path(path).relative_to(root)
+    except ValueError:
+        return False
+    name = rel.name
+    if name.startswith((".", "#")) or name.endswith(("~", ".swp", ".tmp")):
+        return False
+    return any(rel.is_relative_to(folder) for folder in WATCHED)
 
 
 class PreviewServer:
@@ -131,21 +121,25 @@ def describe_error(exc: BaseException) -> str:
 
 
 def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Event, interval: float = 1.0) -> None:
-    """Call ``rebuild(changed_files)`` after each change under the watched folders, until ``stop``.
-    A rebuild that returns False did not happen (the project was busy): the next poll tries again."""
-    before = snapshot(root)
-    while not stop.wait(interval):
-        after = snapshot(root)
-        moved = changed(before, after)
-        if moved and rebuild(moved):
-            # Files edited during the build show up in the next poll, not lost.
-            before = after
+    """Call ``rebuild(changed_files)`` after changes under the watched folders, until ``stop``.
+    A rebuild that returns False did not happen (the project was busy): the changes are kept and
+    tried again after ``interval`` seconds, with whatever changed meanwhile."""
+    root = root.resolve()  # the events name absolute paths
+    folders = [root / folder for folder in WATCHED if (root / folder).is_dir()]
+    pending: set[str] = set()
+    for changes in watchfiles.watch(
+        *folders, watch_filter=lambda _change, path: watched(root, path), stop_event=stop,
+        debounce=int(interval * 1000), rust_timeout=int(interval * 1000), yield_on_timeout=True,
+    ):
+        pending |= {Path(path).relative_to(root).as_posix() for _change, path in changes}
+        if pending and rebuild(sorted(pending)):
+            pending.clear()
 
 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
-              help="Seconds between checks for changed files.")
+              help="Seconds to gather changed files into one rebuild (and between retries while the project is busy).")
 @click.pass_obj
 def serve_cmd(ctx: Context, port: int, interval: float) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild when definitions, templates, docs or data change."""
