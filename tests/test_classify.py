@@ -46,6 +46,21 @@ def test_as_anonymous_needs_a_body_equal_to_anonymous_but_not_valid():
     assert default_judge("revoked", obs(200, "anon-body"), obs(200, "valid-body"), anon, plain, API).outcome == "as-anonymous"
 
 
+def test_a_bad_credential_served_what_everybody_gets_is_ignored_not_as_valid():
+    # A public endpoint: valid equals anonymous. A bad credential served that answer was never
+    # checked (the silent fallback on a public endpoint), never "accepted as if valid".
+    plain = Endpoint(api="demo", id="p", method="GET", path="/p", group="g")
+    same = obs(200, "same-body")
+    for state in ("revoked", "malformed", "scheme-case", "unprivileged"):
+        assert default_judge(state, obs(200, "same-body"), same, obs(200, "same-body"), plain, API).outcome == "ignored"
+    # The baselines keep as-valid: anonymous equal to valid is what makes the verdict `public`.
+    assert default_judge("anonymous", obs(200, "same-body"), same, same, plain, API).outcome == "as-valid"
+    assert verdict({"valid": "as-valid", "anonymous": "as-valid", "revoked": "ignored"}, same)[0] == "public"
+    # Where anonymous gets something else, the valid answer means accepted as if valid.
+    assert default_judge("revoked", obs(200, "same-body"), same, obs(401), plain, API).outcome == "as-valid"
+    assert default_judge("revoked", obs(200, "same-body"), same, obs(200, "anon"), plain, API).outcome == "as-valid"
+
+
 def test_rejected_in_body_wins_over_a_2xx_comparison():
     o = obs(200, "valid-body", 3, fields={"auth-failure": "yes"})
     assert default_judge("revoked", o, V, A, LIST, API).outcome == "rejected-in-body"
@@ -75,3 +90,17 @@ def test_verdicts():
     assert verdict({"valid": "client-error"}, obs(404))[0] == "not-served"
     # unprivileged is a legitimate caller: it never makes an endpoint "mixed"
     assert verdict({"valid": "as-valid", "anonymous": "empty", "unprivileged": "empty", "revoked": "rejected"}, ok)[0] == "fails-closed"
+
+
+def test_the_published_verdict_definitions_name_the_classifiers_own_sets():
+    # The methodology page and catalog.json print VERDICTS: they must say what verdict() does.
+    from catalog.model.judgement import CLOSED_WITH_ERROR, REJECTING, SERVED_2XX, VERDICTS
+
+    for outcome in REJECTING | CLOSED_WITH_ERROR:
+        assert outcome in VERDICTS["fails-closed"]
+    for outcome in SERVED_2XX:
+        assert outcome in VERDICTS["falls-open"] and outcome in VERDICTS["mixed"]
+    # Every bad credential closed, one of them by a 5xx: fails-closed, and the reason says so.
+    judged, why = verdict({"valid": "as-valid", "anonymous": "rejected", "malformed": "server-error",
+                           "revoked": "rejected"}, obs(200))
+    assert judged == "fails-closed" and "malformed got a 5xx (server-error): no data served" in why

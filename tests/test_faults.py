@@ -186,7 +186,7 @@ def test_probe_all_survives_a_faulty_target(tmp_path, servers, monkeypatch):
     def outcomes(eid):
         return {endpoints[eid].cells[s].outcome for s in states}
 
-    assert outcomes("ok") == {"as-valid"} and endpoints["ok"].verdict == "public"
+    assert outcomes("ok") == {"as-valid", "ignored"} and endpoints["ok"].verdict == "public"
     for eid, note in (("reset", ("protocol:", "connection:")), ("stall", ("timeout:",)), ("drip", ("timeout:",))):
         assert outcomes(eid) == {"error"}, (eid, outcomes(eid))
         assert all(endpoints[eid].cells[s].note.startswith(note) for s in states)

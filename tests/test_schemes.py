@@ -154,7 +154,7 @@ def test_a_bad_credential_answered_with_500_counts_as_closed_and_is_named(tmp_pa
     assert items["malformed"] == "server-error" and items["unknown-token"] == "rejected"
     result = got.run.endpoints["listItems"]
     assert result.verdict == "fails-closed"  # no data was served to a bad credential
-    assert result.reason == "every bad credential is rejected, though malformed got server-error (no data served)"
+    assert result.reason == "every bad credential is rejected, though malformed got a 5xx (server-error): no data served"
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def test_every_outcome_and_verdict_has_a_meaning_in_precedence_order():
 def test_the_json_words_are_unchanged():
     # What site/data and catalog.json have always held: renaming a member must not change these.
     assert [o.value for o in Outcome] == [
-        "rejected", "rejected-in-body", "forbidden", "hidden", "empty", "as-anonymous", "as-valid", "partial",
+        "rejected", "rejected-in-body", "forbidden", "hidden", "empty", "as-anonymous", "ignored", "as-valid", "partial",
         "redirect", "client-error", "rate-limited", "server-error", "error", "inconclusive", "n/a"]
     assert [v.value for v in Verdict] == [
         "fails-closed", "falls-open", "mixed", "public", "inconclusive", "not-served", "not-probed"]

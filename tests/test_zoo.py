@@ -39,9 +39,13 @@ def test_version_literal_and_never_blank(tmp_path):
 
 def test_a_server_that_ignores_credentials_is_not_called_public(tmp_path):
     zoo = run_zoo(tmp_path / "p", "ignores")
-    # Every state, bad ones included, gets exactly the valid answer.
+    # Every state, bad ones included, gets exactly the valid answer, which anonymous callers get
+    # too: the baselines read as-valid, every other state as ignored (served like everyone).
     for endpoint_id in ("listItems", "whoAmI", "status"):
-        assert set(zoo.outcomes(endpoint_id).values()) <= {"as-valid", "n/a"}
+        outcomes = zoo.outcomes(endpoint_id)
+        assert outcomes["anonymous"] == "as-valid"
+        assert {o for s, o in outcomes.items() if s not in ("valid", "anonymous")} <= {"ignored", "n/a"}
+        assert outcomes["unknown-token"] == "ignored"
     # Not `public`: the valid credential was never recognised (actor: null, and /api/items is
     # documented as needing a credential yet anonymous callers get the same three items).
     assert set(zoo.verdicts().values()) == {"inconclusive"}

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
 from catalog.model.judgement import REFUSED
-from catalog.model.vocabulary import Reported, TargetProfile
+from catalog.model.vocabulary import Outcome, Reported, TargetProfile
 from catalog.runs.results import ApiCatalog, Catalog, TargetRun
 
 if TYPE_CHECKING:
@@ -99,6 +99,8 @@ def _claim_href(claim: Reported) -> str | None:
 
 
 def _cell_words(status: int | None, outcome: str | None) -> str:
+    if outcome == Outcome.IGNORED:  # the public endpoint's silent fallback: say what it means
+        return f"{status or '2xx'} served like everyone"
     return " ".join(str(p) for p in (status, outcome) if p) or "an answer"
 
 
@@ -241,8 +243,10 @@ def answer_fallback_signal(api: ApiCatalog, answers: ApiAnswers | None) -> Answe
         ans.lines.append(Line(kind, f"{label}: {said}", refs, _claim_href(cs[0])))
     if not ans.lines:
         ans.missing = ("No header or body field is known to separate an accepted credential from a refused but "
-                       "served one. What would answer it: observations of a bad state that gets a 2xx (the "
-                       "signals are found by comparing them with accepted answers), or a report naming one.")
+                       "served one. What would answer it: observations of a bad state served a 2xx on an endpoint "
+                       "whose valid and anonymous answers differ (the signals are found by comparing those with "
+                       "accepted answers; a 2xx on a public endpoint, `ignored`, says nothing about the "
+                       "credential), or a report naming one.")
     return ans
 
 

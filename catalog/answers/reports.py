@@ -61,6 +61,7 @@ def compare(old: TargetRun, new: TargetRun) -> Comparison:
 # Regression kinds: what a bad state that used to be refused gets now.
 RULES: dict[str, tuple[str, str]] = {
     Outcome.AS_ANONYMOUS: ("RejectedNowServedAsAnonymous", "A bad credential that was refused is now served what anonymous callers get."),
+    Outcome.IGNORED: ("RejectedNowServedLikeEveryone", "A bad credential that was refused is now served the answer everybody gets."),
     Outcome.AS_VALID: ("RejectedNowServedAsValid", "A bad credential that was refused now gets the valid credential's answer."),
     Outcome.EMPTY: ("RejectedNowServedEmpty", "A bad credential that was refused now gets a 2xx with an empty collection."),
     Outcome.PARTIAL: ("RejectedNowServedPartial", "A bad credential that was refused now gets a 2xx that differs from both baselines."),

@@ -29,6 +29,7 @@ _OUTCOME_STATUS = {
     "rejected-in-body": is_2xx,
     "empty": is_2xx,
     "as-anonymous": is_2xx,
+    "ignored": is_2xx,
     "as-valid": is_2xx,
     "partial": is_2xx,
     "redirect": lambda s: 300 <= s < 400,

@@ -20,6 +20,7 @@ probe's ``error`` with a one-line message, never as an exception out of :meth:`P
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -50,6 +51,7 @@ class Prober:
         self.retry = RetryPolicy(settings.retries, settings.max_retry_after)
         self.observer = Observer(self.scrub, settings.keep_bodies)
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # between attempts; unit tests record the waits
+        self._serial: dict[str, asyncio.Lock] = {}  # request group -> lock, made at the group's first 429
 
     async def __aenter__(self) -> Prober:
         if self._client is None:
@@ -86,17 +88,23 @@ class Prober:
         """One cell: attempts and the waits between them, all within the cell's budget
         (:attr:`ProbeSettings.budget`). A wait the server asks for (``Retry-After``) that is longer
         than what is left ends the cell with that answer — a 429 is then ``rate-limited``, its
-        ``Retry-After`` kept on the cell — and an attempt never runs past the budget."""
+        ``Retry-After`` kept on the cell — and an attempt never runs past the budget.
+
+        A 429 is the prober's own pace as often as the server's rule: once one request of a group
+        (an endpoint) got one, every later attempt of that group is sent one at a time."""
         attempts = 0
         used = 0.0  # seconds of the budget spent: attempts (measured) and waits (as asked)
         budget = self.settings.budget
         while True:
             attempts += 1
-            async with self.pacing.probe_turn(req.url):
+            serial = self._serial.get(req.group) if req.group else None
+            async with serial if serial is not None else contextlib.nullcontext(), self.pacing.probe_turn(req.url):
                 started = time.perf_counter()
                 obs, retry_after = await self._attempt(req, min(self.settings.timeout, budget - used))
                 used += time.perf_counter() - started
             obs.attempts = attempts
+            if obs.status == 429 and req.group:
+                self._serial.setdefault(req.group, asyncio.Lock())
             wait = self.retry.wait_before_retry(obs, attempts, retry_after)
             if wait is None or wait >= budget - used:
                 return obs

@@ -42,3 +42,6 @@ class ProbeRequest:
     signal_fields: tuple[str, ...] = ()
     envelope: Envelope = field(default_factory=Envelope)  # the API's declared error envelope
     volatile: frozenset[str] = VOLATILE_KEYS
+    # Requests with the same group (one endpoint) are sent one at a time once any of them got a
+    # 429: a limiter that counts concurrent requests then sees the prober's pace, not a burst.
+    group: str = ""

@@ -73,6 +73,9 @@ class Measurement:
         return asdict(self)
 
     def describe(self) -> str:
+        if self.first_changed_after_s is None and self.from_outcome == Outcome.IGNORED:
+            return (f"never rejected: {self.method} {self.path} serves everybody the same, so it never checks the "
+                    f"token (watched {format_duration(self.max_wait_s)}, {self.polls} polls)")
         if self.first_changed_after_s is None:
             return f"still {self.from_outcome} after {format_duration(self.max_wait_s)} ({self.polls} polls): gave up"
         text = f"{self.from_outcome} → {self.to_outcome} after {format_duration(self.first_changed_after_s)}"

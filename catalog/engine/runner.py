@@ -225,6 +225,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                     signal_fields=plan.definition.api.signal_fields,
                     envelope=plan.definition.api.envelope,
                     volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
+                    group=endpoint_id,
                 ))
         if options.set_total:
             options.set_total(len(requests))

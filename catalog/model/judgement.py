@@ -21,7 +21,11 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     Outcome.HIDDEN: ("404 while the valid credential gets 2xx.", "#9e9d24"),
     Outcome.EMPTY: ("2xx with an empty collection where the valid credential sees items: the silent 200-empty.", "#c62828"),
     Outcome.AS_ANONYMOUS: ("2xx, the same answer anonymous callers get, different from the valid one.", "#ef6c00"),
-    Outcome.AS_VALID: ("2xx, the same answer as the valid credential: the credential made no difference.", "#1565c0"),
+    Outcome.IGNORED: (("2xx, the valid answer, which anonymous callers get too: the endpoint serves everybody "
+                       "the same, so the credential was never checked (a bad credential is served like everyone)."),
+                      "#00838f"),
+    Outcome.AS_VALID: (("2xx, the valid answer where anonymous callers get another: a bad credential is "
+                        "accepted as if it were valid."), "#1565c0"),
     Outcome.PARTIAL: ("2xx that differs from both the valid and the anonymous answer.", "#6a1b9a"),
     Outcome.REDIRECT: ("3xx (only the Location's origin is recorded).", "#5d4037"),
     Outcome.CLIENT_ERROR: ("Another 4xx.", "#795548"),
@@ -44,13 +48,28 @@ CLOSED_WITH_ERROR = frozenset({Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR})
 # What a verdict counts as rejected, and a token check as a refusal: refused or hidden.
 REJECTING = REFUSED | HIDDEN
 # Served: a 2xx with data, whatever the data was.
-SERVED_2XX = frozenset({Outcome.EMPTY, Outcome.AS_ANONYMOUS, Outcome.AS_VALID, Outcome.PARTIAL})
+SERVED_2XX = frozenset({Outcome.EMPTY, Outcome.AS_ANONYMOUS, Outcome.IGNORED, Outcome.AS_VALID, Outcome.PARTIAL})
+# The baselines: their own cells never get ``ignored`` (anonymous equal to valid is what makes an
+# endpoint public, and the verdict reads it as ``as-valid``).
+BASELINES = frozenset({State.VALID, State.ANONYMOUS})
 
+
+def outcome_words(outcomes: frozenset[str]) -> str:
+    """``a, b or c`` in precedence order: the published definitions name the classifier's own sets."""
+    names = [str(o) for o in OUTCOMES if o in outcomes]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+# Written from the sets :func:`verdict` uses, so the methodology page and catalog.json cannot say
+# something the classifier does not do.
 VERDICTS: dict[str, str] = {
-    Verdict.FAILS_CLOSED: "Every available bad state is rejected (401, auth-failure body, 403 or 404).",
-    Verdict.FALLS_OPEN: "Every available bad state gets a 2xx: a bad credential is served.",
-    Verdict.MIXED: "Some bad states are rejected, others get a 2xx: a client cannot rely on the status code.",
-    Verdict.PUBLIC: "The valid and the anonymous answers are the same: no credential is needed.",
+    Verdict.FAILS_CLOSED: (f"Every available bad credential is refused ({outcome_words(REJECTING)}) or served no "
+                           f"data ({outcome_words(CLOSED_WITH_ERROR)}: the reason names the odd status, e.g. a 5xx "
+                           "to a malformed header)."),
+    Verdict.FALLS_OPEN: f"Every available bad credential gets a 2xx ({outcome_words(SERVED_2XX)}): it is served.",
+    Verdict.MIXED: (f"Some bad credentials are refused or served no data, others get a 2xx "
+                    f"({outcome_words(SERVED_2XX)}): a client cannot rely on the status code."),
+    Verdict.PUBLIC: "The valid and the anonymous answers are the same (anonymous is as-valid): no credential is needed.",
     Verdict.INCONCLUSIVE: "The baselines do not allow a judgement (see the cells).",
     Verdict.NOT_SERVED: "The target answers the valid request with 404: it does not serve this endpoint.",
     Verdict.NOT_PROBED: "Catalogued from documentation only (unsafe method, or no value for a path parameter).",
@@ -104,6 +123,8 @@ def default_judge(
         if not same_as_valid and anonymous is not None and anonymous.ok and same_answer(obs, anonymous):
             return Judgement(Outcome.AS_ANONYMOUS)
         if same_as_valid:
+            if state not in BASELINES and anonymous is not None and anonymous.ok and same_answer(anonymous, valid):
+                return Judgement(Outcome.IGNORED)
             return Judgement(Outcome.AS_VALID)
         return Judgement(Outcome.PARTIAL, _count_note(obs, valid))
     if status == 403:
@@ -146,24 +167,38 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None,
     if valid.fields.get("auth-failure") not in (None, "no"):
         return Verdict.INCONCLUSIVE, "the valid credential was refused in the body (the API's auth-failure envelope)"
     fams = families or {}
-    bad = {s: o for s, o in outcomes.items()
-           if family_of(s, fams.get(s)) is StateFamily.BAD and o != Outcome.NOT_AVAILABLE}
+    if outcomes.get(State.ANONYMOUS) == Outcome.RATE_LIMITED:
+        return Verdict.INCONCLUSIVE, "the anonymous baseline was not judged: 429 after backing off"
+    # A cell still 429 after backing off is not judged: it says how fast the prober asked.
+    unjudged = sorted(s for s, o in outcomes.items()
+                      if family_of(s, fams.get(s)) is StateFamily.BAD and o == Outcome.RATE_LIMITED)
+    bad = {s: o for s, o in outcomes.items() if family_of(s, fams.get(s)) is StateFamily.BAD
+           and o not in (Outcome.NOT_AVAILABLE, Outcome.RATE_LIMITED)}
     if outcomes.get(State.ANONYMOUS) == Outcome.AS_VALID:
         return Verdict.PUBLIC, "anonymous gets the same answer as valid"
     if not bad:
-        return Verdict.INCONCLUSIVE, "no bad credential state is available on this target"
+        return Verdict.INCONCLUSIVE, ("no bad credential state is available on this target" if not unjudged
+                                      else f"{', '.join(unjudged)} not judged: 429 after backing off")
+    found, why = _bad_verdict(bad)
+    if unjudged and found != Verdict.INCONCLUSIVE:
+        why += f" ({', '.join(unjudged)} not judged: 429 after backing off)"
+    return found, why
+
+
+def _bad_verdict(bad: Mapping[str, str]) -> tuple[str, str]:
     rejected = [s for s, o in bad.items() if o in REJECTING]
     odd = [s for s, o in bad.items() if o in CLOSED_WITH_ERROR]
     served = [s for s, o in bad.items() if o in SERVED_2XX]
-    odd_note = "; ".join(f"{s} got {o}" for s, o in bad.items() if o in CLOSED_WITH_ERROR)
+    odd_note = "; ".join(f"{s} got {'a 5xx' if o == Outcome.SERVER_ERROR else 'another 4xx'} ({o})"
+                         for s, o in bad.items() if o in CLOSED_WITH_ERROR)
     if len(rejected) + len(odd) == len(bad):
         why = "every bad credential is rejected"
-        return Verdict.FAILS_CLOSED, f"{why}, though {odd_note} (no data served)" if odd else why
+        return Verdict.FAILS_CLOSED, f"{why}, though {odd_note}: no data served" if odd else why
     if len(served) == len(bad):
         return Verdict.FALLS_OPEN, "every bad credential gets a 2xx"
     if (rejected or odd) and served:
         closed = ", ".join(rejected + odd)
-        return Verdict.MIXED, f"{closed} rejected; {', '.join(served)} served" + (f" ({odd_note})" if odd else "")
+        return Verdict.MIXED, f"{closed} rejected; {', '.join(served)} served" + (f"; {odd_note}" if odd else "")
     unjudged = [s for s, o in bad.items() if o == Outcome.INCONCLUSIVE]
     if unjudged:
         return Verdict.INCONCLUSIVE, f"{', '.join(unjudged)} could not be judged against the valid baseline"

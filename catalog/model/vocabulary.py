@@ -45,6 +45,7 @@ class Outcome(StrEnum):
     HIDDEN = "hidden"
     EMPTY = "empty"
     AS_ANONYMOUS = "as-anonymous"
+    IGNORED = "ignored"
     AS_VALID = "as-valid"
     PARTIAL = "partial"
     REDIRECT = "redirect"

@@ -17,10 +17,13 @@ from catalog.runs.results import EndpointResult, TargetRun
 
 SERVER = "server"
 DEFINITION = "definition"
+NOT_JUDGED = "not-judged"
 CAUSES = {
     SERVER: "server behaviour: same definition and classifier, a new answer (drift)",
     DEFINITION: "definition or classifier: the endpoint, the API file, the token states, the classifier "
                 "or authcat's version changed",
+    NOT_JUDGED: "not judged: the cell was rate-limited (429 after backing off) in one of the runs, which says "
+                "how fast the prober asked, not how the server treats the credential",
 }
 
 
@@ -44,7 +47,7 @@ class ComparedCell:
     after: str | None
     before_status: int | None = None
     after_status: int | None = None
-    cause: str = SERVER  # SERVER (drift) or DEFINITION (the definition or the classifier changed)
+    cause: str = SERVER  # SERVER (drift), DEFINITION (the definition or the classifier changed) or NOT_JUDGED
 
     @property
     def moved(self) -> bool:
@@ -97,10 +100,12 @@ def compared_cells(old: TargetRun, new: TargetRun) -> list[ComparedCell]:
         for state in sorted(set(before.cells if before else ()) | set(after.cells if after else ())):
             b = before.cells.get(state) if before else None
             a = after.cells.get(state) if after else None
+            limited = Outcome.RATE_LIMITED in (b.outcome if b else None, a.outcome if a else None)
             cells.append(ComparedCell(
                 endpoint=endpoint_id, method=ref.method, path=ref.path, state=state,
                 before=b.outcome if b else None, after=a.outcome if a else None,
-                before_status=b.status if b else None, after_status=a.status if a else None, cause=cause))
+                before_status=b.status if b else None, after_status=a.status if a else None,
+                cause=NOT_JUDGED if limited else cause))
     return cells
 
 
