@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
@@ -152,12 +154,43 @@ def probe_options(f: Callable[..., T]) -> Callable[..., T]:
     return f
 
 
+PLAIN_STEPS = 4  # without a terminal: a line at each quarter of a target's probes
+PLAIN_FROM = 100  # … for targets with at least this many probes (short ones say enough when done)
+
+
+@contextlib.contextmanager
+def probe_progress(options: RunOptions, console: Console) -> Iterator[None]:
+    """Show a long probe run's progress: a bar per target in a terminal; plain lines when the
+    output is not a terminal or ``CI`` is set (a log keeps lines, not redrawn bars)."""
+    if console.is_terminal and os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bars:
+            def bar(label: str, total: int) -> Callable[[int], None]:
+                task = bars.add_task(label, total=total)
+                return lambda n: bars.advance(task, n)
+
+            options.track = bar
+            yield
+        return
+
+    def lines(label: str, total: int) -> Callable[[int], None]:
+        done = [0, 0]  # probes finished, quarters reported
+
+        def advance(n: int) -> None:
+            done[0] += n
+            step = done[0] * PLAIN_STEPS // total
+            if total >= PLAIN_FROM and step > done[1]:
+                done[1] = step
+                console.print(f"{label}: {done[0]:,}/{total:,} probes", markup=False, highlight=False)
+
+        return advance
+
+    options.track = lines
+    yield
+
+
 def _run_probe(ctx: Context, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("probing", total=0)
-        options.set_total = lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n)
-        options.progress = lambda n: bar.advance(task, n)
+    with probe_progress(options, err):
         runs, changes = probe(ctx.project, ctx.hooks, options)
     for run in runs:
         err.print(f"{run.api} on {run.target}: {run.meta['probes']} probes, "

@@ -43,8 +43,9 @@ class RunOptions:
     allow_unsafe: bool = False  # also send read-only-declared non-safe methods
     keep_bodies: bool = False
     cache_root: Path | None = None
-    progress: Callable[[int], None] | None = None  # advance a progress bar by n probes
-    set_total: Callable[[int], None] | None = None
+    # A progress display: track("jira-cloud on backlot", probes) before a target's probes start
+    # returns the function that advances it by n finished probes.
+    track: Callable[[str, int], Callable[[int], None]] | None = None
     log: Callable[[str], None] = print
     rate_limit: float | None = None  # overrides the profiles' rate limit
     concurrency: int | None = None

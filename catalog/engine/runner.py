@@ -227,13 +227,13 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                     volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
                     group=endpoint_id,
                 ))
-        if options.set_total:
-            options.set_total(len(requests))
+        label = f"{plan.definition.api.name} on {plan.target.profile.name}"
+        advance = options.track(label, len(requests)) if options.track and requests else None
         observed: dict[str, dict[str, Observation]] = {eid: {} for eid in todo}
 
         def finished(req: ProbeRequest, obs: Observation) -> None:
-            if options.progress:
-                options.progress(1)
+            if advance is not None:
+                advance(1)
             endpoint_id, state = req.key
             observations = observed[endpoint_id]
             observations[state] = obs
