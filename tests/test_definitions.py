@@ -70,6 +70,20 @@ def test_absolute_url_in_path_is_refused(project):
     assert "not a relative path" in str(exc.value)
 
 
+@pytest.mark.parametrize(("path", "problem"), [
+    ("/" + "a" * 5000, "is too long"),
+    ("/" + "a" * 5000 + "?q=1", "is not a relative path"),
+], ids=["too-long", "too-long-with-a-query"])
+def test_a_long_value_never_hides_what_is_wrong_with_it(project, path, problem):
+    write_group(project, f"endpoints:\n  - id: long\n    method: GET\n    path: {path}\n")
+    with pytest.raises(DefinitionError) as exc:
+        load_all(project.endpoints)
+    [found] = [p for p in exc.value.problems if problem in p.message]
+    assert found.field == "endpoints[0].path" and found.line == 4
+    assert "(5,001 characters)" in found.message or "(5,005 characters)" in found.message
+    assert len(str(found)) < 300, str(found)
+
+
 @pytest.mark.parametrize("command", [["lint"], ["run", "--api", "jira-cloud"]])
 def test_broken_yaml_fails_the_cli_and_leaves_data_untouched(project, command):
     write_group(project, "endpoints:\n  - id: x\n    method: [GET\n")

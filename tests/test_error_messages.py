@@ -211,3 +211,34 @@ def _same_json(before: str, after: str) -> bool:
 
 if sys.platform != "linux":  # pragma: no cover - /proc and namespaces are Linux's
     pytestmark = pytest.mark.skip("Linux only")
+
+
+BUILD_SCRIPT = r"""
+set -u
+site="$1"; shift
+cp -a "$site" "$site.copy" && mount -t tmpfs -o size=1m tmpfs "$site" && cp -a "$site.copy/." "$site/" || exit 99
+"$@" 2>"$site/../stderr.txt"; echo $? > "$site/../rc.txt"
+ls -A "$site" > "$site/../listing.txt"
+df -k "$site" | tail -1 > "$site/../df.txt"
+"""
+
+
+def test_a_full_disk_during_build_names_the_file_and_leaves_no_staging(probed):
+    why = _namespaces_work()
+    if why:
+        pytest.skip(why)
+    site = probed / "site"
+    assert not (site / "build").exists()
+    # The sources fit in 1 MiB; the built site (the theme's assets alone) does not.
+    done = subprocess.run([*NAMESPACE, "bash", "-c", BUILD_SCRIPT, "sh", str(site), *AUTHCAT, "--root", str(probed),
+                           "build"], env=cli_env(), cwd=probed, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    stderr = (probed / "stderr.txt").read_text()
+    assert (probed / "rc.txt").read_text().strip() == "1", stderr  # WriteFailed
+    assert "Traceback" not in stderr, stderr
+    (line,) = [x for x in stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith(f"error: cannot write {site}/"), line
+    assert line.endswith(DISK_MESSAGES["full"]), line
+    assert not line.startswith(f"error: cannot write {site}/:"), "the message names a file, not the folder"
+    listing = (probed / "listing.txt").read_text().split()
+    assert ".build-staging" not in listing and "generated" not in listing and "build" not in listing, listing

@@ -82,7 +82,7 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
     for err in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         err = _alternative(err)
         path = tuple(err.absolute_path)
-        message = err.message
+        message = _short_instance(err)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = list(err.schema.get("properties", {})) if isinstance(err.schema, dict) else []
             for extra in sorted(set(err.instance) - set(allowed)):
@@ -90,15 +90,35 @@ def schema_problems(doc: Located, kind: str) -> list[Problem]:
                 suggestion = f", did you mean `{hint[0]}`?" if hint else f" (allowed: {', '.join(allowed)})"
                 problems.append(Problem(doc.file, doc.line((*path, extra)), dotted((*path, extra)), f"unknown field `{extra}`{suggestion}"))
             continue
+        shown = _shown(err.instance)
         if err.validator == "pattern" and path == ("prefix",):
-            message = (f"{err.instance!r} must be a path starting with '/' (no host, query or fragment): "
+            message = (f"{shown} must be a path starting with '/' (no host, query or fragment): "
                        "a prefix never moves a request to another origin")
         elif err.validator == "pattern" and "path" in path:
-            message = f"{err.instance!r} is not a relative path (it must start with a single '/', no host, no query)"
-        elif len(message) > 300:
+            message = f"{shown} is not a relative path (it must start with a single '/', no host, no query)"
+        elif len(message) > 300:  # the problem is said first (a long value is shortened above): cut the rest
             message = message[:300] + "…"
         problems.append(Problem(doc.file, doc.line(path), dotted(path) or "(file)", message))
     return problems
+
+
+MAX_SHOWN = 60  # characters of a value a message quotes
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: whole when short, else its start and its length, so that
+    what is wrong with it is never cut off behind it."""
+    text = repr(value)
+    if len(text) <= MAX_SHOWN:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} characters written out"
+    return f"{text[:MAX_SHOWN]}… ({size})"
+
+
+def _short_instance(err: jsonschema.ValidationError) -> str:
+    """jsonschema's message ("'/aaaa…' is too long") with a long value shortened by :func:`_shown`."""
+    quoted = repr(err.instance)
+    return err.message.replace(quoted, _shown(err.instance)) if len(quoted) > MAX_SHOWN else err.message
 
 
 def _alternative(err: jsonschema.ValidationError) -> jsonschema.ValidationError:

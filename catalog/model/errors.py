@@ -173,6 +173,8 @@ class WriteFailed(AuthcatError):
     def from_os_error(cls, exc: OSError) -> WriteFailed:
         code = errno.errorcode.get(exc.errno or 0, "")
         what = exc.strerror or type(exc).__name__
-        where = f" {exc.filename}" if exc.filename else ""
+        # A copy's error names its source first and its destination second: the write is the second.
+        file = exc.filename2 or exc.filename
+        where = f" {file}" if file else ""
         return cls(f"cannot write{where}: {what}{f' ({code})' if code else ''}; "
                    "files already there were left as they were")

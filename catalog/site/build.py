@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import shutil
 import time
@@ -149,21 +150,60 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     deferred = Deferred()
     pages = render_pages(catalog, paths, hooks, deferred)
     staging = paths.generated
-    if staging.exists():
-        shutil.rmtree(staging)
-    shutil.copytree(paths.docs, staging)
-    for page in pages:
-        target = staging / page.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page.text, encoding="utf-8")
-    t1 = time.perf_counter()
-    built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
-    t2 = time.perf_counter()
-    # The export goes into the finished build *before* the swap: the published site is never
-    # one without its catalog.json (catalog.site.publish).
-    write_export(catalog, answers, built)
-    publish(built, paths.build)
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        _copy_tree(paths.docs, staging)
+        for page in pages:
+            _write(staging / page.path, page.text)
+        t1 = time.perf_counter()
+        built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
+        t2 = time.perf_counter()
+        # The export goes into the finished build *before* the swap: the published site is never
+        # one without its catalog.json (catalog.site.publish).
+        write_export(catalog, answers, built)
+        publish(built, paths.build)
+    except BaseException:
+        # A failed build (a full disk, a plugin's error, Ctrl-C) leaves no staging behind: a few
+        # megabytes that would keep a full disk full. The published site is untouched.
+        for folder in (staging, paths.root / STAGING):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
+
+
+STAGING = ".build-staging"  # MkDocs builds here, beside site/build, before the swap
+
+
+def named(exc: OSError, path: Path | str) -> OSError:
+    """``exc`` naming the file it is about: its destination when it has two (a copy's ``filename2``),
+    ``path`` when it names none (a ``write`` to a full disk says no file)."""
+    if exc.filename2:
+        return OSError(exc.errno, exc.strerror, exc.filename2)
+    if exc.filename:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise named(exc, path) from exc
+
+
+def _copy_tree(source: Path, dest: Path) -> None:
+    """``shutil.copytree``, but a failure is the OSError of the file it was writing (copytree
+    gathers them into one ``shutil.Error`` of strings, dropping which disk error it was)."""
+    for folder, _dirs, names in os.walk(source):
+        target = dest / Path(folder).relative_to(source)
+        for name in names:
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(folder) / name, target / name)
+            except OSError as exc:
+                raise named(exc, target / name) from exc
 
 
 def check_contained(paths: SitePaths) -> None:
@@ -238,7 +278,7 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
 
     # MkDocs logs every page left out of the nav at INFO; that is by design here.
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    staging_build = paths.root / ".build-staging"
+    staging_build = paths.root / STAGING
     if staging_build.exists():
         shutil.rmtree(staging_build)
     overrides: dict[str, Any] = {"docs_dir": str(docs_dir), "site_dir": str(staging_build), "nav": nav}
@@ -248,9 +288,36 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     if deferred is not None:
         cfg.plugins["authcat-deferred"] = PutBack(deferred)
     cfg.plugins["authcat-inert-titles"] = InertTitles()
+    writing = cfg.plugins["authcat-writing"] = Writing(staging_build)
     cfg.plugins.on_startup(command="build", dirty=False)
     try:
         build(cfg)
+    except OSError as exc:
+        raise named(exc, writing.current) from exc
     finally:
         cfg.plugins.on_shutdown()
     return staging_build
+
+
+class Writing(BasePlugin):
+    """Which file MkDocs is writing, so that a disk error can name it (MkDocs' own write of a page
+    to a full disk raises an error that names no file). The build folder when it cannot tell."""
+
+    def __init__(self, site_dir: Path):
+        self.site_dir = site_dir
+        self.current: Path = site_dir
+
+    def on_pre_page(self, page: Any, config: Any, files: Any) -> Any:
+        self.current = self.site_dir
+        return page
+
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        self.current = Path(page.file.abs_dest_path)  # written right after this event
+        return output
+
+    def on_post_template(self, output_content: str, template_name: str, config: Any) -> str:
+        self.current = self.site_dir / template_name
+        return output_content
+
+    def on_post_build(self, config: Any) -> None:
+        self.current = self.site_dir

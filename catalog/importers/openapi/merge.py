@@ -232,7 +232,10 @@ def write_files(texts: dict[str, str], out_dir: Path) -> list[str]:
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=out_dir))
     try:
         for name, text in changed.items():
-            (staging / name).write_text(text, encoding="utf-8")
+            try:
+                (staging / name).write_text(text, encoding="utf-8")
+            except OSError as exc:  # a write to a full disk names no file: name the one it lands as
+                raise OSError(exc.errno, exc.strerror, str(out_dir / name)) from exc
         for name in sorted(changed):
             os.replace(staging / name, out_dir / name)
     finally:
