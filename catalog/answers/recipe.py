@@ -1,6 +1,6 @@
 """The client-side recipe: a Python (httpx) script and a curl equivalent, generated per target.
 
-``recipe_script`` writes a function ``credential_state(response) -> "accepted" | "rejected" |
+``recipe_script`` renders ``templates/recipe.py.j2``, which writes a function ``credential_state(response) -> "accepted" | "rejected" |
 "unknown"`` that applies, in order: the rejection signals, the best acceptance header, the actor
 body fields of the endpoints that return them, then the status codes that were right on every
 observation, and wraps it (or, with no signal, only the token check) in a script
@@ -17,7 +17,10 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from catalog.answers.signals import ACCEPTED, REJECTED, Signal
 
@@ -85,22 +88,6 @@ def client_auth(scheme: Any) -> ClientAuth:
     return ClientAuth("header", name, keyword if name.lower() == "authorization" else "", template, b64)
 
 
-_POINTER = [
-    "",
-    "def _pointer(doc, pointer):",
-    "    for raw in pointer.lstrip('/').split('/'):",
-    "        part = raw.replace('~1', '/').replace('~0', '~')",
-    "        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):",
-    "            doc = doc[int(part)]",
-    "        elif isinstance(doc, dict) and part in doc:",
-    "            doc = doc[part]",
-    "        else:",
-    "            return _MISSING",
-    "    return doc",
-    "",
-]
-
-
 def _envelope_rules(envelope: Any) -> tuple[list[tuple[str, list[tuple]]], list[tuple[str, list[tuple]]]]:
     """The API's declared envelope rules as plain data: [(name, [(pointer, test, value), …])]."""
     def plain(rules: Any) -> list[tuple[str, list[tuple]]]:
@@ -123,121 +110,54 @@ def _envelope_rules(envelope: Any) -> tuple[list[tuple[str, list[tuple]]], list[
     return plain(getattr(envelope, "auth_failure", ())), plain(getattr(envelope, "errors", ()))
 
 
-_ENVELOPE = [
-    "",
-    "def _holds(doc, pointer, test, value):",
-    "    found = _pointer(doc, pointer)",
-    "    if test == 'present':",
-    "        return (found is not _MISSING) == value",
-    "    if found is _MISSING:",
-    "        return False",
-    "    if test == 'equals':",
-    "        return found == value and type(found) is type(value)",
-    "    if test == 'one_of':",
-    "        return any(found == v and type(found) is type(v) for v in value)",
-    "    return isinstance(found, str) and re.search(value, found) is not None",
-    "",
-    "",
-    "def _envelope(response, rules):",
-    "    if not response.is_success:",
-    "        return None",
-    "    try:",
-    "        doc = response.json()",
-    "    except ValueError:",
-    "        return None",
-    "    for name, conditions in rules:",
-    "        if all(_holds(doc, *c) for c in conditions):",
-    "            return name",
-    "    return None",
-    "",
-]
+@dataclass(frozen=True)
+class Rules:
+    """The recommended signals and declared envelope rules a ``credential_state`` function applies,
+    sorted into the order it applies them (``any``: there is at least one rule)."""
+
+    auth_failure: list[tuple[str, list[tuple]]]
+    other_errors: list[tuple[str, list[tuple]]]
+    reject_headers: list[Signal]
+    accept_headers: list[Signal]
+    fields: list[Signal]
+    status_ok: list[Signal]
+    status_bad: list[Signal]
+
+    @classmethod
+    def of(cls, signals: Iterable[Signal], envelope: Any = None) -> Rules:
+        auth_rules, error_rules = _envelope_rules(envelope)
+        chosen = [s for s in signals if s.recommended]
+        return cls(
+            auth_failure=auth_rules, other_errors=error_rules,
+            reject_headers=[s for s in chosen if s.meaning == REJECTED and s.kind.startswith("header")],
+            accept_headers=[s for s in chosen if s.meaning == ACCEPTED and s.kind.startswith("header")][:1],
+            fields=[s for s in chosen if s.meaning == ACCEPTED and s.kind == "body-field"],
+            status_ok=[s for s in chosen if s.meaning == ACCEPTED and s.kind == "status"],
+            status_bad=[s for s in chosen if s.meaning == REJECTED and s.kind == "status"],
+        )
+
+    @property
+    def any(self) -> bool:
+        # No rule: no function that would only ever say "unknown".
+        return bool(self.reject_headers or self.accept_headers or self.fields or self.status_ok or self.status_bad
+                    or self.auth_failure)
+
+    @property
+    def status_bad_codes(self) -> tuple[int, ...]:
+        return tuple(sorted(int(s.name) for s in self.status_bad))
 
 
-def _credential_state(signals: list[Signal], envelope: Any = None) -> list[str]:
-    auth_rules, error_rules = _envelope_rules(envelope)
-    signals = [s for s in signals if s.recommended]
-    reject_headers = [s for s in signals if s.meaning == REJECTED and s.kind.startswith("header")]
-    accept_headers = [s for s in signals if s.meaning == ACCEPTED and s.kind.startswith("header")][:1]
-    fields = [s for s in signals if s.meaning == ACCEPTED and s.kind == "body-field"]
-    status_ok = [s for s in signals if s.meaning == ACCEPTED and s.kind == "status"]
-    status_bad = [s for s in signals if s.meaning == REJECTED and s.kind == "status"]
-    if not (reject_headers or accept_headers or fields or status_ok or status_bad or auth_rules):
-        return []  # no rule: no function that would only ever say "unknown"
-    lines = []
-    if fields or auth_rules:
-        lines += ["_MISSING = object()", ""]
-    if auth_rules:
-        lines.append("# The API's declared envelope (api.yaml): a 2xx whose body says the credential was refused,")
-        lines.append("# and errors of the same envelope that are not about the credential.")
-        # Through JSON: any value YAML can hold (even .inf) becomes a literal that parses.
-        lines.append(f"AUTH_FAILURE = json.loads({json.dumps(auth_rules)!r})")
-        lines.append(f"OTHER_ERRORS = json.loads({json.dumps(error_rules)!r})")
-        lines += _POINTER + _ENVELOPE
-    if fields:
-        lines.append("# (method, path pattern, JSON pointer): endpoints whose body names the caller.")
-        lines.append("ACTOR_FIELDS = [")
-        for s in fields:
-            for method, path in s.endpoints:
-                lines.append(f"    ({method!r}, {path_pattern(path)!r}, {s.name!r}),")
-        lines += ["]", ""]
-        if not auth_rules:
-            lines += _POINTER
-    lines += [
-        "",
-        "def credential_state(response: httpx.Response) -> str:",
-        '    """"accepted", "rejected" or "unknown": what the server did with the credential sent."""',
-        "    headers = response.headers",
-    ]
-    if auth_rules:
-        lines += [
-            "    if _envelope(response, AUTH_FAILURE):",
-            '        return "rejected"  # a 200 that says the credential was refused',
-            "    if _envelope(response, OTHER_ERRORS):",
-            '        return "unknown"  # an error that is not about the credential',
-        ]
-    for s in reject_headers:
-        lines.append(f"    # {_record(s)}")
-        test = f"{s.name!r} in headers" if s.kind == "header-present" else f"headers.get({s.name!r}) == {s.value!r}"
-        lines += [f"    if {test}:", '        return "rejected"']
-    for s in accept_headers:
-        lines.append(f"    # {_record(s)}")
-        everywhere = s.non_2xx is not None and s.non_2xx[1] > 0 and s.non_2xx[0] == s.non_2xx[1]
-        test = f"{s.name!r} in headers" if s.kind == "header-present" else f"headers.get({s.name!r}) == {s.value!r}"
-        if everywhere:
-            assert s.non_2xx is not None
-            lines.append(f"    # Right on the {s.non_2xx[1]} other answers too: a 403/404 carrying it means no rights, not a dead token.")
-            lines += [f"    if {test}:", '        return "accepted"']
-        else:
-            lines += [f"    if response.is_success and {test}:", '        return "accepted"']
-    if fields:
-        lines.append(f"    # {'; '.join(_record(s) for s in fields)}")
-        lines += [
-            "    if response.is_success:",
-            "        for method, pattern, pointer in ACTOR_FIELDS:",
-            "            if response.request.method == method and re.search(pattern, response.request.url.path):",
-            "                try:",
-            "                    value = _pointer(response.json(), pointer)",
-            "                except ValueError:",
-            "                    break",
-            '                return "accepted" if value not in (None, _MISSING) else "rejected"',
-        ]
-    if accept_headers:
-        lines += [
-            "    if response.is_success:",
-            '        return "rejected"  # served, but without the acceptance header: a silent fallback',
-        ]
-    for s in status_ok:
-        lines.append(f"    # {_record(s)}")
-        lines += ["    if response.is_success:", '        return "accepted"']
-        if s.refused_with:  # only the statuses the rule was checked on: a 500 stays "unknown"
-            lines += [f"    if response.status_code in {tuple(s.refused_with)!r}:", '        return "rejected"']
-    if status_bad:
-        codes = sorted(int(s.name) for s in status_bad)
-        for s in status_bad:
-            lines.append(f"    # {_record(s)}")
-        lines += [f"    if response.status_code in {tuple(codes)!r}:", '        return "rejected"']
-    lines += ['    return "unknown"', ""]
-    return lines
+def _header_test(s: Signal) -> str:
+    return f"{s.name!r} in headers" if s.kind == "header-present" else f"headers.get({s.name!r}) == {s.value!r}"
+
+
+# The script's layout lives in a template; literals reach it only through these filters.
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=False,  # Python source, not HTML
+    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+)
+_TEMPLATES.filters.update(py=repr, comment=_comment, record=_record, header_test=_header_test, path_pattern=path_pattern,
+                          json=json.dumps)
 
 
 @dataclass(frozen=True)
@@ -249,25 +169,6 @@ class Recipe:
     path: str | None  # the request the script sends
     uses_signals: bool
     uses_check: bool
-
-
-def _auth_lines(auth: ClientAuth) -> list[str]:
-    if auth.kind == "basic":
-        return ["AUTH = {\"auth\": (USER, TOKEN)}  # HTTP Basic: user and token"]
-    lines = []
-    value = "TOKEN"
-    if not auth.plain:  # the scheme's value template, filled here (literals through repr only)
-        lines.append(f"VALUE = {auth.template!r}.replace('{{identity}}', USER).replace('{{secret}}', TOKEN)")
-        if auth.base64:
-            lines.append("VALUE = base64.b64encode(VALUE.encode()).decode()")
-        value = "VALUE"
-    if auth.kind == "query":
-        return [*lines, f"AUTH = {{\"params\": {{{auth.name!r}: {value}}}}}  # the token in the query string"]
-    if auth.kind == "cookie":
-        return [*lines, f"AUTH = {{\"cookies\": {{{auth.name!r}: {value}}}}}  # the token in a cookie"]
-    # No f-string: the scheme word comes from api.yaml and goes in through repr() only.
-    sent = f"{(auth.prefix + ' ')!r} + {value}" if auth.prefix else value
-    return [*lines, f"AUTH = {{\"headers\": {{{auth.name!r}: {sent}}}}}"]
 
 
 def _curl(auth: ClientAuth, path: str) -> str:
@@ -300,66 +201,13 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
                   signal_path: str | None = None, envelope: Any = None) -> Recipe:
     """The whole script for one target: placeholders, the credential as the scheme says, the
     ``credential_state`` rules (if any were recommended) and the token check (if one was found)."""
-    rules = _credential_state(list(signals), envelope)
-    path = signal_path if rules and signal_path else check_path
-    if (not rules and not check_path) or path is None:
+    rules = Rules.of(signals, envelope)
+    path = signal_path if rules.any and signal_path else check_path
+    if (not rules.any and not check_path) or path is None:
         return Recipe("", "", None, False, False)
-    lines = [
-        f'"""Dead token or empty result? {_comment(api_title)}, as observed on {_comment(target)}.',
-        "",
-        f"Generated by authcat. Set the {PLACEHOLDER}s (or the environment variables they read), then run.",
-        '"""',
-        *(["import base64"] if auth.base64 and auth.kind != "basic" else []),
-        "import json",
-        "import os",
-        "import re",
-        "import sys",
-        "",
-        "import httpx",
-        "",
-        f"BASE_URL = os.environ.get({BASE_URL_ENV!r}, 'https://your-server.example')  # {PLACEHOLDER}: your server",
-        f"TOKEN = os.environ.get({TOKEN_ENV!r}, 'your-token')  # {PLACEHOLDER}: your token (keep it out of the code)",
-    ]
-    if auth.needs_user:
-        lines.append(f"USER = os.environ.get({USER_ENV!r}, 'you@example.com')  # {PLACEHOLDER}: the token's user")
-    lines += _auth_lines(auth)
-    lines += [f"PATH = {path!r}", ""]
-    if rules:
-        lines += rules
-    if check_path:
-        refusals = tuple(sorted(set(check_refusals)))
-        lines += [
-            "",
-            "def token_is_accepted(client: httpx.Client) -> bool | None:",
-            f'    """The token check: {_comment(check_path)} refused every bad credential on {_comment(target)}."""',
-            f"    response = client.get({check_path!r})",
-            *(["    if _envelope(response, AUTH_FAILURE):", "        return False  # a 200 saying the credential was refused"]
-              if _envelope_rules(envelope)[0] else []),
-            "    if response.is_success:",
-            "        return True",
-            f"    if response.status_code in {refusals!r}:",
-            "        return False",
-            "    return None  # an answer the observations never showed: look at it yourself",
-            "",
-        ]
-    lines += [
-        "",
-        "def main() -> int:",
-        "    if 'your-server.example' in BASE_URL:",
-        f"        print('set {BASE_URL_ENV} and {TOKEN_ENV}{(' and ' + USER_ENV) if auth.needs_user else ''} first', file=sys.stderr)",
-        "        return 2",
-        "    with httpx.Client(base_url=BASE_URL, timeout=20, **AUTH) as client:",
-    ]
-    if check_path:
-        lines += [
-            "        accepted = token_is_accepted(client)",
-            "        print('token check:', {True: 'accepted', False: 'rejected', None: 'unknown'}[accepted])",
-        ]
-    if rules:
-        lines += [
-            "        response = client.get(PATH)",
-            "        print(PATH, response.status_code, credential_state(response))",
-        ]
-    lines += ["    return 0", "", "", "if __name__ == '__main__':", "    sys.exit(main())", ""]
-    return Recipe("\n".join(lines), _curl(auth, path), path, bool(rules), bool(check_path))
-
+    python = _TEMPLATES.get_template("recipe.py.j2").render(
+        api_title=api_title, target=target, auth=auth, path=path, rules=rules, check_path=check_path,
+        check_refusals=tuple(sorted(set(check_refusals))), P=PLACEHOLDER,
+        BASE_URL_ENV=BASE_URL_ENV, TOKEN_ENV=TOKEN_ENV, USER_ENV=USER_ENV,
+    )
+    return Recipe(python, _curl(auth, path), path, rules.any, bool(check_path))
