@@ -10,6 +10,7 @@ stops the server by its PID when the run ends, also on errors and Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import sys
 import urllib.request
@@ -47,8 +48,16 @@ def _version(ctx: LaunchContext | None = None) -> str:
 
 
 def _prepare(ctx: LaunchContext, version: str) -> Path:
-    """Import the bundled corpus once per Backlot version; later runs reuse it."""
+    """Import the bundled corpus once per Backlot version; later runs reuse it. Runs of other
+    projects (or parallel tests) share the cache: one imports while the others wait for it."""
     data_dir = ctx.cache_dir / f"data-{version}"
+    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(ctx.cache_dir / f".data-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+        return _import(ctx, data_dir)
+
+
+def _import(ctx: LaunchContext, data_dir: Path) -> Path:
     if (data_dir / "db.sqlite").exists() and (data_dir / "tokens.yaml").exists():
         return data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

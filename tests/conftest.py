@@ -20,11 +20,23 @@ from tests.support.project import CACHE, copy_project
 UNIT = Path(__file__).parent / "unit"
 
 
+# Modules that share a session fixture run on one pytest-xdist worker, so its servers start once.
+SHARED_SESSION = {"test_backlot_catalog": "bundled_run", "test_export": "bundled_run"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marked by folder: ``tests/unit`` is the fast layer (``-m unit``), everything else runs the
-    real thing (servers, processes, the built site) and is ``e2e``."""
+    real thing (servers, processes, the built site) and is ``e2e``.
+
+    Each test also gets an ``xdist_group``: its module, so a module's fixtures (a browser, a
+    server, a built site) are set up once on the worker that runs the whole module
+    (``scripts/run-tests`` runs ``-n auto --dist loadgroup``); modules sharing a session fixture
+    share a group.
+    """
     for item in items:
         item.add_marker(pytest.mark.unit if item.path.is_relative_to(UNIT) else pytest.mark.e2e)
+        module = item.path.stem
+        item.add_marker(pytest.mark.xdist_group(SHARED_SESSION.get(module, str(item.path.relative_to(UNIT.parent)))))
 
 
 @pytest.fixture(autouse=True, scope="session")
