@@ -17,8 +17,8 @@ from catalog.model.observation import parse_json, resolve_pointer
 from catalog.model.vocabulary import Presentation, State, VersionFrom
 
 if TYPE_CHECKING:
+    from catalog.engine.plan import Plan
     from catalog.engine.probe import Prober
-    from catalog.engine.runner import Plan
 
 UNKNOWN = "unknown"
 MAX_VERSION = 80

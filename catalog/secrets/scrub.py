@@ -500,8 +500,7 @@ def seal(run: Any, scrub: Scrubber, memo: Sealed | None = None) -> Any:
     ``memo`` (kept by the caller across the progress saves of one run) seals each endpoint's
     result once: a save every second re-checks only what changed (benchmarks/scrub_seal.py).
     """
-    from catalog.runs.results import EndpointResult, TargetRun  # results imports observe; keep this light
-
+    # The run's own classes rebuild what was sealed: the scrubber sits below the runs it seals.
     endpoints = {}
     for endpoint_id, result in run.endpoints.items():
         hit = memo.get(endpoint_id) if memo is not None else None
@@ -510,9 +509,9 @@ def seal(run: Any, scrub: Scrubber, memo: Sealed | None = None) -> Any:
             continue
         data = result.to_dict()
         sealed_data = seal_value(data, scrub)
-        sealed = result if sealed_data is data else EndpointResult.from_dict(endpoint_id, sealed_data)
+        sealed = result if sealed_data is data else type(result).from_dict(endpoint_id, sealed_data)
         if memo is not None:
             memo[endpoint_id] = (result, sealed)
         endpoints[endpoint_id] = sealed
     head = seal_value({"run": run.meta, "states": run.states}, scrub)
-    return TargetRun(run.api, run.target, head["run"], head["states"], endpoints)
+    return type(run)(run.api, run.target, head["run"], head["states"], endpoints)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from catalog.importers.openapi.spec import HTTP_METHODS, resolve
+from catalog.importers.openapi.methods import HTTP_METHODS
+from catalog.importers.openapi.spec import resolve
 from catalog.model.vocabulary import slug
 
 # Atlassian's documentation convention; specs of other vendors simply never contain it.

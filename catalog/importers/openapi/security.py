@@ -18,7 +18,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from catalog.importers.openapi.spec import HTTP_METHODS, resolve
+from catalog.importers.openapi.methods import HTTP_METHODS
+from catalog.importers.openapi.spec import resolve
 
 CHALLENGE_ONLY = frozenset({"digest", "negotiate", "hoba", "mutual", "scram-sha-1", "scram-sha-256", "vapid"})
 _WORD = r"[A-Za-z][A-Za-z0-9._~+-]{0,39}"

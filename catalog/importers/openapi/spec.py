@@ -13,10 +13,11 @@ from typing import Any
 
 import yaml
 
+from catalog.importers.openapi.methods import HTTP_METHODS
 from catalog.importers.openapi.refs import RefLoader, SpecDoc, resolve
 from catalog.model.errors import DefinitionError, Problem
 
-__all__ = ["HTTP_METHODS", "read_spec", "read_spec_folder", "resolve"]
+__all__ = ["read_spec", "read_spec_folder", "resolve"]
 
 try:  # the C loader parses the 2.4 MB Jira spec several times faster
     from yaml import CSafeLoader as _SpecLoader
@@ -25,7 +26,6 @@ except ImportError:  # pragma: no cover
 
 MAX_SPEC_BYTES = 64 * 1024 * 1024
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def _fail(file: str, line: int, where: str, message: str) -> DefinitionError:

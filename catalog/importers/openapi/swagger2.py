@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.importers.openapi.spec import HTTP_METHODS
+from catalog.importers.openapi.methods import HTTP_METHODS
 
 
 def is_swagger2(data: Any) -> bool:
