@@ -14,13 +14,14 @@ from __future__ import annotations
 from catalog.answers.columns import state_columns, state_order
 from catalog.answers.documented import disagreements
 from catalog.answers.fallback import find_fallback
+from catalog.answers.per_target import TargetAnswers, signals_per_target
 from catalog.answers.presentations import api_presentations, scheme_words
-from catalog.answers.questions import questions_for, targets_for
+from catalog.answers.publication import ApiAnswers, Publication, api_answers
+from catalog.answers.questions import targets_for
 from catalog.answers.recipe import Recipe, client_auth, recipe_script
 from catalog.answers.reports import Comparison, compare, describe, write_junit, write_sarif
 from catalog.answers.reproduce import Snippet, snippet
 from catalog.answers.signals import ACCEPTED, REJECTED, Signal, find_signals
-from catalog.answers.token_check import ApiAnswers, TargetAnswers, api_answers, signals_per_target
 from catalog.cli import Context, pass_ctx, probe_options, run_options
 from catalog.cli import err as stderr_console
 from catalog.cli import out as stdout_console
@@ -75,7 +76,7 @@ from catalog.model.vocabulary import (
 from catalog.pipeline import build
 from catalog.runs.history import ChangeIndex, cell_history
 from catalog.runs.lock import project_lock
-from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, SitePage, TargetRun
+from catalog.runs.results import ApiCatalog, EndpointResult, SitePage, TargetRun
 from catalog.runs.store import Store, atomic_write, read_file
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
@@ -104,10 +105,10 @@ __all__ = [  # noqa: RUF022  (grouped by what a plugin does, sorted within each 
     "ApiDefinition", "REFERENCE_FILES", "load_all", "load_api", "load_yaml", "loads_yaml", "reference_example",
     "reference_fields", "schema_problems",
     # Results, answers and the site
-    "ACCEPTED", "REJECTED", "ApiAnswers", "ApiCatalog", "Catalog", "EndpointResult", "Recipe", "Signal",
+    "ACCEPTED", "REJECTED", "ApiAnswers", "ApiCatalog", "EndpointResult", "Recipe", "Signal",
     "SitePage", "TargetAnswers", "TargetRun", "api_answers", "api_presentations", "build", "client_auth",
-    "API_WIDE", "claimed_cells", "disagreements", "find_fallback", "find_signals", "questions_for", "recipe_script",
-    "scheme_words", "signals_per_target", "slug", "state_columns", "targets_for",
+    "API_WIDE", "claimed_cells", "disagreements", "find_fallback", "find_signals", "recipe_script",
+    "scheme_words", "signals_per_target", "slug", "state_columns", "targets_for", "Publication",
     "Snippet", "snippet", "state_order", "cell_history", "ChangeIndex",
     # Stored runs, comparisons, revocation measurements
     "Comparison", "Measurement", "Poll", "Store", "WatchPlan", "atomic_write", "compare", "describe",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog import __version__
+from catalog.answers.publication import Publication, publication_of
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.evidence import check_claims
 from catalog.definitions.loader import ApiDefinition, load_all
@@ -16,7 +17,7 @@ from catalog.definitions.yamlfile import DefinitionError
 from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
 from catalog.runs.diff import Change, diff_runs
-from catalog.runs.results import ApiCatalog, Catalog, TargetRun
+from catalog.runs.results import ApiCatalog, CatalogData, TargetRun
 from catalog.runs.store import Store, atomic_write, dumps
 from catalog.site.build import BuildReport, SitePaths, build_site
 
@@ -59,13 +60,13 @@ def read_changes(project: Project) -> list[dict[str, Any]]:
     return json.loads(project.changes_file.read_text(encoding="utf-8"))
 
 
-def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] | None = None) -> Catalog:
+def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] | None = None) -> CatalogData:
     apis = apis if apis is not None else load_all(project.endpoints)
     if links := symlinks_out(project.data, project.root):  # committed data is contributed too
         raise DefinitionError(links)
     check_claims(apis, hooks.states)
     store = Store(project.data)
-    catalog = Catalog(
+    catalog = CatalogData(
         apis={},
         generated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         authcat_version=__version__,
@@ -82,6 +83,12 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
                 result.endpoint = by_id.get(endpoint_id)
         catalog.apis[name] = ApiCatalog(definition, runs)
     return catalog
+
+
+def load_publication(project: Project, hooks: Hooks) -> Publication:
+    """The catalog's data with every API's answers computed once (every signal plugin consulted):
+    what the site pages are rendered from."""
+    return publication_of(load_catalog(project, hooks), hooks.auth_signals)
 
 
 def record(project: Project, runs: list[TargetRun]) -> list[Change]:

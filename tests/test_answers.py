@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from catalog.answers.documented import disagreements
 from catalog.answers.recipe import client_auth, path_pattern, recipe_script
 from catalog.answers.signals import find_signals
-from catalog.answers.token_check import disagreements, explain, no_check_reason, token_check, unprivileged_like
+from catalog.answers.token_check import explain, no_check_reason, token_check, unprivileged_like
 from catalog.model.vocabulary import Documented, Endpoint
 from catalog.runs.results import TargetRun
 from tests.support.recipe import load_recipe

@@ -17,7 +17,7 @@ import catalog.api
 REPO = Path(__file__).resolve().parents[1]
 
 EXPORTED = {
-    "ACCEPTED", "Api", "ApiAnswers", "ApiCatalog", "ApiDefinition", "AuthScheme", "AuthcatError", "Catalog",
+    "ACCEPTED", "Api", "ApiAnswers", "ApiCatalog", "ApiDefinition", "AuthScheme", "AuthcatError",
     "Comparison", "Context", "Credential", "Credentials", "DefinitionError", "Discovery", "Endpoint",
     "EndpointResult", "InputError", "Interrupted", "Judgement", "LaunchContext", "Launched", "Launcher", "LocalServer", "Location",
     "Measurement", "NotAvailable", "OUTCOMES", "Observation", "Outcome", "PluginError", "Poll", "Presentation",
@@ -32,7 +32,7 @@ EXPORTED = {
     "recipe_script", "record_measurement", "resolve_pointer", "resolve_ref", "run_options", "schema_problems",
     "scheme_words", "signals_per_target", "slug", "stderr_console", "stdout_console", "watch_token",
     "write_junit", "write_sarif",
-    "state_columns", "API_WIDE", "claimed_cells", "find_fallback", "RunningTarget", "questions_for", "targets_for",
+    "state_columns", "API_WIDE", "claimed_cells", "find_fallback", "RunningTarget", "targets_for", "Publication",
     "Snippet", "snippet", "state_order", "is_2xx", "cell_history", "ChangeIndex",
     "REFERENCE_FILES", "reference_fields", "reference_example", "CACHE_ENV", "Revocable", "TargetPool",
     "installed_version",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import load_catalog, read_changes, record
+from catalog.pipeline import load_publication, read_changes, record
 from catalog.runs.store import Store
 from catalog.site.build import render_pages
 from tests.support.runs import make_run
@@ -69,7 +69,7 @@ def test_log_keeps_history_in_order_and_stays_credential_free(empty_project):
 
 def _changes_page(project) -> str:
     hooks = Hooks()
-    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    pages = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}
     return pages["changes.md"]
 
 

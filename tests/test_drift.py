@@ -176,7 +176,7 @@ def test_a_run_on_another_release_logs_the_changes(versions, tmp_path):
 def test_scheme_case_is_observed_and_shown(versions):
     """A lower-cased `bearer` with the valid token: observed, and the cell shows its outcome."""
     from catalog.hooks.manager import Hooks
-    from catalog.pipeline import Project, load_catalog
+    from catalog.pipeline import Project, load_publication
     from catalog.site.build import render_pages
 
     cells = json.loads(versions.observations("new").read_text())["endpoints"]
@@ -186,6 +186,6 @@ def test_scheme_case_is_observed_and_shown(versions):
     assert actor["outcome"] == "as-anonymous"
     project = Project(versions.new)
     hooks = Hooks()
-    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    pages = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}
     assert "<code>scheme-case</code>" in pages["methodology.md"] and "lower-cased" in pages["methodology.md"]
     assert 'aria-label="scheme-case: 200 as-anonymous' in pages["apis/datasette/index.md"]

@@ -11,7 +11,7 @@ from catalog.cli import cli
 from catalog.definitions.evidence import API_WIDE, claimed_cells
 from catalog.definitions.loader import load_all
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import load_catalog
+from catalog.pipeline import load_catalog, load_publication
 from catalog.site.build import render_pages
 from tests.support.project import REPO
 
@@ -106,7 +106,7 @@ def test_the_committed_claims_are_structured_cells():
 
 def test_the_api_page_marks_claimed_cells_and_links_their_source(project):
     hooks = Hooks()
-    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    pages = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}
     page = pages["apis/jira-cloud/index.md"]
     block = page.split('id="evidence-matrix"')[1]
     row = block.split('id="claims-getallprojects"')[1].split("</tr>")[0]
@@ -142,11 +142,11 @@ def test_history_says_since_when_a_cell_is_what_it_is(project):
     project.changes_file.write_text(json.dumps(log))
     from catalog.site.export import export_data
 
-    catalog = load_catalog(project, hooks)
-    data = export_data(catalog, {})
+    publication = load_publication(project, hooks)
+    data = export_data(publication)
     jira = next(a for a in data["apis"] if a["name"] == "jira-cloud")
     observed = next(o for e in jira["endpoints"] if e["id"] == endpoint_id for o in e["observed"])
     assert observed["history"]["unknown-token"]["since"] == "2026-01-05T00:00:00Z"
     # And the endpoint's page shows it.
-    pages = {page.path: page.text for page in render_pages(catalog, project.site, hooks)}
+    pages = {page.path: page.text for page in render_pages(publication, project.site, hooks)}
     assert any("2026-01-05 (was rejected)" in text for text in pages.values())

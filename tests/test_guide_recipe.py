@@ -11,7 +11,7 @@ import pytest
 
 from catalog.hooks.manager import Hooks
 from catalog.model.vocabulary import Presentation
-from catalog.pipeline import load_catalog
+from catalog.pipeline import load_publication
 from catalog.site.build import render_pages
 from catalog.targets.launchers import LaunchContext
 from tests.support.project import REPO
@@ -23,7 +23,7 @@ PATH = "/atlassian/rest/api/3/project/search"
 
 def recipe_from_page(project, api: str) -> str:
     hooks = Hooks()
-    pages = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    pages = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}
     found = RECIPE.search(pages[f"apis/{api}/guide.md"])
     assert found, "the guide page shows the recipe"
     return html.unescape(found.group(1))
@@ -79,7 +79,7 @@ SCRIPT = re.compile(r'<code class="language-python authcat-recipe" data-target="
 
 def _page(project, api: str) -> str:
     hooks = Hooks()
-    pages = render_pages(load_catalog(project, hooks), project.site, hooks)
+    pages = render_pages(load_publication(project, hooks), project.site, hooks)
     return next(p.text for p in pages if p.path == f"apis/{api}/guide.md")
 
 

@@ -26,7 +26,7 @@ from catalog.hooks.specs import hookimpl
 from catalog.model.errors import TargetError
 from catalog.model.judgement import Judgement
 from catalog.model.vocabulary import Credential, Credentials
-from catalog.pipeline import Project, load_catalog, probe, read_changes
+from catalog.pipeline import Project, load_publication, probe, read_changes
 from catalog.site.build import render_pages
 from catalog.targets.launchers import LaunchContext, Launched, Launcher
 from catalog.targets.profiles import TargetPool
@@ -194,7 +194,7 @@ def test_editing_the_envelope_invalidates_cells_and_is_not_drift(toy):
     assert after.endpoints["items"].cells["unknown-token"].outcome == "rejected-in-body"
     assert changes and {c.cause for c in changes} == {"definition"}
     assert {e["cause"] for e in read_changes(project)} == {"definition"}
-    page = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}["changes.md"]
+    page = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}["changes.md"]
     drift, definition = page.split("## Definition or classifier changes")
     assert "No server has changed its behaviour" in drift and "unknown\\-token" not in drift
     assert "<code>unknown-token</code>" in definition
@@ -244,7 +244,7 @@ def test_a_server_that_changed_is_drift(toy):
     after, changes = run(project, hooks, refresh=True)
     assert after.endpoints["items"].cells["unknown-token"].outcome == "rejected"
     assert changes and {c.cause for c in changes} == {"server"}
-    page = {page.path: page.text for page in render_pages(load_catalog(project, hooks), project.site, hooks)}["changes.md"]
+    page = {page.path: page.text for page in render_pages(load_publication(project, hooks), project.site, hooks)}["changes.md"]
     drift, definition = page.split("## Definition or classifier changes")
     assert "<code>unknown-token</code>" in drift and "No cell has moved" in definition
 

@@ -12,10 +12,9 @@ import httpx
 import pytest
 
 import authcat_plugins.jupyter_target as plugin
-from catalog.answers.token_check import compute_answers
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import Project, load_catalog, probe
+from catalog.pipeline import Project, load_publication, probe
 from catalog.targets.launchers import LaunchContext
 from tests.support.project import copy_project
 
@@ -68,8 +67,7 @@ def jupyter_run(tmp_path_factory):
     project, hooks = Project(root), Hooks()
     lines: list[str] = []
     runs, _ = probe(project, hooks, RunOptions(apis=["jupyter-server"], refresh=True, log=lines.append))
-    catalog = load_catalog(project, hooks)
-    return project, runs[0], compute_answers(catalog, hooks)["jupyter-server"], lines
+    return project, runs[0], load_publication(project, hooks).answers["jupyter-server"], lines
 
 
 def test_jupyter_matrix_and_verdicts(jupyter_run):
@@ -125,12 +123,11 @@ def test_recipe_in_the_token_scheme_runs_against_jupyter(jupyter_run, tmp_path):
     import subprocess
     import sys
 
-    from catalog.pipeline import load_catalog
     from catalog.site.build import render_pages
 
     project = jupyter_run[0]
     hooks = Hooks()
-    page = {p.path: p.text for p in render_pages(load_catalog(project, hooks), project.site, hooks)}["apis/jupyter-server/guide.md"]
+    page = {p.path: p.text for p in render_pages(load_publication(project, hooks), project.site, hooks)}["apis/jupyter-server/guide.md"]
     script = re.search(r'<code class="language-python authcat-recipe" data-target="local">(.*?)</code>', page, re.S)
     curl = re.search(r'<code class="language-shell authcat-curl" data-target="local">(.*?)</code>', page, re.S)
     assert script and curl

@@ -4,10 +4,11 @@ said on the target instead of `public` verdicts and a token check."""
 
 from __future__ import annotations
 
+from catalog.answers.per_target import signals_per_target
+from catalog.answers.publication import api_answers
+from catalog.answers.recognition import mark_unrecognised, recognition
 from catalog.answers.signals import find_signals
-from catalog.answers.token_check import api_answers, signals_per_target
 from catalog.definitions.loader import ApiDefinition
-from catalog.engine.recognition import mark_unrecognised, recognition
 from catalog.model.vocabulary import Api, Documented, Endpoint
 from catalog.runs.results import ApiCatalog, TargetRun
 from tests.support.runs import cell, result
@@ -107,7 +108,7 @@ def test_a_credential_never_recognised_is_said_instead_of_public():
     assert run.meta["credential"]["recognised"] is False
     answers = api_answers(_api(run), signals_per_target(_api(run), find_signals))
     mine = answers.target("proxy")
-    assert mine is not None and not mine.recognition.recognised and mine.signals == []
+    assert mine is not None and not mine.recognition.recognised and mine.signals == ()
     assert mine.token_check.candidates == [] and "never recognised" in (mine.token_check.reason or "")
     assert answers.summary.unrecognised == {"proxy": found.reason}
 

@@ -17,11 +17,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from catalog.answers.publication import Publication
 from catalog.hooks import specs as hookspecs
 from catalog.hooks.manager import DEFAULT_PLUGINS, Hooks, get_plugin_manager
 from catalog.hooks.specs import hookimpl
 from catalog.model.vocabulary import Credential, Credentials, Presentation
-from catalog.runs.results import Catalog
+from catalog.runs.results import CatalogData
 from catalog.site.build import SitePaths, render_pages
 from catalog.targets.launchers import LaunchContext
 
@@ -128,12 +129,12 @@ def test_hook_authcat_template_dirs(tmp_path):
             return [tmp_path]
 
         @hookimpl
-        def authcat_site_pages(self, catalog, render):
+        def authcat_site_pages(self, publication, render):
             return [("hello.md", render("hello.md.j2", who="*plugin*"))]
 
     pm = get_plugin_manager(load_external=False)
     pm.register(Pages(), name="pages")
-    empty = Catalog(apis={}, generated="now", authcat_version="0")
+    empty = Publication(CatalogData(apis={}, generated="now", authcat_version="0"), answers={}, questions={})
     pages = {page.path: page.text for page in render_pages(empty, SitePaths(REPO / "site"), Hooks(pm))}
     assert pages["hello.md"] == "# Hello \\*plugin\\*\n"  # escaped for Markdown by the `md` filter
     assert "index.md" in pages  # the built-in pages are still there

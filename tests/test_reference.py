@@ -41,11 +41,11 @@ def test_nested_and_free_key_fields_are_listed():
 
 def test_reference_page_is_built(empty_project):
     from catalog.hooks.manager import Hooks
-    from catalog.pipeline import load_catalog
+    from catalog.pipeline import load_publication
     from catalog.site.build import render_pages
 
     hooks = Hooks()
-    pages = {p.path: p for p in render_pages(load_catalog(empty_project, hooks), empty_project.site, hooks)}
+    pages = {p.path: p for p in render_pages(load_publication(empty_project, hooks), empty_project.site, hooks)}
     page = pages["reference.md"]
     assert page.nav == ("Reference", "Contributor files")
     for kind in FILES:

@@ -19,7 +19,7 @@ from catalog.answers.recipe import ClientAuth
 from catalog.answers.reproduce import snippet
 from catalog.hooks.manager import Hooks
 from catalog.model.vocabulary import Endpoint
-from catalog.pipeline import load_catalog
+from catalog.pipeline import load_publication
 from catalog.site.build import render_pages
 
 ENDPOINT = Endpoint(api="x", id="getCurrentUser", method="GET", path="/rest/api/3/myself", group="Myself")
@@ -97,7 +97,7 @@ def test_a_bearer_api_gets_bearer_snippets():
 
 def test_group_pages_carry_the_snippets_and_no_secret(project):
     hooks = Hooks()
-    pages = {p.path: p.text for p in render_pages(load_catalog(project, hooks), project.site, hooks)}
+    pages = {p.path: p.text for p in render_pages(load_publication(project, hooks), project.site, hooks)}
     page = pages["apis/jira-cloud/projects.md"]
     block = page.split('id="searchprojects--reproduce"')[1].split("</details>")[0]
     assert 'id="searchprojects--unknown-token-curl"' in block

@@ -18,10 +18,9 @@ from urllib.parse import quote
 import pytest
 
 from catalog.answers.presentations import api_presentations, target_findings
-from catalog.answers.token_check import compute_answers
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import Project, load_catalog, probe
+from catalog.pipeline import Project, load_catalog, load_publication, probe
 from catalog.runs.results import TargetRun
 from tests.servers.schemes import SchemeServer
 from tests.support.project import make_project
@@ -100,8 +99,9 @@ def test_accepted_presentations_do_not_make_a_verdict_mixed(tmp_path):
     assert sent and all(q["access_token"] == [secret] and "authorization" not in h for q, h in sent)
     # The token check finds the endpoints (on the old main "mixed" left it with "none found").
     hooks = Hooks()
-    catalog = load_catalog(Project(tmp_path / "p"), hooks)
-    answers = compute_answers(catalog, hooks)["api"].target("local")
+    publication = load_publication(Project(tmp_path / "p"), hooks)
+    catalog = publication.data
+    answers = publication.answers["api"].target("local")
     assert answers is not None
     assert {c.path for c in answers.token_check.candidates} >= {"/api/items", "/api/tenants"}
     rows = {state: agreed for state, agreed, _ in api_presentations(catalog.apis["api"]).rows}
@@ -111,7 +111,7 @@ def test_accepted_presentations_do_not_make_a_verdict_mixed(tmp_path):
     # The same in the export, per target (never part of a verdict).
     from catalog.site.export import export_data
 
-    [target] = export_data(catalog, compute_answers(catalog, hooks))["apis"][0]["targets"]
+    [target] = export_data(publication)["apis"][0]["targets"]
     found = {p["state"]: p["verdict"] for p in target["presentations"]}
     assert found == {"scheme-case": "accepts", "wrong-scheme": "accepts", "query-parameter": "accepts"}
     assert secret not in got.stored() and quote(secret, safe="") not in got.stored()

@@ -96,9 +96,8 @@ def test_bearer_only(tmp_path, behaviour):
 def test_two_targets_of_one_api_are_answered_apart(tmp_path):
     """One API, two servers (two configurations): each target keeps its own token check and
     signals, and the summary says where they differ — never one rule over both."""
-    from catalog.answers.token_check import compute_answers
     from catalog.hooks.manager import Hooks
-    from catalog.pipeline import Project, load_catalog
+    from catalog.pipeline import Project, load_publication
 
     first = run_zoo(tmp_path / "p", "case-sensitive")
     # A second target of the same API in the same project: the server that ignores credentials.
@@ -107,7 +106,7 @@ def test_two_targets_of_one_api_are_answered_apart(tmp_path):
     moved = (tmp_path / "q" / "site" / "data" / "observations" / "zoo" / "zoo.json").read_text()
     (data / "proxy.json").write_text(moved.replace('"target": "zoo"', '"target": "proxy"'))
     hooks = Hooks()
-    answers = compute_answers(load_catalog(Project(tmp_path / "p"), hooks), hooks)["zoo"]
+    answers = load_publication(Project(tmp_path / "p"), hooks).answers["zoo"]
     names = [t.target for t in answers.targets]
     assert sorted(names) == ["proxy", "zoo"]
     zoo, proxy = answers.target("zoo"), answers.target("proxy")

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import Project, load_catalog
+from catalog.pipeline import Project, load_publication
 from catalog.site.build import render_pages
 from tests.servers.zoo import ZooServer
 from tests.servers.zoo_project import run_zoo
@@ -24,7 +24,7 @@ CURL = re.compile(r'<code class="language-shell authcat-curl" data-target="zoo">
 
 def _guide(root) -> str:
     hooks = Hooks()
-    pages = {p.path: p.text for p in render_pages(load_catalog(Project(root), hooks), Project(root).site, hooks)}
+    pages = {p.path: p.text for p in render_pages(load_publication(Project(root), hooks), Project(root).site, hooks)}
     return pages["apis/zoo/guide.md"]
 
 

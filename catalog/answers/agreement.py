@@ -1,6 +1,6 @@
 """Where an API's targets agree and where they differ (design.md, "What the catalog answers").
 
-Every answer is first computed per target (``catalog.answers.token_check.TargetAnswers``); this module lines
+Every answer is first computed per target (``catalog.answers.per_target.TargetAnswers``); this module lines
 the targets up, answer by answer: an endpoint that checks a token on one target and not on the
 other, a signal that holds on one only, a disagreement with the documentation seen on some
 targets. Nothing here re-judges observations: it compares per-target answers.
@@ -8,11 +8,11 @@ targets. Nothing here re-judges observations: it compares per-target answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from catalog.answers.token_check import ApiAnswers
+from catalog.answers.per_target import TargetAnswers
 
 TOKEN_CHECK = "token check"
 SIGNAL = "signal"
@@ -45,15 +45,15 @@ class Agreement:
                 "holds_on": list(self.holds_on), "differs_on": dict(self.differs_on)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApiSummary:
     """The per-API summary the site shows first: agreements and differences, topic by topic."""
 
     targets: tuple[str, ...]
-    checks: list[Agreement]
-    signals: list[Agreement]
-    disagreements: list[Agreement]
-    unrecognised: dict[str, str]  # target -> why its valid credential was never recognised
+    checks: tuple[Agreement, ...]
+    signals: tuple[Agreement, ...]
+    disagreements: tuple[Agreement, ...]
+    unrecognised: Mapping[str, str]  # target -> why its valid credential was never recognised
 
     @property
     def single_target(self) -> bool:
@@ -86,7 +86,7 @@ class ApiSummary:
 
 
 def _line_up(topic: str, per_target: dict[str, dict[str, str]], targets: tuple[str, ...],
-             otherwise: dict[str, dict[str, str]] | None = None) -> list[Agreement]:
+             otherwise: dict[str, dict[str, str]] | None = None) -> tuple[Agreement, ...]:
     """``per_target[target][subject]``: the subject holds there. ``otherwise[target][subject]``:
     what that target said instead (default: "not found")."""
     subjects: list[str] = []
@@ -102,11 +102,12 @@ def _line_up(topic: str, per_target: dict[str, dict[str, str]], targets: tuple[s
             for t in targets if t not in holds
         }
         found.append(Agreement(topic, subject, holds, differs))
-    return found
+    return tuple(found)
 
 
-def summarise(answers: ApiAnswers) -> ApiSummary:
-    judged = [t for t in answers.targets if t.recognition.recognised]
+def summarise(targets: Sequence[TargetAnswers]) -> ApiSummary:
+    """Line up the targets' answers (each computed on its target alone), topic by topic."""
+    judged = [t for t in targets if t.recognition.recognised]
     names = tuple(t.target for t in judged)
     checks = {t.target: {f"{c.method} {c.path} checks a token": "" for c in t.token_check.candidates} for t in judged}
     check_else = {
@@ -123,12 +124,12 @@ def summarise(answers: ApiAnswers) -> ApiSummary:
     }
     disagreements = {
         t.target: {f"{d.endpoint.method} {d.endpoint.path}: {d.kind}": "" for d in t.disagreements}
-        for t in answers.targets
+        for t in targets
     }
     return ApiSummary(
-        targets=tuple(t.target for t in answers.targets),
+        targets=tuple(t.target for t in targets),
         checks=_line_up(TOKEN_CHECK, checks, names, check_else),
         signals=_line_up(SIGNAL, signals, names, signal_else),
-        disagreements=_line_up(DISAGREEMENT, disagreements, tuple(t.target for t in answers.targets)),
-        unrecognised={t.target: t.recognition.reason for t in answers.targets if not t.recognition.recognised},
+        disagreements=_line_up(DISAGREEMENT, disagreements, tuple(t.target for t in targets)),
+        unrecognised={t.target: t.recognition.reason for t in targets if not t.recognition.recognised},
     )

@@ -7,7 +7,7 @@ A reader comparing two APIs finds ``revoked`` in the same place on both; the fam
 from __future__ import annotations
 
 from catalog.model.vocabulary import LEGITIMATE_STATES, State
-from catalog.runs.results import Catalog
+from catalog.runs.results import CatalogData
 
 # Column groups, in this order, for every API (design.md "State families").
 FAMILIES = (
@@ -18,7 +18,7 @@ FAMILIES = (
 _PRESENTATIONS = frozenset({State.SCHEME_CASE, State.WRONG_SCHEME})
 
 
-def state_family(catalog: Catalog, state: str) -> str:
+def state_family(catalog: CatalogData, state: str) -> str:
     """The family of a state: its plugin's declaration where there is one, else the built-in sets."""
     declared = getattr(catalog.states.get(state), "family", None)
     if declared is not None:
@@ -31,16 +31,16 @@ def state_family(catalog: Catalog, state: str) -> str:
     return "bad"
 
 
-def state_order(catalog: Catalog) -> list[str]:
+def state_order(catalog: CatalogData) -> list[str]:
     return [s for _, _, states in state_columns(catalog) for s in states]
 
 
-def bad_state_order(catalog: Catalog) -> list[str]:
+def bad_state_order(catalog: CatalogData) -> list[str]:
     """The bad-credential states only (what the verdicts and the three answers judge), in column order."""
     return [s for key, _, states in state_columns(catalog) if key == "bad" for s in states]
 
 
-def state_columns(catalog: Catalog, present: set[str] | None = None) -> list[tuple[str, str, list[str]]]:
+def state_columns(catalog: CatalogData, present: set[str] | None = None) -> list[tuple[str, str, list[str]]]:
     """One column order for every API: grouped by family, then by the states' own order.
 
     ``present`` keeps only those states (a run's, or the claims'); empty families are dropped.

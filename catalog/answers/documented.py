@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.answers.describe import describe_answer
 from catalog.model.observation import is_2xx
 from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
-from catalog.runs.results import ApiCatalog, Cell, TargetRun
+from catalog.runs.results import ApiCatalog, TargetRun
 
 MARKERS = "documentation markers"
 DOC_VS_OBSERVED = "documented vs observed"
@@ -51,12 +52,6 @@ class Disagreement:
         return getattr(self, key)
 
 
-def _describe(cell: Cell, endpoint: Endpoint) -> str:
-    from catalog.answers.token_check import describe_answer  # answers imports this module
-
-    return describe_answer(cell, endpoint)
-
-
 def marker_disagreements(api: ApiCatalog) -> list[Disagreement]:
     """Endpoints whose two documentation markers of anonymous access disagree (no target)."""
     found = []
@@ -88,7 +83,7 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
         served = is_2xx(anon.status)
         said = "accessible anonymously" if said_anon else "needing a credential"
         version = f" {run.version}" if run.version else ""
-        observed = f"anonymous got {_describe(anon, endpoint)} on {run.target}{version}"
+        observed = f"anonymous got {describe_answer(anon, endpoint)} on {run.target}{version}"
 
         if (said_anon and not served) or (not said_anon and served):
             kind, detail = DOC_VS_OBSERVED, f"documented as {said}; {observed}"

@@ -6,7 +6,7 @@
 
 Each line of an answer is labelled with its kind of evidence: *observed* (target, what the target
 is, its version, the run date), *reported* (reference, source, date) or *documented* (the spec).
-Observed parts come from ``catalog.answers.token_check`` (token checks, signals), never recomputed here;
+Observed parts come from ``catalog.answers.per_target`` (token checks, signals), never recomputed here;
 reported and documented parts from the claims in the YAML (``catalog.definitions.evidence``). Where nothing
 answers, the answer says what would.
 """
@@ -14,18 +14,17 @@ answers, the answer says what would.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
+from catalog.answers.per_target import TargetAnswers
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
 from catalog.model.judgement import REFUSED
 from catalog.model.vocabulary import Outcome, Reported, TargetProfile
-from catalog.runs.results import ApiCatalog, Catalog, TargetRun
-
-if TYPE_CHECKING:
-    from catalog.answers.token_check import ApiAnswers
+from catalog.runs.results import ApiCatalog, TargetRun
 
 KIND_WORDS = {
     "emulator": "an emulator",
@@ -168,10 +167,10 @@ def answer_bad_credentials(api: ApiCatalog, order: list[str]) -> Answer:
 
 # ---- 2. which endpoint checks a token -------------------------------------------------------------
 
-def answer_token_check(api: ApiCatalog, answers: ApiAnswers | None, bad_order: list[str]) -> Answer:
+def answer_token_check(api: ApiCatalog, targets: Sequence[TargetAnswers], bad_order: list[str]) -> Answer:
     ans = Answer("token-check", "Which endpoint do I call to check a token?")
     infos = {run.target: target_info(api, run) for run in api.runs}
-    for check in (answers.token_checks if answers else []):
+    for check in (t.token_check for t in targets):
         info = infos.get(check.target)
         label = observed_label(info) if info else check.target
         if check.candidates:
@@ -216,10 +215,10 @@ def answer_token_check(api: ApiCatalog, answers: ApiAnswers | None, bad_order: l
 
 # ---- 3. which header or field gives a fallback away ----------------------------------------------
 
-def answer_fallback_signal(api: ApiCatalog, answers: ApiAnswers | None) -> Answer:
+def answer_fallback_signal(api: ApiCatalog, targets: Sequence[TargetAnswers]) -> Answer:
     ans = Answer("fallback-signal", "Which header or field gives a silent fallback away?")
     infos = {run.target: target_info(api, run) for run in api.runs}
-    for mine in (answers.targets if answers else []):  # each target's own signals, never pooled
+    for mine in targets:  # each target's own signals, never pooled
         label = observed_label(infos[mine.target]) if mine.target in infos else mine.target
         if not mine.recognition.recognised:
             ans.lines.append(Line("observed", f"none on {mine.target}: the valid credential was never recognised "
@@ -250,20 +249,11 @@ def answer_fallback_signal(api: ApiCatalog, answers: ApiAnswers | None) -> Answe
     return ans
 
 
-def api_questions(api: ApiCatalog, answers: ApiAnswers | None, state_order: list[str]) -> list[Answer]:
-    return [answer_bad_credentials(api, state_order), answer_token_check(api, answers, state_order),
-            answer_fallback_signal(api, answers)]
+def api_questions(api: ApiCatalog, targets: Sequence[TargetAnswers], state_order: list[str]) -> list[Answer]:
+    """The three questions for one API; ``targets``: its per-target answers (computed once)."""
+    return [answer_bad_credentials(api, state_order), answer_token_check(api, targets, state_order),
+            answer_fallback_signal(api, targets)]
 
-
-
-def questions_for(catalog: Catalog, api: ApiCatalog) -> list[Answer]:
-    """The answers ``build_site`` computed, or fresh ones (pages rendered on their own, in tests)."""
-    found = catalog.questions.get(api.name)
-    if found is None:
-        from catalog.answers.columns import bad_state_order
-
-        found = api_questions(api, catalog.answers.get(api.name), bad_state_order(catalog))
-    return found
 
 
 def targets_for(api: ApiCatalog) -> list[TargetInfo]:

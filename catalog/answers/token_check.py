@@ -1,41 +1,25 @@
-"""The integrator's questions, answered per API from the observations (design.md, "What the
-catalog answers"): which endpoint checks a token, why each endpoint got its verdict, where the
-documentation and the observations disagree, and which signals give a silent fallback away.
+"""Which endpoint checks a token on one target, and why each endpoint got its verdict
+(design.md, "What the catalog answers" 2 and the verdict explanations).
 
-Everything is computed from definitions and cells; nothing here names a vendor.
+Everything is computed from one target's cells; nothing here names a vendor. The per-target and
+per-API answers that gather these are in :mod:`catalog.answers.per_target` and
+:mod:`catalog.answers.publication`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from catalog.answers.documented import Disagreement, disagreements, marker_disagreements, observed_disagreements
-from catalog.answers.signals import Signal
-from catalog.engine.recognition import Recognition, recognition
+from catalog.answers.describe import describe_answer
+from catalog.answers.recognition import Recognition, recognition
 from catalog.model.judgement import REJECTING, SERVED_2XX
 from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
-from catalog.runs.results import ApiCatalog, Catalog, Cell, EndpointResult, TargetRun
+from catalog.runs.results import Cell, EndpointResult, TargetRun
 
-if TYPE_CHECKING:
-    from catalog.hooks.manager import Hooks
-
-__all__ = [  # the data API the site pages and the export read
-    "ApiAnswers",
-    "CheckCandidate",
-    "Disagreement",
-    "Recognition",
-    "TargetAnswers",
-    "TokenCheck",
-    "api_answers",
-    "compute_answers",
-    "disagreements",
-    "explain",
-    "token_check",
-]
+__all__ = ["CheckCandidate", "TokenCheck", "describe_answer", "explain", "token_check", "unprivileged_like"]
 
 # Verdicts that say nothing about how the endpoint treats a bad credential.
 _UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
@@ -80,25 +64,6 @@ class TokenCheck:
 # --------------------------------------------------------------------------------------------
 # Verdict explanations
 # --------------------------------------------------------------------------------------------
-
-
-def describe_answer(cell: Cell, endpoint: Endpoint | None, valid: Cell | None = None) -> str:
-    """A cell's answer in a few words: ``200 with an empty `/values```, ``401``, ``no answer``."""
-    status = cell.status
-    if status is None:
-        return "no answer" if cell.outcome != Outcome.NOT_AVAILABLE else Outcome.NOT_AVAILABLE
-    where = f"`{endpoint.collection}`" if endpoint and endpoint.collection else "body"
-    outcome = cell.outcome
-    if outcome == Outcome.INCONCLUSIVE and is_2xx(status) and valid is not None and same_answer(cell.observation, valid.observation):
-        outcome = Outcome.AS_VALID
-    texts: dict[str, str] = {
-        Outcome.EMPTY: f"{status} with an empty {where}",
-        Outcome.AS_ANONYMOUS: f"{status} with the anonymous answer",
-        Outcome.AS_VALID: f"{status} with the valid answer",
-        Outcome.PARTIAL: f"{status} with a different answer",
-        Outcome.REJECTED_IN_BODY: f"{status} with an auth-failure body",
-    }
-    return texts.get(outcome, str(status))
 
 
 def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -> str:
@@ -265,118 +230,3 @@ def no_check_reason(results: list[EndpointResult]) -> str:
         detail = f", the valid request itself failed on {failed}" if failed else ""
         parts.append(f"{counts['inconclusive']} could not be judged{detail}")
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."
-
-
-
-
-# --------------------------------------------------------------------------------------------
-# Everything for one target, then for the API
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TargetAnswers:
-    """The answers computed from ONE target's observations (never pooled with another's)."""
-
-    target: str
-    version: str | None
-    version_source: str | None  # where the version came from ("header x-version", "launcher", …)
-    date: str | None
-    signals: list[Signal]
-    token_check: TokenCheck
-    disagreements: list[Disagreement]
-    recognition: Recognition
-    verdicts: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> verdict on this target
-
-    @property
-    def recommended(self) -> list[Signal]:
-        return [s for s in self.signals if s.recommended]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target, "target_version": self.version, "version_source": self.version_source,
-            "date": self.date, "credential_recognised": self.recognition.recognised,
-            "recognition": self.recognition.to_dict(),
-            "signals": [s.to_dict() for s in self.signals], "token_check": self.token_check.to_dict(),
-            "disagreements": [d.to_dict() for d in self.disagreements],
-        }
-
-
-@dataclass
-class ApiAnswers:
-    """An API's answers: one :class:`TargetAnswers` per target, and where the targets agree."""
-
-    api: str
-    targets: list[TargetAnswers]
-    explanations: dict[str, str]  # "<target>/<endpoint id>" -> sentence
-    unprivileged: dict[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
-    documentation: list[Disagreement]  # the documentation disagreeing with itself (no target)
-    summary: Any = None  # catalog.answers.agreement.ApiSummary
-
-    def explanation(self, target: str, endpoint_id: str) -> str:
-        return self.explanations.get(f"{target}/{endpoint_id}", "")
-
-    def target(self, name: str) -> TargetAnswers | None:
-        return next((t for t in self.targets if t.target == name), None)
-
-    @property
-    def token_checks(self) -> list[TokenCheck]:
-        return [t.token_check for t in self.targets]
-
-    @property
-    def disagreements(self) -> list[Disagreement]:
-        return self.documentation + [d for t in self.targets for d in t.disagreements]
-
-    @property
-    def signals(self) -> list[Signal]:
-        """Every target's signals, target after target (each :class:`Signal` judged on one target)."""
-        return [s for t in self.targets for s in t.signals]
-
-
-def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> TargetAnswers:
-    recognised = recognition(run)
-    return TargetAnswers(
-        target=run.target, version=run.version, version_source=run.meta.get("version_source"),
-        date=run.meta.get("date"), signals=signals if recognised.recognised else [],
-        token_check=token_check(run, recognised), disagreements=observed_disagreements(api, run),
-        recognition=recognised,
-        verdicts={f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()},
-    )
-
-
-def api_answers(api: ApiCatalog, signals_by_target: dict[str, list[Signal]]) -> ApiAnswers:
-    """``signals_by_target``: each target's signals, found on that target's results alone."""
-    from catalog.answers.agreement import summarise
-
-    explanations: dict[str, str] = {}
-    alike: dict[str, list[str]] = {}
-    by_id = {e.id: e for e in api.definition.endpoints}
-    for run in api.runs:
-        for endpoint_id, result in run.endpoints.items():
-            key = f"{run.target}/{endpoint_id}"
-            explanations[key] = explain(result, by_id.get(endpoint_id))
-            like = unprivileged_like(result)
-            if like:
-                alike[key] = like
-    answers = ApiAnswers(
-        api=api.name,
-        targets=[target_answers(api, run, signals_by_target.get(run.target, [])) for run in api.runs],
-        explanations=explanations, unprivileged=alike, documentation=marker_disagreements(api),
-    )
-    answers.summary = summarise(answers)
-    return answers
-
-
-def signals_per_target(api: ApiCatalog, find: Callable[[list[EndpointResult]], list[Signal]]) -> dict[str, list[Signal]]:
-    """``find(results)`` on each target's results separately: a rule is never checked across targets."""
-    return {run.target: (find(list(run.endpoints.values())) if run.endpoints else []) for run in api.runs}
-
-
-def compute_answers(catalog: Catalog, hooks: Hooks) -> dict[str, ApiAnswers]:
-    """Every API's answers; signals come from the ``authcat_auth_signals`` plugins, per target."""
-    out = {}
-    for name, api in sorted(catalog.apis.items()):
-        def find(results: list[EndpointResult], a: ApiCatalog = api) -> list[Signal]:
-            return hooks.auth_signals(a.definition.api, results)
-        out[name] = api_answers(api, signals_per_target(api, find))
-    return out

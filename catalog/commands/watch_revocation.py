@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from catalog.answers.publication import Publication
 from catalog.cli import Context
 from catalog.definitions.loader import ApiDefinition, load_api
 from catalog.engine.probe import Prober, ProbeSettings
@@ -28,7 +29,7 @@ from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import WatchError
 from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State, TargetProfile
-from catalog.runs.results import Catalog, SitePage
+from catalog.runs.results import SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
 from catalog.secrets.scrub import Scrubber
 from catalog.targets.launchers import Revocable
@@ -224,14 +225,15 @@ def authcat_register_commands(cli: click.Group) -> None:
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage] | None:
-    if catalog.data_dir is None:
+def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[SitePage] | None:
+    data = publication.data
+    if data.data_dir is None:
         return None
     pages = []
     rows: list[dict] = []  # the overview: measured latencies beside reported ones, per API
-    for name, api in sorted(catalog.apis.items()):
+    for name, api in sorted(data.apis.items()):
         title = api.definition.api.title
-        measurements = load_measurements(catalog.data_dir, name)
+        measurements = load_measurements(data.data_dir, name)
         latest: dict[tuple, dict] = {}
         for m in measurements:  # newest first: the latest per target, endpoint and way of revoking
             latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)

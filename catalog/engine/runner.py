@@ -21,6 +21,7 @@ from statistics import median
 from typing import Any
 
 from catalog import __version__
+from catalog.answers.recognition import mark_unrecognised
 from catalog.definitions.loader import ApiDefinition
 from catalog.engine.cache import classifier_fingerprint
 from catalog.engine.plan import (
@@ -34,7 +35,6 @@ from catalog.engine.plan import (
     states_for,
 )
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
-from catalog.engine.recognition import mark_unrecognised
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks

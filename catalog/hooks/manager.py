@@ -21,12 +21,13 @@ from catalog.model.errors import PluginError
 from catalog.model.vocabulary import BUILTIN_FAMILIES, Api, AuthScheme, StateFamily, TokenState
 from catalog.targets.launchers import Launcher
 
-if TYPE_CHECKING:  # annotations only (results and signals sit above the plugin manager)
+if TYPE_CHECKING:  # annotations only
     import click
 
+    from catalog.answers.publication import Publication
     from catalog.answers.signals import Signal
     from catalog.model.judgement import Judgement
-    from catalog.runs.results import Catalog, EndpointResult, SitePage
+    from catalog.runs.results import EndpointResult, SitePage
 
 DEFAULT_PLUGINS = (
     "authcat_plugins.schemes",
@@ -128,8 +129,8 @@ class Hooks:
     def auth_signals(self, api: Api, endpoints: list[EndpointResult]) -> list[Signal]:
         return [s for result in self.pm.hook.authcat_auth_signals(api=api, endpoints=endpoints) for s in result or ()]
 
-    def site_pages(self, catalog: Catalog, render: Callable[..., str]) -> list[SitePage | tuple[str, str]]:
-        pages = self.pm.hook.authcat_site_pages(catalog=catalog, render=render)
+    def site_pages(self, publication: Publication, render: Callable[..., str]) -> list[SitePage | tuple[str, str]]:
+        pages = self.pm.hook.authcat_site_pages(publication=publication, render=render)
         return [page for result in reversed(pages) for page in result or ()]
 
     def template_dirs(self) -> list[str]:

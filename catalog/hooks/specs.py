@@ -17,11 +17,12 @@ if TYPE_CHECKING:  # annotations only: the hook specs import nothing at run time
 
     import click
 
+    from catalog.answers.publication import Publication
     from catalog.answers.signals import Signal
     from catalog.model.judgement import Judgement
     from catalog.model.observation import Observation
     from catalog.model.vocabulary import Api, AuthScheme, Endpoint, TokenState
-    from catalog.runs.results import Catalog, EndpointResult, SitePage
+    from catalog.runs.results import EndpointResult, SitePage
     from catalog.targets.launchers import Launcher, StartFn
 
     Importer = Callable[[Path, str, Path], str]  # (spec_path, api, out_dir) -> summary
@@ -141,10 +142,14 @@ def authcat_register_importers(register: Callable[[str, Importer], None]) -> Non
 
 
 @hookspec
-def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage | tuple[str, str]] | None:
+def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[SitePage | tuple[str, str]] | None:
     """Add pages to the generated site.
 
-    :param catalog: the :class:`catalog.runs.results.Catalog` being published.
+    :param publication: the :class:`catalog.answers.publication.Publication` being published,
+        frozen: ``publication.data`` (every API's definition and runs in ``data.apis``, the change
+        log, the states and schemes, ``data.data_dir``), and each API's answers
+        (``publication.answers[name]``: token checks, signals from every signal plugin,
+        explanations, disagreements) and questions, computed once before any page plugin runs.
     :param render: ``render(template_name, **context) -> str`` using the site's Jinja
         environment (templates from ``site/templates`` and from plugins).
     :return: a list of :class:`catalog.runs.results.SitePage` (``path``, ``text``, and ``nav`` =

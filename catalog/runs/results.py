@@ -1,4 +1,4 @@
-"""Classified results: cells, endpoint results, target runs, and the catalog that holds them.
+"""Classified results: cells, endpoint results, target runs, and the catalog data that holds them.
 
 A :class:`TargetRun` is what one observation file holds: one API probed on one target. Its JSON
 form (``to_dict``) is the committed data under ``site/data/observations/`` — stable key order,
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from catalog.definitions.loader import ApiDefinition
 from catalog.model.observation import Observation
 from catalog.model.vocabulary import AuthScheme, Endpoint, StateFamily, family_of
-
-if TYPE_CHECKING:  # answers.py reads these results; only its type is needed here
-    from catalog.answers.token_check import ApiAnswers
 
 
 @dataclass
@@ -151,7 +148,11 @@ class ApiCatalog:
 
 
 @dataclass
-class Catalog:
+class CatalogData:
+    """The catalog's data as loaded for a build: every API's definition with its stored runs, the
+    change log, and the registered token states and auth schemes. The answers computed from it
+    are not here: they are a :class:`catalog.answers.publication.Publication`, computed once."""
+
     apis: dict[str, ApiCatalog]
     generated: str
     authcat_version: str
@@ -159,8 +160,6 @@ class Catalog:
     states: dict[str, Any] = field(default_factory=dict)  # registered token states, by name
     schemes: dict[str, AuthScheme] = field(default_factory=dict)  # registered auth schemes, by name
     data_dir: Path | None = None  # the project's site/data, for plugins that publish data of their own
-    answers: dict[str, ApiAnswers] = field(default_factory=dict)  # by API name; filled once by the site build
-    questions: dict[str, list[Any]] = field(default_factory=dict)  # by API name: catalog.answers.questions.Answer
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,13 @@ import jinja2
 from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
-from catalog.answers.columns import bad_state_order
-from catalog.answers.questions import api_questions
-from catalog.answers.token_check import compute_answers
+from catalog.answers.publication import Publication, publication_of
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.yamlfile import DefinitionError
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError
 from catalog.model.vocabulary import slug
-from catalog.runs.results import Catalog, SitePage
+from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
 from catalog.site.publish import publish
@@ -106,14 +104,14 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
     return env
 
 
-def render_pages(catalog: Catalog, paths: SitePaths, hooks: Hooks,
+def render_pages(publication: Publication, paths: SitePaths, hooks: Hooks,
                  deferred: Deferred | None = None) -> list[SitePage]:
     env = jinja_env(paths, hooks, deferred)
 
     def render(template: str, **context: Any) -> str:
         return env.get_template(template).render(**context)
 
-    pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(catalog, render)]
+    pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(publication, render)]
     seen: set[str] = set()
     for page in pages:
         rel = page.path
@@ -133,7 +131,7 @@ def plugin_nav(pages: list[SitePage]) -> list[dict[str, list[dict[str, str]]]]:
     return [{section: entries} for section, entries in sections.items()]
 
 
-def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | None = None,
+def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | None = None,
                site_url: str | None = None) -> BuildReport:
     """Render every page, then run MkDocs from Python. The previous build is replaced whole.
 
@@ -141,14 +139,11 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
     """
     t0 = time.perf_counter()
     check_contained(paths)  # before anything is read or copied: a link out is refused, not followed
-    # The answers feed the pages (guide, explanations) and the export alike: computed once.
-    answers = compute_answers(catalog, hooks)
-    catalog.answers = answers
-    catalog.schemes = dict(hooks.schemes)  # an API's scheme by name, for its pages
-    order = bad_state_order(catalog)
-    catalog.questions = {name: api_questions(api, answers.get(name), order) for name, api in catalog.apis.items()}
+    # The answers feed the pages (guide, explanations) and the export alike: computed once, with
+    # every signal plugin, and handed over frozen.
+    publication = publication_of(data, hooks.auth_signals)
     deferred = Deferred()
-    pages = render_pages(catalog, paths, hooks, deferred)
+    pages = render_pages(publication, paths, hooks, deferred)
     staging = paths.generated
     try:
         if staging.exists():
@@ -157,11 +152,11 @@ def build_site(catalog: Catalog, paths: SitePaths, hooks: Hooks, nav: list | Non
         for page in pages:
             _write(staging / page.path, page.text)
         t1 = time.perf_counter()
-        built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(catalog, plugin_nav(pages))), deferred, site_url)
+        built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(data, plugin_nav(pages))), deferred, site_url)
         t2 = time.perf_counter()
         # The export goes into the finished build *before* the swap: the published site is never
         # one without its catalog.json (catalog.site.publish).
-        write_export(catalog, answers, built)
+        write_export(publication, built)
         publish(built, paths.build)
     except BaseException:
         # A failed build (a full disk, a plugin's error, Ctrl-C) leaves no staging behind: a few
@@ -254,8 +249,8 @@ class InertTitles(BasePlugin):
         return output.replace(printed, f"<title>{html.escape(f'{title} - {site}')}</title>", 1)
 
 
-def default_nav(catalog: Catalog, sections: list | None = None) -> list:
-    apis = [{c.definition.api.title: f"apis/{name}/index.md"} for name, c in sorted(catalog.apis.items())]
+def default_nav(data: CatalogData, sections: list | None = None) -> list:
+    apis = [{c.definition.api.title: f"apis/{name}/index.md"} for name, c in sorted(data.apis.items())]
     return [
         {"Home": "index.md"},
         {"APIs": apis},

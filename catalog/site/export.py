@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from catalog.answers.presentations import target_findings
-from catalog.answers.token_check import ApiAnswers
+from catalog.answers.publication import ApiAnswers, Publication
+from catalog.answers.questions import Answer
 from catalog.definitions.evidence import claim_to_dict
 from catalog.model.judgement import OUTCOMES, VERDICTS
 from catalog.model.vocabulary import Endpoint, Reported
 from catalog.runs.history import ChangeIndex
-from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, TargetRun
+from catalog.runs.results import ApiCatalog, EndpointResult, TargetRun
 from catalog.runs.store import atomic_write
 
 SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "catalog.schema.json"
@@ -90,7 +91,7 @@ def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, c
     }
 
 
-def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: list, changes: ChangeIndex) -> dict[str, Any]:
+def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer], changes: ChangeIndex) -> dict[str, Any]:
     a = api.definition.api
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
@@ -111,7 +112,8 @@ def _target_kind(api: ApiCatalog, target: str) -> dict[str, Any]:
     return {"kind": profile.kind if profile else None, "models": profile.models if profile else ""}
 
 
-def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, Any]:
+def export_data(publication: Publication) -> dict[str, Any]:
+    catalog, answers = publication.data, publication.answers
     changes = ChangeIndex(catalog.changes)
     return {
         "$schema": SCHEMA_NAME,
@@ -121,7 +123,7 @@ def export_data(catalog: Catalog, answers: dict[str, ApiAnswers]) -> dict[str, A
         "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
         "verdicts": dict(VERDICTS),
         "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
-        "apis": [_api(api, answers.get(name), catalog.questions.get(name, []), changes)
+        "apis": [_api(api, answers.get(name), publication.questions.get(name, ()), changes)
                  for name, api in sorted(catalog.apis.items())],
     }
 
@@ -133,10 +135,10 @@ def published_schema(states: Iterable[str]) -> dict[str, Any]:
     return schema
 
 
-def write_export(catalog: Catalog, answers: dict[str, ApiAnswers], build_dir: Path) -> Path:
+def write_export(publication: Publication, build_dir: Path) -> Path:
     """Write ``catalog.json`` and ``catalog.schema.json`` into the built site, each atomically."""
-    data = export_data(catalog, answers)
-    atomic_write(build_dir / SCHEMA_NAME, json.dumps(published_schema(catalog.states), indent=2, ensure_ascii=False) + "\n")
+    data = export_data(publication)
+    atomic_write(build_dir / SCHEMA_NAME, json.dumps(published_schema(publication.data.states), indent=2, ensure_ascii=False) + "\n")
     # Streamed: json.dumps would hold the whole document and its millions of pieces at once
     # (132 MB more peak memory at 3,000 endpoints, growing with the catalog); same bytes.
     chunks = json.JSONEncoder(indent=1, ensure_ascii=False).iterencode(data)

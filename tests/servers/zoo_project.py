@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.answers.token_check import ApiAnswers, compute_answers
+from catalog.answers.publication import ApiAnswers
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
-from catalog.pipeline import Project, load_catalog, probe
+from catalog.pipeline import Project, load_publication, probe
 from catalog.runs.results import TargetRun
 from tests.servers.zoo import BEHAVIOURS, ZooServer
 from tests.support.project import make_project
@@ -105,9 +105,9 @@ def run_zoo(root: Path, behaviour: str, api: dict[str, Any] | None = None, targe
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        catalog = load_catalog(project, hooks)
-        answers = compute_answers(catalog, hooks)[name]
-        run = next(r for r in catalog.apis[name].runs if r.target == "zoo")
+        publication = load_publication(project, hooks)
+        answers = publication.answers[name]
+        run = next(r for r in publication.data.apis[name].runs if r.target == "zoo")
     assert len(runs) == 1
     return ZooResult(run, answers, server, root, tokens)
 

@@ -1,5 +1,5 @@
 """The guide page per API, "How to tell a dead token from an empty result", built from the answers
-(``catalog.answers.token_check``), one section per target — answers are computed per target and never pooled
+(``catalog.answers.publication``), one section per target — answers are computed per target and never pooled
 — after a summary of where the targets agree and differ: what separates the states, the token
 check, the signal table with its track record, the verdict explanations and a tested client-side
 recipe with its curl equivalent (``catalog.answers.recipe``). Every sentence is computed from the data.
@@ -8,33 +8,26 @@ recipe with its curl equivalent (``catalog.answers.recipe``). Every sentence is 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from catalog.answers.fallback import find_fallback
-from catalog.answers.questions import questions_for, targets_for
+from catalog.answers.per_target import TargetAnswers
+from catalog.answers.publication import Publication
+from catalog.answers.questions import targets_for
 from catalog.answers.recipe import Recipe, client_auth, recipe_script
-from catalog.answers.signals import ACCEPTED, REJECTED, Signal, find_signals
-from catalog.answers.token_check import ApiAnswers, TargetAnswers, api_answers, signals_per_target
+from catalog.answers.signals import ACCEPTED, REJECTED, Signal
 from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import REJECTING
 from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Outcome, State, Verdict, slug
-from catalog.runs.results import ApiCatalog, Catalog, Cell, SitePage, TargetRun
+from catalog.runs.results import ApiCatalog, CatalogData, Cell, SitePage, TargetRun
 
 GUIDE_TITLE = "How to tell a dead token from an empty result"
 GUIDE_NAV = "Dead token or empty result?"
 SHOWN_UNRELIABLE = 6  # rules checked and found wanting, shown so readers know not to use them
-
-
-def answers_for(catalog: Catalog, api: ApiCatalog) -> ApiAnswers:
-    """The answers ``build_site`` computed, or (when pages are rendered on their own) fresh ones."""
-    found = catalog.answers.get(api.name)
-    if found is None:
-        found = api_answers(api, signals_per_target(api, find_signals))
-    return found
 
 
 def _bad_cells(run: TargetRun) -> Iterator[tuple[str, Cell]]:
@@ -64,7 +57,7 @@ def bad_state_statuses(run: TargetRun) -> str:
     return "; ".join(f"{', '.join(states)} → {statuses}" for statuses, states in groups.items())
 
 
-def separation(run: TargetRun, signals: list[Signal]) -> list[str]:
+def separation(run: TargetRun, signals: Sequence[Signal]) -> list[str]:
     """What tells the states apart on one target, in sentences (plain text, escaped by the template)."""
     best = {m: [s for s in signals if s.recommended and s.meaning == m] for m in (ACCEPTED, REJECTED)}
     out = []
@@ -121,17 +114,17 @@ def _param_free(path: str) -> bool:
     return "{" not in path
 
 
-def scheme_of(catalog: Catalog, api: ApiCatalog) -> Any:
+def scheme_of(data: CatalogData, api: ApiCatalog) -> Any:
     """The API's auth scheme object: declared in api.yaml, or the plugin scheme it names."""
     declared = api.definition.api.auth
     if declared is not None:
         return declared
-    return catalog.schemes.get(api.definition.api.scheme)
+    return data.schemes.get(api.definition.api.scheme)
 
 
-def target_recipe(catalog: Catalog, api: ApiCatalog, run: TargetRun, mine: TargetAnswers) -> Recipe:
+def target_recipe(data: CatalogData, api: ApiCatalog, run: TargetRun, mine: TargetAnswers) -> Recipe:
     """The script for one target: its own signals and its own token check, in the API's scheme."""
-    auth = client_auth(scheme_of(catalog, api))
+    auth = client_auth(scheme_of(data, api))
     check = next((c for c in mine.token_check.candidates if _param_free(c.path)), None)
     refusals: set[int] = set()
     if check is not None:
@@ -177,8 +170,9 @@ class TargetGuide:
     bad: dict[str, int]
 
 
-def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
-    answers = answers_for(catalog, api)
+def guide_context(publication: Publication, api: ApiCatalog) -> dict[str, Any]:
+    """What guide.md.j2 shows for one API, from the answers the publication computed once."""
+    answers = publication.answers[api.name]
     results = {(run.target, eid): r for run in api.runs for eid, r in run.endpoints.items()}
     risky = []
     for key, text in sorted(answers.explanations.items()):
@@ -197,22 +191,22 @@ def guide_context(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
             recommended=mine.recommended,
             unreliable=[s for s in mine.signals if not s.recommended][:SHOWN_UNRELIABLE],
             unreliable_total=sum(1 for s in mine.signals if not s.recommended),
-            recipe=target_recipe(catalog, api, run, mine), bad=bad_states_seen(run),
+            recipe=target_recipe(publication.data, api, run, mine), bad=bad_states_seen(run),
         ))
     documented = sum(1 for e in api.definition.endpoints if e.documented.anonymous is not None)
     return {
         "answers": answers, "targets": targets, "risky": risky, "title": GUIDE_TITLE,
         "documented_endpoints": documented,
-        "questions": questions_for(catalog, api), "question_targets": targets_for(api),
+        "questions": publication.questions.get(api.name, ()), "question_targets": targets_for(api),
     }
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[SitePage]:
+def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[SitePage]:
     pages = []
-    for name, api in sorted(catalog.apis.items()):
+    for name, api in sorted(publication.data.apis.items()):
         if not api.runs:
             continue
-        text = render("guide.md.j2", api=api, catalog=catalog, **guide_context(catalog, api))
+        text = render("guide.md.j2", api=api, **guide_context(publication, api))
         pages.append(SitePage(f"apis/{name}/guide.md", text, nav=(GUIDE_NAV, api.definition.api.title)))
     return pages

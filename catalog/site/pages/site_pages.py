@@ -14,7 +14,8 @@ from typing import Any
 from catalog.answers.columns import state_columns, state_order
 from catalog.answers.documented import disagreements
 from catalog.answers.presentations import api_presentations, scheme_words
-from catalog.answers.questions import questions_for, targets_for
+from catalog.answers.publication import Publication
+from catalog.answers.questions import targets_for
 from catalog.answers.recipe import client_auth
 from catalog.answers.reproduce import Snippet, snippet
 from catalog.definitions.evidence import API_WIDE, claimed_cells
@@ -22,7 +23,7 @@ from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import OUTCOMES, VERDICTS
 from catalog.model.vocabulary import Endpoint, Outcome, Verdict, slug
 from catalog.runs.history import ChangeIndex
-from catalog.runs.results import ApiCatalog, Catalog, EndpointResult, TargetRun
+from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult, TargetRun
 
 REPORT_URL = "https://github.com/authcat/authcat/issues/new"
 
@@ -68,9 +69,9 @@ def matrix_rows(api: ApiCatalog, run: TargetRun) -> list[Row]:
     return sorted(rows, key=lambda r: (order.get(r.verdict, 0), r.endpoint.path, r.endpoint.method))
 
 
-def outcomes_used(catalog: Catalog, api: str | None = None) -> list[str]:
+def outcomes_used(data: CatalogData, api: str | None = None) -> list[str]:
     """The outcomes that occur in the data (one API's, or the whole catalog's): a legend lists only these."""
-    apis = [catalog.apis[api]] if api else catalog.apis.values()
+    apis = [data.apis[api]] if api else data.apis.values()
     used = {c.outcome for a in apis for r in a.runs for e in r.endpoints.values() for c in e.cells.values()}
     return [o for o in OUTCOMES if o in used]
 
@@ -102,8 +103,8 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
     }
 
 
-def _presentations(catalog: Catalog, api: ApiCatalog) -> dict[str, Any]:
-    scheme = api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme)
+def _presentations(data: CatalogData, api: ApiCatalog) -> dict[str, Any]:
+    scheme = api.definition.api.auth or data.schemes.get(api.definition.api.scheme)
     return {"rows": api_presentations(api, scheme).rows, "scheme": scheme_words(scheme)}
 
 
@@ -115,10 +116,10 @@ def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, Endpoi
     return out
 
 
-def _reproduce(catalog: Catalog, api: ApiCatalog, results: dict) -> dict[str, list[Snippet]]:
+def _reproduce(data: CatalogData, api: ApiCatalog, results: dict) -> dict[str, list[Snippet]]:
     """Per observed endpoint, a curl and httpx snippet for each state it was probed in (column order)."""
-    auth = client_auth(api.definition.api.auth or catalog.schemes.get(api.definition.api.scheme))
-    order = state_order(catalog)
+    auth = client_auth(api.definition.api.auth or data.schemes.get(api.definition.api.scheme))
+    order = state_order(data)
     out = {}
     for e in api.definition.endpoints:
         seen = {st for _, r in results.get(e.id, []) for st in r.cells}
@@ -135,33 +136,34 @@ def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
 
 
 @hookimpl(trylast=True)
-def authcat_site_pages(catalog: Catalog, render: Callable[..., str]) -> list[tuple[str, str]]:
-    legend = [(o, *OUTCOMES[o]) for o in outcomes_used(catalog)]
-    common = {"catalog": catalog, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
-    summaries = {name: api_summary(api) for name, api in catalog.apis.items()}
-    targets = {name: targets_for(api) for name, api in catalog.apis.items()}
+def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[tuple[str, str]]:
+    data = publication.data
+    legend = [(o, *OUTCOMES[o]) for o in outcomes_used(data)]
+    common = {"publication": publication, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
+    summaries = {name: api_summary(api) for name, api in data.apis.items()}
+    targets = {name: targets_for(api) for name, api in data.apis.items()}
     pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets, **common))]
-    changes = ChangeIndex(catalog.changes)  # indexed once: one lookup per endpoint page section
-    for name, api in sorted(catalog.apis.items()):
+    changes = ChangeIndex(data.changes)  # indexed once: one lookup per endpoint page section
+    for name, api in sorted(data.apis.items()):
         groups = group_views(api)
         results = _endpoint_results(api)
-        matrices = [(run, matrix_rows(api, run), state_columns(catalog, set(run.states))) for run in api.runs]
+        matrices = [(run, matrix_rows(api, run), state_columns(data, set(run.states))) for run in api.runs]
         claimed = claimed_cells(api.definition)
         claim_states = {st for row in claimed.values() for st in row}
-        evidence = {"rows": sorted(claimed.items(), key=_claims_row_order), "columns": state_columns(catalog, claim_states)}
+        evidence = {"rows": sorted(claimed.items(), key=_claims_row_order), "columns": state_columns(data, claim_states)}
         pages.append((f"apis/{name}/index.md", render(
             "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
-            questions=questions_for(catalog, api), targets=targets_for(api),
-            legend=[(o, *OUTCOMES[o]) for o in outcomes_used(catalog, name)],
-            disagreements=disagreements(api), presentations=_presentations(catalog, api), evidence=evidence, **common,
+            questions=publication.questions.get(name, ()), targets=targets_for(api),
+            legend=[(o, *OUTCOMES[o]) for o in outcomes_used(data, name)],
+            disagreements=disagreements(api), presentations=_presentations(data, api), evidence=evidence, **common,
         )))
-        reproduce = _reproduce(catalog, api, results)
+        reproduce = _reproduce(data, api, results)
         for group in groups:
             pages.append((f"apis/{name}/{group.slug}.md", render(
                 "group.md.j2", api=api, group=group, results=results, reproduce=reproduce,
                 history=lambda run, eid, name=name: changes.history(name, run, eid), **common,
             )))
-    pages.append(("methodology.md", render("methodology.md.j2", states=list(catalog.states.values()), **common)))
-    pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(catalog.changes)), **common)))
+    pages.append(("methodology.md", render("methodology.md.j2", states=list(data.states.values()), **common)))
+    pages.append(("changes.md", render("changes.md.j2", changes=list(reversed(data.changes)), **common)))
     return pages
 
