@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from catalog.model.observation import is_2xx, same_answer
@@ -28,8 +29,16 @@ from catalog.runs.results import EndpointResult
 
 Feature = tuple[str, str, str | None]  # (kind, name, value): a header, a status or a body field
 
-ACCEPTED = "credential accepted"
-REJECTED = "credential read and rejected"
+
+class SignalMeaning(StrEnum):
+    """What a :class:`Signal` gives away: the credential was accepted, or it was read and
+    rejected (the value is the JSON word)."""
+
+    ACCEPTED = "credential accepted"
+    REJECTED = "credential read and rejected"
+
+
+ACCEPTED, REJECTED = SignalMeaning.ACCEPTED, SignalMeaning.REJECTED
 KINDS = ("header-present", "header-value", "body-value", "body-field", "status")
 # What an actor field's entry says (catalog.model.observation); anything else in ``fields`` is the value of
 # a field the API names in ``signal_fields`` (an error code such as M_UNKNOWN_TOKEN).

@@ -78,6 +78,9 @@ VERDICTS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Judgement:
+    """A classifier's answer for one observation: its ``outcome`` (an :class:`Outcome`) and a short
+    ``note`` saying why (the ``WWW-Authenticate`` value, the envelope rule, the counts)."""
+
     outcome: str
     note: str = ""
 

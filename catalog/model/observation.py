@@ -58,6 +58,11 @@ def is_2xx(status: int | None) -> bool:
 
 @dataclass
 class Observation:
+    """The summary of one probe's answer: status, content type, body size and hash (normalised),
+    JSON shape, item count at the collection pointer, allow-listed headers (the presence of the
+    others), actor and signal fields, or the transport error. Never a credential; the raw body
+    only when the maintainer asks for it (scrubbed)."""
+
     status: int | None = None
     content_type: str | None = None
     body_bytes: int = 0

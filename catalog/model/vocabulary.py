@@ -181,6 +181,9 @@ class Documented:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One operation of an API, as its YAML file defines it: method, path template and what the
+    documentation and public reports say about it (``id`` is unique within the API)."""
+
     api: str
     id: str
     method: str
@@ -256,6 +259,9 @@ AuthFailureEnvelope = EnvelopeRule
 
 @dataclass(frozen=True)
 class Api:
+    """An API as its ``api.yaml`` defines it: name, title, auth scheme, the states it is probed
+    with, its auth-failure envelope, static headers and query values, volatile body fields."""
+
     name: str
     title: str
     docs: str | None = None
@@ -371,6 +377,9 @@ class RunningTarget:
 
 @dataclass(frozen=True)
 class NotAvailable:
+    """What a token state's ``present`` returns when the target cannot provide the state: shown
+    as ``n/a`` with ``reason``, never faked and never silently dropped."""
+
     reason: str
 
 

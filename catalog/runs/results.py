@@ -47,6 +47,9 @@ class Cell:
 
 @dataclass
 class EndpointResult:
+    """One endpoint probed on one target: its cells (state -> :class:`Cell`: outcome, note,
+    observation) and the verdict over its bad-credential states, with the reason."""
+
     endpoint_id: str
     method: str
     path: str
@@ -95,6 +98,9 @@ class EndpointResult:
 
 @dataclass
 class TargetRun:
+    """One API probed on one target, as its observation file holds it: the run's metadata (target
+    version, date, authcat version), the states (available or why not) and every endpoint's result."""
+
     api: str
     target: str
     meta: dict[str, Any]  # the JSON key "run": target_version, date, authcat_version, duration, latency summary
@@ -136,6 +142,9 @@ class TargetRun:
 
 @dataclass
 class ApiCatalog:
+    """One API in the catalog: its definition (api.yaml, endpoints, target profiles) and the
+    stored runs of its targets, one :class:`TargetRun` per target."""
+
     definition: ApiDefinition
     runs: list[TargetRun] = field(default_factory=list)
 
