@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.commands.watch_revocation import build_plan
-from catalog.engine import revocation_watch as revocation
+from catalog.engine import revocation_latency as revocation
 from catalog.hooks.manager import Hooks, get_plugin_manager
 from catalog.pipeline import Project, build
 from tests.servers.fault_server import FaultServer

@@ -22,7 +22,7 @@ import pytest
 
 from catalog.answers.signals import REJECTED, find_signals
 from catalog.commands import watch_revocation as revocation_plugin
-from catalog.engine import revocation_watch as revocation
+from catalog.engine import revocation_latency as revocation
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, probe

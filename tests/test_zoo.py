@@ -54,7 +54,7 @@ def test_a_server_that_ignores_credentials_is_not_called_public(tmp_path):
     assert any("/actor is null" in e for e in target.recognition.evidence)
     assert any("GET /api/items: documented as needing a credential" in e for e in target.recognition.evidence)
     assert target.token_check.candidates == [] and "never recognised" in (target.token_check.reason or "")
-    assert target.signals == []
+    assert target.signals == ()
     assert zoo.run.meta["credential"]["recognised"] is False
 
 
@@ -114,7 +114,7 @@ def test_two_targets_of_one_api_are_answered_apart(tmp_path):
     assert [c.path for c in zoo.token_check.candidates] == [c.path for c in first.target.token_check.candidates]
     assert proxy.token_check.candidates == [] and not proxy.recognition.recognised
     assert answers.summary.unrecognised.keys() == {"proxy"}
-    assert second.target.signals == []
+    assert second.target.signals == ()
 
 
 def test_envelope_with_several_auth_codes_and_non_auth_errors(tmp_path):

@@ -1,8 +1,9 @@
-"""``authcat watch-revocation`` and the site pages that show its measurements.
+"""``authcat watch-revocation`` and the site pages that show its measurements (the command's part:
+the measurement itself is the engine's, ``catalog.engine.revocation_latency``).
 
 The command resolves an API, a remote target profile and an endpoint, reads the token from an
 environment variable (never from an argument: arguments end up in shell history and process
-lists), and hands the watch to :mod:`catalog.engine.revocation_watch`. Measurements are stored with the
+lists), and hands the watch to :mod:`catalog.engine.revocation_latency`. Measurements are stored with the
 API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/revocation.md``.
 """
 
@@ -20,10 +21,10 @@ from catalog.answers.publication import Publication
 from catalog.cli import Context
 from catalog.definitions.loader import ApiDefinition, load_api
 from catalog.engine.probe import Prober, ProbeSettings
-from catalog.engine.revocation_watch import Measurement, Poll, WatchPlan, format_duration
-from catalog.engine.revocation_watch import load as load_measurements
-from catalog.engine.revocation_watch import record as record_measurement
-from catalog.engine.revocation_watch import watch as watch_token
+from catalog.engine.revocation_latency import Measurement, Poll, WatchPlan, format_duration
+from catalog.engine.revocation_latency import load as load_measurements
+from catalog.engine.revocation_latency import record as record_measurement
+from catalog.engine.revocation_latency import watch as watch_token
 from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
 from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl

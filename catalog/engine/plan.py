@@ -2,6 +2,12 @@
 
 Shared by the runner (``catalog.engine.runner``), which probes plans, and the cache (``catalog.engine.reuse``),
 which decides from stored runs what a plan still needs.
+
+Four words, one meaning each: a *probe* is one request (endpoint × state × target,
+``catalog.engine.probe``); a *plan* is what one (API, target) pair will be probed with
+(``catalog.engine.plan``); the *runner* carries out every plan of a run and hands back the
+classified runs (``catalog.engine.runner``); the *pipeline* is the whole job around it — find the
+project, probe, record, build (``catalog.pipeline``).
 """
 
 from __future__ import annotations

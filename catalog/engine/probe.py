@@ -15,6 +15,12 @@ The Prober itself adds a total deadline per attempt (a server dripping one byte 
 hold a probe forever) and turns every failure into one line. One hostile answer costs one cell:
 whatever a server sends (a bomb, JSON nested 600 deep, a redirect to ``data:``) ends as that
 probe's ``error`` with a one-line message, never as an exception out of :meth:`Prober.run`.
+
+Four words, one meaning each: a *probe* is one request (endpoint × state × target,
+``catalog.engine.probe``); a *plan* is what one (API, target) pair will be probed with
+(``catalog.engine.plan``); the *runner* carries out every plan of a run and hands back the
+classified runs (``catalog.engine.runner``); the *pipeline* is the whole job around it — find the
+project, probe, record, build (``catalog.pipeline``).
 """
 
 from __future__ import annotations

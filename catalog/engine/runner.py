@@ -7,6 +7,12 @@ launcher states is not started at all), start those at once, resolve path parame
 definition changed: see ``catalog.engine.cache``), classify through the plugins, and hand back
 :class:`TargetRun` results. Writing them is the caller's job (see ``catalog.pipeline``), so a
 failed run writes nothing.
+
+Four words, one meaning each: a *probe* is one request (endpoint × state × target,
+``catalog.engine.probe``); a *plan* is what one (API, target) pair will be probed with
+(``catalog.engine.plan``); the *runner* carries out every plan of a run and hands back the
+classified runs (``catalog.engine.runner``); the *pipeline* is the whole job around it — find the
+project, probe, record, build (``catalog.pipeline``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from catalog.definitions.loader import schema_problems
 from catalog.definitions.yamlfile import loads as loads_yaml
 from catalog.hooks.specs import hookimpl
-from catalog.importers.openapi.merge import HEADER, Folder, Plan, check_output, is_generated, merge, read_folder, render, write_files
+from catalog.importers.openapi.merge import HEADER, Folder, MergePlan, check_output, is_generated, merge, read_folder, render, write_files
 from catalog.importers.openapi.operations import Operation, find_docs_root, spec_operations
 from catalog.importers.openapi.security import scheme_yaml, spec_scheme
 from catalog.importers.openapi.spec import read_spec, read_spec_folder
@@ -99,7 +99,7 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
     return f"Auth scheme: `scheme: {shown}` from {source}, added to api.yaml.", text
 
 
-def summarize(api: str, spec_name: str, operations: list[Operation], plan: Plan, written: list[str],
+def summarize(api: str, spec_name: str, operations: list[Operation], plan: MergePlan, written: list[str],
               skipped_refs: Sequence[str] = ()) -> str:
     gets = sum(op.entry["method"] == "GET" for op in operations)
     lines = [

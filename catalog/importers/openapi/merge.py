@@ -91,7 +91,7 @@ def read_folder(out_dir: Path) -> Folder:
 
 
 @dataclass
-class Plan:
+class MergePlan:
     files: dict[str, tuple[str, list[dict]]] = field(default_factory=dict)  # file → (group, entries)
     new: int = 0
     refreshed: int = 0
@@ -134,8 +134,8 @@ def _previous(op: Operation, old: dict, by_key: dict, matched: set[str]) -> dict
     return old[previous_id]
 
 
-def merge(operations: list[Operation], folder: Folder) -> Plan:
-    plan = Plan()
+def merge(operations: list[Operation], folder: Folder) -> MergePlan:
+    plan = MergePlan()
     old = {e.get("id"): e for _, entries in folder.generated.values() for e in entries}
     by_key = {f"{e.get('method')} {e.get('path')}": e.get("id") for e in old.values() if not e.get("removed")}
     matched: set[str] = set()

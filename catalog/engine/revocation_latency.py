@@ -1,4 +1,5 @@
-"""Revocation latency: how long a revoked token keeps being served.
+"""Revocation latency: how long a revoked token keeps being served (the engine's part; the
+``authcat watch-revocation`` command around it, with its pages, is ``catalog.commands.watch_revocation``).
 
 The user revokes a token by hand (there is no API for that on most vendors); authcat takes a
 baseline first (the token's answer and the anonymous answer on one endpoint), then polls the
