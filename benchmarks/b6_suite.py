@@ -38,7 +38,8 @@ def main(run: bool = False, log=print) -> list[Row]:
         subprocess.run(["make", "test"], cwd=ROOT, check=False)
     if not LAST.exists() or not JUNIT.exists():
         return [Row("B6 make test wall time", None, "s", f"≤ {GOAL_S:.0f}", None,
-                    "not measured: no .cache/last-test-run.* (run `make test`, or `python -m benchmarks.b6_suite --run`)")]
+                    "not measured: no .cache/last-test-run.* (run `make test`, or `python -m benchmarks.b6_suite --run`)",
+                    kind="absolute")]
     last = json.loads(LAST.read_text())
     wall = float(last["ended"]) - float(last["started"])
     count, top = slowest(JUNIT.read_text())
@@ -48,8 +49,9 @@ def main(run: bool = False, log=print) -> list[Row]:
     if last["exit"] != 0:  # an interrupted or failing suite's time is not the suite's time
         note = f"the last make test did not pass (exit {last['exit']}): its time is not a whole run's; " + note
     return [Row("B6 make test wall time", round(wall, 1), "s", f"≤ {GOAL_S:.0f}", wall <= GOAL_S and last["exit"] == 0, note,
-                {"tests": count, "exit": last["exit"], "date": when,
-                 "slowest": [{"test": name, "s": round(secs, 2)} for secs, name in top]})]
+                {"tests": count, "exit": last["exit"], "date": when, "workers": last.get("workers"),
+                 "slowest": [{"test": name, "s": round(secs, 2)} for secs, name in top]}, "absolute", None, 1,
+                tuple(last["load"]) if last.get("load") else None)]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from statistics import median
 import yaml
 
 from .b4_incremental import AUTHCAT, copy_project
-from .common import ROOT, Row, rounds_alternating
+from .common import ROOT, Row, measured, rounds_alternating
 
 CACHE = ROOT / ".cache" / "authcat"
 
@@ -90,7 +90,9 @@ def main(rounds: int = 2, log=print) -> list[Row]:
     starts = {n: median(r["start_s"] for r in got[n]) for n in names}
     slowest = max(starts, key=lambda n: starts[n])
     wall = median(r["wall_s"] for r in got["refresh"])
-    ratio = wall / starts[slowest]
+    # Within each round: that round's refresh ÷ that round's slowest start.
+    per_round = [got["refresh"][r]["wall_s"] / max(got[n][r]["start_s"] for n in names) for r in range(rounds)]
+    ratio = median(per_round)
     detail = {"refresh_s": round(wall, 2), "start_s": {n: round(s, 2) for n, s in starts.items()},
               "serial_sum_s": round(sum(starts.values()), 2)}
     note = (f"refresh {wall:.1f} s; slowest start {slowest} {starts[slowest]:.1f} s; one after another "
@@ -98,7 +100,7 @@ def main(rounds: int = 2, log=print) -> list[Row]:
     if ratio > 1.3:
         note += ("; not met: the refresh also probes every endpoint and pays the CLI's start-up, and on 2 cores "
                  "the servers' own start-up work competes for CPU")
-    return [Row("B7 full refresh ÷ slowest single start", round(ratio, 3), "×", "≤ 1.3", ratio <= 1.3, note, detail)]
+    return [measured("B7 full refresh ÷ slowest single start", per_round, "×", "≤ 1.3", lambda v: v <= 1.3, note, detail)]
 
 
 if __name__ == "__main__":

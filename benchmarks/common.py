@@ -1,8 +1,11 @@
-"""What every benchmark shares: side-by-side timing, medians, local servers, machine facts.
+"""What every benchmark shares: side-by-side timing, medians, spreads, load, local servers, machine facts.
 
-Rules the figures follow: every timing is a ratio or a scaling factor measured in the same run,
-the sides alternate (the order rotates each round, so drift and warm caches hit every side
-alike), and the reported value is the median of several rounds. Servers listen on 127.0.0.1.
+Rules the figures follow: each figure says its kind — a **ratio** of two sides measured in the
+same round (or a scaling factor), an **absolute** time or size, or a **count** — and is the
+median of several rounds, with the spread (the lowest and highest round) beside it. The sides
+alternate (the order rotates each round, so drift and warm caches hit every side alike). The
+machine's 1-minute load average is recorded at every round: an absolute time measured under load
+is that time under that load. Servers listen on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -27,9 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
 
 
+KINDS = ("ratio", "absolute", "count")
+
+
 @dataclass
 class Row:
-    """One line of the results table."""
+    """One line of the results table: ``value`` is the median of ``rounds``, ``spread`` their
+    lowest and highest (None for a single measurement), ``kind`` one of :data:`KINDS`."""
 
     figure: str
     value: float | None
@@ -38,10 +45,39 @@ class Row:
     met: bool | None  # None: informational, no goal
     note: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    kind: str = "ratio"
+    spread: tuple[float, float] | None = None
+    rounds: int | None = None
+    load: tuple[float, float] | None = None  # lowest and highest 1-minute load average seen (set by run.py)
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
 
     def to_dict(self) -> dict[str, Any]:
-        return {"figure": self.figure, "value": self.value, "unit": self.unit, "goal": self.goal,
-                "met": self.met, "note": self.note, "detail": self.detail}
+        return {"figure": self.figure, "kind": self.kind, "value": self.value, "unit": self.unit,
+                "spread": list(self.spread) if self.spread else None, "rounds": self.rounds, "goal": self.goal,
+                "met": self.met, "load": list(self.load) if self.load else None, "note": self.note,
+                "detail": self.detail}
+
+
+def spread(values: list[float], digits: int = 3) -> tuple[float, float]:
+    """The lowest and highest of the rounds' values."""
+    return round(min(values), digits), round(max(values), digits)
+
+
+def measured(figure: str, values: list[float], unit: str, goal: str, test, note: str = "",
+             detail: dict[str, Any] | None = None, kind: str = "ratio", digits: int = 3) -> Row:
+    """A row from every round's value: the median, tested against the goal, with the spread."""
+    value = round(median(values), digits)
+    return Row(figure, value, unit, goal, test(value), note, dict(detail or {}), kind, spread(values, digits),
+               len(values))
+
+
+LOADS: list[float] = []  # every round's load since run.py last cleared it (the figure being run)
+
+
+def load_now() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def rounds_alternating(sides: dict[str, Callable[[], dict]], rounds: int, log=print) -> dict[str, list[dict]]:
@@ -52,6 +88,8 @@ def rounds_alternating(sides: dict[str, Callable[[], dict]], rounds: int, log=pr
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             result = sides[name]()
+            result.setdefault("load", load_now())  # the machine's load when this side ended
+            LOADS.append(result["load"])
             out[name].append(result)
             log(f"  round {r + 1}/{rounds} {name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                           for k, v in result.items()))

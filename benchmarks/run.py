@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from . import b1_engine, b2_schedule, b3_site, b4_incremental, b5_scale, b6_suite, b7_parallel
-from .common import ROOT, Row, machine
+from .common import LOADS, ROOT, Row, load_now, machine
+from .table import load_text, met_text, spread_text, value_text
 
 FIGURES: dict[str, Callable[..., list[Row]]] = {
     "B1": b1_engine.main, "B2": b2_schedule.main, "B3": b3_site.main, "B4": b4_incremental.main,
@@ -26,15 +27,15 @@ FIGURES: dict[str, Callable[..., list[Row]]] = {
 
 
 def table(rows: list[Row]) -> str:
-    lines = [("figure", "value", "goal", "met?", "note")]
+    lines = [("figure", "kind", "value", "spread", "goal", "met?", "load", "note")]
     for r in rows:
-        value = "—" if r.value is None else f"{r.value:g} {r.unit}".strip()
-        met = "—" if r.met is None else "yes" if r.met else "NO"
-        lines.append((r.figure, value, r.goal, met, r.note))
-    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+        d = r.to_dict()
+        lines.append((r.figure, r.kind, value_text(d), spread_text(d), r.goal, met_text(d), load_text(d), r.note))
+    cols = len(lines[0]) - 1
+    widths = [max(len(line[i]) for line in lines) for i in range(cols)]
     out = []
     for n, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:4])) + "  " + line[4])
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:cols])) + "  " + line[cols])
         if n == 0:
             out.append("  ".join("-" * w for w in widths) + "  ----")
     return "\n".join(out)
@@ -49,11 +50,19 @@ def main() -> int:
     load_before = os.getloadavg()
     rows: list[Row] = []
     for name in chosen:
+        LOADS.clear()
+        before = load_now()
         try:
-            rows += FIGURES[name](log=print)
+            got = FIGURES[name](log=print)
         except Exception as exc:
             print(f"{name} failed: {type(exc).__name__}: {str(exc)[-500:]}")
-            rows.append(Row(f"{name} (failed)", None, "", "—", False, f"{type(exc).__name__}: {str(exc)[-300:]}"))
+            got = [Row(f"{name} (failed)", None, "", "—", False, f"{type(exc).__name__}: {str(exc)[-300:]}")]
+        after = load_now()
+        for row in got:  # the load seen while this figure ran: its rounds', and before and after it
+            if row.load is None:
+                loads = [before, after, *LOADS]
+                row.load = (min(loads), max(loads))
+        rows += got
     info = {**machine(), "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     result = {

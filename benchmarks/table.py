@@ -11,12 +11,33 @@ import json
 from .common import ROOT
 
 
+def value_text(f: dict) -> str:
+    return "not measured" if f["value"] is None else f"{f['value']:g} {f['unit']}".strip()
+
+
+def spread_text(f: dict) -> str:
+    """``lowest–highest (n rounds)``, or ``1 run`` for a single measurement."""
+    if f.get("spread"):
+        low, high = f["spread"]
+        return f"{low:g}–{high:g} ({f.get('rounds') or '?'} rounds)"
+    return "1 run" if f.get("value") is not None else "—"
+
+
+def met_text(f: dict) -> str:
+    return "—" if f["met"] is None else "yes" if f["met"] else "no"
+
+
+def load_text(f: dict) -> str:
+    load = f.get("load")
+    return "—" if not load else f"{load[0]:g}" if load[0] == load[1] else f"{load[0]:g}–{load[1]:g}"
+
+
 def markdown(results: dict) -> str:
-    lines = ["| figure | value | goal | met? |", "|---|---|---|---|"]
+    lines = ["| figure | kind | value (median) | spread | goal | met? | load (2 cores) |", "|---|---|---|---|---|---|---|"]
     for f in results["figures"]:
-        value = "not measured" if f["value"] is None else f"{f['value']:g} {f['unit']}".strip()
-        met = "—" if f["met"] is None else "yes" if f["met"] else "**no**"
-        lines.append(f"| {f['figure']} | {value} | {f['goal']} | {met} |")
+        met = met_text(f) if f["met"] is not False else "**no**"
+        lines.append(f"| {f['figure']} | {f.get('kind', '?')} | {value_text(f)} | {spread_text(f)} | {f['goal']} | "
+                     f"{met} | {load_text(f)} |")
     return "\n".join(lines)
 
 
