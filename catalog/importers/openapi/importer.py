@@ -1,5 +1,5 @@
 """The built-in "openapi" importer: turn an OpenAPI 3 or Swagger 2.0 spec into endpoint group files,
-and the spec's securitySchemes into the API's ``scheme:`` (appended to api.yaml when it has none).
+and the spec's securitySchemes into the API's ``scheme:`` (added to api.yaml when it has none).
 
 ``import_openapi(spec_path, api, out_dir)`` writes one ``<tag>.yaml`` per operation's first tag.
 The files are *generated* (their first line says so) but people may annotate them: a re-import
@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog.definitions.loader import schema_problems
+from catalog.definitions.roundtrip import RoundTrip
 from catalog.definitions.yamlfile import loads as loads_yaml
 from catalog.hooks.specs import hookimpl
 from catalog.importers.openapi.merge import HEADER, Folder, MergePlan, check_output, is_generated, merge, read_folder, render, write_files
 from catalog.importers.openapi.operations import Operation, find_docs_root, spec_operations
-from catalog.importers.openapi.security import scheme_yaml, spec_scheme
+from catalog.importers.openapi.security import spec_scheme
 from catalog.importers.openapi.spec import read_spec, read_spec_folder
 
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def import_openapi(spec_path: Path, api: str, out_dir: Path, *, docs_root: str |
 
 
 def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) -> tuple[str, str | None]:
-    """What the spec's securitySchemes say, and api.yaml with a ``scheme:`` appended when it has
-    none (a person's scheme is never replaced; a different one is only reported)."""
+    """What the spec's securitySchemes say, and api.yaml with a ``scheme:`` added when it has none
+    (a person's scheme is never replaced; a different one is only reported)."""
     scheme, source = spec_scheme(spec)
     if scheme is None:
         return f"Auth scheme: not mapped ({source}).", None
@@ -92,11 +93,20 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
         if folder.api_scheme == scheme:
             return f"Auth scheme: api.yaml already declares {source}'s `scheme: {shown}`.", None
         return (f"Auth scheme: api.yaml keeps its own scheme; {source} would map to `scheme: {shown}`.", None)
-    text = folder.api_text.rstrip("\n") + "\n" + scheme_yaml(scheme, source, spec_name)
+    text = with_scheme(folder.api_text, scheme, f"scheme: from {source} of {spec_name} (authcat import-openapi); edit freely.")
     problems = schema_problems(loads_yaml(text, str(out_dir / "api.yaml")), "api")
     if problems:  # a spec value the api.yaml schema refuses: report, never write a broken file
         return f"Auth scheme: {source} maps to `scheme: {shown}`, which api.yaml cannot hold: {problems[0].message}", None
     return f"Auth scheme: `scheme: {shown}` from {source}, added to api.yaml.", text
+
+
+def with_scheme(api_text: str, scheme: str | dict[str, str], note: str) -> str:
+    """api.yaml with ``scheme:`` added last under a comment saying where it came from; everything a
+    person wrote stays (a round trip, ``catalog.definitions.roundtrip``)."""
+    edit = RoundTrip(api_text)
+    edit.doc["scheme"] = scheme
+    edit.doc.yaml_set_comment_before_after_key("scheme", before=note)
+    return edit.dump()
 
 
 def summarize(api: str, spec_name: str, operations: list[Operation], plan: MergePlan, written: list[str],

@@ -108,11 +108,3 @@ def _declared(scheme: str | dict[str, str]) -> dict[str, str]:
     if scheme == "bearer":
         return {"keyword": "Bearer"}
     return dict(scheme) if isinstance(scheme, dict) else {"keyword": scheme}
-
-
-def scheme_yaml(scheme: str | dict[str, str], source: str, spec_name: str) -> str:
-    """The ``scheme:`` block appended to api.yaml, with a comment saying where it came from."""
-    import yaml
-
-    body = yaml.safe_dump({"scheme": scheme}, sort_keys=False, default_flow_style=False)
-    return f"# scheme: from {source} of {spec_name} (authcat import-openapi); edit freely.\n{body}"
