@@ -34,7 +34,8 @@ from catalog.model.errors import (
     Terminated,
     WriteFailed,
 )
-from catalog.pipeline import Project, build, probe
+from catalog.pipeline import Project, build, lint_submissions, probe
+from catalog.runs import submissions
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
 from catalog.runs.results import TargetRun
@@ -269,7 +270,13 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
         raise DefinitionError(problems)
     check_claims(apis, ctx.hooks.states)  # reported/documented claims name real token states
     count = sum(len(a.endpoints) for a in apis.values())
-    out.print(f"ok: {len(apis)} APIs, {count} endpoints")
+    tenants = ""
+    if not paths:  # the committed submissions too: schema, definition keys, baselines, no credential
+        found = submissions.paths(ctx.project.data)
+        if problems := lint_submissions(ctx.project.data, load_all(ctx.project.endpoints)):
+            raise DefinitionError(problems)
+        tenants = f", {len(found)} submissions"
+    out.print(f"ok: {len(apis)} APIs, {count} endpoints{tenants}")
 
 
 def _api_of(project: Project, path: Path) -> str:

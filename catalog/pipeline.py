@@ -10,19 +10,25 @@ project, probe, record, build (``catalog.pipeline``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from catalog import __version__
 from catalog.answers.publication import Publication, publication_of
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.evidence import check_claims
-from catalog.definitions.loader import ApiDefinition, load_all
+from catalog.definitions.loader import ApiDefinition, load_all, schema
 from catalog.definitions.yamlfile import DefinitionError
+from catalog.engine.cache import api_request_part, template_key
 from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
+from catalog.model.errors import Problem
+from catalog.runs import submissions
 from catalog.runs.diff import Change, diff_runs
 from catalog.runs.results import ApiCatalog, CatalogData, TargetRun
 from catalog.runs.store import Store, atomic_write, dumps
@@ -167,3 +173,63 @@ def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[Tar
 def build(project: Project, hooks: Hooks, site_url: str | None = None) -> BuildReport:
     catalog = load_catalog(project, hooks)
     return build_site(catalog, project.site, hooks, site_url=site_url)
+
+
+def template_keys(definition: ApiDefinition) -> dict[str, str]:
+    """Each endpoint's definition key from its template (what a submission records and lint compares)."""
+    part = api_request_part(definition.api)
+    return {e.id: template_key(e, part) for e in definition.endpoints}
+
+
+# --- submissions (catalog.runs.submissions) ---------------------------------------------------
+
+def _validator() -> jsonschema.protocols.Validator:
+    doc = schema("submission")
+    return jsonschema.validators.validator_for(doc)(doc)
+
+
+def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[Problem]:
+    """Every problem of the committed submissions: the schema, the API and its definition keys (each
+    endpoint's key current, or the endpoint listed in ``run.stale``), both baselines present, and
+    nothing that looks like a credential."""
+    out: list[Problem] = []
+    validator = _validator()
+    for path in submissions.paths(data_dir):
+        where = str(path)
+
+        def problem(field: str, message: str) -> None:
+            out.append(Problem(where, 1, field, message))  # noqa: B023 (used at once)
+
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            problem("", f"not valid JSON: {exc}")
+            continue
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        for err in errors[:20]:
+            problem("/".join(str(p) for p in err.absolute_path), err.message[:200])
+        if errors:
+            continue
+        api = path.parent.name
+        if doc["api"] != api:
+            problem("api", f"{doc['api']!r}, but the file is in the folder of {api!r}")
+        if path.stem != doc["target"]:
+            problem("target", f"the file is named {path.stem!r}: name it {doc['target']}.json")
+        definition = apis.get(api)
+        if definition is None:
+            problem("api", f"no API {api!r} under endpoints/")
+            continue
+        current = template_keys(definition)
+        stale = set(doc["run"].get("stale") or [])
+        for endpoint_id, entry in doc["endpoints"].items():
+            if endpoint_id not in current and endpoint_id not in stale:
+                problem(f"endpoints/{endpoint_id}", "no such endpoint any more: list it in run.stale")
+            elif endpoint_id in current and entry["definition"] != current[endpoint_id] and endpoint_id not in stale:
+                problem(f"endpoints/{endpoint_id}/definition", "the endpoint's definition changed since it was "
+                        "observed: list it in run.stale (or collect again)")
+        for base in ("valid", "anonymous"):
+            if not doc["states"].get(base, {}).get("available"):
+                problem(f"states/{base}", f"the {base} baseline is missing: no cell can be judged without it")
+        for found in submissions.looks_like_credential(doc):
+            problem("", f"{found}: a submission holds no credential")
+    return out

@@ -97,6 +97,17 @@ def definition_key(endpoint: Endpoint, url: str | None, api_part: dict[str, Any]
     })
 
 
+def template_key(endpoint: Endpoint, api_part: dict[str, Any]) -> str:
+    """The definition key of what a definition asks for, before any target fills it in: the
+    endpoint's path template, never a URL holding a tenant's project or issue key. A submission
+    records it (``catalog.runs.submissions``) and ``lint`` compares it with the current definitions."""
+    return _digest({
+        "endpoint": _fields(endpoint, _ENDPOINT_DOCS),
+        "api": api_part,
+        "observation_format": OBSERVATION_FORMAT,
+    })
+
+
 def classifier_fingerprint(hooks: Any) -> dict[str, Any]:
     """authcat's version, the plugins that classify (with their distributions' versions), and the
     token states with their families: what a judgement depends on besides the definitions."""

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "catalog.commands.drift",
     "catalog.commands.contribute",
     "catalog.commands.watch_revocation",
+    "catalog.commands.collect",
     "catalog.commands.serve",
     "authcat_plugins.auth_signals",
     "catalog.site.pages.guide_pages",

@@ -1,0 +1,293 @@
+"""``authcat collect`` on two simulated tenants, submissions in ``lint`` and in the catalog.
+
+Two Backlot servers play two customers' Jira sites, reached exactly as a user's own site is: as
+the remote profile ``my-site`` (URL from ``JIRA_BASE_URL``, credentials from the environment,
+``AUTHCAT_ALLOWED_ORIGINS`` naming the origin). The tenants' fixtures differ: on the first the
+user is a member who sees projects and issues; on the second, a guest from another organisation
+who sees none (so some cells cannot be judged there: the catalog shows the split).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from catalog.commands import collect as collect_cmd
+from catalog.definitions.loader import load_all
+from catalog.hooks.manager import Hooks
+from catalog.pipeline import Project, lint_submissions
+from catalog.runs import submissions
+from catalog.secrets.scrub import Scrubber
+from catalog.targets.profiles import LaunchContext
+from tests import encodings
+from tests.canary import Canary
+from tests.support.project import CACHE, copy_project, run_cli
+
+pytestmark = pytest.mark.backlot
+
+# tenant -> (the role whose token the user holds, the role whose email is the second account)
+TENANTS = {"member": ("valid", "other"), "guest": ("unprivileged", "valid")}
+
+
+def tenant_env(launched, holder: str, second: str) -> dict[str, str]:
+    user, other = launched.credentials.get(holder), launched.credentials.get(second)
+    return {"JIRA_BASE_URL": launched.base_url + "/atlassian", "AUTHCAT_ALLOWED_ORIGINS": launched.base_url,
+            "JIRA_EMAIL": user.identity, "JIRA_API_TOKEN": user.secret, "JIRA_OTHER_EMAIL": other.identity}
+
+
+def project_keys(launched, holder: str) -> list[str]:
+    """The tenant's own project and issue keys, as its user sees them (what must never be shared)."""
+    user = launched.credentials.get(holder)
+    auth = (user.identity, user.secret)
+    base = launched.base_url + "/atlassian/rest/api/3"
+    projects = httpx.get(f"{base}/project/search", auth=auth, timeout=10).json().get("values", [])
+    issues = httpx.get(f"{base}/search", params={"jql": "order by key"}, auth=auth, timeout=10).json().get("issues", [])
+    return [p["key"] for p in projects] + [i["key"] for i in issues[:20]]
+
+
+@pytest.fixture(scope="module")
+def tenants(tmp_path_factory):
+    """Both tenants' submissions, each written by one `authcat collect` command, with what each
+    tenant must keep private: its URL, identities, secrets and project/issue keys."""
+    hooks = Hooks()
+    root = copy_project(tmp_path_factory.mktemp("collect") / "project")
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, (holder, second) in TENANTS.items():
+            folder = Path(scratch) / name
+            folder.mkdir()
+            with hooks.launchers["backlot"](LaunchContext("backlot", CACHE / "backlot", folder)) as launched:
+                env = {**tenant_env(launched, holder, second), "AUTHCAT_TENANT_SALT": "the contributor's own"}
+                path = root.parent / f"{name}.json"
+                done = run_cli(root, "collect", "--api", "jira-cloud", "--target", "my-site", "--out", str(path),
+                               "--rate-limit", "500", "--concurrency", "8", env=env, timeout=600)
+                out[name] = {
+                    "done": done, "path": path, "env": env, "keys": project_keys(launched, holder),
+                    "secrets": launched.credentials.secrets(),
+                    "identities": [c.identity for c in launched.credentials.roles.values()],
+                    "origin": launched.base_url, "launched": launched,
+                }
+    return root, out
+
+
+def test_each_tenant_gives_one_submission_with_one_command(tenants):
+    root, out = tenants
+    ids = set()
+    for t in out.values():
+        done = t["done"]
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(t["path"].read_text())
+        ids.add(doc["target"])
+        assert doc["kind"] == "vendor tenant" and doc["api"] == "jira-cloud"
+        assert doc["run"]["vendor"] == "Jira Cloud platform REST API"
+        assert doc["run"]["target_version"]  # as the tenant reports it (serverInfo's buildNumber)
+        assert doc["run"]["authcat_version"] and doc["run"]["date"]
+        keys = {e["definition"] for e in doc["endpoints"].values()}
+        assert all(len(k) == 16 for k in keys)
+        # What will be shared, in a few lines, and where the file is.
+        assert "exactly what will be shared" in done.stdout and str(t["path"]) in done.stdout
+        assert len(done.stdout.strip().splitlines()) <= 8
+        # The states this tenant lacks: n/a, and how to add each.
+        assert "revoked: n/a (set JIRA_REVOKED_TOKEN)" in done.stderr
+        assert "a token you created and then revoked" in done.stderr
+        assert "unprivileged: n/a" in done.stderr and "a second account" in done.stderr
+        assert doc["states"]["revoked"] == {"available": False, "reason": "set JIRA_REVOKED_TOKEN", "family": "bad"}
+    assert len(ids) == 2  # two tenants, two keys
+    assert not (root / "site" / "data" / "observations" / "jira-cloud" / "my-site.json").exists()
+
+
+def test_no_identity_tenant_url_or_tenant_key_is_shared(tenants):
+    _, out = tenants
+    for t in out.values():
+        text = t["path"].read_text()
+        netloc = t["origin"].split("://", 1)[1]
+        for private in (t["origin"], netloc, "127.0.0.1", *t["identities"], *t["keys"]):
+            assert private.casefold() not in text.casefold(), private
+            assert quote(private, safe="").casefold() not in text.casefold(), private
+        scrub = Scrubber(t["secrets"], t["identities"])
+        assert not [s for s in _all_strings(json.loads(text)) if scrub.holds(s)]
+        for secret in t["secrets"]:
+            assert Canary(secret, t["identities"][0]).find(text) == []
+        doc = json.loads(text)
+        assert set(doc["run"]) <= {"vendor", "target_version", "version_source", "date", "authcat_version",
+                                   "tenant", "probes", "duration_s", "stale"}
+        headers = {h: v for e in doc["endpoints"].values() for c in (e.get("states") or {}).values()
+                   for h, v in c.get("headers", {}).items()}
+        assert headers.get("x-aaccountid") == "(present)"  # an account id: its presence only
+
+
+def _all_strings(value) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {*value, *(s for v in value.values() for s in _all_strings(v))}
+    if isinstance(value, list):
+        return {s for v in value for s in _all_strings(v)}
+    return set()
+
+
+def _submitted(tenants, tmp_path) -> Project:
+    _, out = tenants
+    project = Project(copy_project(tmp_path / "p"))
+    folder = project.data / "submissions" / "jira-cloud"
+    folder.mkdir(parents=True)
+    for t in out.values():
+        doc = json.loads(t["path"].read_text())
+        shutil.copy(t["path"], folder / f"{doc['target']}.json")
+    return project
+
+
+def test_lint_accepts_the_submissions(tenants, tmp_path):
+    project = _submitted(tenants, tmp_path)
+    done = run_cli(project.root, "lint")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 submissions" in done.stdout
+
+
+def _plant(path: Path, value: str, where: str = "note") -> None:
+    doc = json.loads(path.read_text())
+    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    if where == "key":
+        cell.setdefault("headers", {})[value] = "(present)"
+    else:
+        cell[where] = value
+    path.write_text(json.dumps(doc, indent=2))
+
+
+def planted_forms() -> dict[str, str]:
+    """A credential as a vendor issues it, in the forms a server or a careless edit could leave it."""
+    token = "ATATT3xFfGF0" + base64.urlsafe_b64encode(bytes(range(7, 150))).decode().rstrip("=")
+    pair = f"someone@example.org:{token}"
+    return {
+        "raw": token,
+        "percent-encoded": quote(token, safe=""),
+        "percent-encoded every byte": "".join(f"%{b:02X}" for b in token.encode()),
+        "base64": base64.b64encode(token.encode()).decode(),
+        "base64url": base64.urlsafe_b64encode(token.encode()).decode().rstrip("="),
+        "hex": token.encode().hex(),
+        "basic header": "Basic " + base64.b64encode(pair.encode()).decode(),
+        "bearer header": f"Bearer {token}",
+        "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "github": "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
+    }
+
+
+def test_lint_refuses_a_planted_credential_in_any_form(tenants, tmp_path):
+    project = _submitted(tenants, tmp_path)
+    [path, *_] = submissions.paths(project.data, "jira-cloud")
+    clean = path.read_text()
+    apis = load_all(project.endpoints, only=["jira-cloud"])
+    for form, value in planted_forms().items():
+        for where in ("note", "key") if form in ("raw", "base64", "hex") else ("note",):
+            path.write_text(clean)
+            _plant(path, value, where)
+            problems = lint_submissions(project.data, apis)
+            assert problems, (form, where)
+            assert all(value[:12] not in str(p) for p in problems)  # never quoted
+
+
+def test_lint_via_the_command_names_the_file_and_exits_non_zero(tenants, tmp_path):
+    project = _submitted(tenants, tmp_path)
+    [path, *_] = submissions.paths(project.data, "jira-cloud")
+    _plant(path, planted_forms()["basic header"])
+    done = run_cli(project.root, "lint")
+    assert done.returncode != 0
+    assert str(path) in done.stderr and "Authorization" in done.stderr
+
+
+def test_lint_wants_both_baselines_the_schema_and_current_definitions(tenants, tmp_path):
+    project = _submitted(tenants, tmp_path)
+    first, second = submissions.paths(project.data, "jira-cloud")
+    doc = json.loads(first.read_text())
+    doc["states"]["anonymous"]["available"] = False
+    endpoint_id = next(iter(doc["endpoints"]))
+    doc["endpoints"][endpoint_id]["definition"] = "0" * 16
+    first.write_text(json.dumps(doc))
+    other = json.loads(second.read_text())
+    other["run"]["tenant_url"] = "https://acme.atlassian.net"
+    second.write_text(json.dumps(other))
+    apis = load_all(project.endpoints, only=["jira-cloud"])
+    found = [str(p) for p in lint_submissions(project.data, apis)]
+    assert any("anonymous baseline is missing" in p for p in found)
+    assert any(endpoint_id in p and "run.stale" in p for p in found)
+    assert any(str(second) in p and "tenant_url" in p for p in found)
+    doc["run"]["stale"] = [endpoint_id]  # marked stale: accepted, and left out of the catalog
+    doc["states"]["anonymous"]["available"] = True
+    first.write_text(json.dumps(doc))
+    other["run"].pop("tenant_url")
+    second.write_text(json.dumps(other))
+    assert lint_submissions(project.data, apis) == []
+
+
+FORMS = ["raw0", "url0", "urlplus0", "urllower0", "json0", "jsonu0", "jsonslash0", "b64url0", "b640", "raw1", "url1",
+         "b641", "raw2", "raw3", "b644", "url4"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_the_check_before_writing_finds_every_form_of_the_users_secrets(tenants, form):
+    """What collect searches the file for before writing: every credential part of the run (the
+    user's own secrets are the canaries) in every form the scrubber knows, also case-folded."""
+    _, out = tenants
+    canary = Canary.new()
+    doc = json.loads(out["member"]["path"].read_text())
+    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    # Case-folded too, where case is not part of the encoding (base64 and \\u escapes keep theirs).
+    for planted in (canary.forms()[form], None if form.startswith(("b64", "jsonu")) else canary.forms()[form].upper()):
+        if planted is None:
+            continue
+        cell["note"] = f"echo: {planted}"
+        found = submissions.problems(json.dumps(doc), Scrubber([canary.header, canary.secret], [canary.identity]))
+        assert any("credential part" in f for f in found), form
+        assert not any(canary.secret in f or canary.identity in f for f in found)
+
+
+def test_the_check_before_writing_finds_the_generic_encodings_too(tenants):
+    """Every spelling the scrubber's generic redaction knows (tests/encodings.py), of the secret
+    and of the identity: the check before writing finds each."""
+    _, out = tenants
+    canary = Canary.new()
+    doc = json.loads(out["member"]["path"].read_text())
+    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    scrub = Scrubber([canary.header, canary.secret], [canary.identity])
+    missed = []
+    for part in (canary.secret, canary.identity):
+        for name, spelled in encodings.forms(part, canary.identity).items():
+            cell["note"] = f"echo: {spelled}"
+            if not any("credential part" in f for f in submissions.problems(json.dumps(doc), scrub)):
+                missed.append(name)
+    assert missed == []
+
+
+def test_collect_refuses_to_write_a_submission_holding_a_credential(tenants, tmp_path, monkeypatch):
+    """A backstop, end to end: if a credential ever got past the scrubbing into a submission,
+    collect finds it in the file and writes nothing."""
+    root, _ = tenants
+    built = submissions.build
+    planted: list[str] = []
+
+    def leaky(*args, **kw):  # a scrubbing gap, simulated after the real build
+        doc = built(*args, **kw)
+        cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+        cell["note"] = f"echo: {planted[0]}"
+        return doc
+
+    monkeypatch.setattr(submissions, "build", leaky)
+    hooks = Hooks()
+    target = tmp_path / "out.json"
+    with tempfile.TemporaryDirectory() as scratch, \
+            hooks.launchers["backlot"](LaunchContext("backlot", CACHE / "backlot", Path(scratch))) as launched:
+        for name, value in {**tenant_env(launched, "valid", "other"), "AUTHCAT_TENANT_SALT": "s"}.items():
+            monkeypatch.setenv(name, value)
+        valid = launched.credentials.get("valid")
+        planted.append(base64.urlsafe_b64encode(f"{valid.identity}:{valid.secret}".encode()).decode().rstrip("="))
+        with pytest.raises(collect_cmd.SubmissionRefused) as refused:
+            collect_cmd.collect_run(root, hooks, "jira-cloud", "my-site", target, rate_limit=500, concurrency=8)
+    assert not target.exists()
+    assert "credential part" in str(refused.value) and valid.secret not in str(refused.value)
