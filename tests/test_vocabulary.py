@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 from catalog.model.judgement import CLOSED_WITH_ERROR, HIDDEN, OUTCOMES, REFUSED, REJECTING, SERVED_2XX, VERDICTS
 from catalog.model.observation import Observation, same_answer
@@ -52,3 +54,47 @@ def test_the_same_answer_is_the_same_status_and_the_same_body():
     assert not same_answer(a, Observation(status=201, body_sha256="x"))
     assert not same_answer(a, Observation(status=200, body_sha256="y"))
     assert not same_answer(a, None) and not same_answer(None, None)
+
+
+def _bare_words(tree: ast.AST, words: frozenset[str]) -> list[int]:
+    """Lines that compare a state, outcome or verdict with a word spelt as a string, or look a cell,
+    state or observation up by one (``cells.get("valid")``)."""
+    def bare(node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in words
+        if isinstance(node, ast.Tuple | ast.Set | ast.List):
+            return any(bare(e) for e in node.elts)
+        return False
+
+    def named(node: ast.AST, parts: tuple[str, ...]) -> bool:
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+        return any(part in name for part in parts)
+
+    judged = ("state", "outcome", "verdict")
+    keyed = ("cells", "states", "observations", "outcomes")
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(bare(n) for n in sides) and any(named(n, judged) for n in sides):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and node.args and bare(node.args[0]) and named(node.func.value, keyed):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and bare(node.slice) and named(node.value, keyed):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_code_names_states_outcomes_and_verdicts_by_the_enums():
+    # One vocabulary: `State.VALID`, `Outcome.REJECTED`, `Verdict.MIXED`, never "valid" == state.
+    words = frozenset({*State, *Outcome, *Verdict})
+    root = Path(__file__).resolve().parents[1]
+    found = {}
+    for path in sorted([*root.glob("catalog/**/*.py"), *root.glob("plugins/*.py")]):
+        if path.name == "vocabulary.py":
+            continue
+        lines = _bare_words(ast.parse(path.read_text(encoding="utf-8")), words)
+        if lines:
+            found[str(path.relative_to(root))] = lines
+    assert found == {}

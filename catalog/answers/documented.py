@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.answers.describe import describe_answer
+from catalog.model.judgement import UNJUDGED
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
+from catalog.model.vocabulary import Endpoint, Outcome, State
 from catalog.runs.results import ApiCatalog, TargetRun
 
 MARKERS = "documentation markers"
 DOC_VS_OBSERVED = "documented vs observed"
 ANON_NOTHING = "anonymous gets nothing"
 
-_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 _NO_ANSWER = frozenset({Outcome.NOT_AVAILABLE, Outcome.ERROR, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR})
 
 
@@ -75,7 +75,7 @@ def observed_disagreements(api: ApiCatalog, run: TargetRun) -> list[Disagreement
     for endpoint in api.definition.endpoints:
         said_anon = endpoint.documented.anonymous
         result = run.endpoints.get(endpoint.id)
-        if said_anon is None or result is None or result.verdict in _UNJUDGED:
+        if said_anon is None or result is None or result.verdict in UNJUDGED:
             continue
         anon = result.cells.get(State.ANONYMOUS)
         if anon is None or anon.status is None or anon.outcome in _NO_ANSWER:

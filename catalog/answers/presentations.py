@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.model.judgement import REJECTING
+from catalog.model.judgement import REJECTING, UNJUDGED
 from catalog.model.vocabulary import AuthScheme, Location, Outcome, State, StateFamily, Verdict
 from catalog.runs.results import ApiCatalog, TargetRun
 
@@ -102,7 +102,7 @@ def target_findings(run: TargetRun) -> list[PresentationFinding]:
             valid, anonymous, cell = result.cells.get(State.VALID), result.cells.get(State.ANONYMOUS), result.cells.get(state)
             if valid is None or valid.observation is None or not valid.observation.ok or cell is None:
                 continue
-            if result.verdict in (Verdict.PUBLIC, Verdict.NOT_SERVED, Verdict.NOT_PROBED, Verdict.INCONCLUSIVE) or (
+            if result.verdict in (Verdict.PUBLIC, Verdict.INCONCLUSIVE, *UNJUDGED) or (
                     anonymous is not None and anonymous.outcome == Outcome.AS_VALID):
                 continue  # accepting and ignoring the secret would look alike here
             if cell.outcome in ACCEPTED:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from catalog.answers.per_target import TargetAnswers
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
-from catalog.model.judgement import REFUSED
+from catalog.model.judgement import REFUSED, UNJUDGED
 from catalog.model.vocabulary import Outcome, Reported, TargetProfile
 from catalog.runs.results import ApiCatalog, TargetRun
 
@@ -31,7 +31,6 @@ KIND_WORDS = {
     "local-server": "a real server run locally",
     "vendor-site": "the vendor's own service",
 }
-_UNJUDGED = frozenset({"not-served", "not-probed"})
 
 
 @dataclass
@@ -126,7 +125,7 @@ def _observed_for_state(api: ApiCatalog, run: TargetRun, state: str, info: Targe
     counts: Counter[tuple[int | None, str]] = Counter()
     for result in run.endpoints.values():
         cell = result.cells.get(state)
-        if result.verdict in _UNJUDGED or cell is None or cell.outcome == "n/a":
+        if result.verdict in UNJUDGED or cell is None or cell.outcome == Outcome.NOT_AVAILABLE:
             continue
         counts[(cell.status, cell.outcome)] += 1
     if not counts:

@@ -14,15 +14,13 @@ from typing import Any
 
 from catalog.answers.describe import describe_answer
 from catalog.answers.recognition import Recognition, recognition
-from catalog.model.judgement import REJECTING, SERVED_2XX
+from catalog.model.judgement import REJECTING, SERVED_2XX, UNJUDGED
 from catalog.model.observation import is_2xx, same_answer
 from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
 from catalog.runs.results import Cell, EndpointResult, TargetRun
 
 __all__ = ["CheckCandidate", "TokenCheck", "describe_answer", "explain", "token_check", "unprivileged_like"]
 
-# Verdicts that say nothing about how the endpoint treats a bad credential.
-_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 
 
 @dataclass
@@ -75,7 +73,7 @@ def _grouped(cells: list[Cell], endpoint: Endpoint | None, valid: Cell | None) -
 
 def unprivileged_like(result: EndpointResult) -> list[str]:
     """Bad states the ``unprivileged`` caller is answered exactly like (same status, same body)."""
-    if result.verdict in (Verdict.PUBLIC, *_UNJUDGED):
+    if result.verdict in (Verdict.PUBLIC, *UNJUDGED):
         return []
     unpriv = result.cells.get(State.UNPRIVILEGED)
     valid = result.cells.get(State.VALID)
@@ -209,24 +207,24 @@ def token_check(run: TargetRun, recognised: Recognition | None = None) -> TokenC
 
 def no_check_reason(results: list[EndpointResult]) -> str:
     """Why no endpoint fails closed, from the verdict counts."""
-    probed = [r for r in results if r.verdict not in _UNJUDGED]
+    probed = [r for r in results if r.verdict not in UNJUDGED]
     if not probed:
         return "no endpoint was probed on this target"
     counts = Counter(r.verdict for r in probed)
     parts = []
     if counts[Verdict.FALLS_OPEN]:
-        parts.append(f"{counts['falls-open']} serve every bad state a 2xx")
+        parts.append(f"{counts[Verdict.FALLS_OPEN]} serve every bad state a 2xx")
     if counts[Verdict.MIXED]:
         served = Counter(
             s for r in probed if r.verdict == Verdict.MIXED for s, c in r.cells.items()
             if r.is_bad(s) and c.outcome in SERVED_2XX
         )
-        parts.append(f"{counts['mixed']} refuse some bad states but serve {', '.join(sorted(served))}")
+        parts.append(f"{counts[Verdict.MIXED]} refuse some bad states but serve {', '.join(sorted(served))}")
     if counts[Verdict.PUBLIC]:
-        parts.append(f"{counts['public']} are public (no credential needed)")
+        parts.append(f"{counts[Verdict.PUBLIC]} are public (no credential needed)")
     if counts[Outcome.INCONCLUSIVE]:
         failed = sum(1 for r in probed if r.verdict == Verdict.INCONCLUSIVE
                      and not is_2xx(r.cells[State.VALID].status if State.VALID in r.cells else None))
         detail = f", the valid request itself failed on {failed}" if failed else ""
-        parts.append(f"{counts['inconclusive']} could not be judged{detail}")
+        parts.append(f"{counts[Verdict.INCONCLUSIVE]} could not be judged{detail}")
     return f"none found on this target: of {len(probed)} probed endpoints, " + "; ".join(parts) + "."

@@ -10,32 +10,32 @@ source; the answers use them where no target could observe the state (a revoked 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog.definitions.yamlfile import DefinitionError, Problem
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Reported
+from catalog.model.vocabulary import Endpoint, Outcome, Reported
 
 if TYPE_CHECKING:
     from catalog.definitions.loader import ApiDefinition
 
 # Which statuses an outcome can come with (an outcome describes the answer).
-_OUTCOME_STATUS = {
-    "rejected": lambda s: s == 401,
-    "forbidden": lambda s: s == 403,
-    "hidden": lambda s: s == 404,
-    "rejected-in-body": is_2xx,
-    "empty": is_2xx,
-    "as-anonymous": is_2xx,
-    "ignored": is_2xx,
-    "as-valid": is_2xx,
-    "partial": is_2xx,
-    "redirect": lambda s: 300 <= s < 400,
-    "client-error": lambda s: 400 <= s < 500 and s not in (401, 403, 404, 429),
-    "rate-limited": lambda s: s == 429,
-    "server-error": lambda s: s >= 500,
+_OUTCOME_STATUS: dict[str, Callable[[int], bool]] = {
+    Outcome.REJECTED: lambda s: s == 401,
+    Outcome.FORBIDDEN: lambda s: s == 403,
+    Outcome.HIDDEN: lambda s: s == 404,
+    Outcome.REJECTED_IN_BODY: is_2xx,
+    Outcome.EMPTY: is_2xx,
+    Outcome.AS_ANONYMOUS: is_2xx,
+    Outcome.IGNORED: is_2xx,
+    Outcome.AS_VALID: is_2xx,
+    Outcome.PARTIAL: is_2xx,
+    Outcome.REDIRECT: lambda s: 300 <= s < 400,
+    Outcome.CLIENT_ERROR: lambda s: 400 <= s < 500 and s not in (401, 403, 404, 429),
+    Outcome.RATE_LIMITED: lambda s: s == 429,
+    Outcome.SERVER_ERROR: lambda s: s >= 500,
 }
 API_WIDE = "*"  # the "endpoint" of a claim made in api.yaml: every endpoint of the API
 

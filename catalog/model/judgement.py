@@ -47,6 +47,8 @@ HIDDEN = frozenset({Outcome.HIDDEN})
 CLOSED_WITH_ERROR = frozenset({Outcome.CLIENT_ERROR, Outcome.SERVER_ERROR})
 # What a verdict counts as rejected, and a token check as a refusal: refused or hidden.
 REJECTING = REFUSED | HIDDEN
+# Verdicts that say nothing about how an endpoint treats a bad credential (it was not served or not probed).
+UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 # Served: a 2xx with data, whatever the data was.
 SERVED_2XX = frozenset({Outcome.EMPTY, Outcome.AS_ANONYMOUS, Outcome.IGNORED, Outcome.AS_VALID, Outcome.PARTIAL})
 # The baselines: their own cells never get ``ignored`` (anonymous equal to valid is what makes an

@@ -20,7 +20,7 @@ from catalog.answers.recipe import client_auth
 from catalog.answers.reproduce import Snippet, snippet
 from catalog.definitions.evidence import API_WIDE, claimed_cells
 from catalog.hooks.specs import hookimpl
-from catalog.model.judgement import OUTCOMES, VERDICTS
+from catalog.model.judgement import OUTCOMES, UNJUDGED, VERDICTS
 from catalog.model.vocabulary import Endpoint, Outcome, Verdict, slug
 from catalog.runs.history import ChangeIndex
 from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult, TargetRun
@@ -84,7 +84,7 @@ def api_summary(api: ApiCatalog) -> dict[str, Any]:
         for result in run.endpoints.values():
             verdicts[result.verdict] += 1
             cells += sum(1 for c in result.cells.values() if c.outcome != Outcome.NOT_AVAILABLE)
-    observed = {eid for run in api.runs for eid, r in run.endpoints.items() if r.verdict not in ("not-served", "not-probed")}
+    observed = {eid for run in api.runs for eid, r in run.endpoints.items() if r.verdict not in UNJUDGED}
     claimed = claimed_cells(api.definition)
     return {
         "endpoints": len(endpoints),
