@@ -72,18 +72,15 @@ def _bare_words(tree: ast.AST, words: frozenset[str]) -> list[int]:
 
     judged = ("state", "outcome", "verdict")
     keyed = ("cells", "states", "observations", "outcomes")
-    lines = []
-    for node in ast.walk(tree):
+    def spelt(node: ast.AST) -> bool:
         if isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
-            if any(bare(n) for n in sides) and any(named(n, judged) for n in sides):
-                lines.append(node.lineno)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
-                and node.args and bare(node.args[0]) and named(node.func.value, keyed):
-            lines.append(node.lineno)
-        elif isinstance(node, ast.Subscript) and bare(node.slice) and named(node.value, keyed):
-            lines.append(node.lineno)
-    return lines
+            return any(bare(n) for n in sides) and any(named(n, judged) for n in sides)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            return bool(node.args) and bare(node.args[0]) and named(node.func.value, keyed)
+        return isinstance(node, ast.Subscript) and bare(node.slice) and named(node.value, keyed)
+
+    return [getattr(node, "lineno", 0) for node in ast.walk(tree) if spelt(node)]
 
 
 def test_the_code_names_states_outcomes_and_verdicts_by_the_enums():
