@@ -71,6 +71,8 @@ def test_the_publication_and_its_answers_are_frozen(published):
     with pytest.raises(dataclasses.FrozenInstanceError):
         _assign(answers, "summary", None)
     assert isinstance(answers.targets, tuple) and all(isinstance(t.signals, tuple) for t in answers.targets)
+    with pytest.raises(TypeError):  # its mappings are read-only views
+        answers.explanations["x/y"] = "changed"  # type: ignore[index]
     assert not hasattr(publication.data, "answers") and not hasattr(publication.data, "questions")
 
 

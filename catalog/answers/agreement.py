@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from catalog.answers.per_target import TargetAnswers
@@ -131,5 +132,5 @@ def summarise(targets: Sequence[TargetAnswers]) -> ApiSummary:
         checks=_line_up(TOKEN_CHECK, checks, names, check_else),
         signals=_line_up(SIGNAL, signals, names, signal_else),
         disagreements=_line_up(DISAGREEMENT, disagreements, tuple(t.target for t in targets)),
-        unrecognised={t.target: t.recognition.reason for t in targets if not t.recognition.recognised},
+        unrecognised=MappingProxyType({t.target: t.recognition.reason for t in targets if not t.recognition.recognised}),
     )

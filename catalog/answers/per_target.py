@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from catalog.answers.documented import Disagreement, observed_disagreements
@@ -50,7 +51,7 @@ def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> Ta
         date=run.meta.get("date"), signals=tuple(signals) if recognised.recognised else (),
         token_check=token_check(run, recognised), disagreements=tuple(observed_disagreements(api, run)),
         recognition=recognised,
-        verdicts={f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()},
+        verdicts=MappingProxyType({f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()}),
     )
 
 

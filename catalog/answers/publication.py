@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 
 from catalog.answers.agreement import ApiSummary, summarise
 from catalog.answers.columns import bad_state_order
@@ -33,7 +34,7 @@ class ApiAnswers:
     api: str
     targets: tuple[TargetAnswers, ...]
     explanations: Mapping[str, str]  # "<target>/<endpoint id>" -> sentence
-    unprivileged: Mapping[str, list[str]]  # "<target>/<endpoint id>" -> bad states it answers like
+    unprivileged: Mapping[str, tuple[str, ...]]  # "<target>/<endpoint id>" -> bad states it answers like
     documentation: tuple[Disagreement, ...]  # the documentation disagreeing with itself (no target)
     summary: ApiSummary
 
@@ -60,7 +61,7 @@ class ApiAnswers:
 def api_answers(api: ApiCatalog, signals_by_target: Mapping[str, list[Signal]]) -> ApiAnswers:
     """``signals_by_target``: each target's signals, found on that target's results alone."""
     explanations: dict[str, str] = {}
-    alike: dict[str, list[str]] = {}
+    alike: dict[str, tuple[str, ...]] = {}
     by_id = {e.id: e for e in api.definition.endpoints}
     for run in api.runs:
         for endpoint_id, result in run.endpoints.items():
@@ -68,10 +69,12 @@ def api_answers(api: ApiCatalog, signals_by_target: Mapping[str, list[Signal]]) 
             explanations[key] = explain(result, by_id.get(endpoint_id))
             like = unprivileged_like(result)
             if like:
-                alike[key] = like
+                alike[key] = tuple(like)
     targets = tuple(target_answers(api, run, list(signals_by_target.get(run.target, []))) for run in api.runs)
     return ApiAnswers(
-        api=api.name, targets=targets, explanations=explanations, unprivileged=alike,
+        api=api.name, targets=targets,
+        # Read-only views: the value handed to every page plugin cannot be changed by one of them.
+        explanations=MappingProxyType(explanations), unprivileged=MappingProxyType(alike),
         documentation=tuple(marker_disagreements(api)), summary=summarise(targets),
     )
 
@@ -99,4 +102,4 @@ def publication_of(data: CatalogData, find_signals: FindSignals) -> Publication:
         answers[name] = api_answers(api, found)
     order = bad_state_order(data)
     questions = {name: tuple(api_questions(api, answers[name].targets, order)) for name, api in data.apis.items()}
-    return Publication(data, answers, questions)
+    return Publication(data, MappingProxyType(answers), MappingProxyType(questions))

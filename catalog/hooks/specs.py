@@ -1,6 +1,7 @@
 """The hooks authcat calls. Built-in behaviour implements these too (see ``authcat_plugins``).
 
-Every hook is documented here, where it is declared: what it receives, what it returns, and
+Every hook is documented here, where it is declared: what it receives (the types by their public
+names in :mod:`catalog.api`), what it returns, and
 whether the first non-None result wins. A plugin is any module or object with functions named
 like these and decorated with :data:`hookimpl`.
 """
@@ -40,10 +41,10 @@ hookimpl = pluggy.HookimplMarker("authcat")
 def authcat_register_states(register: Callable[[TokenState], None]) -> None:
     """Contribute token states.
 
-    :param register: call ``register(state)`` with a :class:`catalog.model.vocabulary.TokenState` for each
+    :param register: call ``register(state)`` with a :class:`catalog.api.TokenState` for each
         state. The first registration of a name wins, and built-ins register last, so a
         plugin overrides a built-in state by registering the same name. Every state must
-        declare its ``family`` (:class:`catalog.model.vocabulary.StateFamily`: ``LEGITIMATE``,
+        declare its ``family`` (:class:`catalog.api.StateFamily`: ``LEGITIMATE``,
         ``PRESENTATION`` or ``BAD``); only ``BAD`` states decide verdicts and token checks, and a
         state without a family is refused when the states are collected.
     """
@@ -53,7 +54,7 @@ def authcat_register_states(register: Callable[[TokenState], None]) -> None:
 def authcat_register_schemes(register: Callable[[AuthScheme], None]) -> None:
     """Contribute auth schemes: where and how a credential goes on the wire.
 
-    :param register: call ``register(scheme)`` with a :class:`catalog.model.vocabulary.AuthScheme`: an
+    :param register: call ``register(scheme)`` with a :class:`catalog.api.AuthScheme`: an
         ``Authorization`` ``keyword``, or a ``location`` (header, query, cookie) and
         ``parameter`` name, with a value ``template`` (``{identity}``, ``{secret}``) and an
         optional ``encoding`` — or an ``encode(credential)`` function. An API names it in
@@ -65,11 +66,11 @@ def authcat_register_schemes(register: Callable[[AuthScheme], None]) -> None:
 def authcat_register_targets(register: Callable[[str, Launcher | StartFn], None]) -> None:
     """Contribute target launchers: code that starts a local server and hands back its details.
 
-    :param register: call ``register(name, launcher)`` with a :class:`catalog.targets.launchers.Launcher`:
+    :param register: call ``register(name, launcher)`` with a :class:`catalog.api.Launcher`:
 
         * ``Launcher(start=..., version=...)``. ``start(ctx)`` takes a
-          :class:`catalog.targets.launchers.LaunchContext` and returns a context manager that yields a
-          :class:`catalog.targets.launchers.Launched` (base URL, version, credentials, states it cannot
+          :class:`catalog.api.LaunchContext` and returns a context manager that yields a
+          :class:`catalog.api.Launched` (base URL, version, credentials, states it cannot
           provide; optionally path ``parameters`` its fixtures made and ``revocations``: ways it
           can issue and revoke a fresh token for ``watch-revocation``) and stops the server on
           exit, also on errors and Ctrl-C.
@@ -99,12 +100,12 @@ def authcat_classify(
     """Classify one observation against the baselines. Stops at first non-None result.
 
     :param state: the token state's name.
-    :param observation: the :class:`catalog.model.observation.Observation` to classify.
+    :param observation: the :class:`catalog.api.Observation` to classify.
     :param valid: the ``valid`` baseline observation, or None when the target has none.
     :param anonymous: the ``anonymous`` baseline observation, or None.
-    :param endpoint: the :class:`catalog.model.vocabulary.Endpoint`.
-    :param api: the :class:`catalog.model.vocabulary.Api`.
-    :return: a :class:`catalog.model.judgement.Judgement` (outcome + note), or None to let the next
+    :param endpoint: the :class:`catalog.api.Endpoint`.
+    :param api: the :class:`catalog.api.Api`.
+    :return: a :class:`catalog.api.Judgement` (outcome + note), or None to let the next
         plugin decide. The built-in classifier is ``trylast`` and always answers.
     """
 
@@ -113,12 +114,12 @@ def authcat_classify(
 def authcat_auth_signals(api: Api, endpoints: list[EndpointResult]) -> list[Signal] | None:
     """Find headers or body fields that tell an accepted credential from a rejected one.
 
-    :param api: the :class:`catalog.model.vocabulary.Api`.
+    :param api: the :class:`catalog.api.Api`.
     :param endpoints: the classified endpoint results (list of
-        :class:`catalog.runs.results.EndpointResult`) of ONE target of the API. The hook is called
+        :class:`catalog.api.EndpointResult`) of ONE target of the API. The hook is called
         once per target: two servers of one API may behave differently, so a rule is never
         checked on two targets' observations at once.
-    :return: a list of :class:`catalog.answers.signals.Signal` (may be empty).
+    :return: a list of :class:`catalog.api.Signal` (may be empty).
     """
 
 
@@ -145,14 +146,14 @@ def authcat_register_importers(register: Callable[[str, Importer], None]) -> Non
 def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[SitePage | tuple[str, str]] | None:
     """Add pages to the generated site.
 
-    :param publication: the :class:`catalog.answers.publication.Publication` being published,
+    :param publication: the :class:`catalog.api.Publication` being published,
         frozen: ``publication.data`` (every API's definition and runs in ``data.apis``, the change
         log, the states and schemes, ``data.data_dir``), and each API's answers
         (``publication.answers[name]``: token checks, signals from every signal plugin,
         explanations, disagreements) and questions, computed once before any page plugin runs.
     :param render: ``render(template_name, **context) -> str`` using the site's Jinja
         environment (templates from ``site/templates`` and from plugins).
-    :return: a list of :class:`catalog.runs.results.SitePage` (``path``, ``text``, and ``nav`` =
+    :return: a list of :class:`catalog.api.SitePage` (``path``, ``text``, and ``nav`` =
         ``(section, title)`` to list it in the nav) or plain ``(path, text)`` pairs, or None.
     """
 
