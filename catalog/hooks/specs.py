@@ -1,9 +1,8 @@
 """The hooks authcat calls. Built-in behaviour implements these too (see ``authcat_plugins``).
 
-Every hook is documented here, where it is declared: what it receives (the types by their public
-names in :mod:`catalog.api`), what it returns, and
-whether the first non-None result wins. A plugin is any module or object with functions named
-like these and decorated with :data:`hookimpl`.
+Every hook is documented here, where it is declared: what it receives (its types by their public
+names in :mod:`catalog.api`), what it returns, and whether the first non-None result wins. A
+plugin is any module or object with functions named like these and decorated with :data:`hookimpl`.
 """
 
 from __future__ import annotations
