@@ -89,7 +89,8 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
         schemes=dict(hooks.schemes),  # the guide's recipe needs the API's scheme object
     )
     for name, definition in apis.items():
-        runs = store.runs(name)
+        # Submissions from users' own tenants count as targets of kind "vendor tenant".
+        runs = store.runs(name) + submitted_runs(project.data, name)
         by_id = {e.id: e for e in definition.endpoints}
         for run in runs:
             for endpoint_id, result in run.endpoints.items():
@@ -173,6 +174,18 @@ def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[Tar
 def build(project: Project, hooks: Hooks, site_url: str | None = None) -> BuildReport:
     catalog = load_catalog(project, hooks)
     return build_site(catalog, project.site, hooks, site_url=site_url)
+
+
+def submitted_runs(data_dir: Path, api: str) -> list[TargetRun]:
+    """The reviewed submissions of ``api`` as runs (``lint`` has validated them); the endpoints a
+    submission lists as stale are left out: their cells answer a definition that has changed."""
+    runs = []
+    for path in submissions.paths(data_dir, api):
+        run = submissions.read(path)
+        for endpoint_id in run.meta.get("stale") or []:
+            run.endpoints.pop(endpoint_id, None)
+        runs.append(run)
+    return runs
 
 
 def template_keys(definition: ApiDefinition) -> dict[str, str]:

@@ -133,9 +133,9 @@ def _all_strings(value) -> set[str]:
     return set()
 
 
-def _submitted(tenants, tmp_path) -> Project:
+def _submitted(tenants, tmp_path, with_data: bool = True) -> Project:
     _, out = tenants
-    project = Project(copy_project(tmp_path / "p"))
+    project = Project(copy_project(tmp_path / "p", with_data=with_data))
     folder = project.data / "submissions" / "jira-cloud"
     folder.mkdir(parents=True)
     for t in out.values():
@@ -291,3 +291,31 @@ def test_collect_refuses_to_write_a_submission_holding_a_credential(tenants, tmp
             collect_cmd.collect_run(root, hooks, "jira-cloud", "my-site", target, rate_limit=500, concurrency=8)
     assert not target.exists()
     assert "credential part" in str(refused.value) and valid.secret not in str(refused.value)
+
+
+def test_the_built_site_and_export_show_the_tenants_agreeing_and_split_and_nothing_private(tenants, tmp_path):
+    _, out = tenants
+    # Without the committed runs: the emulator tenants share the bundled Backlot's corpus (its
+    # project keys and fixture identities are in the emulator's own observations).
+    project = _submitted(tenants, tmp_path, with_data=False)
+    done = run_cli(project.root, "build", timeout=600)
+    assert done.returncode == 0, done.stderr
+    built = project.root / "site" / "build"
+    page = (built / "apis" / "jira-cloud" / "tenants.html").read_text()
+    assert "observed on 2 tenants" in page and "agreeing" in page
+    assert "split over 2 tenants" in page  # the guest sees no issue: the search cells cannot be judged there
+    export = json.loads((built / "catalog.json").read_text())
+    [jira] = [a for a in export["apis"] if a["name"] == "jira-cloud"] if isinstance(export["apis"], list) \
+        else [export["apis"]["jira-cloud"]]
+    kinds = {t["target"]: t["kind"] for t in jira["targets"]}
+    assert sorted(k for k in kinds.values() if k == "vendor tenant") == ["vendor tenant"] * 2
+    # The answers use them, labelled: Q1 has a line per tenant naming its kind.
+    q1 = json.dumps(jira["questions"]["bad-credentials"])
+    assert "a vendor tenant, submitted by a user" in q1
+    # Nothing private anywhere: not in the data, the site or catalog.json.
+    texts = [p.read_text(errors="replace") for p in [*built.rglob("*.html"), *built.rglob("*.json"), *built.rglob("*.js"),
+                                                     *(project.data).rglob("*.json")] if p.is_file()]
+    for t in out.values():
+        netloc = t["origin"].split("://", 1)[1]
+        for private in (t["origin"], netloc, *t["identities"], *t["keys"], *t["secrets"]):
+            assert not [1 for text in texts if private in text], private

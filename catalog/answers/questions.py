@@ -30,6 +30,7 @@ KIND_WORDS = {
     "emulator": "an emulator",
     "local-server": "a real server run locally",
     "vendor-site": "the vendor's own service",
+    "vendor tenant": "a vendor tenant, submitted by a user",
 }
 
 
@@ -72,7 +73,7 @@ class TargetInfo:
 
 def target_info(api: ApiCatalog, run: TargetRun) -> TargetInfo:
     profile: TargetProfile | None = api.definition.targets.get(run.target)
-    kind = profile.kind if profile else None
+    kind = profile.kind if profile else run.meta.get("kind")  # a submission says its own kind
     words = KIND_WORDS.get(kind or "", "a target of unstated kind")
     if profile and profile.models:
         words += f" — models {profile.models.rstrip('.')}"

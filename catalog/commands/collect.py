@@ -16,12 +16,15 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
+from catalog.answers.columns import state_order
+from catalog.answers.publication import Publication
+from catalog.answers.tenants import tenant_cells, tenant_runs
 from catalog.definitions.loader import load_all
 from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
@@ -29,7 +32,7 @@ from catalog.hooks.specs import hookimpl
 from catalog.model.errors import AuthcatError, InputError, TargetsFailed
 from catalog.pipeline import template_keys
 from catalog.runs import submissions
-from catalog.runs.results import TargetRun
+from catalog.runs.results import SitePage, TargetRun
 from catalog.runs.store import atomic_write, dumps
 from catalog.secrets.scrub import Scrubber
 from catalog.targets.readiness import is_ready, profile_base_url
@@ -181,3 +184,25 @@ def collect(ctx: Any, api: str, target: str, out: Path, rate_limit: float | None
 @hookimpl(trylast=True)
 def authcat_register_commands(cli: click.Group) -> None:
     cli.add_command(collect)
+
+
+@hookimpl(trylast=True)
+def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[SitePage] | None:
+    """One page per API with submissions: every cell as the tenants observed it, splits first."""
+    pages = []
+    for name, api in sorted(publication.data.apis.items()):
+        tenants = tenant_runs(api)
+        if not tenants:
+            continue
+        cells = tenant_cells(api)
+        order = {s: i for i, s in enumerate(state_order(publication.data))}
+        rows = []
+        for endpoint in api.definition.endpoints:
+            if endpoint.id in cells:
+                rows.append((endpoint, sorted(cells[endpoint.id].values(), key=lambda c: order.get(c.state, 99))))
+        flat = [c for _, row in rows for c in row]
+        splits = [(e, c) for e, row in rows for c in row if not c.agree]
+        counts = {"cells": len(flat), "agree": sum(c.agree for c in flat), "split": len(splits)}
+        text = render("tenants.md.j2", api=api, tenants=tenants, rows=rows, splits=splits, counts=counts)
+        pages.append(SitePage(f"apis/{name}/tenants.md", text, nav=("Vendor tenants", api.definition.api.title)))
+    return pages or None

@@ -96,7 +96,7 @@ def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
         "reported": _reported(a.reported),
-        "targets": [{**_target(run, answers), **_target_kind(api, run.target)} for run in api.runs],
+        "targets": [{**_target(run, answers), **_target_kind(api, run)} for run in api.runs],
         "endpoints": [_endpoint(api, e, answers, changes) for e in api.definition.endpoints],
         # The same per-target answers flattened, each naming its target (format 1 readers).
         "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
@@ -107,9 +107,11 @@ def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer
     }
 
 
-def _target_kind(api: ApiCatalog, target: str) -> dict[str, Any]:
-    profile = api.definition.targets.get(target)
-    return {"kind": profile.kind if profile else None, "models": profile.models if profile else ""}
+def _target_kind(api: ApiCatalog, run: TargetRun) -> dict[str, Any]:
+    profile = api.definition.targets.get(run.target)
+    if profile is None:  # a submission (catalog.runs.submissions) says its own kind: "vendor tenant"
+        return {"kind": run.meta.get("kind"), "models": ""}
+    return {"kind": profile.kind, "models": profile.models}
 
 
 def export_data(publication: Publication) -> dict[str, Any]:
