@@ -210,3 +210,58 @@ def test_anonymous_counts_are_per_method_and_writes_are_not_shown_as_anonymous(p
     section = page.locator("section:has(h2#createproject)")
     documented = section.locator(".evidence-documented p").first
     assert "accessible anonymously" not in documented.locator("strong").all_inner_texts()
+
+
+def test_the_home_grid_links_every_api_and_bad_state_to_its_sentence(page):
+    grid = page.locator("table.authcat-grid")
+    assert grid.locator("tbody tr").count() == 5  # every bundled API
+    headers = grid.locator("thead th.state").all_inner_texts()
+    assert {"malformed", "unknown-token", "revoked"} <= set(headers)
+    # One colour per answer, and a legend of the answers the grid uses.
+    used = set(grid.locator("td.grid-cell").evaluate_all("cs => cs.map(c => c.dataset.outcome)"))
+    legend = set(page.locator(".authcat-grid-block .legend-swatch").all_inner_texts())
+    assert used <= legend, (used, legend)
+    row = grid.locator("tbody tr", has=page.get_by_role("link", name="Jira Cloud platform REST API"))
+    revoked = row.locator("td.grid-cell").nth(headers.index("revoked"))
+    assert "as-valid" in revoked.inner_text() and "reported" in revoked.inner_text()
+    revoked.locator("a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("#in-short-revoked")
+    sentence = page.locator("li#in-short-revoked")
+    assert sentence.is_visible()
+    text = sentence.inner_text()
+    assert "(reported R1, R4)" in text and "not observable on backlot (an emulator)" in text and "watch " in text
+    # A note number leads to its note, which links to the report.
+    first_note = sentence.locator("sup a").first
+    note = page.locator(first_note.get_attribute("href"))
+    assert note.is_visible() and note.locator(".badge").inner_text() in {"observed", "reported", "documented"}
+
+
+def test_contradictions_lead_the_disagreements_and_documentation_noise_is_folded(page, base_url):
+    page.goto(base_url + "/apis/jira-cloud/index.html", wait_until="load")
+    block = page.locator(".authcat-disagreements")
+    assert block.locator("h3").first.inner_text().startswith("Observed vs reported, and report vs report")
+    rows = block.locator(".authcat-contradictions tbody tr").all_inner_texts()
+    assert any("report vs report" in r and "401 rejected" in r and "200 empty" in r for r in rows), rows
+    noise = block.locator("details.authcat-marker-noise")
+    assert noise.count() == 1 and noise.get_attribute("open") is None
+    assert not noise.locator("table").is_visible()
+    assert "disagrees with itself on" in noise.locator("summary").inner_text()
+
+
+@pytest.mark.parametrize("path, selector", [("/index.html", "table.authcat-summary td:first-child a, table.authcat-summary th a"),
+                                            ("/revocation.html", "table.authcat-revocation td:first-child a")])
+def test_api_names_in_tables_break_between_words_only(page, base_url, path, selector):
+    page.goto(base_url + path, wait_until="load")
+    links = page.locator(selector)
+    assert links.count() >= 3
+    # An inline link gets one box per line: never more lines than words.
+    lines_and_words = links.evaluate_all(
+        "as => as.map(a => [a.getClientRects().length, a.textContent.trim().split(/[\\s-]+/).length, a.textContent])")
+    assert all(n <= words for n, words, _ in lines_and_words), lines_and_words
+
+
+def test_the_home_page_dates_the_observations_beside_the_build(page):
+    dates = page.locator(".authcat-dates").inner_text()
+    assert dates.startswith("Generated ") and "from observations made " in dates
+    assert __import__("re").search(r"observations made (on|between) \d{4}-\d\d-\d\d", dates), dates

@@ -11,19 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.answers.columns import state_columns, state_order
+from catalog.answers.columns import bad_state_order, state_columns, state_order
 from catalog.answers.documented import disagreements
 from catalog.answers.presentations import api_presentations, scheme_words
 from catalog.answers.publication import Publication
 from catalog.answers.questions import targets_for
 from catalog.answers.recipe import client_auth
 from catalog.answers.reproduce import Snippet, snippet
+from catalog.answers.sentences import ApiSummary
+from catalog.answers.sentences import api_summary as reader_summary
 from catalog.definitions.evidence import API_WIDE, claimed_cells
 from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import OUTCOMES, UNJUDGED, VERDICTS
 from catalog.model.vocabulary import Endpoint, Outcome, Verdict, slug
 from catalog.runs.history import ChangeIndex
 from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult, TargetRun
+from catalog.site.pages.guide_pages import separation
 
 REPORT_URL = "https://github.com/authcat/authcat/issues/new"
 
@@ -135,6 +138,15 @@ def _claims_row_order(item: tuple[str, dict]) -> tuple[bool, str]:
     return (key != API_WIDE, endpoint.path if endpoint else "")
 
 
+def _separations(publication: Publication, api: ApiCatalog) -> list[tuple[str, list[str]]]:
+    """Per target whose valid credential was recognised, the guide's plain sentences on what tells
+    the states apart: the API page says them too, so a reader need not open the guide for them."""
+    answers = publication.answers.get(api.name)
+    runs = {run.target: run for run in api.runs}
+    return [(mine.target, separation(runs[mine.target], mine.signals)) for mine in (answers.targets if answers else ())
+            if mine.recognition.recognised and mine.target in runs]
+
+
 @hookimpl(trylast=True)
 def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> list[tuple[str, str]]:
     data = publication.data
@@ -142,7 +154,17 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
     common = {"publication": publication, "outcomes": OUTCOMES, "verdicts": VERDICTS, "report_url": REPORT_URL}
     summaries = {name: api_summary(api) for name, api in data.apis.items()}
     targets = {name: targets_for(api) for name, api in data.apis.items()}
-    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets, **common))]
+    # The days the observations were made, beside "generated" (a build is not an observation).
+    observed_on = sorted({date[:10] for s in summaries.values() for _, _, date in s["targets"] if date})
+    bad_order = bad_state_order(data)
+    in_short: dict[str, ApiSummary] = {name: reader_summary(api, bad_order, publication.answers.get(name))
+                                       for name, api in data.apis.items()}
+    grid_states = [st for st in bad_order if any(x.state == st for r in in_short.values() for x in r.sentences)]
+    grid_outcomes = {x.headline for r in in_short.values() for x in r.sentences}
+    grid_legend = [(o, *OUTCOMES[o]) for o in OUTCOMES if o in grid_outcomes]
+    pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets,
+                                 observed_on=observed_on, in_short=in_short, grid_states=grid_states,
+                                 grid_legend=grid_legend, grid_extra=sorted(grid_outcomes - set(OUTCOMES)), **common))]
     changes = ChangeIndex(data.changes)  # indexed once: one lookup per endpoint page section
     for name, api in sorted(data.apis.items()):
         groups = group_views(api)
@@ -155,7 +177,8 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
             "api.md.j2", api=api, groups=groups, matrices=matrices, summary=summaries[name],
             questions=publication.questions.get(name, ()), targets=targets_for(api),
             legend=[(o, *OUTCOMES[o]) for o in outcomes_used(data, name)],
-            disagreements=disagreements(api), presentations=_presentations(data, api), evidence=evidence, **common,
+            disagreements=disagreements(api), presentations=_presentations(data, api), evidence=evidence,
+            in_short=in_short[name], separations=_separations(publication, api), **common,
         )))
         reproduce = _reproduce(data, api, results)
         for group in groups:
