@@ -8,9 +8,8 @@ lives in ``catalog/schemas/catalog.schema.json`` and is published next to the ex
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,14 +136,32 @@ def published_schema(states: Iterable[str]) -> dict[str, Any]:
     return schema
 
 
+def export_chunks(data: dict[str, Any]) -> Iterator[str]:
+    """``catalog.json`` in pieces: one line per top-level key, one line per API.
+
+    Each piece is encoded by json's C encoder (compact: an indented document goes through the
+    pure-Python encoder, a fifth of a 2,000-endpoint build), and one API at a time, so the whole
+    document is never held in memory at once.
+    """
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    yield "{"
+    for n, (key, value) in enumerate(data.items()):
+        yield ("\n" if not n else ",\n") + encode(key) + ":"
+        if key == "apis" and isinstance(value, list):
+            yield "["
+            for i, api in enumerate(value):
+                yield ("\n" if not i else ",\n") + encode(api)
+            yield "\n]"
+        else:
+            yield encode(value)
+    yield "\n}\n"
+
+
 def write_export(publication: Publication, build_dir: Path) -> Path:
     """Write ``catalog.json`` and ``catalog.schema.json`` into the built site, each atomically."""
     data = export_data(publication)
     atomic_write(build_dir / SCHEMA_NAME, json.dumps(published_schema(publication.data.states), indent=2, ensure_ascii=False) + "\n")
-    # Streamed: json.dumps would hold the whole document and its millions of pieces at once
-    # (132 MB more peak memory at 3,000 endpoints, growing with the catalog); same bytes.
-    chunks = json.JSONEncoder(indent=1, ensure_ascii=False).iterencode(data)
-    atomic_write(build_dir / EXPORT_NAME, itertools.chain(chunks, ["\n"]))
+    atomic_write(build_dir / EXPORT_NAME, export_chunks(data))
     for name in (SCHEMA_NAME, EXPORT_NAME):
         (build_dir / name).chmod(0o644)  # published files: mkstemp makes them private
     return build_dir / EXPORT_NAME
