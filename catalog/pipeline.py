@@ -10,6 +10,7 @@ project, probe, record, build (``catalog.pipeline``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -245,4 +246,40 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[
                 problem(f"states/{base}", f"the {base} baseline is missing: no cell can be judged without it")
         for found in submissions.looks_like_credential(doc):
             problem("", f"{found}: a submission holds no credential")
+    out += _lint_revocations(data_dir, apis)
     return out
+
+
+_REVOCATION_KEYS = {"submission": int, "api": str, "target": str, "kind": str, "revocation": dict}
+
+
+def _lint_revocations(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[Problem]:
+    """Submitted revocation measurements: their shape, their API and endpoint, no credential."""
+    out: list[Problem] = []
+    for path in submissions.revocation_paths(data_dir):
+        api = path.parent.parent.name
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            out.append(Problem(str(path), 1, "", f"not valid JSON: {exc}"))
+            continue
+        wrong = [k for k, kind in _REVOCATION_KEYS.items() if not isinstance(doc.get(k), kind)]
+        extra = sorted(set(doc) - set(_REVOCATION_KEYS)) if isinstance(doc, dict) else []
+        for key in [*wrong, *extra]:
+            out.append(Problem(str(path), 1, key, "missing or of the wrong type" if key in wrong else "not a field "
+                               "of a revocation submission"))
+        if wrong or extra:
+            continue
+        definition = apis.get(api)
+        endpoint = doc["revocation"].get("endpoint")
+        if doc["api"] != api or doc["kind"] != submissions.KIND or not re.fullmatch(r"tenant-[0-9a-f]{16}", doc["target"]):
+            out.append(Problem(str(path), 1, "api", f"expected api {api!r}, kind {submissions.KIND!r} and a tenant key"))
+        elif definition is None or definition.endpoint(str(endpoint)) is None:
+            out.append(Problem(str(path), 1, "revocation/endpoint", f"{api} has no endpoint {endpoint!r}"))
+        extra_fields = sorted(set(doc["revocation"]) - set(submissions.MEASUREMENT_FIELDS))
+        if extra_fields:
+            out.append(Problem(str(path), 1, "revocation", f"not fields of a measurement: {', '.join(extra_fields)}"))
+        for found in submissions.looks_like_credential(doc):
+            out.append(Problem(str(path), 1, "", f"{found}: a submission holds no credential"))
+    return out
+

@@ -14,7 +14,6 @@ anything shaped like a credential; one hit and nothing is written.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,8 +37,6 @@ from catalog.secrets.scrub import Scrubber
 from catalog.targets.readiness import is_ready, profile_base_url
 from catalog.targets.secret_refs import SecretRefError, profile_credentials
 
-SALT_ENV = "AUTHCAT_TENANT_SALT"
-
 # How to make a state a tenant lacks: the credential a contributor can keep for it.
 HOW_TO_ADD = {
     "revoked": "a token you created and then revoked (keep it: a revoked token stays revoked)",
@@ -59,18 +56,17 @@ def _say(message: str) -> None:
 
 
 def salt() -> bytes:
-    """The contributor's own salt for the tenant key: ``$AUTHCAT_TENANT_SALT``, else a random one
-    kept in the user's config folder (never in the repository), made on first use."""
-    if value := os.environ.get(SALT_ENV):
-        return value.encode()
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "authcat"
-    path = config / "tenant-salt"
-    if not path.exists():
-        config.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    """The contributor's own salt (``catalog.runs.submissions.salt``)."""
+    return submissions.salt(os.environ, Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"))
+
+
+def write_checked(doc: Mapping[str, Any], out: Path, canaries: Scrubber, private: submissions.Private) -> None:
+    """Write a submission only when :func:`catalog.runs.submissions.problems` finds nothing in it."""
+    text = dumps(doc)
+    if found := submissions.problems(text, canaries, private):
+        raise SubmissionRefused(f"not written: {'; '.join(found)}. This is a bug in authcat's scrubbing: please report "
+                                "it without the file")
+    atomic_write(out, text)
 
 
 def _discovered(run: TargetRun) -> tuple[str, ...]:
@@ -146,12 +142,7 @@ def collect_run(root: Path, hooks: Hooks, api: str, target: str, out: Path, rate
     tenant = submissions.tenant_key(submissions.origin_of(base_url), salt())
     doc = submissions.build(run, vendor=definition.api.title, tenant=tenant, keys=template_keys(definition),
                             private=private)
-    text = dumps(doc)
-    canaries = Scrubber(credentials.secrets(), identities)
-    if found := submissions.problems(text, canaries, private):
-        raise SubmissionRefused(f"not written: {'; '.join(found)}. This is a bug in authcat's scrubbing: please report "
-                                "it without the file")
-    atomic_write(out, text)
+    write_checked(doc, out, Scrubber(credentials.secrets(), identities), private)
     if missing := _missing(run):
         _say("states this tenant could not provide (they stay n/a in the submission):")
         for line in missing:

@@ -19,6 +19,7 @@ import click
 
 from catalog.answers.publication import Publication
 from catalog.cli import Context
+from catalog.commands import collect
 from catalog.definitions.loader import ApiDefinition, load_api
 from catalog.engine.probe import Prober, ProbeSettings
 from catalog.engine.revocation_latency import Measurement, Poll, WatchPlan, format_duration
@@ -30,9 +31,10 @@ from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import WatchError
 from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State, TargetProfile
+from catalog.runs import submissions
 from catalog.runs.results import SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem
-from catalog.secrets.scrub import Scrubber
+from catalog.secrets.scrub import Scrubber, seal_value
 from catalog.targets.launchers import Revocable
 from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import TargetPool
@@ -159,9 +161,13 @@ def build_plan(root: Path, hooks: Hooks, api: str, target: str, endpoint_id: str
 @click.option("--confirm", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Polls in a row the new answer must hold before the watch stops.")
 @click.option("--no-record", is_flag=True, help="Print the measurement; do not store it under site/data.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your own tenant: write the measurement as a submission to share (no URL, identity or key "
+                   "of the tenant), instead of storing it under site/data.")
 @click.pass_obj
 def watch_revocation(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str | None, revoke_by: str | None,
-                     identity_env: str | None, interval: float, max_wait: float, confirm: int, no_record: bool) -> None:
+                     identity_env: str | None, interval: float, max_wait: float, confirm: int, no_record: bool,
+                     out: Path | None) -> None:
     """Measure how long a token keeps working after you revoke it.
 
     Takes a baseline (the token's answer and the anonymous answer), tells you to revoke the token,
@@ -170,8 +176,10 @@ def watch_revocation(ctx: Context, api: str, target: str, endpoint_id: str, toke
     """
     args = (ctx, api, target, endpoint_id, token_env, identity_env, interval, max_wait, confirm, no_record)
     if not revoke_by:
-        _watch(*args)
+        _watch(*args, out=out)
         return
+    if out is not None:
+        raise WatchError("--out shares a measurement on your own tenant: a target a plugin starts is no tenant")
     root = ctx.project.root
     _, profile = load_profile(root, api, target)
     if not profile.launcher:
@@ -187,7 +195,7 @@ def watch_revocation(ctx: Context, api: str, target: str, endpoint_id: str, toke
 
 def _watch(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str | None, identity_env: str | None,
            interval: float, max_wait: float, confirm: int, no_record: bool,
-           launched: RunningTarget | None = None, revocable: Revocable | None = None) -> None:
+           launched: RunningTarget | None = None, revocable: Revocable | None = None, out: Path | None = None) -> None:
     root = ctx.project.root
     plan = build_plan(root, ctx.hooks, api, target, endpoint_id, token_env, identity_env, interval, max_wait,
                       confirm, launched, revocable)
@@ -215,9 +223,23 @@ def _watch(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str
     except WatchError as exc:
         raise WatchError(plan.scrub(str(exc))) from None
     click.echo(measurement.describe())
-    if not no_record:
+    if out is not None:
+        _submit(ctx, plan, measurement, out)
+    elif not no_record:
         path = record_measurement(ctx.project.data, measurement, plan.scrub)
         _echo(f"stored in {path}")
+
+
+def _submit(ctx: Context, plan: WatchPlan, measurement: Measurement, out: Path) -> None:
+    """The measurement as a submission (``catalog.runs.submissions.revocation``), checked like
+    ``collect``'s before it is written."""
+    private = submissions.Private(plan.url)
+    tenant = submissions.tenant_key(submissions.origin_of(plan.url), collect.salt())
+    doc = submissions.revocation(seal_value(measurement.to_dict(), plan.scrub), plan.api.name, tenant, private)
+    collect.write_checked(doc, out, plan.scrub, private)
+    click.echo(f"Written to {out}: the measurement, the tenant only as {doc['target']}. To submit it, copy it to "
+               f"site/data/submissions/{plan.api.name}/revocation/{doc['target']}-{measurement.date[:10]}.json and "
+               "open a pull request.")
 
 
 @hookimpl(trylast=True)
@@ -234,7 +256,9 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
     rows: list[dict] = []  # the overview: measured latencies beside reported ones, per API
     for name, api in sorted(data.apis.items()):
         title = api.definition.api.title
-        measurements = load_measurements(data.data_dir, name)
+        # Measured here, and on users' own tenants (submissions, labelled "vendor tenant").
+        measurements = sorted([*load_measurements(data.data_dir, name), *submissions.revocations(data.data_dir, name)],
+                              key=lambda m: m.get("date", ""), reverse=True)
         latest: dict[tuple, dict] = {}
         for m in measurements:  # newest first: the latest per target, endpoint and way of revoking
             latest.setdefault((m.get("target"), m.get("endpoint"), m.get("revoked_by")), m)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -258,6 +259,55 @@ def problems(text: str, credentials: Scrubber, private: Private | None = None) -
         out.append("it holds the tenant's address, an identity, or a value discovered on the tenant")
     out += looks_like_credential(doc)
     return out
+
+
+# --- Revocation latency measured on one's own tenant ----------------------------------------------
+
+REVOCATION = "revocation"  # site/data/submissions/<api>/revocation/<id>.json
+MEASUREMENT_FIELDS = ("endpoint", "method", "path", "date", "interval_s", "max_wait_s", "baseline", "from_outcome",
+                "to_outcome", "first_changed_after_s", "last_unchanged_after_s", "settled", "polls", "noise",
+                "transitions", "target_version", "authcat_version", "revoked_by")
+
+
+def revocation(measurement: Mapping[str, Any], api: str, tenant: str, private: Private) -> dict[str, Any]:
+    """A ``watch-revocation`` measurement made shareable: the tenant as its key, nothing else of it."""
+    kept = {k: measurement[k] for k in MEASUREMENT_FIELDS if k in measurement}
+    doc = {"submission": FORMAT, "api": api, "target": f"tenant-{tenant}", "kind": KIND, REVOCATION: kept}
+    return private.scrubber().deep(doc)
+
+
+def revocation_paths(data_dir: Path, api: str | None = None) -> list[Path]:
+    root = data_dir / FOLDER
+    if not root.is_dir():
+        return []
+    pattern = f"{api}/{REVOCATION}/*.json" if api else f"*/{REVOCATION}/*.json"
+    return sorted(p for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
+
+
+def revocations(data_dir: Path, api: str) -> list[dict[str, Any]]:
+    """The submitted measurements of ``api`` as the revocation page shows them (kind, tenant key)."""
+    out = []
+    for path in revocation_paths(data_dir, api):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        out.append({**doc[REVOCATION], "api": api, "target": doc["target"], "kind": KIND})
+    return out
+
+
+def salt(env: Mapping[str, str], config_home: Path) -> bytes:
+    """The contributor's own salt for the tenant key: ``$AUTHCAT_TENANT_SALT``, else a random one
+    kept in their config folder (never in the repository), made on first use."""
+    if value := env.get(SALT_ENV):
+        return value.encode()
+    path = config_home / "authcat" / "tenant-salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+SALT_ENV = "AUTHCAT_TENANT_SALT"
 
 
 def read(path: Path) -> TargetRun:
