@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.model.vocabulary import Outcome, Verdict
+from catalog.model.judgement import UNJUDGED
+from catalog.model.vocabulary import Outcome
 from catalog.runs.results import ApiCatalog, TargetRun
 
 TENANT_KIND = "vendor tenant"  # the kind of target a submission is (catalog.runs.submissions.KIND)
-_UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 
 
 def is_tenant(run: TargetRun) -> bool:
@@ -86,7 +86,7 @@ def tenant_cells(api: ApiCatalog) -> dict[str, dict[str, TenantCell]]:
     for run in tenant_runs(api):
         date = (run.meta.get("date") or "undated")[:10]
         for endpoint_id, result in run.endpoints.items():
-            if result.verdict in _UNJUDGED:
+            if result.verdict in UNJUDGED:
                 continue
             for state, cell in result.cells.items():
                 if cell.outcome == Outcome.NOT_AVAILABLE:
