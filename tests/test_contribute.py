@@ -14,13 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import cli, hooks
 from catalog.commands.contribute import append_entry, derive_id
 from catalog.definitions.loader import load_api
 from catalog.engine.runner import CACHE_ENV
-from tests.support.project import AUTHCAT, CACHE, cli_env, copy_project
+from tests.support.project import CACHE, copy_project, run_cli
 
 PLUGINS_JSON = ["--api", "datasette", "--group", "data", "--method", "GET", "--path", "/-/plugins.json",
                 "--summary", "Installed plugins", "--docs", "https://docs.datasette.io/en/latest/introspection.html",
@@ -34,15 +32,14 @@ def root(tmp_path) -> Path:
 
 
 def new(root: Path, *args: str, input: str | None = None):
-    hooks().register_commands(cli)
-    return CliRunner().invoke(cli, ["--root", str(root), "new", *args], input=input)
+    return run_cli(root, "new", *args, input=input)
 
 
 def test_appends_to_a_hand_written_file_without_touching_its_bytes(root):
     group_file = root / "endpoints" / "datasette" / "data.yaml"
     before = group_file.read_bytes()
     result = new(root, *PLUGINS_JSON)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     after = group_file.read_bytes()
     assert after.startswith(before)
     assert after[len(before):].decode() == (
@@ -63,7 +60,7 @@ def test_follows_the_indent_of_the_file_it_appends_to():
 
 def test_creates_the_group_file_when_missing(root):
     result = new(root, "--api", "jira-cloud", "--group", "Hand picked", "--method", "get", "--path", "/rest/api/2/myself")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     text = (root / "endpoints" / "jira-cloud" / "hand-picked.yaml").read_text()
     assert text == "group: Hand picked\nendpoints:\n  - id: get-rest-api-2-myself\n    method: GET\n    path: /rest/api/2/myself\n"
     assert derive_id("GET", "/rest/api/3/issue/{key}") == "get-rest-api-3-issue-key"
@@ -72,7 +69,7 @@ def test_creates_the_group_file_when_missing(root):
 def test_asks_for_what_is_not_given(root):
     answers = "datasette\nextra\nGET\n/-/threads.json\nThreads\n\n\n"  # summary, no docs, default id
     result = new(root, input=answers)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     assert "Path (relative, starts with /)" in result.output
     entry = load_api(root / "endpoints" / "datasette").endpoint("get-threads-json")
     assert (entry.path, entry.summary, entry.docs) == ("/-/threads.json", "Threads", None)
@@ -87,7 +84,7 @@ def test_refuses_duplicates_and_leaves_the_file_alone(root, args, message):
     group_file = root / "endpoints" / "datasette" / "data.yaml"
     before = group_file.read_bytes()
     result = new(root, "--api", "datasette", "--group", "data", "--method", "GET", *args)
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert message in result.output
     assert group_file.read_bytes() == before
 
@@ -100,10 +97,10 @@ def test_new_and_lint_agree(root):
 
     ok = new(root, "--api", "datasette", "--group", "data", "--method", "GET", "--id", "other-table",
              "--path", "/{database}/{other_table}.json")
-    assert ok.exit_code == 0, ok.output
+    assert ok.returncode == 0, ok.output
     load_api(root / "endpoints" / "datasette")  # lint accepts it too
     guide = new(root, "--api", "datasette", "--group", "Guide", "--method", "GET", "--path", "/-/x.json")
-    assert guide.exit_code != 0 and "guide.html" in guide.output
+    assert guide.returncode != 0 and "guide.html" in guide.output
     assert not (root / "endpoints" / "datasette" / "guide.yaml").exists()
     data = root / "endpoints" / "datasette" / "data.yaml"
     data.write_text(data.read_text() + "  - {id: again, method: GET, path: /-/versions.json}\n")
@@ -115,11 +112,11 @@ def test_an_invalid_entry_is_rolled_back_with_the_loader_s_message(root):
     data = root / "endpoints" / "datasette" / "data.yaml"
     before = data.read_bytes()
     result = new(root, "--api", "datasette", "--group", "data", "--method", "GET", "--path", "/x", "--docs", "http://insecure")
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert re.search(r"datasette/data\.yaml:\d+: endpoints\[\d+\]\.docs: 'http://insecure' does not match", result.output)
     assert "nothing was written" in result.output and data.read_bytes() == before
     result = new(root, "--api", "datasette", "--group", "brand new", "--method", "GET", "--path", "/a/../admin")
-    assert result.exit_code == 2 and "'.' or '..'" in result.output
+    assert result.returncode == 2 and "'.' or '..'" in result.output
     assert not (root / "endpoints" / "datasette" / "brand-new.yaml").exists()
 
 
@@ -127,26 +124,23 @@ def test_refuses_generated_files_and_unknown_apis(root):
     myself = root / "endpoints" / "jira-cloud" / "myself.yaml"
     before = myself.read_bytes()
     result = new(root, "--api", "jira-cloud", "--group", "myself", "--method", "GET", "--path", "/rest/api/3/mine")
-    assert result.exit_code == 1 and "generated by `authcat import-openapi`" in result.output
+    assert result.returncode == 1 and "generated by `authcat import-openapi`" in result.output
     assert myself.read_bytes() == before
     result = new(root, "--api", "gitlab", "--group", "x", "--method", "GET", "--path", "/x")
-    assert result.exit_code == 1 and "no API named 'gitlab'" in result.output and "datasette" in result.output
+    assert result.returncode == 1 and "no API named 'gitlab'" in result.output and "datasette" in result.output
 
 
 def test_lint_suggests_the_field_a_typo_meant(root):
     (root / "endpoints" / "datasette" / "typo.yaml").write_text(
         "endpoints:\n  - id: typo\n    method: GET\n    path: /-/typo.json\n    colection_pointer: /items\n")
-    hooks().register_commands(cli)
-    result = CliRunner().invoke(cli, ["--root", str(root), "lint"])
-    assert result.exit_code == 2
+    result = run_cli(root, "lint")
+    assert result.returncode == 2
     assert ("endpoints/datasette/typo.yaml:5: endpoints[0].colection_pointer: "
             "unknown field `colection_pointer`, did you mean `collection`?") in result.output
 
 
 def _authcat(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = cli_env({CACHE_ENV: os.environ.get(CACHE_ENV, str(CACHE))})
-    result = subprocess.run([*AUTHCAT, "--root", str(root), *args], capture_output=True, text=True,
-                            timeout=timeout, env=env)
+    result = run_cli(root, *args, env={CACHE_ENV: os.environ.get(CACHE_ENV, str(CACHE))}, timeout=timeout)
     assert result.returncode == 0, f"authcat {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result
 

@@ -6,12 +6,10 @@ import json
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import cli
 from catalog.definitions.loader import load_all
 from catalog.model.errors import DefinitionError
-from tests.support.project import REPO
+from tests.support.project import REPO, run_cli
 
 
 def test_committed_definitions_lint_clean():
@@ -89,8 +87,8 @@ def test_broken_yaml_fails_the_cli_and_leaves_data_untouched(project, command):
     write_group(project, "endpoints:\n  - id: x\n    method: [GET\n")
     data = project.data
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
-    result = CliRunner().invoke(cli, ["--root", str(project.root), *command])
-    assert result.exit_code != 0
+    result = run_cli(project.root, *command)
+    assert result.returncode != 0
     assert "endpoints/jira-cloud/broken.yaml:3" in result.output
     after = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
     assert after == before

@@ -4,22 +4,17 @@ observations: catalog.json validates against the published schema and carries ev
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import pytest
 
-from tests.support.project import REPO, copy_project
+from tests.support.project import REPO, copy_project, run_cli
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("export") / "project")
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog", "--root", str(root), "build"],
-        capture_output=True, text=True, timeout=240,
-    )
+    done = run_cli(root, "build", timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     return root
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import DefinitionError
-from tests.support.project import AUTHCAT, cli_env
+from tests.support.project import start_cli
 
 CORPUS = Path(__file__).parent / "hostile"
 LINT_TIMEOUT = 30.0
@@ -90,8 +89,7 @@ def lint(root: Path) -> Linted:
     """Run ``authcat lint`` in a child; kill it after the timeout; read its own peak RSS."""
     started = time.monotonic()
     with open(root / "lint.out", "w+b") as out:
-        proc = subprocess.Popen([*AUTHCAT, "--root", str(root), "lint"], stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=cli_env({"COLUMNS": "400"}), cwd=root)
+        proc = start_cli(root, "lint", env={"COLUMNS": "400"}, stdout=out, text=False)
         killed = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

@@ -27,7 +27,7 @@ from catalog.runs.lock import BUSY_EXIT, project_lock
 from tests.servers import kill_plugin
 from tests.servers.fault_server import FaultServer
 from tests.servers.launcher_plugin import install_entry_point
-from tests.support.project import AUTHCAT, REPO, cli_env, make_project, role_env, run_cli
+from tests.support.project import REPO, make_project, role_env, run_cli, start_cli
 
 OK_ENDPOINTS = [{"id": f"ok-{i}", "method": "GET", "path": f"/ok-{i}", "collection": "/values"} for i in range(1, 5)]
 STALL = {"id": "stall", "method": "GET", "path": "/stall"}
@@ -79,8 +79,7 @@ def test_sigkill_mid_probe_leaves_previous_observations_untouched(tmp_path):
 
         target_file = root / "endpoints" / "killed" / "targets" / "remote.yaml"
         target_file.write_text(yaml.safe_dump(remote("remote", "KILL", timeout=120, retries=0)))
-        proc = subprocess.Popen([*AUTHCAT, "--root", str(root), "probe", "--refresh"], env=cli_env(env), cwd=root,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        proc = start_cli(root, "probe", "--refresh", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             # A progress write has happened (the fast endpoints are in it); /stall never answers.
             wait_for(progress_has(folder / "remote.partial.json", OK_IDS), 60, "a progress write")
@@ -111,8 +110,7 @@ def test_signal_stops_servers_and_the_next_run_resumes(tmp_path, sig, code, mess
     folder = root / "site" / "data" / "observations" / "resumed"
     partial = folder / "local.partial.json"
 
-    proc = subprocess.Popen([*AUTHCAT, "--root", str(root), "probe"], env=cli_env(env), cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    proc = start_cli(root, "probe", env=env, stderr=subprocess.PIPE)
     try:
         wait_for(progress_has(partial, OK_IDS), 60, "the four fast endpoints to be saved as progress")
         server_pid = int(pidfile.read_text())
@@ -185,8 +183,7 @@ def test_one_writer_per_project(tmp_path):
         assert "is busy: `authcat run` (pid " in busy.stderr and "pass --wait" in busy.stderr
         assert "Traceback" not in busy.stderr
         assert not (root / "site" / "build").exists(), "the refused build wrote nothing"
-        waiting = subprocess.Popen([*AUTHCAT, "--root", str(root), "build", "--wait"], env=cli_env(), cwd=root,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        waiting = start_cli(root, "build", "--wait", stderr=subprocess.PIPE)
         try:
             wait_for(lambda: _flock_waiters(waiting.pid), 30, "the second build to queue on the lock")
             assert not (root / "site" / "build").exists()

@@ -8,8 +8,6 @@ reading — any ``$ref`` that names a URL, an absolute path or a file outside th
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import yaml
 from catalog.definitions.loader import load_api
 from catalog.importers.openapi.importer import import_openapi, is_generated
 from catalog.model.errors import DefinitionError
+from tests.support.project import run_cli
 
 REPO = Path(__file__).parents[1]
 MATRIX = REPO / "specs" / "matrix-client-server"
@@ -165,10 +164,7 @@ def test_cli_error_has_no_traceback(tmp_path):
     spec = _spec_folder(tmp_path, "../../../../etc/passwd")
     root = tmp_path / "project"
     api_folder(root / "endpoints")
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog", "--root", str(root), "import-openapi", str(spec), "--api", "matrix"],
-        capture_output=True, text=True, timeout=120,
-    )
+    done = run_cli(root, "import-openapi", str(spec), "--api", "matrix")
     assert done.returncode != 0
     assert "spec/area.yaml:15: $ref: '../../../../etc/passwd' points outside the spec's folder" in done.stderr
     assert "Traceback" not in done.stderr

@@ -21,7 +21,7 @@ import yaml
 
 from catalog.targets.process import sweep_stale
 from tests.servers.launcher_plugin import install_entry_point
-from tests.support.project import AUTHCAT, REPO, cli_env, make_project
+from tests.support.project import REPO, make_project, start_cli
 
 OK_ENDPOINTS = [{"id": f"ok-{i}", "method": "GET", "path": f"/ok-{i}", "collection": "/values"} for i in range(1, 5)]
 STALL = {"id": "stall", "method": "GET", "path": "/stall"}
@@ -76,8 +76,7 @@ def setup(tmp_path: Path, slow_start: bool):
     env = {"PYTHONPATH": os.pathsep.join([str(REPO), str(install_entry_point(tmp_path / "plugins"))]),
            "AUTHCAT_LOAD_PLUGINS": "faultlauncher", "AUTHCAT_CACHE_DIR": str(tmp_path / "cache"),
            "TMPDIR": str(tmp), marker: "1"}
-    proc = subprocess.Popen([*AUTHCAT, "--root", str(root), "probe", "--refresh"], env=cli_env(env), cwd=root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    proc = start_cli(root, "probe", "--refresh", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return root, proc, pids, marker, tmp
 
 

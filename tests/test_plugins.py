@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import cli
 from catalog.hooks import specs as hookspecs
 from catalog.hooks.manager import DEFAULT_PLUGINS, LOAD_ENV, Hooks, PluginError, get_plugin_manager
 from catalog.hooks.specs import hookimpl
 from catalog.model.vocabulary import NotAvailable, Presentation, StateFamily, TokenState
+from tests.support.project import REPO, run_cli
 
 HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("authcat_"))
 
@@ -106,12 +105,12 @@ def test_misspelt_hook_is_an_error():
 
 
 def test_plugins_command_lists_hooks_per_plugin():
-    result = CliRunner().invoke(cli, ["plugins"])
-    assert result.exit_code == 0
+    result = run_cli(REPO, "plugins")
+    assert result.returncode == 0
     assert "authcat_plugins.states" in result.output
     assert "authcat_register_states" in result.output
 
 
 def test_states_command_lists_every_state():
-    result = CliRunner().invoke(cli, ["states"])
-    assert result.exit_code == 0 and "wrong-identity" in result.output
+    result = run_cli(REPO, "states")
+    assert result.returncode == 0 and "wrong-identity" in result.output

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from catalog.commands.watch_revocation import build_plan
 from catalog.engine import revocation_latency as revocation
@@ -24,7 +23,7 @@ from catalog.hooks.manager import Hooks, get_plugin_manager
 from catalog.pipeline import Project, build
 from tests.servers.fault_server import FaultServer
 from tests.servers.revocation import RevocationServer
-from tests.support.project import AUTHCAT, cli_env, make_project, run_cli
+from tests.support.project import REPO, make_project, run_cli, start_cli
 
 TOKEN = "rvk_CANARY_7f3a9c1e5b2d4f60"  # a canary: must never appear in anything authcat writes
 DELAY = 3.0
@@ -52,11 +51,9 @@ def _plan(root: Path, server: RevocationServer, monkeypatch, interval: float, ma
 def test_cli_measures_the_delay_and_stores_it_without_the_token(tmp_path):
     with RevocationServer(TOKEN, delay=DELAY, mode="anonymous") as server:
         root = _project(tmp_path, server)
-        cmd = [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote",
-               "--endpoint", "me", "--token-env", "REV_TOKEN", "--interval", str(INTERVAL), "--max-wait", "15",
-               "--confirm", "2"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=cli_env({"REV_TOKEN": TOKEN, "REV_URL": server.url}))
+        proc = start_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
+                         "--token-env", "REV_TOKEN", "--interval", str(INTERVAL), "--max-wait", "15", "--confirm", "2",
+                         env={"REV_TOKEN": TOKEN, "REV_URL": server.url}, stderr=subprocess.PIPE)
         stderr_lines = []
         deadline = time.monotonic() + 30
         admin = httpx.Client(timeout=5)  # made beforehand: building a client takes a while
@@ -141,10 +138,9 @@ def test_gives_up_after_max_wait_with_a_bounded_number_of_polls(tmp_path, monkey
 def test_a_token_that_does_not_work_is_refused_without_echoing_it(tmp_path):
     with RevocationServer("another-token") as server:
         root = _project(tmp_path, server)
-        result = subprocess.run(
-            [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint",
-             "me", "--token-env", "REV_TOKEN", "--interval", "0.5", "--max-wait", "2"],
-            capture_output=True, text=True, timeout=60, env=cli_env({"REV_TOKEN": TOKEN, "REV_URL": server.url}))
+        result = run_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
+                         "--token-env", "REV_TOKEN", "--interval", "0.5", "--max-wait", "2", timeout=60,
+                         env={"REV_TOKEN": TOKEN, "REV_URL": server.url})
     assert result.returncode == 1
     assert "baseline answer is HTTP 401" in result.stderr
     assert TOKEN not in result.stderr + result.stdout
@@ -152,21 +148,14 @@ def test_a_token_that_does_not_work_is_refused_without_echoing_it(tmp_path):
 
 
 def test_refuses_a_launched_target_and_a_missing_token(tmp_path):
-    from catalog.cli import cli, hooks
-
-    hooks().register_commands(cli)
-    runner = CliRunner()
-    repo = Path(__file__).resolve().parents[1]
-    args = ["--root", str(repo), "watch-revocation", "--api", "datasette", "--target", "local", "--endpoint", "actor",
-            "--token-env", "REV_TOKEN_UNSET"]
-    result = runner.invoke(cli, args, env={"REV_TOKEN_UNSET": ""})
-    assert result.exit_code == 1 and "started locally" in result.output
+    result = run_cli(REPO, "watch-revocation", "--api", "datasette", "--target", "local", "--endpoint", "actor",
+                     "--token-env", "REV_TOKEN_UNSET", env={"REV_TOKEN_UNSET": ""})
+    assert result.returncode == 1 and "started locally" in result.output
     with RevocationServer(TOKEN) as server:
         root = _project(tmp_path, server)
-        result = runner.invoke(cli, ["--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote",
-                                     "--endpoint", "me", "--token-env", "REV_TOKEN_UNSET"],
-                               env={"REV_TOKEN_UNSET": "", "REV_URL": server.url})
-    assert result.exit_code == 1 and "REV_TOKEN_UNSET is not set" in result.output
+        result = run_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
+                         "--token-env", "REV_TOKEN_UNSET", env={"REV_TOKEN_UNSET": "", "REV_URL": server.url})
+    assert result.returncode == 1 and "REV_TOKEN_UNSET is not set" in result.output
 
 
 @pytest.mark.parametrize("source, reason", [

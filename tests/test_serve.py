@@ -3,10 +3,8 @@ serving the last good build when a rebuild fails. Run as a real subprocess on a 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,14 +15,9 @@ from catalog.commands.serve import BUILD_ID_PATH, watched
 from catalog.runs.lock import project_lock
 from catalog.targets.process import free_port
 from tests.support.browser import copy_project
-from tests.support.project import make_project
+from tests.support.project import make_project, start_cli
 
 DEADLINE_S = 90  # a build takes a few seconds; a loaded CI machine gets a generous bound
-
-
-def _authcat() -> list[str]:
-    exe = Path(sys.executable).with_name("authcat")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "catalog"]
 
 
 def wait_for(what: str, check, proc: subprocess.Popen, log: Path, timeout: float = DEADLINE_S):
@@ -45,10 +38,7 @@ def wait_for(what: str, check, proc: subprocess.Popen, log: Path, timeout: float
 def _serve(root: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*_authcat(), "--root", str(root), "serve", "--port", str(port), "--interval", "0.5"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        proc = start_cli(root, "serve", "--port", str(port), "--interval", "0.5", env={"PYTHONUNBUFFERED": "1"}, stdout=out)
     return proc, f"http://127.0.0.1:{port}"
 
 

@@ -8,14 +8,13 @@ Built once per module from the committed observations in a tmp copy of the proje
 from __future__ import annotations
 
 import html.parser
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
 from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.project import run_cli
 
 SUB_PATH_URL = "https://example.org/docs/authcat/"
 
@@ -157,9 +156,7 @@ def test_the_site_browses_and_searches_from_the_file_system(build):
 
 
 def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(portable_copy, tmp_path):
-    authcat = Path(sys.executable).with_name("authcat")
-    done = subprocess.run([str(authcat), "--root", str(portable_copy), "build", "--site-url", SUB_PATH_URL],
-                          capture_output=True, text=True, timeout=300)
+    done = run_cli(portable_copy, "build", "--site-url", SUB_PATH_URL, timeout=300)
     assert done.returncode == 0, done.stderr
     build = portable_copy / "site" / "build"
     try:

@@ -9,11 +9,8 @@ refresh-token login left to expire, the admin API's deactivation).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +25,7 @@ from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, probe
 from catalog.site.pages.guide_pages import separation
 from catalog.targets.profiles import TargetPool
-from tests.support.project import copy_project
+from tests.support.project import copy_project, run_cli, start_cli
 
 BAD = ("revoked", "expired", "deactivated")
 
@@ -118,10 +115,7 @@ def test_an_expired_token_is_accepted_where_auth_is_optional_but_a_revoked_one_i
 def test_ctrl_c_or_sigterm_during_the_run_stops_synapse(tmp_path, sig):
     """The real CLI, interrupted while it probes: Synapse (its own session) is stopped by its PID."""
     root = copy_project(tmp_path / "project", with_data=False)
-    env = {**os.environ, "AUTHCAT_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "catalog", "--root", str(root), "probe", "--api", "matrix"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True, env=env, cwd=root)
+    proc = start_cli(root, "probe", "--api", "matrix", env={"AUTHCAT_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"})
     pid = None
     try:
         deadline = time.monotonic() + 120
@@ -192,11 +186,8 @@ def test_revocation_latency_is_measured_on_synapse(watched, how, by):
 
 def test_watch_revocation_cli_needs_a_known_way_on_a_launched_target(tmp_path):
     root = copy_project(tmp_path / "project", with_data=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog", "--root", str(root), "watch-revocation", "--api", "matrix",
-         "--target", "synapse", "--endpoint", "getTokenOwner"],
-        capture_output=True, text=True, timeout=60,
-    )
+    done = run_cli(root, "watch-revocation", "--api", "matrix", "--target", "synapse", "--endpoint", "getTokenOwner",
+                   timeout=60)
     assert done.returncode != 0 and "pass --revoke" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.project import copy_project  # noqa: F401  (re-exported: the one project copy the tests use)
+from tests.support.project import (
+    copy_project,  # noqa: F401  (re-exported: the one project copy the tests use)
+    run_cli,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,8 +87,6 @@ def serve_dir(directory: Path) -> Iterator[str]:
 
 def build_site(root: Path) -> None:
     """``authcat --root <root> build`` in a subprocess, exactly as a maintainer runs it."""
-    authcat = Path(sys.executable).with_name("authcat")
-    cmd = [str(authcat)] if authcat.exists() else [sys.executable, "-m", "catalog"]
-    done = subprocess.run([*cmd, "--root", str(root), "build"], capture_output=True, text=True, timeout=300)
+    done = run_cli(root, "build", timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"authcat build failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

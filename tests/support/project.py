@@ -69,6 +69,8 @@ def role_env(env_prefix: str, secret: str, identity: str,
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: this one without AUTHCAT_* settings (only built-in plugins, the
+    default cache) unless ``extra`` sets them, no colour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHCAT_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["NO_COLOR"] = "1"
@@ -77,8 +79,28 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
+class CliRun(subprocess.CompletedProcess):
+    """A finished command: ``returncode``, ``stdout``, ``stderr``, and ``output``, both in that order."""
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            input: str | None = None) -> CliRun:
+    """``authcat --root <root> <args>`` in a child process, to its end: what a user runs, exit code
+    and all. ``input`` is typed at its prompts (otherwise stdin is empty)."""
+    done = subprocess.run(
         [*AUTHCAT, "--root", str(root), *args], capture_output=True, text=True, timeout=timeout,
-        env=cli_env(env), cwd=root, stdin=subprocess.DEVNULL,
+        env=cli_env(env), cwd=root, input=input, stdin=None if input is not None else subprocess.DEVNULL,
     )
+    return CliRun(done.args, done.returncode, done.stdout, done.stderr)
+
+
+def start_cli(root: Path, *args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
+    """:func:`run_cli` for a command a test talks to while it runs (``serve``, a probe it
+    interrupts): the started process; ``popen`` sets its output (default: piped, text)."""
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True, **popen}
+    return subprocess.Popen([*AUTHCAT, "--root", str(root), *args], env=cli_env(env), cwd=root,
+                            stdin=subprocess.DEVNULL, **options)
