@@ -86,7 +86,7 @@ def _bare_words(tree: ast.AST, words: frozenset[str]) -> list[int]:
 def test_the_code_names_states_outcomes_and_verdicts_by_the_enums():
     # One vocabulary: `State.VALID`, `Outcome.REJECTED`, `Verdict.MIXED`, never "valid" == state.
     words = frozenset({*State, *Outcome, *Verdict})
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]  # the repository
     found = {}
     for path in sorted([*root.glob("catalog/**/*.py"), *root.glob("plugins/*.py")]):
         if path.name == "vocabulary.py":
