@@ -276,10 +276,29 @@ def test_pages_fit_a_phone(visit, path):
     assert max(overflow[:2]) <= overflow[2], overflow
 
 
+def shown_states(page) -> list[str]:
+    return matrix(page).locator("thead th.state").evaluate_all(
+        "ths => ths.filter(th => getComputedStyle(th).display !== 'none').map(th => th.dataset.state)")
+
+
 def test_matrix_is_usable_on_a_phone(visit):
     v = visit(MATRIX, PHONE, settle=True)
     page = v.page
     box = matrix(page).locator(".matrix-scroll")
+    # One state's column at a time, a bad credential first (not only the legitimate callers' columns
+    # that fit on the left), and a picker for any other.
+    picker = matrix(page).locator("select[data-view=state]")
+    assert picker.is_visible()
+    assert shown_states(page) == ["malformed"]
+    cells = matrix(page).locator("tbody tr:not([hidden]) td.cell").evaluate_all(
+        "tds => tds.filter(td => getComputedStyle(td).display !== 'none').map(td => td.dataset.state)")
+    assert cells and set(cells) == {"malformed"}
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "one column fits the phone's width"
+    picker.select_option("anonymous")
+    assert shown_states(page) == ["anonymous"]
+    # Every state at once is still there: the matrix then scrolls sideways inside its box.
+    picker.select_option("")
+    assert len(shown_states(page)) > 5
     widths = box.evaluate("b => [b.scrollWidth, b.clientWidth, getComputedStyle(b).overflowX]")
     assert widths[0] > widths[1] and widths[2] == "auto", widths  # the matrix scrolls inside its box
     for control in ("input[data-filter=q]", "select[data-filter=verdict]"):

@@ -201,6 +201,10 @@ def test_the_matrix_fits_1440_px_and_has_a_skip_link_permalinks_and_reachable_no
     page.wait_for_selector("[data-authcat-matrix][data-ready]", state="attached")
     box = page.locator(".matrix-scroll").first
     assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), box.evaluate("b => [b.scrollWidth, b.clientWidth]")
+    # Every state's column at this width: the one-state picker is for phones.
+    assert not page.locator("select[data-view=state]").first.is_visible()
+    assert page.locator("[data-authcat-matrix] thead th.state").first.evaluate(
+        "th => [...th.parentElement.querySelectorAll('th.state')].every(h => getComputedStyle(h).display !== 'none')")
     # The skip link jumps past the matrix: keyboard users need not tab through every cell.
     skip = page.get_by_role("link", name="Skip the matrix").first
     target = skip.get_attribute("href")

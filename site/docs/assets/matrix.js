@@ -4,6 +4,7 @@
 // No dependencies. Material's instant navigation re-renders pages, so setup runs on each document$.
 (function () {
   var KEYS = ["q", "verdict", "state", "outcome", "unobserved"];
+  var unnamed = 0;
 
   function params() {
     var out = {};
@@ -77,6 +78,29 @@
       }
     }
 
+    // Phones: one state's column at a time (a caniuse-like list per state), picked here; the rule
+    // lives in a media query, so wider screens keep every column whatever is picked.
+    var picker = root.querySelector("select[data-view=state]");
+    var style = document.createElement("style");
+    root.appendChild(style);
+    if (!root.id) root.id = "authcat-matrix-" + (++unnamed);
+    function view() {
+      var st = picker ? picker.value : "";
+      var quoted = st.replace(/["\\]/g, "\\$&");
+      style.textContent = st ? "@media (max-width: 44.984375em) { #" + root.id + " .authcat-matrix [data-state]:not([data-state=\"" +
+        quoted + "\"]) { display: none; } #" + root.id + " .authcat-matrix thead th.state span { writing-mode: horizontal-tb; transform: none; } }" : "";
+    }
+    if (picker) {
+      picker.addEventListener("change", view);
+      // Filtering by a state shows that state's column on a phone too.
+      if (controls.state) controls.state.addEventListener("change", function () {
+        if (controls.state.value && picker.querySelector("option[value='" + controls.state.value.replace(/'/g, "") + "']")) {
+          picker.value = controls.state.value;
+          view();
+        }
+      });
+    }
+
     var initial = params();
     KEYS.forEach(function (k) {
       var el = controls[k];
@@ -93,6 +117,8 @@
       var tr = target.closest("tr");
       if (tr && tr.hasAttribute("data-unobserved")) controls.unobserved.checked = true;
     }
+    if (picker && initial.state && picker.querySelector("option[value='" + initial.state.replace(/'/g, "") + "']")) picker.value = initial.state;
+    view();
     apply(false);
     root.setAttribute("data-ready", "1");
   }
