@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import sys
@@ -208,16 +209,24 @@ SITE_URL = click.option(
 )
 
 
+ALLOW_MKDOCS = click.option(
+    "--allow-mkdocs", "allow_mkdocs", multiple=True, metavar="NAME",
+    help="Allow a MkDocs plugin, Markdown extension or theme that site/mkdocs.yml names beyond the "
+         "built-in allow-list (repeatable; the operator's decision, see the Security page).",
+)
+
+
 @cli.command("run")
 @probe_options
 @SITE_URL
+@ALLOW_MKDOCS
 @pass_ctx
 @locked("run")
-def run_cmd(ctx: Context, site_url: str | None, **kw: Any) -> None:
+def run_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...], **kw: Any) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
     options = run_options(**kw)
     _run_probe(ctx, options)
-    _build(ctx, site_url)
+    _build(ctx, site_url, allow_mkdocs)
     _fail_on_target_failures(options)
 
 
@@ -241,19 +250,32 @@ def _fail_on_target_failures(options: RunOptions) -> None:
         raise TargetsUnreachable(options.unreachable)
 
 
-def _build(ctx: Context, site_url: str | None = None) -> None:
-    report = build(ctx.project, ctx.hooks, site_url)
+def _build(ctx: Context, site_url: str | None = None, allow_mkdocs: tuple[str, ...] = ()) -> None:
+    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, isolated=True)
     out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
               f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
 
 
 @cli.command("build")
 @SITE_URL
+@ALLOW_MKDOCS
 @pass_ctx
 @locked("build")
-def build_cmd(ctx: Context, site_url: str | None) -> None:
-    """Build the site from the committed observations (no probing)."""
-    _build(ctx, site_url)
+def build_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> None:
+    """Build the site from the committed observations (no probing), in a child process that
+    holds no secret."""
+    _build(ctx, site_url, allow_mkdocs)
+
+
+@cli.command("build-isolated", hidden=True)
+@SITE_URL
+@ALLOW_MKDOCS
+@pass_ctx
+def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> None:
+    """The build itself, as the child process of ``build``, ``run`` and ``serve`` runs it (its
+    parent holds the project lock and stripped the environment); prints its report as JSON."""
+    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs)
+    click.echo(json.dumps({"pages": report.pages, "render_s": report.render_s, "mkdocs_s": report.mkdocs_s}))
 
 
 @cli.command("lint")

@@ -10,7 +10,10 @@ project, probe, record, build (``catalog.pipeline``).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,12 +31,13 @@ from catalog.definitions.yamlfile import DefinitionError
 from catalog.engine.cache import api_request_part, template_key
 from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
-from catalog.model.errors import Problem
+from catalog.model.errors import AuthcatError, Problem
 from catalog.runs import submissions
 from catalog.runs.diff import Change, diff_runs
 from catalog.runs.results import ApiCatalog, CatalogData, TargetRun
 from catalog.runs.store import Store, atomic_write, dumps
 from catalog.site.build import BuildReport, SitePaths, build_site
+from catalog.site.guard import build_environ, check_mkdocs
 
 
 @dataclass
@@ -172,7 +176,23 @@ def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[Tar
     return runs, record(project, runs)
 
 
-def build(project: Project, hooks: Hooks, site_url: str | None = None) -> BuildReport:
+SITE_URL_ENV = "AUTHCAT_SITE_URL"
+
+
+def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_mkdocs: tuple[str, ...] = (),
+          isolated: bool = False) -> BuildReport:
+    """Build the site from the committed observations.
+
+    ``site/mkdocs.yml`` is checked first (``catalog.site.guard``). ``isolated`` (the CLI's ``build``,
+    ``run`` and ``serve``) builds in a child process whose environment holds no secret: templates
+    and the theme are contributed code, sandboxed, and even code that left the sandbox finds no
+    credential in its process.
+    """
+    check_mkdocs(project.site.config, allow_mkdocs)
+    if site_url is None:
+        site_url = os.environ.get(SITE_URL_ENV) or None
+    if isolated:
+        return _build_in_child(project, site_url, allow_mkdocs)
     catalog = load_catalog(project, hooks)
     return build_site(catalog, project.site, hooks, site_url=site_url)
 
@@ -283,3 +303,52 @@ def _lint_revocations(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list
             out.append(Problem(str(path), 1, "", f"{found}: a submission holds no credential"))
     return out
 
+
+def referenced_variables(project: Project) -> set[str]:
+    """Every environment variable a target profile names (credentials and base URLs), read from
+    the profile files as YAML: a file the loader would refuse still names what it names."""
+    names: set[str] = set()
+    for path in sorted(project.endpoints.glob("*/targets/*.y*ml")):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")[:4 * 1024 * 1024]
+        except OSError:
+            continue
+        names.update(_ENV_NAME.findall(text))
+    return names
+
+
+# `env: NAME`, `{env: NAME}` and `base_url_env: NAME` in any layout a YAML file may use.
+_ENV_NAME = re.compile(r"""(?:\benv|base_url_env)["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_]*)""")
+
+
+class BuildFailed(AuthcatError):
+    """The isolated build failed: its own lines and message, its exit code."""
+
+    def __init__(self, message: str, lines: list[str], exit_code: int):
+        super().__init__(message)
+        self._lines = lines
+        self.exit_code = exit_code
+
+    def lines(self) -> list[str]:
+        return self._lines
+
+
+def _build_in_child(project: Project, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> BuildReport:
+    env = build_environ(os.environ, referenced_variables(project))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "catalog", "--root", str(project.root), "build-isolated"]
+    if site_url is not None:
+        command += ["--site-url", site_url]
+    for name in allow_mkdocs:
+        command += ["--allow-mkdocs", name]
+    proc = subprocess.run(command, env=env, cwd=project.site.root, capture_output=True, text=True, check=False)
+    if proc.returncode < 0:
+        raise BuildFailed(f"the build process was killed (signal {-proc.returncode}); the published site is unchanged",
+                          proc.stderr.rstrip("\n").splitlines(), 128 - proc.returncode)
+    if proc.returncode != 0:
+        lines = proc.stderr.rstrip("\n").splitlines()
+        last = lines.pop() if lines else "the build failed"
+        message = last.removeprefix("error: ")
+        raise BuildFailed(message, lines, proc.returncode)
+    done = json.loads(proc.stdout.strip().splitlines()[-1])
+    return BuildReport(pages=done["pages"], render_s=done["render_s"], mkdocs_s=done["mkdocs_s"])

@@ -1,7 +1,8 @@
 """No symlinks out (site/docs/security.md, rule 5): a contributed symlink that leaves the project —
 in site/docs, site/templates, site/data or endpoints — is an error naming it; nothing it points at
-is read, copied or published, and the previous site stays as it was. Links inside the project
-are fine."""
+is read, copied or published, and the previous site stays as it was. In the site's sources a link
+inside the project is refused too (it could name .git/config: tests/test_build_isolation.py); in
+endpoints/ it is followed."""
 
 from __future__ import annotations
 
@@ -68,9 +69,10 @@ def test_a_link_out_of_endpoints_is_a_lint_error(built):
         assert canary.find(result.stdout + result.stderr) == []
 
 
-def test_a_link_inside_the_project_is_followed(built):
+def test_a_link_inside_the_project_is_refused_in_the_site_sources(built):
     root, _, _ = built
+    before = sorted(p.name for p in (root / "site" / "build").iterdir())
     (root / "site" / "docs" / "again.md").symlink_to(root / "site" / "docs" / "contributing.md")
     result = run_cli(root, "build")
-    assert result.returncode == 0, result.stderr
-    assert (root / "site" / "build" / "again.html").exists()
+    assert result.returncode == 2 and "site/docs/again.md:0: (file): is a symlink" in result.stderr, result.stderr
+    assert sorted(p.name for p in (root / "site" / "build").iterdir()) == before  # the previous site stays

@@ -154,7 +154,7 @@ def serve_cmd(ctx: Context, port: int, interval: float) -> None:
         try:
             with project_lock(project.root, "serve", wait=wait):
                 busy[0] = False
-                report = build(project, ctx.hooks)
+                report = build(project, ctx.hooks, isolated=True)
         except ProjectBusy as exc:
             if not busy[0]:
                 click.echo(f"{project.root} is busy: {exc.holder} holds the project lock; "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
 import shutil
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
@@ -31,6 +32,7 @@ from catalog.model.vocabulary import slug
 from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
+from catalog.site.guard import SandboxedTheme, publishable, refused
 from catalog.site.publish import publish
 
 
@@ -87,9 +89,11 @@ def prose(value: Any) -> str:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
-def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> jinja2.Environment:
+def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> ImmutableSandboxedEnvironment:
     search = [str(paths.templates), *hooks.template_dirs()]
-    env = jinja2.Environment(
+    # Sandboxed: templates are contributed code (a template reaching ``os.environ`` through an
+    # object's globals is refused, and nothing it is given can be changed).
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(search),
         autoescape=True,  # every contributed string is escaped unless a template says otherwise
         undefined=jinja2.StrictUndefined,
@@ -109,7 +113,10 @@ def render_pages(publication: Publication, paths: SitePaths, hooks: Hooks,
     env = jinja_env(paths, hooks, deferred)
 
     def render(template: str, **context: Any) -> str:
-        return env.get_template(template).render(**context)
+        try:
+            return env.get_template(template).render(**context)
+        except SecurityError as exc:
+            raise refused(exc, paths.root.parent) from None
 
     pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(publication, render)]
     seen: set[str] = set()
@@ -148,7 +155,8 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
     try:
         if staging.exists():
             shutil.rmtree(staging)
-        _copy_tree(paths.docs, staging)
+        # No symlink (in the project or out), dotfile, .git/ or git-ignored file is published.
+        _copy_tree(paths.docs, staging, paths.root.parent)
         for page in pages:
             _write(staging / page.path, page.text)
         t1 = time.perf_counter()
@@ -188,24 +196,30 @@ def _write(path: Path, text: str) -> None:
         raise named(exc, path) from exc
 
 
-def _copy_tree(source: Path, dest: Path) -> None:
-    """``shutil.copytree``, but a failure is the OSError of the file it was writing (copytree
-    gathers them into one ``shutil.Error`` of strings, dropping which disk error it was)."""
-    for folder, _dirs, names in os.walk(source):
-        target = dest / Path(folder).relative_to(source)
-        for name in names:
-            try:
-                target.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(Path(folder) / name, target / name)
-            except OSError as exc:
-                raise named(exc, target / name) from exc
+def _copy_tree(source: Path, dest: Path, project: Path) -> None:
+    """Copy what may be published from ``source`` (``catalog.site.guard.publishable``: a symlink is
+    an error; dotfiles, ``.git/`` and git-ignored files are left out). A failure is the OSError of
+    the file it was writing (copytree gathered them into one ``shutil.Error`` of strings)."""
+    files, problems = publishable(source, project)
+    if problems:
+        raise DefinitionError(problems)
+    for path in files:
+        target = dest / path.relative_to(source)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        except OSError as exc:
+            raise named(exc, target) from exc
 
 
 def check_contained(paths: SitePaths) -> None:
-    """Raise a :class:`DefinitionError` naming every symlink out of the project in the site's
-    contributed sources (mkdocs.yml, docs, templates, theme overrides, data)."""
+    """Raise a :class:`DefinitionError` naming every symlink in the site's contributed sources
+    (mkdocs.yml, docs, templates, theme overrides, data): out of the project, or inside it (a link
+    to ``.git/config`` stays inside and would publish the checkout's token)."""
     folders = (paths.config, paths.docs, paths.templates, paths.root / "overrides", paths.root / "data")
     problems = [p for folder in folders for p in symlinks_out(folder, paths.root.parent)]
+    problems += [p for folder in folders for p in publishable(folder, paths.root.parent)[1]
+                 if folder.exists() and p.file not in {q.file for q in problems}]
     if problems:
         raise DefinitionError(problems)
 
@@ -280,6 +294,14 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     if site_url is not None:
         overrides["site_url"] = site_url
     cfg = load_config(config_file=str(paths.config), **overrides)
+    custom_dir = cfg.theme.custom_dir
+    overrides_copy = paths.root / ".build-overrides"
+    if overrides_copy.exists():
+        shutil.rmtree(overrides_copy)
+    if custom_dir:  # the theme's overrides are contributed too: only what may be published
+        _copy_tree(Path(custom_dir), overrides_copy, paths.root.parent)
+        cfg.theme.dirs[cfg.theme.dirs.index(custom_dir)] = str(overrides_copy)
+    cfg.plugins["authcat-sandboxed-theme"] = SandboxedTheme()
     if deferred is not None:
         cfg.plugins["authcat-deferred"] = PutBack(deferred)
     cfg.plugins["authcat-inert-titles"] = InertTitles()
@@ -289,8 +311,11 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
         build(cfg)
     except OSError as exc:
         raise named(exc, writing.current) from exc
+    except SecurityError as exc:
+        raise refused(exc, paths.root.parent) from None
     finally:
         cfg.plugins.on_shutdown()
+        shutil.rmtree(overrides_copy, ignore_errors=True)
     return staging_build
 
 

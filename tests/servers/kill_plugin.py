@@ -1,5 +1,5 @@
 """A MkDocs plugin for the kill tests: SIGKILLs its own process at a named point of a site build
-(``AUTHCAT_TEST_KILL_AT`` = ``page`` or ``post-build``), so a test knows exactly where the build
+(``SITEKILL_AT`` = ``page`` or ``post-build``), so a test knows exactly where the build
 died instead of racing it with a timer. Registered through a throw-away ``.dist-info``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mkdocs.plugins import BasePlugin
 
 class KillPlugin(BasePlugin):
     def _maybe_die(self, point: str) -> None:
-        if os.environ.get("AUTHCAT_TEST_KILL_AT") == point:
+        if os.environ.get("SITEKILL_AT") == point:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def on_page_content(self, html, **kwargs):
