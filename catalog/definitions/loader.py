@@ -460,6 +460,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         version=str(d["version"]) if "version" in d else None,
         description=d.get("description", ""),
         kind=d.get("kind"), models=d.get("models", ""),
+        identities=d.get("identities"),
         source=Source(doc.file, 1),
         lines={dotted(path): line for path, line in doc.lines.items() if path},
     )

@@ -50,6 +50,7 @@ from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointe
 from catalog.model.vocabulary import Discovery, State, TargetProfile
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
+from catalog.secrets.binding import identities_public
 from catalog.secrets.scrub import Scrubber, Sealed, seal
 from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import TargetPool
@@ -348,7 +349,8 @@ def _probe_target(definition: ApiDefinition, profile: TargetProfile, pool: Targe
     presentations, unavailable = states_for(hooks, definition, target)
     plan = Plan(definition, target, presentations, unavailable)
     secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
-    scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()])
+    scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()],
+                     personal=not identities_public(profile, target.base_url))
     settings = ProbeSettings(
         concurrency=options.concurrency or profile.concurrency,
         rate_limit=options.rate_limit or profile.rate_limit,

@@ -325,6 +325,10 @@ class TargetProfile:
     description: str = ""
     kind: str | None = None  # emulator | local-server | vendor-site
     models: str = ""  # for an emulator: what it models
+    # "personal" (redacted wherever a server echoes them) or "public" (fixture users of a launched
+    # or local server, kept so paths and recipes stay readable); None: public for a launched
+    # target, personal otherwise. See identities_public().
+    identities: str | None = None
     source: Source = field(default_factory=lambda: Source("?"))
     lines: Mapping[str, int] = field(default_factory=dict)  # field path "a.b" -> line, for errors
 

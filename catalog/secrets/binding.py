@@ -148,6 +148,30 @@ def runtime_problem(profile: TargetProfile, url: str, environ: Mapping[str, str]
     return None
 
 
+_LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine (127.0.0.0/8, ::1, localhost): a local server."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in _LOOPBACK_HOSTS or (host.startswith("127.") and all(p.isdigit() for p in host.split(".")) and host.count(".") == 3)
+
+
+def identities_public(profile: TargetProfile, url: str) -> bool:
+    """Whether the profile's identities are public fixture users (kept) rather than personal data
+    (redacted). A launched target's are public unless the profile says ``identities: personal``;
+    a contributed ``identities: public`` counts only on a loopback origin, so no pull request can
+    publish the operator's account name on a vendor site."""
+    if profile.identities == "personal":
+        return False
+    if profile.launcher:
+        return True
+    return profile.identities == "public" and is_loopback(url)
+
+
 def same_origin(base: str, url: str) -> bool:
     """Whether ``url`` stays on ``base``'s origin (a launched target's prefix cannot move it)."""
     try:

@@ -317,22 +317,28 @@ def _pattern(part: str) -> str:
 class Scrubber:
     """Recognise every known credential part in any encoding; redact what holds one."""
 
-    def __init__(self, secrets: Iterable[str] = (), identities: Iterable[str | None] = ()):
-        """``secrets`` may include whole header values (``Basic dXNl…``): each part counts."""
+    def __init__(self, secrets: Iterable[str] = (), identities: Iterable[str | None] = (), personal: bool = True):
+        """``secrets`` may include whole header values (``Basic dXNl…``): each part counts.
+        ``personal=False`` (public fixture users): an identity on its own is kept, paired with a
+        secret it is still a part."""
         self._secrets = [s for s in secrets if s]
         self._identities = [i for i in identities if i]
+        self._personal = personal
         parts: set[str] = set()
         for value in self._secrets:
             parts.add(value)
             if " " in value:  # "Basic xyz": the payload alone, and what it decodes to
                 payload = value.split(" ", 1)[1]
                 parts.add(payload)
-                parts.update(_basic_parts(payload))
+                basic = _basic_parts(payload)
+                # user:secret, the secret and the user; a public fixture user is not a part alone.
+                parts.update(basic if personal else basic[:1] + basic[2:])
         for identity in [*self._identities, None]:
             for secret in self._secrets:
                 parts.add(f"{identity or ''}:{secret}")
         # An identity (an email, a user name) is personal data: an echo of it is dropped too.
-        parts.update(self._identities)
+        if personal:
+            parts.update(self._identities)
         for part in list(parts):
             parts |= _b64(part)
         self._parts = sorted((p for p in parts if len(p) >= MIN_PART), key=len, reverse=True)
@@ -351,7 +357,7 @@ class Scrubber:
     def plus(self, secrets: Iterable[str]) -> Scrubber:
         """A scrubber that also knows ``secrets`` (e.g. the header values one request sent)."""
         extra = [s for s in secrets if s and s not in self._secrets]
-        return Scrubber([*self._secrets, *extra], self._identities) if extra else self
+        return Scrubber([*self._secrets, *extra], self._identities, self._personal) if extra else self
 
     def _in(self, text: str) -> bool:
         compared = _compared(text)
