@@ -169,13 +169,14 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
     except BaseException:
         # A failed build (a full disk, a plugin's error, Ctrl-C) leaves no staging behind: a few
         # megabytes that would keep a full disk full. The published site is untouched.
-        for folder in (staging, paths.root / STAGING):
+        for folder in (staging, paths.root / STAGING, paths.root / OVERRIDES):
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return BuildReport(pages=len(pages), render_s=t1 - t0, mkdocs_s=t2 - t1)
 
 
 STAGING = ".build-staging"  # MkDocs builds here, beside site/build, before the swap
+OVERRIDES = ".build-overrides"  # the publishable copy of the theme's custom_dir, for one build
 
 
 def named(exc: OSError, path: Path | str) -> OSError:
@@ -295,7 +296,7 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
         overrides["site_url"] = site_url
     cfg = load_config(config_file=str(paths.config), **overrides)
     custom_dir = cfg.theme.custom_dir
-    overrides_copy = paths.root / ".build-overrides"
+    overrides_copy = paths.root / OVERRIDES
     if overrides_copy.exists():
         shutil.rmtree(overrides_copy)
     if custom_dir:  # the theme's overrides are contributed too: only what may be published
