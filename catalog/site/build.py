@@ -105,6 +105,7 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
     env.filters["prose"] = prose
     env.filters["slug"] = slug
     env.filters["defer"] = deferred or inline  # see catalog.site.deferred: big tables skip Markdown
+    env.filters["skip_markdown"] = deferred.skip_markdown if deferred else inline  # finished HTML, still searched
     return env
 
 

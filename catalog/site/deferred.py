@@ -8,6 +8,12 @@ summaries stay in the page). So a template wraps them in ``{% filter defer %}…
 the page carries an HTML comment placeholder through Markdown and indexing, and the finished
 page gets the table back in MkDocs' ``on_post_page`` event.
 
+A page's finished HTML that search must still see (a group page's endpoints: paths, summaries,
+verdict explanations) goes through ``{% filter skip_markdown %}`` instead: Markdown gets a
+placeholder, and the HTML is put back as soon as Markdown is done (``on_page_content``, before
+the search plugin reads the page). Python-Markdown's raw-HTML scanner parsed every group page
+for nothing: the HTML sits in a ``markdown="0"`` block and comes out as it went in.
+
 Rendering pages on their own (tests, previews) gets the HTML inline: no store, no placeholder.
 """
 
@@ -20,17 +26,28 @@ from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
 _PLACEHOLDER = re.compile(r"<!--authcat-deferred:(\d+)-->")
+_HTML = re.compile(r"<!--authcat-html:(\d+)-->")
 
 
 class Deferred:
-    """The deferred fragments of one build, by number."""
+    """The deferred fragments of one build, by number: ``parts`` skip Markdown and search,
+    ``html_parts`` skip Markdown only."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
+        self.html_parts: list[str] = []
 
     def __call__(self, fragment: str) -> Markup:
         self.parts.append(str(fragment))
         return Markup(f"<!--authcat-deferred:{len(self.parts) - 1}-->")
+
+    def skip_markdown(self, fragment: str) -> Markup:
+        self.html_parts.append(str(fragment).rstrip("\n"))  # as Markdown would have kept the block
+        # On a line of its own: Markdown keeps a comment alone on its line as it is.
+        return Markup(f"\n\n<!--authcat-html:{len(self.html_parts) - 1}-->\n")
+
+    def put_back_html(self, content: str) -> str:
+        return _HTML.sub(lambda m: self.html_parts[int(m.group(1))], content)
 
     def put_back(self, output: str) -> str:
         return _PLACEHOLDER.sub(lambda m: self.parts[int(m.group(1))], output)
@@ -47,6 +64,9 @@ class PutBack(BasePlugin):
     def __init__(self, deferred: Deferred):
         super().__init__()
         self.deferred = deferred
+
+    def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
+        return self.deferred.put_back_html(html)
 
     def on_post_page(self, output: str, page: Any, config: Any) -> str:
         return self.deferred.put_back(output)
