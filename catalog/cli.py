@@ -280,9 +280,14 @@ def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[s
 
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--mark-stale", is_flag=True,
+              help="List the endpoints whose definition changed since a submission observed them in its run.stale.")
 @pass_ctx
-def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
-    """Check the endpoint definitions; print every problem as file:line: field: message."""
+def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool) -> None:
+    """Check the endpoint definitions and the submissions; print every problem as file:line: field: message."""
+    data = ctx.project.data.resolve()
+    submitted = [p for p in paths if p.resolve().is_relative_to(data)]
+    paths = tuple(p for p in paths if p not in submitted)
     only = sorted({_api_of(ctx.project, p) for p in paths}) or None
     # lint=True: where credentials may go (catalog.secrets.binding) is checked too. Elsewhere a profile
     # that breaks it loads, and `targets` shows why it is not ready.
@@ -293,9 +298,10 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     check_claims(apis, ctx.hooks.states)  # reported/documented claims name real token states
     count = sum(len(a.endpoints) for a in apis.values())
     tenants = ""
-    if not paths:  # the committed submissions too: schema, definition keys, baselines, no credential
+    if submitted or not paths:  # the committed submissions: schema, definition keys, baselines, no credential
         found = submissions.paths(ctx.project.data)
-        if problems := lint_submissions(ctx.project.data, load_all(ctx.project.endpoints)):
+        every = apis if not only else load_all(ctx.project.endpoints)
+        if problems := lint_submissions(ctx.project.data, every, mark_stale):
             raise DefinitionError(problems)
         tenants = f", {len(found)} submissions"
     out.print(f"ok: {len(apis)} APIs, {count} endpoints{tenants}")

@@ -222,10 +222,11 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.validators.validator_for(doc)(doc)
 
 
-def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[Problem]:
+def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_stale: bool = False) -> list[Problem]:
     """Every problem of the committed submissions: the schema, the API and its definition keys (each
     endpoint's key current, or the endpoint listed in ``run.stale``), both baselines present, and
-    nothing that looks like a credential."""
+    nothing that looks like a credential. ``mark_stale`` lists every endpoint whose definition
+    changed in its submission's ``run.stale`` (the file is rewritten) instead of reporting it."""
     out: list[Problem] = []
     validator = _validator()
     for path in submissions.paths(data_dir):
@@ -255,12 +256,19 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[
             continue
         current = template_keys(definition)
         stale = set(doc["run"].get("stale") or [])
+        changed = sorted(e for e, entry in doc["endpoints"].items()
+                         if e not in stale and (e not in current or entry["definition"] != current[e]))
+        if mark_stale and changed:  # the cells stay for the record; the catalog leaves them out
+            doc["run"]["stale"] = sorted(stale | set(changed))
+            atomic_write(path, dumps(doc))
+            stale |= set(changed)
         for endpoint_id, entry in doc["endpoints"].items():
             if endpoint_id not in current and endpoint_id not in stale:
-                problem(f"endpoints/{endpoint_id}", "no such endpoint any more: list it in run.stale")
+                problem(f"endpoints/{endpoint_id}", "no such endpoint any more: list it in run.stale "
+                        "(authcat lint --mark-stale)")
             elif endpoint_id in current and entry["definition"] != current[endpoint_id] and endpoint_id not in stale:
                 problem(f"endpoints/{endpoint_id}/definition", "the endpoint's definition changed since it was "
-                        "observed: list it in run.stale (or collect again)")
+                        "observed: list it in run.stale (authcat lint --mark-stale), or collect again")
         for base in ("valid", "anonymous"):
             if not doc["states"].get(base, {}).get("available"):
                 problem(f"states/{base}", f"the {base} baseline is missing: no cell can be judged without it")

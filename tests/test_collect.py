@@ -319,3 +319,22 @@ def test_the_built_site_and_export_show_the_tenants_agreeing_and_split_and_nothi
         netloc = t["origin"].split("://", 1)[1]
         for private in (t["origin"], netloc, *t["identities"], *t["keys"], *t["secrets"]):
             assert not [1 for text in texts if private in text], private
+
+
+def test_a_changed_definition_is_marked_stale_by_lint_and_left_out_of_the_catalog(tenants, tmp_path):
+    from catalog.pipeline import submitted_runs
+
+    project = _submitted(tenants, tmp_path)
+    path, _ = submissions.paths(project.data, "jira-cloud")
+    doc = json.loads(path.read_text())
+    endpoint_id = next(e for e, entry in doc["endpoints"].items() if entry.get("states"))
+    doc["endpoints"][endpoint_id]["definition"] = "f" * 16  # as if observed under an older definition
+    path.write_text(json.dumps(doc))
+    done = run_cli(project.root, "lint")
+    assert done.returncode != 0 and endpoint_id in done.stderr and "--mark-stale" in done.stderr
+    done = run_cli(project.root, "lint", "--mark-stale")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(path.read_text())["run"]["stale"] == [endpoint_id]
+    assert run_cli(project.root, "lint").returncode == 0
+    [run] = [r for r in submitted_runs(project.data, "jira-cloud") if r.target == doc["target"]]
+    assert endpoint_id not in run.endpoints and run.meta["kind"] == "vendor tenant"
