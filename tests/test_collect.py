@@ -30,7 +30,7 @@ from tests import encodings
 from tests.canary import Canary
 from tests.support.project import CACHE, copy_project, run_cli
 
-pytestmark = pytest.mark.backlot
+pytestmark = [pytest.mark.backlot, pytest.mark.slow]
 
 # tenant -> (the role whose token the user holds, the role whose email is the second account)
 TENANTS = {"member": ("valid", "other"), "guest": ("unprivileged", "valid")}

@@ -19,7 +19,7 @@ import pytest
 from catalog.definitions.loader import load_all
 from catalog.pipeline import lint_submissions
 from tests.servers.revocation import RevocationServer
-from tests.support.project import AUTHCAT, cli_env, make_project, run_cli
+from tests.support.project import make_project, run_cli, start_cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,10 +28,10 @@ ENDPOINT = {"id": "me", "method": "GET", "path": "/api/me", "summary": "The call
 
 
 def _watch(root: Path, server: RevocationServer, out: Path) -> tuple[int, str, str]:
-    cmd = [*AUTHCAT, "--root", str(root), "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
-           "--token-env", "REV_TOKEN", "--interval", "0.25", "--max-wait", "15", "--confirm", "2", "--out", str(out)]
-    env = cli_env({"REV_TOKEN": TOKEN, "REV_URL": server.url, "AUTHCAT_TENANT_SALT": "mine"})
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = start_cli(root, "watch-revocation", "--api", "rev", "--target", "remote", "--endpoint", "me",
+                     "--token-env", "REV_TOKEN", "--interval", "0.25", "--max-wait", "15", "--confirm", "2",
+                     "--out", str(out), env={"REV_TOKEN": TOKEN, "REV_URL": server.url, "AUTHCAT_TENANT_SALT": "mine"},
+                     stderr=subprocess.PIPE)
     lines = []
     try:
         deadline = time.monotonic() + 30
