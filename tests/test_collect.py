@@ -25,7 +25,7 @@ from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, lint_submissions
 from catalog.runs import submissions
 from catalog.secrets.scrub import Scrubber
-from catalog.targets.profiles import LaunchContext
+from catalog.targets.launchers import LaunchContext
 from tests import encodings
 from tests.canary import Canary
 from tests.support.project import CACHE, copy_project, run_cli
