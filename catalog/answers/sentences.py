@@ -18,6 +18,7 @@ from typing import Any
 from catalog.answers.questions import KIND_WORDS, bad_states, claim_label, observed_label, target_info
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, all_claims, claimed_cells, signal_label
+from catalog.model.judgement import SERVED_2XX
 from catalog.model.observation import is_2xx
 from catalog.model.vocabulary import Outcome, Reported, Verdict, slug
 from catalog.runs.results import ApiCatalog, TargetRun
@@ -41,7 +42,7 @@ PHRASES = {
     "inconclusive": "could not be judged",
 }
 # Outcomes that serve data to a bad credential: where a signal tells the fallback apart.
-_SERVED = frozenset({"empty", "as-anonymous", "ignored", "as-valid", "partial"})
+_SERVED = SERVED_2XX
 _UNJUDGED = frozenset({Verdict.NOT_SERVED, Verdict.NOT_PROBED})
 _SKIP = frozenset({Outcome.NOT_AVAILABLE})
 OBSERVED_VS_REPORTED = "observed vs reported"
@@ -115,6 +116,9 @@ class Contradiction:
     href: str | None  # the endpoint's section, relative to the API folder
     detail: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "state": self.state, "where": self.where, "detail": self.detail}
+
 
 @dataclass
 class ApiSummary:
@@ -128,7 +132,8 @@ class ApiSummary:
         return {x.state: x for x in self.sentences}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sentences": [s.to_dict() for s in self.sentences], "notes": [n.to_dict() for n in self.notes]}
+        return {"sentences": [s.to_dict() for s in self.sentences], "notes": [n.to_dict() for n in self.notes],
+                "contradictions": [c.to_dict() for c in self.contradictions]}
 
 
 class _Notes:
