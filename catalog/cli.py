@@ -35,7 +35,7 @@ from catalog.model.errors import (
     Terminated,
     WriteFailed,
 )
-from catalog.pipeline import Project, build, lint_submissions, probe
+from catalog.pipeline import Project, build, lint_submissions, probe, write_shard
 from catalog.runs import submissions
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
@@ -232,12 +232,21 @@ def run_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...], *
 
 @cli.command("probe")
 @probe_options
+@click.option("--shard", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the one probed target's run and change-log entries to this file, for "
+                   "`authcat merge` (a matrix of probe jobs; see the Security page).")
 @pass_ctx
 @locked("probe")
-def probe_cmd(ctx: Context, **kw: Any) -> None:
+def probe_cmd(ctx: Context, shard: Path | None, **kw: Any) -> None:
     """Probe and classify; write observations under site/data (no site build)."""
     options = run_options(**kw)
-    _run_probe(ctx, options)
+    if shard is not None and (len(options.apis or ()) != 1 or len(options.targets or ()) != 1):
+        raise InputError("--shard needs exactly one --api and one --target: a shard is one pair's run")
+    runs, _ = _run_probe(ctx, options)
+    if shard is not None:
+        if len(runs) != 1:
+            raise InputError(f"--shard: {len(runs)} targets were probed, not one (is the pair ready? see `authcat targets`)")
+        write_shard(ctx.project, runs[0], shard)
     _fail_on_target_failures(options)
 
 

@@ -176,6 +176,18 @@ def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[Tar
     return runs, record(project, runs)
 
 
+SHARD_FORMAT = 1
+
+
+def write_shard(project: Project, run: TargetRun, path: Path) -> None:
+    """One probe job's output for ``authcat merge`` (``catalog.commands.shards``): its run as
+    stored (sealed) and the change-log entries it added."""
+    entries = [e for e in read_changes(project)
+               if e.get("api") == run.api and e.get("target") == run.target and e.get("date") == run.meta.get("date")]
+    doc = {"shard": SHARD_FORMAT, "api": run.api, "target": run.target, "run": run.to_dict(), "changes": entries}
+    atomic_write(path, dumps(doc))
+
+
 SITE_URL_ENV = "AUTHCAT_SITE_URL"
 
 

@@ -87,35 +87,94 @@ def test_pull_requests_lint_test_and_check():
     assert doc["permissions"] == {"contents": "read"}
 
 
-def test_the_schedule_regenerates_proposes_and_deploys():
+def _jobs(name: str) -> dict:
+    return _load(name)["jobs"]
+
+
+def _secrets_of(job: dict) -> set[str]:
+    return set(re.findall(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)", yaml.safe_dump(job)))
+
+
+def _profile_variables() -> dict[tuple[str, str], set[str]]:
+    """(API, target) -> the variables its profile names (credentials and base URL)."""
+    out = {}
+    for profile in REPO.glob("endpoints/*/targets/*.yaml"):
+        text, doc = profile.read_text(), yaml.safe_load(profile.read_text())
+        names = set(re.findall(r"\benv:\s*([A-Z_][A-Z0-9_]*)", text)) | set(re.findall(r"\bbase_url_env:\s*([A-Z_][A-Z0-9_]*)", text))
+        out[(profile.parent.parent.name, doc["name"])] = names
+    return out
+
+
+def test_the_schedule_plans_probes_per_target_merges_builds_proposes_and_deploys():
     doc = _load("catalog.yml")
     assert "schedule" in doc["on"] and "workflow_dispatch" in doc["on"]
-    runs = _runs(doc)
-    assert ["run", "--refresh"] in _authcat_calls(runs)
-    uses = _uses(doc)
-    assert any(u.startswith("peter-evans/create-pull-request@") for u in uses)
-    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
-    deploy = doc["jobs"]["deploy"]
+    jobs = doc["jobs"]
+    assert set(jobs) == {"plan", "probe", "build", "propose", "deploy"}
+    assert ["plan", "--json", ">", "matrix.json"] in _authcat_calls(_runs({"jobs": {"plan": jobs["plan"]}}))
+    assert jobs["probe"]["needs"] == "plan"
+    assert jobs["probe"]["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    build_calls = _authcat_calls(_runs({"jobs": {"build": jobs["build"]}}))
+    assert build_calls[0][0] == "merge" and ["build"] in build_calls
+    pr = next(s for s in jobs["propose"]["steps"] if s.get("uses", "").startswith("peter-evans/create-pull-request@"))
+    assert pr["with"]["add-paths"] == "site/data"
+    upload = next(s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "site/build"
+    deploy = jobs["deploy"]
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
-    upload = next(s for s in doc["jobs"]["regenerate"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
-    assert upload["with"]["path"] == "site/build"
-    pr = next(s for s in doc["jobs"]["regenerate"]["steps"] if s.get("uses", "").startswith("peter-evans/"))
-    assert pr["with"]["add-paths"] == "site/data"
 
 
-def test_every_profile_variable_comes_from_a_secret_of_the_same_name():
-    referenced = set()
-    for profile in REPO.glob("endpoints/*/targets/*.yaml"):
-        text = profile.read_text()
-        referenced |= set(re.findall(r"\benv:\s*([A-Z_][A-Z0-9_]*)", text))
-        referenced |= set(re.findall(r"\bbase_url_env:\s*([A-Z_][A-Z0-9_]*)", text))
-    env = _load("catalog.yml")["jobs"]["regenerate"]["env"]
-    for name in referenced:
-        assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
-    # And no secret is echoed by a step: secrets are only passed as environment.
-    assert "secrets." not in "".join(_runs(_load("catalog.yml")))
+def test_every_job_holding_a_secret_probes_exactly_one_target_and_builds_nothing():
+    """The probe job (one per matrix pair) is the only one holding secrets; each secret is set only
+    in the job of the pair whose profile names it; it runs one `authcat probe` of that one pair and
+    no build, merge or run; the pair's names reach the script as data (env), never as code."""
+    variables = _profile_variables()
+    holders = {name: job for name, job in _jobs("catalog.yml").items() if _secrets_of(job)}
+    assert set(holders) == {"probe"}, set(holders)
+    probe = holders["probe"]
+    gate = re.compile(r"^\$\{\{ matrix\.api == '([^']+)' && matrix\.target == '([^']+)' && secrets\.([A-Z_0-9]+) \|\| '' \}\}$")
+    for name, value in probe["env"].items():
+        if "secrets." not in str(value):
+            continue
+        m = gate.match(str(value))
+        assert m, f"{name}: a secret not gated on one pair: {value}"
+        api, target, secret = m.groups()
+        assert secret in variables[(api, target)], f"{name}: {api}/{target}'s profile does not name {secret}"
+        assert name == secret or name == "AUTHCAT_ALLOWED_ORIGINS", name
+    named = {v for vs in variables.values() for v in vs}
+    assert named <= set(probe["env"]), named - set(probe["env"])
+    calls = _authcat_calls(_runs({"jobs": {"probe": probe}}))
+    assert len(calls) == 1 and calls[0][0] == "probe", calls
+    call = calls[0]
+    assert call.count("--api") == 1 and call.count("--target") == 1 and "--shard" in call
+    assert call[call.index("--api") + 1] == "$PAIR_API" and call[call.index("--target") + 1] == "$PAIR_TARGET"
+    text = "\n".join(_runs({"jobs": {"probe": probe}}))
+    assert "${{" not in text, "no expression is expanded into a script of the job holding secrets"
+    assert not re.search(r"\b(build|run|merge|serve)\b", " ".join(w for c in calls for w in c[:1]))
+    assert "make test" not in text and "make lint" not in text  # installs, probes: nothing else runs
+    assert {u.split("@")[0] for u in _uses({"jobs": {"probe": probe}})} == {
+        "actions/checkout", "actions/setup-python", "actions/upload-artifact"}
+    assert probe["permissions"] == {"contents": "read"}
+
+
+def test_the_build_holds_no_secret_and_publishing_runs_no_repository_code():
+    jobs = _jobs("catalog.yml")
+    for name in ("plan", "build"):
+        assert not _secrets_of(jobs[name]) and jobs[name]["permissions"] == {"contents": "read"}, name
+    for name, allowed in (("propose", {"actions/checkout", "actions/download-artifact", "peter-evans/create-pull-request"}),
+                          ("deploy", {"actions/deploy-pages"})):
+        steps = jobs[name]["steps"]
+        assert all("run" not in step for step in steps), f"{name} runs a script"
+        assert {step["uses"].split("@")[0] for step in steps} <= allowed, name
+
+
+def test_every_checkout_leaves_no_token_behind():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in _load(path.name)["jobs"].items():
+            for step in job.get("steps", ()):
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert (step.get("with") or {}).get("persist-credentials") is False, f"{path.name}: {name}"
 
 
 PR_TRIGGERS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "pull_request_review"}
@@ -138,13 +197,14 @@ def test_trust_split_pull_requests_hold_no_secrets_and_secrets_run_only_main():
         assert triggers <= {"schedule", "workflow_dispatch", "push"}, path.name
         assert "push" not in triggers or doc["on"]["push"] == {"branches": ["main"]}, path.name
         for name, job in doc["jobs"].items():
-            if "secrets." in yaml.safe_dump(job) or "needs" not in job:
+            if "secrets." in yaml.safe_dump(job) or "needs" not in job or "write" in str(job.get("permissions")):
                 assert job.get("if") == "github.ref == 'refs/heads/main'", f"{path.name}: job {name} may run off main"
                 seen_secret_job = True
     assert seen_secret_job, "the scheduled workflow holds the credentials"
     # The scheduled run binds credentials to the operator's origin.
-    env = _load("catalog.yml")["jobs"]["regenerate"]["env"]
-    assert env["AUTHCAT_ALLOWED_ORIGINS"] == "${{ secrets.JIRA_BASE_URL }}"
+    env = _load("catalog.yml")["jobs"]["probe"]["env"]
+    gated = "matrix.api == 'jira-cloud' && matrix.target == 'my-site' && secrets.JIRA_BASE_URL || ''"
+    assert env["AUTHCAT_ALLOWED_ORIGINS"] == "${{ " + gated + " }}"
     docs = (REPO / "site" / "docs" / "security.md").read_text()
     assert "no secrets" in docs and "only on main" in docs
 

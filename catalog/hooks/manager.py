@@ -44,6 +44,7 @@ DEFAULT_PLUGINS = (
     "catalog.commands.watch_revocation",
     "catalog.commands.collect",
     "catalog.commands.serve",
+    "catalog.commands.shards",
     "authcat_plugins.auth_signals",
     "catalog.site.pages.guide_pages",
     "catalog.site.pages.reference_pages",

@@ -1,0 +1,137 @@
+"""The catalog probed as a matrix of jobs (site/docs/security.md, "CI topology"): four probe jobs
+run in parallel, one (API, target) pair each — two of them targets of one API — each writing a
+shard; ``authcat merge`` records them in any order into byte-identical ``site/data``, the same as
+one process probing everything gives (its run dates and timings aside, which no two runs share)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.servers.fault_server import FaultServer
+from tests.support.project import AUTHCAT, cli_env, make_project, run_cli
+
+ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok", "collection": "/values"},
+             {"id": "fails", "method": "GET", "path": "/500", "summary": "fails"}]
+PAIRS = [("alpha", "one"), ("alpha", "two"), ("beta", "one"), ("gamma", "one")]
+
+
+def _profile(target: str, prefix: str) -> dict:
+    creds = {"valid": {"secret": {"env": f"{prefix}_SECRET"}, "identity": {"env": f"{prefix}_ID"}}}
+    return {"name": target, "base_url_env": f"{prefix}_URL", "credentials": creds, "timeout": 5, "retries": 0}
+
+
+def _project(root: Path) -> Path:
+    make_project(root, "alpha", ENDPOINTS, _profile("one", "ALPHA_ONE"))
+    for api, target in PAIRS[1:]:
+        folder = root / "endpoints" / api
+        if not folder.exists():
+            shutil.copytree(root / "endpoints" / "alpha", folder)
+            shutil.rmtree(folder / "targets")
+            (folder / "targets").mkdir()
+            doc = yaml.safe_load((folder / "api.yaml").read_text())
+            doc.update(name=api, title=f"Test API {api}")
+            (folder / "api.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        prefix = f"{api}_{target}".upper()
+        (folder / "targets" / f"{target}.yaml").write_text(yaml.safe_dump(_profile(target, prefix), sort_keys=False))
+    return root
+
+
+def _env(url: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for api, target in PAIRS:
+        prefix = f"{api}_{target}".upper()
+        env |= {f"{prefix}_URL": url, f"{prefix}_SECRET": f"s3cret+{prefix}/=", f"{prefix}_ID": f"{target}@example.test"}
+    return env
+
+
+def _data(root: Path) -> dict[str, bytes]:
+    data = root / "site" / "data"
+    return {str(p.relative_to(data)): p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()}
+
+
+def _timeless(files: dict[str, bytes]) -> dict[str, object]:
+    """The data with what differs between any two runs (dates, durations, latencies) set aside."""
+    out: dict[str, object] = {}
+    for name, raw in files.items():
+        doc = json.loads(raw)
+        if name == "changes.json":
+            for entry in doc:
+                entry["date"] = "-"
+        elif not name.endswith(".previous.json"):
+            for key in ("date", "duration_s", "latency_ms"):
+                doc["run"][key] = "-"
+        out[name] = doc
+    return out
+
+
+def test_four_shards_in_parallel_merge_byte_identically_in_any_order(tmp_path):
+    base = _project(tmp_path / "base")
+    with FaultServer() as server:
+        first = run_cli(base, "probe", env=_env(server.url))
+        assert first.returncode == 0, first.stderr
+    plan = run_cli(base, "plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert [(p["api"], p["target"]) for p in json.loads(plan.stdout)["include"]] == PAIRS
+
+    # The server changed: every cell moves, so each shard carries change-log entries too.
+    with FaultServer(route_all="/500") as changed:
+        env = _env(changed.url)
+        jobs = {}
+        for api, target in PAIRS:
+            copy = tmp_path / f"job-{api}-{target}"
+            shutil.copytree(base, copy)
+            jobs[(api, target)] = subprocess.Popen(
+                [*AUTHCAT, "--root", str(copy), "probe", "--refresh", "--api", api, "--target", target,
+                 "--shard", str(tmp_path / f"shard-{api}-{target}.json")],
+                env=cli_env(env), cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        single = tmp_path / "single"
+        shutil.copytree(base, single)
+        one = run_cli(single, "probe", "--refresh", env=env)
+        assert one.returncode == 0, one.stderr
+        for pair, proc in jobs.items():
+            _, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, (pair, stderr)
+
+    shards = [tmp_path / f"shard-{api}-{target}.json" for api, target in PAIRS]
+    for (api, target), shard in zip(PAIRS, shards, strict=True):
+        doc = json.loads(shard.read_text())
+        assert (doc["api"], doc["target"]) == (api, target) and doc["changes"], shard.name
+        job_data = _data(tmp_path / f"job-{api}-{target}")
+        touched = {name for name, raw in job_data.items() if _data(base).get(name) != raw}
+        assert touched == {f"observations/{api}/{target}.json", f"observations/{api}/{target}.previous.json",
+                           "changes.json"}, touched  # a probe job probes its one target and nothing else
+
+    results: list[dict[str, bytes]] = []
+    for order in (shards, shards[::-1], [shards[2], shards[0], shards[3], shards[1]]):
+        merged = tmp_path / f"merged-{len(results)}"
+        shutil.copytree(base, merged)
+        done = run_cli(merged, "merge", *map(str, order))
+        assert done.returncode == 0, done.stderr
+        results.append(_data(merged))
+    assert results[0] == results[1] == results[2], "the order of the shards changed the merged data"
+    assert results[0] != _data(base)
+    assert _timeless(results[0]) == _timeless(_data(single))
+
+
+def test_a_shard_probed_from_other_data_or_twice_is_refused(tmp_path):
+    base = _project(tmp_path / "base")
+    with FaultServer() as server:
+        shard = tmp_path / "shard.json"
+        proc = run_cli(base, "probe", "--api", "beta", "--target", "one", "--shard", str(shard), env=_env(server.url))
+        assert proc.returncode == 0, proc.stderr
+        twice = run_cli(base, "merge", str(shard), str(shard))
+        assert twice.returncode == 2 and "two shards of beta/one" in twice.stderr
+        # base now holds the shard's run: its entries no longer follow from this data.
+        with FaultServer(route_all="/500") as changed:
+            moved = tmp_path / "moved.json"
+            assert run_cli(base, "probe", "--refresh", "--api", "beta", "--target", "one", "--shard", str(moved),
+                           env=_env(changed.url)).returncode == 0
+        stale = run_cli(base, "merge", str(moved))
+        assert stale.returncode == 2 and "probed from other observations" in stale.stderr, stale.stderr
+    wrong = run_cli(base, "probe", "--shard", str(tmp_path / "x.json"))
+    assert wrong.returncode == 2 and "exactly one --api and one --target" in wrong.stderr
