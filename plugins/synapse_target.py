@@ -73,6 +73,18 @@ RATE_LIMITS["rc_joins"] = {"local": dict(_LOOSE), "remote": dict(_LOOSE)}
 RATE_LIMITS["rc_invites"] = {"per_room": dict(_LOOSE), "per_user": dict(_LOOSE), "per_issuer": dict(_LOOSE)}
 
 
+# The non-default settings of write_config that change what the catalog observes (shown with every
+# observed cell of this target and exported).
+SETTINGS = {
+    "allow_public_rooms_without_auth": (
+        "true: Synapse refuses anonymous GET /publicRooms by default; on, the endpoint serves everybody "
+        "as the spec documents, so a bad credential there is served like everyone"),
+    "rc_* rate limits": (
+        "loosened: the probe's pace would otherwise meet Synapse's login, registration and message "
+        "limits (429); the hard-coded limiter on /register/available stays"),
+}
+
+
 def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: float) -> Path:
     """A homeserver.yaml for one throw-away run; every secret is fresh and stays in ``scratch``."""
     config = {
@@ -186,6 +198,7 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
         ctx.log(f"synapse {version} on {base_url} (pid {server.pid}), ready in {ready:.1f} s, "
                 f"fixtures in {time.monotonic() - started - ready:.1f} s")
         yield Launched(
+            settings=dict(SETTINGS),
             base_url=base_url,
             version=version,
             credentials=Credentials(roles={role: Credential(secret=s.token) for role, s in fixtures.tokens.items()}),

@@ -1,107 +1,114 @@
-"""Reproduce a cell: the curl and httpx snippets run as pasted (placeholders exported) against a
-real HTTP server on 127.0.0.1 and send exactly what the state means; the group page carries them
-with a copy button's markup, and never a secret."""
+"""Reproduce a cell: the curl and httpx snippets are generated from the cell's request record
+alone, run as pasted (placeholders exported) against a real HTTP server on 127.0.0.1, send exactly
+what was recorded, and stop when a placeholder is unset instead of sending an empty credential."""
 
 from __future__ import annotations
 
 import base64
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
-from contextlib import contextmanager
 
 import pytest
 
-from catalog.answers.recipe import ClientAuth
-from catalog.answers.reproduce import snippet
-from catalog.hooks.manager import Hooks
-from catalog.model.vocabulary import Endpoint
-from catalog.pipeline import load_publication
-from catalog.site.build import render_pages
+from catalog.answers.reproduce import cell_snippet, snippet
+from catalog.engine.record import credential_names, request_record
+from catalog.model.vocabulary import Credential, Credentials, Presentation
+from catalog.runs.results import Cell
+from tests.servers.recorder import RecordingServer
 
-ENDPOINT = Endpoint(api="x", id="getCurrentUser", method="GET", path="/rest/api/3/myself", group="Myself")
-ENV = {"API_USER": "Me+You@Example.com", "API_TOKEN": "tok/EN=~@+", "API_REVOKED_TOKEN": "REV/oked=+",
-       "API_OTHER_USER": "other@example.com"}
-
-
-@contextmanager
-def recording_server():
-    seen: list[dict] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append({"path": self.path, "authorization": self.headers.get("Authorization")})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+ENV = {"EMAIL": "Me+You@Example.com", "API_TOKEN": "tok/EN=~@+", "REVOKED_TOKEN": "REV/oked=+x"}
+CREDS = Credentials({"valid": Credential(ENV["API_TOKEN"], ENV["EMAIL"]),
+                     "revoked": Credential(ENV["REVOKED_TOKEN"], ENV["EMAIL"])})
+NAMES = credential_names(CREDS)
+BASE = "http://127.0.0.1:1"
 
 
-def basic(user: str, token: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+def basic(user: str, token: str, word: str = "Basic") -> str:
+    return f"{word} " + base64.b64encode(f"{user}:{token}".encode()).decode()
 
 
-EXPECTED = {
-    "valid": basic(ENV["API_USER"], ENV["API_TOKEN"]),
-    "revoked": basic(ENV["API_USER"], ENV["API_REVOKED_TOKEN"]),
-    "wrong-identity": basic(ENV["API_OTHER_USER"], ENV["API_TOKEN"]),
-    "scheme-case": "basic " + basic(ENV["API_USER"], ENV["API_TOKEN"]).split(" ", 1)[1],
-    "wrong-scheme": "Bearer " + ENV["API_TOKEN"],
-    "malformed": "Basic !!!",
-    "anonymous": None,
+# state -> (what the prober sent, the Authorization header the snippet must send)
+SENT = {
+    "valid": Presentation({"Authorization": basic(ENV["EMAIL"], ENV["API_TOKEN"])}),
+    "revoked": Presentation({"Authorization": basic(ENV["EMAIL"], ENV["REVOKED_TOKEN"])}),
+    "scheme-case": Presentation({"Authorization": basic(ENV["EMAIL"], ENV["API_TOKEN"], "basic")}),
+    "wrong-scheme": Presentation({"Authorization": "Bearer " + ENV["API_TOKEN"]}),
+    "malformed": Presentation({"Authorization": "Basic !!!"}),
+    "anonymous": Presentation(),
+    "query-parameter": Presentation(query={"token": ENV["API_TOKEN"]}),
 }
 
 
-@pytest.mark.parametrize("state", sorted(EXPECTED))
-def test_the_httpx_snippet_runs_as_pasted_and_sends_the_state(state):
-    code = snippet(ENDPOINT, state, ClientAuth("basic")).python
-    with recording_server() as (base, seen):
-        done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **ENV, "API_BASE_URL": base},
+def record(state: str) -> dict:
+    return request_record("GET", BASE + "/rest/api/3/myself?expand=groups", BASE, SENT[state],
+                          {"Accept": "application/json"}, state, NAMES)
+
+
+def test_records_hold_placeholders_never_values():
+    assert record("valid")["headers"] == [["Accept", "application/json"],
+                                          ["Authorization", "Basic {base64:{EMAIL}:{API_TOKEN}}"]]
+    assert record("scheme-case")["headers"][1] == ["Authorization", "basic {base64:{EMAIL}:{API_TOKEN}}"]
+    assert record("malformed")["headers"][1] == ["Authorization", "Basic !!!"]  # the literal sent
+    assert record("query-parameter")["url"] == "{API_BASE_URL}/rest/api/3/myself?expand=groups&token={API_TOKEN}"
+    assert record("revoked")["placeholders"]["REVOKED_TOKEN"] == {"kind": "credential", "means": "a revoked token"}
+    text = repr([record(s) for s in SENT])
+    assert ENV["API_TOKEN"] not in text and ENV["EMAIL"] not in text and "REV/oked" not in text
+
+
+def _expected(state: str) -> tuple[str | None, str]:
+    return SENT[state].headers.get("Authorization"), ""
+
+
+@pytest.mark.parametrize("state", sorted(SENT))
+def test_the_httpx_snippet_runs_as_pasted_and_sends_the_record(state):
+    code = snippet(record(state), state).python
+    with RecordingServer() as server:
+        done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **ENV, "API_BASE_URL": server.url},
                               capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("200")
-    assert seen == [{"path": ENDPOINT.path, "authorization": EXPECTED[state]}]
+        assert done.returncode == 0, done.stderr
+        seen = server.requests
+    assert len(seen) == 1
+    auth, _query = _expected(state)
+    assert seen[0]["headers"].get("authorization") == auth
+    assert seen[0]["path"].startswith("/rest/api/3/myself?expand=groups")
+    if SENT[state].query:
+        assert "token=" in seen[0]["path"] and seen[0]["query"]["token"] == [ENV["API_TOKEN"]]
 
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None, reason="needs curl and bash")
-@pytest.mark.parametrize("state", sorted(EXPECTED))
-def test_the_curl_snippet_runs_as_pasted_and_sends_the_state(state):
-    command = snippet(ENDPOINT, state, ClientAuth("basic")).curl
-    with recording_server() as (base, seen):
-        done = subprocess.run(["bash", "-c", command], env={**os.environ, **ENV, "API_BASE_URL": base},
+@pytest.mark.parametrize("state", sorted(SENT))
+def test_the_curl_snippet_runs_as_pasted_and_sends_the_record(state):
+    command = snippet(record(state), state).curl
+    assert "-w0" not in command
+    if state == "valid":
+        assert '-u "${EMAIL:?set EMAIL}":"${API_TOKEN:?set API_TOKEN}"' in command
+    with RecordingServer() as server:
+        done = subprocess.run(["bash", "-c", command], env={**os.environ, **ENV, "API_BASE_URL": server.url},
                               capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert seen == [{"path": ENDPOINT.path, "authorization": EXPECTED[state]}]
+        assert done.returncode == 0, done.stderr
+        seen = server.requests
+    assert len(seen) == 1
+    assert seen[0]["headers"].get("authorization") == _expected(state)[0]
+    if SENT[state].query:
+        assert seen[0]["query"]["token"] == [ENV["API_TOKEN"]]
 
 
-def test_a_bearer_api_gets_bearer_snippets():
-    bearer = ClientAuth("header", "Authorization", "Bearer")
-    assert 'Authorization: Bearer \'"$API_REVOKED_TOKEN"' in snippet(ENDPOINT, "revoked", bearer).curl
-    assert "'bearer '" in snippet(ENDPOINT, "scheme-case", bearer).python
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None, reason="needs curl and bash")
+def test_an_unset_placeholder_stops_the_snippet_before_anything_is_sent():
+    sn = snippet(record("revoked"), "revoked")
+    env = {k: v for k, v in os.environ.items() if k not in ENV}
+    with RecordingServer() as server:
+        env["API_BASE_URL"] = server.url
+        env["EMAIL"] = ENV["EMAIL"]
+        curl = subprocess.run(["bash", "-c", sn.curl], env=env, capture_output=True, text=True, timeout=60)
+        python = subprocess.run([sys.executable, "-c", sn.python], env=env, capture_output=True, text=True, timeout=60)
+        assert server.requests == []
+    assert curl.returncode != 0 and "set REVOKED_TOKEN" in curl.stderr
+    assert python.returncode != 0 and "set REVOKED_TOKEN" in python.stderr
 
 
-def test_group_pages_carry_the_snippets_and_no_secret(project):
-    hooks = Hooks()
-    pages = {p.path: p.text for p in render_pages(load_publication(project, hooks), project.site, hooks)}
-    page = pages["apis/jira-cloud/projects.md"]
-    block = page.split('id="searchprojects--reproduce"')[1].split("</details>")[0]
-    assert 'id="searchprojects--unknown-token-curl"' in block
-    assert 'id="searchprojects--valid-curl"' in block and 'id="searchprojects--valid-httpx"' in block
-    assert "$API_TOKEN" in block and "os.environ[&#39;API_TOKEN&#39;]" in block
-    # Only placeholders: no token value from the Backlot corpus or the observations.
-    assert "ATATT" not in page and "dstok_" not in page
+def test_a_cell_without_a_request_has_no_snippet_but_its_reason():
+    sn = cell_snippet(Cell("revoked", "n/a", "the target offers no revoked credential"))
+    assert (sn.curl, sn.python) == ("", "") and sn.note == "the target offers no revoked credential"

@@ -77,13 +77,19 @@ def test_jira_what_each_bad_credential_gets(page):
 def test_jira_which_endpoint_checks_a_token(page):
     answer = ask(page, "Jira Cloud platform REST API", "token check")
     reported = lines(answer, "reported")
-    assert any("GET /rest/api/3/myself: unknown-token → 401 rejected" in t and "R11, github.com" in t
+    # The emulator does not serve /myself, the check readers want: the reported one comes first,
+    # labelled, and says which bad states no report speaks of (malformed among them).
+    first = answer.locator("li.answer-line").first
+    assert first.get_attribute("data-evidence") == "reported"
+    assert any("GET /rest/api/3/myself (names the caller; not served by backlot" in t
+               and "unknown-token → 401 rejected" in t and "not reported: malformed" in t and "R11, github.com" in t
                for t in reported), reported
     observed = lines(answer, "observed")
-    # Observed on the emulator: the comment endpoint refuses every bad credential with 404 — and the
-    # answer warns that a valid credential without rights gets 404 too.
+    # Observed on the emulator: the comment endpoint refuses every bad credential with 404 — flagged:
+    # a valid credential without rights gets 404 too — and says what malformed gets there.
     assert any(t.startswith("observed backlot (an emulator)") and "/rest/api/2/issue/{issueIdOrKey}/comment" in t
-               and "→ 404" in t and "without rights gets 404 too" in t for t in observed), observed
+               and "malformed" in t and "→ 404" in t and "flagged: a valid credential without rights gets 404 too" in t
+               for t in observed), observed
     assert lines(answer, "documented"), "the spec's 401 documentation is shown, labelled documented"
     # The targets are explained next to the answers.
     assert "an emulator" in page.locator(".authcat-targets").first.inner_text()

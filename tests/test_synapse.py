@@ -67,6 +67,18 @@ def test_whoami_rejects_every_dead_token_and_says_why_in_errcode(matrix_run):
     assert run.endpoints["getTokenOwner"].verdict == "fails-closed"
     # Synapse answers an unparsable Authorization value with a 500 here: no data, but a crash.
     assert cell(run, "getTokenOwner", "malformed").observation.status == 500
+    assert "malformed got a 5xx (server-error): no data served" in run.endpoints["getTokenOwner"].reason
+
+
+def test_the_token_check_is_whoami_and_says_what_malformed_gets(matrix_run):
+    """Ranked by usefulness, not size: every bad credential refused with 401 (malformed: a 500),
+    no fixture value needed, and the answer names the caller."""
+    from catalog.answers.token_check import token_check
+
+    best = token_check(run).candidates[0] if (run := matrix_run[0]) else None
+    assert best is not None and (best.method, best.path) == ("GET", "/_matrix/client/v3/account/whoami")
+    assert best.identity and not best.parameters and best.refusal == "401"
+    assert "malformed → 500 (server-error: no data served)" in best.refusals and best.odd == "malformed → 500"
 
 
 def test_public_rooms_serves_a_revoked_token_as_anonymous(matrix_run):
@@ -78,7 +90,20 @@ def test_public_rooms_serves_a_revoked_token_as_anonymous(matrix_run):
     for state in (*BAD, "unknown-token"):
         observed = rooms.cells[state].observation
         assert observed.status == 200 and observed.body_sha256 == anonymous.body_sha256, state
+        # Served like everyone (the endpoint never checks), never "as-valid".
+        assert rooms.cells[state].outcome == "ignored", state
     assert rooms.verdict == "public"
+    # Synapse refuses anonymous /publicRooms by default: the launcher's switch that makes this
+    # fallback exist travels with the run (and so with every observed label and the export).
+    assert "allow_public_rooms_without_auth" in run.meta["settings"]
+
+
+def test_the_concurrency_limited_availability_check_is_judged_in_every_cell(matrix_run):
+    """Synapse answers concurrent /register/available requests with 429: after the first one the
+    prober sends that endpoint's requests one at a time, so no cell is left rate-limited."""
+    run, *_ = matrix_run
+    cells = run.endpoints["checkUsernameAvailability"].cells
+    assert not [s for s, c in cells.items() if c.outcome == "rate-limited"]
 
 
 def test_room_content_fails_closed_and_unprivileged_is_forbidden(matrix_run):
@@ -195,7 +220,8 @@ def test_errcode_and_soft_logout_are_signals(matrix_run):
     """Synapse says why in the body: M_UNKNOWN_TOKEN for a dead token, M_MISSING_TOKEN for none,
     soft_logout true only for the expired one (a refresh can revive it)."""
     run, *_ = matrix_run
-    by_label = {(s.label(), s.meaning): s for s in find_signals(run.endpoints.values())}
+    # Pooled over every endpoint (rules that hold on one endpoint alone come with that scope).
+    by_label = {(s.label(), s.meaning): s for s in find_signals(run.endpoints.values()) if s.one_endpoint is None}
     unknown = by_label[("body /errcode: M_UNKNOWN_TOKEN", REJECTED)]
     assert {"revoked", "expired", "deactivated", "unknown-token"} <= set(unknown.states)
     # Not right everywhere: /publicRooms serves those tokens a 200 with no errcode at all.

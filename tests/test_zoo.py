@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.answers.columns import bad_state_order
+from catalog.answers.questions import api_questions
+from catalog.hooks.manager import Hooks
+from catalog.pipeline import Project, load_catalog
 from tests.servers.zoo import VERSION
 from tests.servers.zoo_project import run_zoo
 
@@ -164,3 +168,26 @@ def test_key_in_a_custom_header_or_query_parameter(tmp_path, behaviour, where):
     assert zoo.target.recognition.recognised
     assert [c.path for c in zoo.target.token_check.candidates] == ["/api/me", "/api/items"]
     assert "/actor is not null" in {s.label() for s in zoo.target.recommended}
+
+
+def test_an_api_that_reports_authentication_in_one_status_field_gets_that_check(tmp_path):
+    """Every answer is a 200 whatever the credential; only GET /api/status says in its body how the
+    credential was read. Pooled over every endpoint the field is absent almost everywhere; scored
+    on that endpoint alone it is right every time, so the token check (Q2) and the fallback
+    signals (Q3) name the endpoint and the field."""
+    zoo = run_zoo(tmp_path / "p", "status-field")
+    assert zoo.verdicts()["status"] != "fails-closed"  # the status code never tells
+    target = zoo.target
+    fields = [s for s in target.recommended if s.one_endpoint == ("GET", "/api/status")]
+    ok = next(s for s in fields if s.value == "ok")
+    assert ok.name == "/result/authstatus/0" and ok.meaning == "credential accepted"
+    assert ok.correct == ok.checked >= 3 and ok.scope == "answers of GET /api/status"
+    best = target.token_check.candidates[0]
+    assert (best.method, best.path, best.refusal) == ("GET", "/api/status", "body field")
+    assert "/result/authstatus/0" in (best.reads or "")
+    catalog = load_catalog(Project(zoo.root), Hooks())
+    questions = {q.key: q for q in api_questions(catalog.apis["zoo"], zoo.answers.targets, bad_state_order(catalog))}
+    q2 = [line.text for line in questions["token-check"].lines if line.kind == "observed"]
+    assert q2[0].startswith("call `GET /api/status`, read `body /result/authstatus/0: ok`"), q2
+    q3 = [line.text for line in questions["fallback-signal"].lines if line.kind == "observed"]
+    assert any(t.startswith("call `GET /api/status`, read `body /result/authstatus/0: ok`") for t in q3), q3

@@ -49,7 +49,8 @@ def target_answers(api: ApiCatalog, run: TargetRun, signals: list[Signal]) -> Ta
     return TargetAnswers(
         target=run.target, version=run.version, version_source=run.meta.get("version_source"),
         date=run.meta.get("date"), signals=tuple(signals) if recognised.recognised else (),
-        token_check=token_check(run, recognised), disagreements=tuple(observed_disagreements(api, run)),
+        token_check=token_check(run, recognised, signals if recognised.recognised else []),
+        disagreements=tuple(observed_disagreements(api, run)),
         recognition=recognised,
         verdicts=MappingProxyType({f"{r.method} {r.path}": r.verdict for r in run.endpoints.values()}),
     )

@@ -21,9 +21,10 @@ from urllib.parse import urlparse
 
 from catalog.answers.per_target import TargetAnswers
 from catalog.answers.signals import ACCEPTED
+from catalog.answers.token_check import IDENTITY_PATH, CheckCandidate
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
 from catalog.model.judgement import REFUSED, UNJUDGED
-from catalog.model.vocabulary import Outcome, Reported, TargetProfile
+from catalog.model.vocabulary import Outcome, Reported, State, TargetProfile
 from catalog.runs.results import ApiCatalog, TargetRun
 
 KIND_WORDS = {
@@ -69,6 +70,8 @@ class TargetInfo:
     words: str  # "an emulator (Backlot) of Jira Cloud's REST API …"
     version: str | None
     date: str | None
+    # The launcher's non-default settings that change what is observed: name -> "value: why".
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 def target_info(api: ApiCatalog, run: TargetRun) -> TargetInfo:
@@ -77,12 +80,15 @@ def target_info(api: ApiCatalog, run: TargetRun) -> TargetInfo:
     words = KIND_WORDS.get(kind or "", "a target of unstated kind")
     if profile and profile.models:
         words += f" — models {profile.models.rstrip('.')}"
-    return TargetInfo(run.target, kind, words, run.version, run.meta.get("date"))
+    return TargetInfo(run.target, kind, words, run.version, run.meta.get("date"), dict(run.meta.get("settings") or {}))
 
 
 def observed_label(info: TargetInfo) -> str:
     kind = KIND_WORDS.get(info.kind or "", "target")
-    return f"{info.name} ({kind}){' ' + info.version if info.version else ''}, {(info.date or 'undated')[:10]}"
+    label = f"{info.name} ({kind}){' ' + info.version if info.version else ''}, {(info.date or 'undated')[:10]}"
+    if info.settings:  # what the launcher changed that the answer depends on travels with it
+        label += "; non-default: " + ", ".join(info.settings)
+    return label
 
 
 def claim_label(claim: Reported) -> str:
@@ -116,6 +122,24 @@ def bad_states(api: ApiCatalog, order: list[str]) -> list[str]:
     return [s for s in order if s in seen | claimed]
 
 
+def sent_by(run: TargetRun, state: str) -> str:
+    """What ``state`` sent on this target, from its request records: the headers and query values
+    it adds to the anonymous request (``Authorization: Bearer !!!``), placeholders as recorded."""
+    for result in run.endpoints.values():
+        cell, anonymous = result.cells.get(state), result.cells.get(State.ANONYMOUS)
+        mine = cell.observation.request if cell and cell.observation else None
+        base = anonymous.observation.request if anonymous and anonymous.observation else None
+        if not mine or not base:
+            continue
+        plain = {tuple(h) for h in base.get("headers") or []}
+        added = [f"{k}: {v}" for k, v in mine.get("headers") or [] if (k, v) not in plain]
+        url, plain_url = str(mine.get("url") or ""), str(base.get("url") or "")
+        if url != plain_url and url.startswith(plain_url):
+            added.append(url[len(plain_url):].lstrip("&?"))
+        return "; ".join(added) or "nothing"
+    return ""
+
+
 def _observed_for_state(api: ApiCatalog, run: TargetRun, state: str, info: TargetInfo) -> Line | None:
     avail = run.states.get(state)
     if avail is None:
@@ -133,7 +157,9 @@ def _observed_for_state(api: ApiCatalog, run: TargetRun, state: str, info: Targe
         return None
     total = sum(counts.values())
     parts = [f"{_cell_words(st, oc)} on {n}" for (st, oc), n in counts.most_common()]
-    return Line("observed", f"{'; '.join(parts)} of {total} endpoints probed", observed_label(info),
+    sent = sent_by(run, state)
+    said = f"sent `{sent}`: " if sent and sent != "nothing" else ""
+    return Line("observed", f"{said}{'; '.join(parts)} of {total} endpoints probed", observed_label(info),
                 f"?state={state}#matrix-{run.target}")
 
 
@@ -167,20 +193,43 @@ def answer_bad_credentials(api: ApiCatalog, order: list[str]) -> Answer:
 
 # ---- 2. which endpoint checks a token -------------------------------------------------------------
 
+def candidate_words(c: CheckCandidate) -> str:
+    """One token-check line: where to call, what to read, what every bad state gets there."""
+    where = f"`{c.method} {c.path}`"
+    if c.reads:
+        text = f"call {where}, read `{c.reads}` (there only when the credential was accepted): {c.refusals}"
+    else:
+        text = f"{where}{' (names the caller)' if c.identity else ''}: {c.refusals}"
+    if c.parameters:
+        text += f" — needs a value of this target's for {', '.join('{' + p + '}' for p in c.parameters)}"
+    if c.ambiguous:
+        text += f" — flagged: {c.unprivileged}, so a refusal may mean “no rights”, not “dead token”"
+    elif c.unprivileged:
+        text += f" — but {c.unprivileged}"
+    return text
+
+
 def answer_token_check(api: ApiCatalog, targets: Sequence[TargetAnswers], bad_order: list[str]) -> Answer:
     ans = Answer("token-check", "Which endpoint do I call to check a token?")
     infos = {run.target: target_info(api, run) for run in api.runs}
+    weak: dict[str, str] = {}  # target -> why its best observed check is not the one readers want
     for check in (t.token_check for t in targets):
         info = infos.get(check.target)
         label = observed_label(info) if info else check.target
         if check.candidates:
+            best = check.candidates[0]
+            if best.ambiguous or best.refusal == "403/404" or not best.identity:
+                weak[check.target] = ("its best observed check refuses with a status the unprivileged caller gets too"
+                                      if best.ambiguous else "its best observed check names no caller"
+                                      if not best.identity else "its best observed check refuses with 403/404")
             for c in check.candidates[:3]:
-                caveat = f" — but {c.unprivileged}" if c.unprivileged else ""
-                ans.lines.append(Line("observed", f"{c.method} {c.path}: {c.refusals}{caveat}", label,
-                                      f"#matrix-{check.target}"))
+                ans.lines.append(Line("observed", candidate_words(c), label, f"#matrix-{check.target}"))
         else:
+            weak[check.target] = "no observed check"
             reason = (check.reason or "").removeprefix("none found on this target: ")
             ans.lines.append(Line("observed", f"none found on {check.target}: {reason}", label, f"#matrix-{check.target}"))
+    claimed_lines: list[Line] = []
+    first: list[Line] = []
     for key, row in claimed_cells(api.definition).items():
         if key == API_WIDE:
             continue
@@ -194,7 +243,21 @@ def answer_token_check(api: ApiCatalog, targets: Sequence[TargetAnswers], bad_or
             cell = next(iter(bad.values()))
             claims = [cl for c in bad.values() for cl in c.claims]
             refusals = "; ".join(f"{s} → {_cell_words(c.status, c.outcome)}" for s, c in bad.items())
-            ans.lines.append(Line(claims[0].kind, f"{_where(cell)}: {refusals}", claim_label(claims[0]), _claim_href(claims[0])))
+            unsaid = [s for s in bad_states(api, bad_order) if s not in bad]
+            if unsaid:  # every bad state is accounted for, the ones no evidence speaks of too
+                refusals += f"; not {claims[0].kind}: {', '.join(unsaid)}"
+            endpoint = cell.endpoint
+            unserved = [run.target for run in api.runs if endpoint is not None and run.target in weak
+                        and (r := run.endpoints.get(endpoint.id)) is not None and r.verdict in UNJUDGED]
+            if endpoint is not None and unserved and IDENTITY_PATH.search(endpoint.path):
+                # The check readers want, which these targets do not serve: it comes first, labelled.
+                why = "; ".join(f"not served by {t} ({weak[t]})" for t in unserved)
+                first.append(Line(claims[0].kind, f"{_where(cell)} (names the caller; {why}): {refusals}",
+                                  claim_label(claims[0]), _claim_href(claims[0])))
+            else:
+                claimed_lines.append(Line(claims[0].kind, f"{_where(cell)}: {refusals}", claim_label(claims[0]),
+                                          _claim_href(claims[0])))
+    ans.lines = [*first, *ans.lines, *claimed_lines]
     documented = [e for e in api.definition.endpoints
                   if e.method == "GET" and e.documented.anonymous is False and e.documented.documents_401]
     if documented:
@@ -224,10 +287,17 @@ def answer_fallback_signal(api: ApiCatalog, targets: Sequence[TargetAnswers]) ->
             ans.lines.append(Line("observed", f"none on {mine.target}: the valid credential was never recognised "
                                               f"there ({mine.recognition.reason})", label, f"#matrix-{mine.target}"))
             continue
-        for s in mine.recommended[:4]:
+        pooled = [s for s in mine.recommended if s.one_endpoint is None][:4]
+        alone = [s for s in mine.recommended if s.one_endpoint is not None][:max(1, 4 - len(pooled))]
+        for s in [*pooled, *alone]:
             meaning = "the credential was accepted" if s.meaning == ACCEPTED else "the credential was read and refused"
-            ans.lines.append(Line("observed", f"{s.label()}: {meaning} (right on {s.correct} of {s.checked} {s.scope})",
-                                  label, f"guide.html#target-{mine.target}"))
+            if s.one_endpoint is not None:  # holds on that endpoint only: say where to read it
+                method, path = s.one_endpoint
+                text = (f"call `{method} {path}`, read `{s.label()}`: {meaning} there "
+                        f"(right on {s.correct} of {s.checked} {s.scope})")
+            else:
+                text = f"{s.label()}: {meaning} (right on {s.correct} of {s.checked} {s.scope})"
+            ans.lines.append(Line("observed", text, label, f"guide.html#target-{mine.target}"))
     grouped: dict[tuple[str, str, str], list[Reported]] = {}
     claims = [*api.definition.api.reported]
     for e in api.definition.endpoints:

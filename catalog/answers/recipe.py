@@ -177,7 +177,8 @@ def _curl(auth: ClientAuth, path: str) -> str:
     setup = []
     if auth.kind != "basic" and not auth.plain:  # fill the template the way the scheme does
         filled = shlex.quote(auth.template).replace("{identity}", f"'\"${USER_ENV}\"'").replace("{secret}", f"'\"${TOKEN_ENV}\"'")
-        setup.append(f"VALUE={filled}" if not auth.base64 else f"VALUE=$(printf %s {filled} | base64 -w0)")
+        # Portable: BSD base64 has no -w0; GNU wraps long lines, tr joins them.
+        setup.append(f"VALUE={filled}" if not auth.base64 else f"VALUE=$(printf %s {filled} | base64 | tr -d '\\n')")
         value = '"$VALUE"'
     if auth.kind == "basic":
         how = f'-u "${USER_ENV}:${TOKEN_ENV}"'

@@ -1,42 +1,27 @@
-"""Reproduce a cell: for one endpoint and one token state, a curl command and an httpx snippet.
+"""Reproduce a cell: a curl command and an httpx snippet generated from the cell's request record.
 
-Placeholders only — environment variables the reader exports (``API_BASE_URL``, ``API_TOKEN``,
-``API_USER``, and one per state: ``API_REVOKED_TOKEN``, ``API_OTHER_USER`` …) — never a value
-from a target, so no secret can reach the page. Every contributed string (path, scheme word,
-parameter name) goes into the shell through ``shlex.quote`` and into Python through ``repr``.
-The Python snippet runs as pasted once the variables are set.
+The record (``catalog.engine.record``) is what the prober sent, with every credential part and
+every per-launch value a named placeholder, so a snippet built from it alone sends what the cell
+was observed with. Placeholders become environment variables that fail loudly when unset
+(``${API_TOKEN:?set API_TOKEN}`` in the shell, ``env("API_TOKEN")`` in Python: never an empty
+token sent by mistake); HTTP Basic is ``curl -u`` (no GNU-only ``base64 -w0``). Every string
+from a record goes into the shell through ``shlex.quote`` and into Python through ``repr``. An
+``n/a`` cell has no record: no snippet, its reason instead.
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from catalog.answers.recipe import BASE_URL_ENV, TOKEN_ENV, USER_ENV, ClientAuth
-from catalog.model.vocabulary import Endpoint, State
+from catalog.engine.record import PLACEHOLDER
+from catalog.model.vocabulary import Outcome
+from catalog.runs.results import Cell
 
-# state -> (user variable, token variable): the credential that state sends.
-_CREDENTIAL: dict[str, tuple[str, str]] = {
-    State.VALID: (USER_ENV, TOKEN_ENV),
-    State.UNKNOWN_TOKEN: (USER_ENV, "API_UNKNOWN_TOKEN"),
-    State.WRONG_IDENTITY: ("API_OTHER_USER", TOKEN_ENV),
-    State.EXPIRED: (USER_ENV, "API_EXPIRED_TOKEN"),
-    State.REVOKED: (USER_ENV, "API_REVOKED_TOKEN"),
-    State.FORGED: (USER_ENV, "API_FORGED_TOKEN"),
-    State.UNPRIVILEGED: ("API_UNPRIVILEGED_USER", "API_UNPRIVILEGED_TOKEN"),
-    State.DEACTIVATED: ("API_DEACTIVATED_USER", "API_DEACTIVATED_TOKEN"),
-    State.SCHEME_CASE: (USER_ENV, TOKEN_ENV),
-    State.WRONG_SCHEME: (USER_ENV, TOKEN_ENV),
-    State.QUERY_PARAMETER: (USER_ENV, TOKEN_ENV),
-}
-_NOTES: dict[str, str] = {
-    State.UNKNOWN_TOKEN: "a token of the valid one's shape that was never issued",
-    State.WRONG_IDENTITY: "your token, sent with another user's name",
-    State.MALFORMED: "an Authorization value that cannot be parsed",
-    State.ANONYMOUS: "no credential at all",
-    State.SCHEME_CASE: "the valid credential, scheme word in lower case",
-    State.WRONG_SCHEME: "the valid secret under another scheme word",
-}
+Token = tuple[str, Any]  # ("lit", text) | ("var", name) | ("b64", [Token, ...])
 
 
 @dataclass(frozen=True)
@@ -44,73 +29,170 @@ class Snippet:
     state: str
     curl: str
     python: str
-    note: str
+    note: str  # the n/a reason when there is nothing to run
+    target: str = ""
+    expected: str = ""  # "401 rejected": what the cell got
+    placeholders: Mapping[str, str] = field(default_factory=dict)  # name -> what to put in it
 
 
-def _path(endpoint: Endpoint) -> str:
-    # {param} placeholders stay visible; the reader fills them in.
-    return endpoint.path
+def parse(text: str) -> list[Token]:
+    """A record value as tokens: literals, placeholders and ``{base64:…}`` groups."""
+    tokens: list[Token] = []
+    i = 0
+    literal = ""
+    while i < len(text):
+        if text.startswith("{base64:", i):
+            depth, j = 1, i + len("{base64:")
+            while j < len(text) and depth:
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            if literal:
+                tokens.append(("lit", literal))
+                literal = ""
+            tokens.append(("b64", parse(text[i + len("{base64:"):j - 1])))
+            i = j
+            continue
+        m = PLACEHOLDER.match(text, i)
+        if m:
+            if literal:
+                tokens.append(("lit", literal))
+                literal = ""
+            tokens.append(("var", m.group(1)))
+            i = m.end()
+            continue
+        literal += text[i]
+        i += 1
+    if literal:
+        tokens.append(("lit", literal))
+    return tokens
 
 
-def _value_py(auth: ClientAuth, user: str, token: str) -> str:
-    if auth.kind == "basic":
-        return f"base64.b64encode(f\"{{os.environ[{user!r}]}}:{{os.environ[{token!r}]}}\".encode()).decode()"
-    if auth.plain:
-        return f"os.environ[{token!r}]"
-    value = f"{auth.template!r}.replace('{{identity}}', os.environ.get({user!r}, '')).replace('{{secret}}', os.environ[{token!r}])"
-    return f"base64.b64encode({value}.encode()).decode()" if auth.base64 else value
+def _sh_var(name: str) -> str:
+    return f'"${{{name}:?set {name}}}"'
 
 
-def _value_sh(auth: ClientAuth, user: str, token: str) -> str:
-    if auth.kind == "basic":
-        return f'$(printf %s "${user}:${token}" | base64 -w0)'
-    if auth.plain:
-        return f"${token}"
-    filled = shlex.quote(auth.template).replace("{identity}", f"'\"${user}\"'").replace("{secret}", f"'\"${token}\"'")
-    return f"$(printf %s {filled} | base64 -w0)" if auth.base64 else filled
-
-
-def snippet(endpoint: Endpoint, state: str, auth: ClientAuth) -> Snippet:
-    method = endpoint.method.upper()
-    url_sh = f'"${BASE_URL_ENV}"' + shlex.quote(_path(endpoint))
-    url_py = f"os.environ[{BASE_URL_ENV!r}] + {_path(endpoint)!r}"
-    keyword = "Basic" if auth.kind == "basic" else auth.prefix
-    name = "Authorization" if auth.kind == "basic" else auth.name
-    header_sh: str | None = None
-    header_py: str | None = None
-    params_py = ""
-    if state == State.ANONYMOUS:
-        pass
-    elif state == State.MALFORMED:
-        word = keyword or "Basic"
-        header_sh = shlex.quote(f"{name}: {word} !!!")
-        header_py = f"{{{name!r}: {(word + ' !!!')!r}}}"
-    elif state in _CREDENTIAL:
-        user, token = _CREDENTIAL[state]
-        if state == State.SCHEME_CASE:
-            keyword = keyword.lower() if keyword else keyword
-        elif state == State.WRONG_SCHEME:
-            keyword = "Bearer" if (keyword or "").lower() != "bearer" else "Basic"
-        if state == State.QUERY_PARAMETER or auth.kind == "query":
-            param = auth.name if auth.kind == "query" else "access_token"
-            url_sh += shlex.quote(("&" if "?" in endpoint.path else "?") + f"{param}=") + f'"${token}"'
-            params_py = f", params={{{param!r}: os.environ[{token!r}]}}"
+def _joined(tokens: list[Token]) -> list[Token]:
+    """Adjacent literals as one (``'Authorization: Bearer '``, not two quoted pieces)."""
+    out: list[Token] = []
+    for kind, value in tokens:
+        if kind == "lit" and out and out[-1][0] == "lit":
+            out[-1] = ("lit", out[-1][1] + value)
         else:
-            value_sh, value_py = _value_sh(auth, user, token), _value_py(auth, user, token)
-            if state == State.WRONG_SCHEME and auth.kind == "basic":  # the bare secret under Bearer
-                value_sh, value_py = f'"${token}"', f"os.environ[{token!r}]"
-            prefix = f"{keyword} " if keyword else ""
-            header_sh = shlex.quote(f"{name}: {prefix}") + f'"{value_sh}"'
-            header_py = f"{{{name!r}: {prefix!r} + {value_py}}}"
-    else:
-        return Snippet(state, "", "", f"no recipe for the plugin state {state!r}: see its plugin's documentation")
-    curl = " ".join(p for p in (f"curl -sS -i -X {method}", f"-H {header_sh}" if header_sh else "", url_sh) if p)
+            out.append((kind, value))
+    return out
+
+
+def sh(tokens: list[Token]) -> str:
+    """One shell word: quoted literals and loud variables, concatenated."""
+    out = []
+    for kind, value in _joined(tokens):
+        if kind == "lit":
+            out.append(shlex.quote(value))
+        elif kind == "var":
+            out.append(_sh_var(value))
+        else:  # portable: BSD and GNU base64 both read stdin; GNU wraps long lines, tr joins them
+            out.append(f"\"$(printf '%s' {sh(value)} | base64 | tr -d '\\n')\"")
+    return "".join(out) or "''"
+
+
+def py(tokens: list[Token]) -> str:
+    """One Python expression: string literals and ``env(...)`` lookups, joined with ``+``."""
+    out = []
+    for kind, value in tokens:
+        if kind == "lit":
+            out.append(repr(value))
+        elif kind == "var":
+            out.append(f"env({value!r})")
+        else:
+            out.append(f"base64.b64encode(({py(value)}).encode()).decode()")
+    return " + ".join(out) or "''"
+
+
+def _basic_user(tokens: list[Token]) -> str | None:
+    """``-u user:secret`` for ``Basic {base64:…}`` (curl writes the header itself)."""
+    if len(tokens) == 2 and tokens[0] == ("lit", "Basic ") and tokens[1][0] == "b64":
+        return sh(tokens[1][1])
+    return None
+
+
+def _credential_query(record: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The URL without the query values that hold a credential placeholder, and those values."""
+    url = record["url"]
+    if "?" not in url:
+        return url, []
+    base, _, query = url.partition("?")
+    credentials = set(_kinds(record, "credential"))
+    kept, moved = [], []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if any(kind == "var" and name in credentials for kind, name in parse(value)):
+            moved.append((key, value))
+        else:
+            kept.append((key, value))
+    if not moved:
+        return url, []
+    # Re-encoded as the record had it (placeholders' braces kept readable).
+    return (base + ("?" + urlencode(kept, safe="{}:") if kept else "")), moved
+
+
+def _kinds(record: Mapping[str, Any], kind: str) -> list[str]:
+    return [n for n, p in (record.get("placeholders") or {}).items() if isinstance(p, dict) and p.get("kind") == kind]
+
+
+def snippet(record: Mapping[str, Any], state: str, expected: str = "", target: str = "") -> Snippet:
+    """The curl and httpx snippets of one request record."""
+    method = str(record["method"]).upper()
+    url, query = _credential_query(record)
+    get_like = method in ("GET", "HEAD")
+    if not get_like and query:  # -G would turn the request into a GET: the values stay in the URL
+        url, query = record["url"], []
+    parts = ["curl -sS -i"]
+    if method == "HEAD":
+        parts.append("-I")
+    elif method != "GET":
+        parts.append(f"-X {shlex.quote(method)}")
+    headers_py = []
+    for name, value in record.get("headers") or []:
+        tokens = parse(value)
+        user = _basic_user(tokens) if name.lower() == "authorization" else None
+        parts.append(f"-u {user}" if user else f"-H {sh([('lit', f'{name}: '), *tokens])}")
+        headers_py.append(f"{name!r}: {py(tokens)}")
+    parts.append(sh(parse(url)))
+    if query:
+        parts.append("-G " + " ".join(f"--data-urlencode {sh([('lit', f'{k}='), *parse(v)])}" for k, v in query))
+    # httpx replaces a URL's query with params=: every value goes in params then.
+    py_url, kept = (url.partition("?")[0], parse_qsl(url.partition("?")[2], keep_blank_values=True)) if query else (url, [])
+    args = [repr(method), py(parse(py_url))]
+    if headers_py:
+        args.append("headers={" + ", ".join(headers_py) + "}")
+    if query:
+        args.append("params={" + ", ".join(f"{k!r}: {py(parse(v))}" for k, v in [*kept, *query]) + "}")
     python = "\n".join([
         "import base64, os",
         "",
         "import httpx",
         "",
-        f"r = httpx.request({method!r}, {url_py}" + (f", headers={header_py}" if header_py else "") + params_py + ")",
+        "",
+        "def env(name):",
+        "    if not os.environ.get(name):",
+        "        raise SystemExit(f\"set {name}\")  # never send an empty credential by mistake",
+        "    return os.environ[name]",
+        "",
+        "",
+        f"r = httpx.request({', '.join(args)})",
         "print(r.status_code, r.headers.get('www-authenticate'), r.text[:200])",
     ])
-    return Snippet(state, curl, python, _NOTES.get(state, ""))
+    means = {n: (p.get("means", "") if isinstance(p, dict) else str(p))
+             for n, p in (record.get("placeholders") or {}).items()}
+    return Snippet(state, " ".join(parts), python, "", target, expected, means)
+
+
+def cell_snippet(cell: Cell, target: str = "") -> Snippet:
+    """A cell's snippet, or its reason when there is nothing to run (``n/a``, or observed before
+    requests were recorded)."""
+    record = cell.observation.request if cell.observation is not None else None
+    if cell.outcome == Outcome.NOT_AVAILABLE or not record:
+        why = cell.note if cell.outcome == Outcome.NOT_AVAILABLE else "no request record (observed before they were kept)"
+        return Snippet(cell.state, "", "", why or "not available on this target", target)
+    expected = " ".join(str(p) for p in (cell.status, cell.outcome) if p is not None)
+    return snippet(record, cell.state, expected, target)
+

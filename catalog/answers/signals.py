@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +105,11 @@ class Signal:
         return self.checked > 0 and self.correct == self.checked and self.carried > 0
 
     @property
+    def one_endpoint(self) -> tuple[str, str] | None:
+        """``(method, path)`` when the rule was scored on that endpoint alone."""
+        return self.endpoints[0] if self.scope.startswith("answers of ") and self.endpoints else None
+
+    @property
     def misses(self) -> int:
         return self.checked - self.correct
 
@@ -179,7 +184,7 @@ def _where(sample: Sample) -> str:
     return f"{sample.method} {sample.path} · {sample.state}"
 
 
-def _accepted_rule(feature: Feature, samples: list[Sample]) -> Signal | None:
+def _accepted_rule(feature: Feature, samples: list[Sample], one_endpoint: bool = False) -> Signal | None:
     kind, name, value = feature
     if kind == "status":
         if name != "2xx":
@@ -192,7 +197,11 @@ def _accepted_rule(feature: Feature, samples: list[Sample]) -> Signal | None:
         pool = [s for s in samples if s.ok and s.label and name in s.fields]
         scope = "2xx answers of the endpoints that return the field"
     elif kind == "body-value":
-        return None  # a code in the body (errcode) names a refusal; acceptance has no code
+        if not one_endpoint:
+            return None  # across endpoints a code in the body (errcode) names a refusal
+        # On one endpoint a value may say the caller was authenticated (`authstatus: ok`).
+        pool = [s for s in samples if s.ok and s.label]
+        scope = "2xx answers"
     else:
         pool = [s for s in samples if s.ok and s.label]
         scope = "2xx answers"
@@ -242,6 +251,7 @@ def _rejected_rule(feature: Feature, samples: list[Sample]) -> Signal | None:
 def _rank(signal: Signal) -> tuple:
     return (
         not signal.recommended,
+        signal.one_endpoint is not None,  # a rule that holds across endpoints travels further
         signal.kind == "status",  # a header or field says more than a status code
         not _IDENTITY_NAME.search(signal.name),
         -signal.correct / signal.checked,
@@ -272,8 +282,18 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
     return [s for s in signals if id(s) not in drop]
 
 
+MIN_ENDPOINT_CHECKED = 3  # a rule scored on one endpoint needs at least this many answers there
+
+
 def find_signals(results: Iterable[EndpointResult]) -> list[Signal]:
-    """Every informative rule over one target's results, best first (never pool two targets)."""
+    """Every informative rule over one target's results, best first (never pool two targets).
+
+    Each rule is scored over every endpoint pooled, and also on each endpoint alone where a bad
+    credential is served a 2xx (the status cannot tell there): a field one status endpoint returns
+    (``/result/authstatus/0: ok`` only when the credential was accepted) is absent everywhere else
+    and would never hold pooled. A rule that holds on one endpoint is kept with that endpoint as
+    its scope ("call GET X, read Y") and its own counts.
+    """
     samples = label_cells(results)
     features = set().union(*(s.features() for s in samples)) if samples else set()
     found: list[Signal] = []
@@ -282,7 +302,31 @@ def find_signals(results: Iterable[EndpointResult]) -> list[Signal]:
             signal = rule(feature, samples)
             if signal is not None:
                 found.append(signal)
+    # A header or field that already holds across endpoints needs no per-endpoint rule.
+    pooled = {s.name for s in found if s.recommended}
+    found += [s for s in per_endpoint_signals(samples) if s.name not in pooled]
     return sorted(_dedupe(found), key=_rank)
+
+
+def per_endpoint_signals(samples: list[Sample]) -> list[Signal]:
+    """Rules that hold on one endpoint, scored on that endpoint's answers alone (headers and body
+    fields only: a status is already the verdict). Only endpoints that serve a bad credential a
+    2xx are looked at, and only rules right on every answer there are kept."""
+    by_endpoint: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_endpoint[(sample.endpoint_id, sample.method, sample.path)].append(sample)
+    found: list[Signal] = []
+    for (_eid, method, path), mine in sorted(by_endpoint.items()):
+        if not any(s.ok and s.label == Outcome.REJECTED for s in mine) or not any(s.label == "accepted" for s in mine):
+            continue
+        features = set().union(*(s.features() for s in mine))
+        for feature in sorted(features, key=lambda f: (f[0], f[1], f[2] or "")):
+            if feature[0] == "status":
+                continue
+            for signal in (_accepted_rule(feature, mine, one_endpoint=True), _rejected_rule(feature, mine)):
+                if signal is not None and signal.recommended and signal.checked >= MIN_ENDPOINT_CHECKED:
+                    found.append(replace(signal, scope=f"answers of {method} {path}", endpoints=((method, path),)))
+    return found
 
 
 def recommended(signals: Iterable[Signal], meaning: str | None = None) -> list[Signal]:

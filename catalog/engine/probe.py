@@ -109,6 +109,7 @@ class Prober:
                 obs, retry_after = await self._attempt(req, min(self.settings.timeout, budget - used))
                 used += time.perf_counter() - started
             obs.attempts = attempts
+            obs.request = req.record
             if obs.status == 429 and req.group:
                 self._serial.setdefault(req.group, asyncio.Lock())
             wait = self.retry.wait_before_retry(obs, attempts, retry_after)

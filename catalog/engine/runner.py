@@ -41,6 +41,7 @@ from catalog.engine.plan import (
     states_for,
 )
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.record import credential_names, published_values, request_record
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
@@ -220,11 +221,16 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         results.update(known.results)
         todo = known.todo
         requests: list[ProbeRequest] = []
+        names = credential_names(plan.target.credentials)
+        fixtures = frozenset(k for k in plan.target.parameters if k not in plan.target.profile.parameters)
         for endpoint_id, (endpoint, _key, _judged) in todo.items():
             url = plan.url(endpoint)
-            assert url is not None
+            record_url = plan.cache_url(endpoint)
+            assert url is not None and record_url is not None
             for state, presentation in plan.states.items():
                 state_url, headers = plan.request(url, presentation)
+                record = request_record(endpoint.method, record_url, plan.target.base_url, presentation,
+                                        plan.static_headers, state, names, fixtures)
                 requests.append(ProbeRequest(
                     key=(endpoint_id, state), method=endpoint.method, url=state_url,
                     headers=headers, collection=endpoint.collection,
@@ -232,7 +238,7 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
                     signal_fields=plan.definition.api.signal_fields,
                     envelope=plan.definition.api.envelope,
                     volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
-                    group=endpoint_id,
+                    group=endpoint_id, record=record,
                 ))
         label = f"{plan.definition.api.name} on {plan.target.profile.name}"
         advance = options.track(label, len(requests)) if options.track and requests else None
@@ -291,6 +297,8 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         **_discovered(plan, scrub),
         # names only: the values are new at every launch (Plan.cache_url keeps them out of the keys)
         "launcher_params": sorted(k for k in plan.target.parameters if k not in plan.target.profile.parameters),
+        # The launcher's non-default settings that change what is observed (shown with the cells).
+        **({"settings": dict(sorted(plan.target.settings.items()))} if plan.target.settings else {}),
     }
     return progress.snapshot(run_meta)
 
@@ -348,7 +356,11 @@ def _probe_target(definition: ApiDefinition, profile: TargetProfile, pool: Targe
     target = pool.running(profile, root)
     presentations, unavailable = states_for(hooks, definition, target)
     plan = Plan(definition, target, presentations, unavailable)
-    secrets = target.credentials.secrets() + [v for p in presentations.values() for v in p.values()]
+    # A value a state sends that holds no credential part (malformed's `Bearer !!!`) is no secret:
+    # its request record shows it as sent.
+    secrets = target.credentials.secrets() + [
+        v for state, p in presentations.items() for v in p.values()
+        if v not in published_values(state, p, credential_names(target.credentials))]
     scrub = Scrubber(secrets, [c.identity for c in target.credentials.roles.values()],
                      personal=not identities_public(profile, target.base_url))
     settings = ProbeSettings(

@@ -77,6 +77,8 @@ class Observation:
     truncated: bool = False
     error: str | None = None
     body: str | None = None  # only with --keep-bodies, scrubbed
+    # The request as sent, credential parts as named placeholders (catalog.engine.record).
+    request: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: its deep copy was most of the export's time at 1,000 endpoints

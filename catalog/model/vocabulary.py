@@ -377,6 +377,7 @@ class RunningTarget:
     unavailable_states: Mapping[str, str] = field(default_factory=dict)  # state -> why n/a
     parameters: Mapping[str, str] = field(default_factory=dict)  # path parameters the launcher made
     revocations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # name -> Revocable
+    settings: Mapping[str, str] = field(default_factory=dict)  # non-default settings that change what is observed
 
 
 @dataclass(frozen=True)

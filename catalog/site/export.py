@@ -50,6 +50,7 @@ def _provenance(run: TargetRun) -> dict[str, Any]:
         "target": run.target, "target_version": run.version,
         "version_source": run.meta.get("version_source"),
         "date": run.meta.get("date"), "authcat_version": run.meta.get("authcat_version"),
+        "settings": dict(run.meta.get("settings") or {}),
     }
 
 

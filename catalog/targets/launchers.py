@@ -50,6 +50,9 @@ class Launched:
     that exist only once the server runs. A literal value in the target profile wins.
     ``revocations`` name the ways this server can revoke a token (``logout``, ``deactivate``):
     each call issues a fresh token for ``authcat watch-revocation`` and says how to revoke it.
+    ``settings`` are the server's non-default settings that change what is observed, each with
+    its value and why it matters (``allow_public_rooms_without_auth``: "true: …"): the run keeps
+    them, and every "observed" label and the export show them.
     """
 
     base_url: str  # e.g. http://127.0.0.1:54321 (the profile's prefix is appended per API)
@@ -59,6 +62,7 @@ class Launched:
     unavailable: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     revocations: Mapping[str, Callable[[], Revocable]] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 StartFn = Callable[[LaunchContext], AbstractContextManager[Launched]]

@@ -179,6 +179,7 @@ def launched_target(profile: TargetProfile, launched: Launched) -> RunningTarget
         unavailable_states=dict(launched.unavailable),
         parameters=dict(launched.parameters),
         revocations=dict(launched.revocations),
+        settings=dict(launched.settings),
     )
 
 

@@ -16,6 +16,10 @@ the credential:
 ``ignores``         ignores every credential: everybody is anonymous (``actor: null``)
 ``version-header``  Bearer, and its version exists only in an ``X-Server-Version`` header (and in
                     the HTML of ``/about``), never in a JSON body
+``status-field``    every answer a ``200``, whatever the credential: ``/api/items`` serves everybody
+                    the same, ``/api/me`` does not exist, and only ``/api/status`` says in its body
+                    how the credential was read (``result.authstatus``: ``["ok"]``, ``["anonymous"]``
+                    or ``["failed"]``)
 
 ``ZooServer(behaviour, token=...)`` runs in a thread of the test process; ``python -m
 tests.servers.zoo BEHAVIOUR --port N`` runs it as a child process (the token from ``ZOO_TOKEN``).
@@ -32,7 +36,7 @@ from .base import JsonHandler, ThreadedServer
 
 BEHAVIOURS = (
     "envelope", "static-header", "key-header", "key-query", "case-sensitive", "bearer-only",
-    "ignores", "version-header",
+    "ignores", "version-header", "status-field",
 )
 VERSION = "7.3.1-zoo"
 USER = "alice"
@@ -71,7 +75,7 @@ class ZooServer(ThreadedServer):
                 word, _, rest = auth.partition(" ")
                 if b == "case-sensitive":
                     ok_word = word == "Bearer"
-                elif b in ("bearer-only", "version-header", "static-header", "envelope"):
+                elif b in ("bearer-only", "version-header", "static-header", "envelope", "status-field"):
                     ok_word = word.lower() == "bearer"
                 else:
                     ok_word = False
@@ -104,6 +108,8 @@ class ZooServer(ThreadedServer):
                 who, user = server.caller(self.headers, query)
                 if b == "envelope":
                     return self.envelope(path, who, user)
+                if b == "status-field":
+                    return self.status_field(path, who)
                 refused = who in ("bad", "expired")
                 if path == "/api/status":
                     return self.send(200, {"status": "ok"}, extra)
@@ -118,6 +124,15 @@ class ZooServer(ThreadedServer):
                     items = ITEMS if who == "user" or b == "ignores" else []
                     return self.send(200, {"items": items, "total": len(items)}, extra)
                 return self.send(404, {"error": "not found"}, extra)
+
+            def status_field(self, path: str, who: str) -> None:
+                """One status endpoint reports the authentication result; nothing else looks."""
+                if path == "/api/status":
+                    result = {"user": "ok", "other": "ok", "anonymous": "anonymous"}.get(who, "failed")
+                    return self.send(200, {"status": "ok", "result": {"authstatus": [result]}})
+                if path == "/api/items":
+                    return self.send(200, {"items": ITEMS, "total": len(ITEMS)})
+                return self.send(404, {"error": "not found"})
 
             def envelope(self, path: str, who: str, user: str | None) -> None:
                 """Slack's way: every answer is a 200, ``ok`` says whether it worked."""

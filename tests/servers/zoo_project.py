@@ -50,6 +50,8 @@ API: dict[str, dict[str, Any]] = {
     "bearer-only": {"scheme": "bearer"},
     "ignores": {"scheme": "bearer"},
     "version-header": {"scheme": "bearer"},
+    # Observations keep the field's value (a code-like string), as for Matrix's errcode.
+    "status-field": {"scheme": "bearer", "signal_fields": ["/result/authstatus/0"]},
 }
 TARGET: dict[str, dict[str, Any]] = {
     "version-header": {"version_from": {"endpoint": "status", "header": "X-Server-Version"}},

@@ -16,8 +16,7 @@ from catalog.answers.documented import disagreements
 from catalog.answers.presentations import api_presentations, scheme_words
 from catalog.answers.publication import Publication
 from catalog.answers.questions import targets_for
-from catalog.answers.recipe import client_auth
-from catalog.answers.reproduce import Snippet, snippet
+from catalog.answers.reproduce import Snippet, cell_snippet
 from catalog.answers.sentences import ApiSummary
 from catalog.answers.sentences import api_summary as reader_summary
 from catalog.definitions.evidence import API_WIDE, claimed_cells
@@ -119,15 +118,20 @@ def _endpoint_results(api: ApiCatalog) -> dict[str, list[tuple[TargetRun, Endpoi
     return out
 
 
-def _reproduce(data: CatalogData, api: ApiCatalog, results: dict) -> dict[str, list[Snippet]]:
-    """Per observed endpoint, a curl and httpx snippet for each state it was probed in (column order)."""
-    auth = client_auth(api.definition.api.auth or data.schemes.get(api.definition.api.scheme))
+def _reproduce(data: CatalogData, api: ApiCatalog, results: dict) -> dict[str, list[tuple[str, list[Snippet]]]]:
+    """Per observed endpoint and target, each state's snippet from its request record (column
+    order); an n/a cell carries its reason instead."""
     order = state_order(data)
     out = {}
     for e in api.definition.endpoints:
-        seen = {st for _, r in results.get(e.id, []) for st in r.cells}
-        if seen:
-            out[e.id] = [snippet(e, st, auth) for st in order if st in seen]
+        per_target = []
+        for run, result in results.get(e.id, []):
+            if not result.cells:
+                continue
+            states = sorted(result.cells, key=lambda st: order.index(st) if st in order else len(order))
+            per_target.append((run.target, [cell_snippet(result.cells[st], run.target) for st in states]))
+        if per_target:
+            out[e.id] = per_target
     return out
 
 

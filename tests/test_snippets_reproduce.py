@@ -1,0 +1,106 @@
+"""Every snippet of every bundled local target, run against the very server it was observed on,
+gets the status of its cell: the curl command through bash, the httpx snippet in this process.
+
+The snippets are generated from the cells' request records alone (catalog.answers.reproduce);
+the test only fills the placeholders the way a reader would: the target's base URL, its
+credentials by role, a fresh never-issued token, the launcher's fixture values URL-encoded."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from authcat_plugins.states import lookalike
+from catalog.answers.reproduce import cell_snippet
+from catalog.definitions.loader import load_all
+from catalog.engine.cache import classifier_fingerprint
+from catalog.engine.record import credential_names
+from catalog.engine.runner import RunOptions, _probe_target
+from catalog.hooks.manager import Hooks
+from catalog.model.vocabulary import Outcome, RunningTarget
+from catalog.runs.store import Store
+from catalog.targets.profiles import TargetPool
+from tests.support.project import CACHE, copy_project
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None, reason="needs curl")]
+
+BUNDLED = [("jupyter-server", "local"), ("datasette", "local"), ("jira-cloud", "backlot"),
+           ("confluence-cloud", "backlot"), ("matrix", "synapse")]
+
+
+def _env(target: RunningTarget) -> dict[str, str]:
+    env = {name: literal for literal, name in credential_names(target.credentials)}
+    valid = target.credentials.get("valid")
+    env.update({
+        "API_BASE_URL": target.base_url.rstrip("/"),
+        "UNKNOWN_TOKEN": lookalike(valid.secret) if valid else "never-issued",
+        "OTHER_USER": "nobody-reproduce@example.invalid",
+        "WRONG_SCHEME_USER": "authcat-no-identity",
+    })
+    # A launcher's values go in the URL as they were sent: percent-encoded.
+    env.update({k: quote(str(v), safe="") for k, v in target.parameters.items()})
+    return env
+
+
+def _curl_status(command: str, env: dict[str, str]) -> int:
+    done = subprocess.run(["bash", "-c", command], env={**os.environ, **env}, capture_output=True, timeout=30)
+    out = done.stdout.decode("utf-8", "replace")  # a thumbnail's body is binary
+    assert done.returncode == 0, (command, done.stderr.decode("utf-8", "replace"))
+    statuses = re.findall(r"^HTTP/[\d.]+ (\d{3})", out, re.M)
+    assert statuses, (command, out[:300])
+    return int(statuses[-1])
+
+
+def _httpx_status(code: str, env: dict[str, str]) -> int:
+    out = io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "<snippet>", "exec"), {"__name__": "snippet"})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return int(out.getvalue().split(" ", 1)[0])
+
+
+@pytest.mark.timeout(1200)  # Synapse: ~900 cells, each run twice (curl and httpx), after its start-up
+@pytest.mark.parametrize("api,target_name", BUNDLED)
+def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
+    root = copy_project(tmp_path / "project", with_data=False)
+    definition = load_all(root / "endpoints", only=[api])[api]
+    profile = definition.targets[target_name]
+    hooks = Hooks()
+    options = RunOptions(apis=[api], refresh=True, log=lambda m: None)
+    checked = mismatched = 0
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch, TargetPool(hooks.launchers, CACHE, Path(scratch), log=lambda m: None) as pool:
+        run = _probe_target(definition, profile, pool, root / "endpoints", Store(root / "site" / "data"), hooks,
+                            options, classifier_fingerprint(hooks))
+        env = _env(pool.running(profile, root / "endpoints"))
+        for endpoint_id, result in sorted(run.endpoints.items()):
+            for state, cell in result.cells.items():
+                sn = cell_snippet(cell, target_name)
+                if cell.outcome == Outcome.NOT_AVAILABLE or cell.observation is None:
+                    assert not sn.curl and not sn.python and sn.note  # no request: its reason instead
+                    continue
+                assert sn.curl and cell.observation.request, (endpoint_id, state)
+                if cell.outcome == Outcome.RATE_LIMITED or cell.status is None:
+                    continue  # not judged: nothing to reproduce
+                checked += 1
+                got = (_curl_status(sn.curl, env), _httpx_status(sn.python, env))
+                if got != (cell.status, cell.status):
+                    mismatched += 1
+                    problems.append(f"{endpoint_id} {state}: cell {cell.status}, curl {got[0]}, httpx {got[1]}")
+    assert checked > 0
+    assert not problems, f"{mismatched} of {checked} snippets differ from their cells:\n" + "\n".join(problems[:30])
