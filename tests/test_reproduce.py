@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from catalog.answers.reproduce import cell_snippet, snippet
-from catalog.engine.record import credential_names, request_record
 from catalog.model.vocabulary import Credential, Credentials, Presentation
 from catalog.runs.results import Cell
+from catalog.secrets.record import credential_names, request_record
 from tests.servers.recorder import RecordingServer
 
 ENV = {"EMAIL": "Me+You@Example.com", "API_TOKEN": "tok/EN=~@+", "REVOKED_TOKEN": "REV/oked=+x"}

@@ -23,11 +23,11 @@ from authcat_plugins.states import lookalike
 from catalog.answers.reproduce import cell_snippet
 from catalog.definitions.loader import load_all
 from catalog.engine.cache import classifier_fingerprint
-from catalog.engine.record import credential_names
 from catalog.engine.runner import RunOptions, _probe_target
 from catalog.hooks.manager import Hooks
 from catalog.model.vocabulary import Outcome, RunningTarget
 from catalog.runs.store import Store
+from catalog.secrets.record import credential_names
 from catalog.targets.profiles import TargetPool
 from tests.support.project import CACHE, copy_project
 

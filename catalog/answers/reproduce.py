@@ -1,6 +1,6 @@
 """Reproduce a cell: a curl command and an httpx snippet generated from the cell's request record.
 
-The record (``catalog.engine.record``) is what the prober sent, with every credential part and
+The record (``catalog.secrets.record``) is what the prober sent, with every credential part and
 every per-launch value a named placeholder, so a snippet built from it alone sends what the cell
 was observed with. Placeholders become environment variables that fail loudly when unset
 (``${API_TOKEN:?set API_TOKEN}`` in the shell, ``env("API_TOKEN")`` in Python: never an empty
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from catalog.engine.record import PLACEHOLDER
 from catalog.model.vocabulary import Outcome
 from catalog.runs.results import Cell
+from catalog.secrets.record import PLACEHOLDER
 
 Token = tuple[str, Any]  # ("lit", text) | ("var", name) | ("b64", [Token, ...])
 

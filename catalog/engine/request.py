@@ -45,4 +45,4 @@ class ProbeRequest:
     # Requests with the same group (one endpoint) are sent one at a time once any of them got a
     # 429: a limiter that counts concurrent requests then sees the prober's pace, not a burst.
     group: str = ""
-    record: dict | None = None  # the request as sent, placeholders for credentials (catalog.engine.record)
+    record: dict | None = None  # the request as sent, placeholders for credentials (catalog.secrets.record)

@@ -41,7 +41,6 @@ from catalog.engine.plan import (
     states_for,
 )
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
-from catalog.engine.record import credential_names, published_values, request_record
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
@@ -52,6 +51,7 @@ from catalog.model.vocabulary import Discovery, State, TargetProfile
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.binding import identities_public
+from catalog.secrets.record import credential_names, published_values, request_record
 from catalog.secrets.scrub import Scrubber, Sealed, seal
 from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import TargetPool

@@ -77,7 +77,7 @@ class Observation:
     truncated: bool = False
     error: str | None = None
     body: str | None = None  # only with --keep-bodies, scrubbed
-    # The request as sent, credential parts as named placeholders (catalog.engine.record).
+    # The request as sent, credential parts as named placeholders (catalog.secrets.record).
     request: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
