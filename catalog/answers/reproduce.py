@@ -21,7 +21,7 @@ from catalog.model.vocabulary import Outcome
 from catalog.runs.results import Cell
 from catalog.secrets.record import PLACEHOLDER
 
-Token = tuple[str, Any]  # ("lit", text) | ("var", name) | ("b64", [Token, ...])
+Token = tuple[str, Any]  # ("lit", text) | ("var", name) | ("b64", [Token, ...]) | ("q", [Token, ...]): URL-encoded
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ def py(tokens: list[Token]) -> str:
             out.append(repr(value))
         elif kind == "var":
             out.append(f"env({value!r})")
+        elif kind == "q":
+            out.append(f"quote({py(value)}, safe='')")
         else:
             out.append(f"base64.b64encode(({py(value)}).encode()).decode()")
     return " + ".join(out) or "''"
@@ -159,15 +161,19 @@ def snippet(record: Mapping[str, Any], state: str, expected: str = "", target: s
     parts.append(sh(parse(url)))
     if query:
         parts.append("-G " + " ".join(f"--data-urlencode {sh([('lit', f'{k}='), *parse(v)])}" for k, v in query))
-    # httpx replaces a URL's query with params=: every value goes in params then.
-    py_url, kept = (url.partition("?")[0], parse_qsl(url.partition("?")[2], keep_blank_values=True)) if query else (url, [])
-    args = [repr(method), py(parse(py_url))]
+    # The credential's query values are appended URL-encoded (quote); the rest of the URL is used
+    # as recorded, already encoded (httpx's params= would replace its query, and encode the
+    # launcher's values a second time).
+    tokens = parse(url)
+    for n, (key, value) in enumerate(query):
+        tokens += [("lit", ("&" if n or "?" in url else "?") + f"{key}=")]
+        tokens += [("q", parse(value))]
+    args = [repr(method), py(tokens)]
     if headers_py:
         args.append("headers={" + ", ".join(headers_py) + "}")
-    if query:
-        args.append("params={" + ", ".join(f"{k!r}: {py(parse(v))}" for k, v in [*kept, *query]) + "}")
     python = "\n".join([
         "import base64, os",
+        *(["from urllib.parse import quote"] if query else []),
         "",
         "import httpx",
         "",
