@@ -198,12 +198,14 @@ def _observed_clause(api: ApiCatalog, run: TargetRun, state: str, notes: _Notes)
     words = ", ".join(parts) + (" endpoints that need a credential" if needs else "")
     if public:
         # A public endpoint serves everybody alike: a 2xx there says nothing about the credential.
-        top, count = public.most_common(1)[0]
-        what = PHRASES["ignored"].split(" (")[0] if top in _SERVED else _with_statuses(top, statuses)
-        served = f"{what} on {count} public endpoint{'s' if count > 1 else ''}"
+        said = []
+        for i, (top, count) in enumerate(public.most_common(2)):
+            what = PHRASES["ignored"].split(" (")[0] if top in _SERVED else _with_statuses(top, statuses)
+            said.append(f"{what} on {count}" + (f" public endpoint{'s' if count > 1 else ''}" if i == 0 else ""))
+        served = ", ".join(said)
         words = f"{words}; {served}" if words else served
     summary = "; ".join(f"{o} on {c}" for o, c in (needs + public).most_common())
-    n = notes.add("observed", label, f"{state} on {run.target} ({kind_words}): {summary} endpoints probed",
+    n = notes.add("observed", label, f"{state}: {summary} (of {sum((needs + public).values())} endpoints probed)",
                   f"?state={state}#matrix-{slug(run.target)}")
     return Clause("observed", f"observed on {run.target} ({kind_words}): {words}", (n,)), needs or public
 
