@@ -32,7 +32,7 @@ from catalog.model.vocabulary import slug
 from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
-from catalog.site.guard import SandboxedTheme, publishable, refused
+from catalog.site.guard import Sandbox, SandboxedTheme, publishable, refused
 from catalog.site.publish import publish
 
 
@@ -93,7 +93,7 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
     search = [str(paths.templates), *hooks.template_dirs()]
     # Sandboxed: templates are contributed code (a template reaching ``os.environ`` through an
     # object's globals is refused, and nothing it is given can be changed).
-    env = ImmutableSandboxedEnvironment(
+    env = Sandbox(
         loader=jinja2.FileSystemLoader(search),
         autoescape=True,  # every contributed string is escaped unless a template says otherwise
         undefined=jinja2.StrictUndefined,
