@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.answers.questions import KIND_WORDS, bad_states, claim_label, observed_label, target_info
+from catalog.answers.questions import KIND_WORDS, bad_states, claim_label, observed_label, sent_by, target_info
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, all_claims, claimed_cells, signal_label
 from catalog.model.judgement import SERVED_2XX
@@ -198,14 +198,19 @@ def _observed_clause(api: ApiCatalog, run: TargetRun, state: str, notes: _Notes)
     words = ", ".join(parts) + (" endpoints that need a credential" if needs else "")
     if public:
         # A public endpoint serves everybody alike: a 2xx there says nothing about the credential.
-        said = []
+        kinds = []
         for i, (top, count) in enumerate(public.most_common(2)):
             what = PHRASES["ignored"].split(" (")[0] if top in _SERVED else _with_statuses(top, statuses)
-            said.append(f"{what} on {count}" + (f" public endpoint{'s' if count > 1 else ''}" if i == 0 else ""))
-        served = ", ".join(said)
+            kinds.append(f"{what} on {count}" + (f" public endpoint{'s' if count > 1 else ''}" if i == 0 else ""))
+        served = ", ".join(kinds)
         words = f"{words}; {served}" if words else served
     summary = "; ".join(f"{o} on {c}" for o, c in (needs + public).most_common())
-    n = notes.add("observed", label, f"{state}: {summary} (of {sum((needs + public).values())} endpoints probed)",
+    sent = sent_by(run, state)
+    said = f"; it sent {sent}" if sent and sent != "nothing" else ""
+    # A literal (malformed's "Bearer !!!") is what the sentence generalises from: say it there too.
+    if sent and sent != "nothing" and "{" not in sent:
+        words = f"sent “{sent}”, {words}"
+    n = notes.add("observed", label, f"{state}: {summary} (of {sum((needs + public).values())} endpoints probed){said}",
                   f"?state={state}#matrix-{slug(run.target)}")
     return Clause("observed", f"observed on {run.target} ({kind_words}): {words}", (n,)), needs or public
 
