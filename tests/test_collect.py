@@ -304,6 +304,7 @@ def test_the_built_site_and_export_show_the_tenants_agreeing_and_split_and_nothi
     page = (built / "apis" / "jira-cloud" / "tenants.html").read_text()
     assert "observed on 2 tenants" in page and "agreeing" in page
     assert "split over 2 tenants" in page  # the guest sees no issue: the search cells cannot be judged there
+    assert 'href="tenants.html"' in (built / "apis" / "jira-cloud" / "index.html").read_text()
     export = json.loads((built / "catalog.json").read_text())
     [jira] = [a for a in export["apis"] if a["name"] == "jira-cloud"] if isinstance(export["apis"], list) \
         else [export["apis"]["jira-cloud"]]
@@ -312,6 +313,10 @@ def test_the_built_site_and_export_show_the_tenants_agreeing_and_split_and_nothi
     # The answers use them, labelled: Q1 has a line per tenant naming its kind.
     q1 = json.dumps(jira["questions"]["bad-credentials"])
     assert "a vendor tenant, submitted by a user" in q1
+    # Each endpoint the tenants observed says so per state, agreeing or split.
+    tallies = [cell for e in jira["endpoints"] for cell in (e.get("tenants") or {}).values()]
+    assert any(c["tenants"] == 2 and c["agree"] for c in tallies)
+    assert any(c["tenants"] == 2 and not c["agree"] and c["sentence"].startswith("split over 2 tenants") for c in tallies)
     # Nothing private anywhere: not in the data, the site or catalog.json.
     texts = [p.read_text(errors="replace") for p in [*built.rglob("*.html"), *built.rglob("*.json"), *built.rglob("*.js"),
                                                      *(project.data).rglob("*.json")] if p.is_file()]

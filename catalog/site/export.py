@@ -9,7 +9,7 @@ lives in ``catalog/schemas/catalog.schema.json`` and is published next to the ex
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from catalog.answers.presentations import target_findings
 from catalog.answers.publication import ApiAnswers, Publication
 from catalog.answers.questions import Answer
 from catalog.answers.sentences import api_summary as reader_summary
+from catalog.answers.tenants import TenantCell, tenant_cells
 from catalog.definitions.evidence import claim_to_dict
 from catalog.model.judgement import OUTCOMES, VERDICTS
 from catalog.model.vocabulary import Endpoint, Reported
@@ -81,7 +82,9 @@ def _observed(run: TargetRun, result: EndpointResult, answers: ApiAnswers | None
     }
 
 
-def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: ChangeIndex) -> dict[str, Any]:
+def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, changes: ChangeIndex,
+              tenants: Mapping[str, Mapping[str, TenantCell]]) -> dict[str, Any]:
+    mine = tenants.get(endpoint.id)
     return {
         "id": endpoint.id, "method": endpoint.method, "path": endpoint.path, "group": endpoint.group,
         "summary": endpoint.summary, "docs": endpoint.docs, "collection": endpoint.collection,
@@ -90,17 +93,20 @@ def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, c
         "reported": _reported(endpoint.reported),
         "observed": [_observed(run, result, answers, changes.history(api.name, run, endpoint.id))
                      for run, result in api.results_for(endpoint.id)],
+        # Per state, the vendor tenants that observed it (submissions): how many, when, agreeing or split.
+        **({"tenants": {state: cell.to_dict() for state, cell in mine.items()}} if mine else {}),
     }
 
 
 def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer], changes: ChangeIndex,
          bad_order: list[str]) -> dict[str, Any]:
     a = api.definition.api
+    tenants = tenant_cells(api)
     return {
         "name": api.name, "title": a.title, "docs": a.docs, "description": a.description,
         "reported": _reported(a.reported),
         "targets": [{**_target(run, answers), **_target_kind(api, run)} for run in api.runs],
-        "endpoints": [_endpoint(api, e, answers, changes) for e in api.definition.endpoints],
+        "endpoints": [_endpoint(api, e, answers, changes, tenants) for e in api.definition.endpoints],
         # The same per-target answers flattened, each naming its target (format 1 readers).
         "signals": [{**s.to_dict(), "target": t.target} for t in answers.targets for s in t.signals] if answers else [],
         "token_check": [c.to_dict() for c in answers.token_checks] if answers else [],
