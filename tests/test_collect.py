@@ -121,6 +121,12 @@ def test_no_identity_tenant_url_or_tenant_key_is_shared(tenants):
         headers = {h: v for e in doc["endpoints"].values() for c in (e.get("states") or {}).values()
                    for h, v in c.get("headers", {}).items()}
         assert headers.get("x-aaccountid") == "(present)"  # an account id: its presence only
+        # The request as sent, off the tenant: its base URL and discovered keys as placeholders.
+        urls = [c["request"]["url"] for e in doc["endpoints"].values() for c in (e.get("states") or {}).values()
+                if "request" in c]
+        assert urls and all(u.startswith("{API_BASE_URL}/") for u in urls)
+        if t["keys"]:
+            assert any("{projectIdOrKey}" in u for u in urls)
 
 
 def _all_strings(value) -> set[str]:

@@ -69,9 +69,10 @@ def write_checked(doc: Mapping[str, Any], out: Path, canaries: Scrubber, private
     atomic_write(out, text)
 
 
-def _discovered(run: TargetRun) -> tuple[str, ...]:
-    values = [*(run.meta.get("params") or {}).values(), *(run.meta.get("query") or {}).values()]
-    return tuple(str(v) for v in values if v)
+def _discovered(run: TargetRun) -> dict[str, str]:
+    """The values the run discovered on the tenant (project and issue keys …), by parameter name."""
+    found = {**(run.meta.get("query") or {}), **(run.meta.get("params") or {})}
+    return {str(k): str(v) for k, v in found.items() if v}
 
 
 def _missing(run: TargetRun) -> list[str]:

@@ -18,7 +18,8 @@ from an *allow-list*, not by deleting what is known to be private:
   the tenant's project or issue keys were filled into;
 * per cell: outcome, note, status, content type, size, shape, item count, the allow-listed
   header values (other headers by presence only), field presence, error, and the request record
-  with the tenant's origin replaced by ``{BASE_URL}``. Body hashes are replaced by labels keyed
+  with the tenant's origin as ``{API_BASE_URL}`` and each value discovered on the tenant as its
+  parameter's placeholder (``{projectIdOrKey}``). Body hashes are replaced by labels keyed
   with a salt that is thrown away: equal answers within the submission stay equal (the answers
   compare them), but no hash can be matched against a guessed body.
 
@@ -37,20 +38,21 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from catalog.model.observation import HEADER_PRESENCE_ONLY, HEADER_VALUES
 from catalog.runs.results import TargetRun
+from catalog.secrets import record
 from catalog.secrets.scrub import REDACTED, Scrubber, views
 
 FORMAT = 1
 KIND = "vendor tenant"
 FOLDER = "submissions"
-BASE_URL = "{BASE_URL}"
+BASE_URL = "{" + record.BASE_URL + "}"  # the request record's own placeholder for the base URL
 PRESENT = "(present)"
 
 # What a submission's run metadata may hold (everything else a run records is left out: the
@@ -95,7 +97,7 @@ class Private:
 
     base_url: str  # the tenant's URL as the profile resolved it (origin and any path prefix)
     identities: tuple[str, ...] = ()  # the emails / user names of every role
-    discovered: tuple[str, ...] = ()  # path and query values found on the tenant (project, issue keys)
+    discovered: Mapping[str, str] = field(default_factory=dict)  # name -> value found on the tenant (project, issue keys)
 
     @property
     def origin(self) -> str:
@@ -106,14 +108,19 @@ class Private:
         encoding the scrubber knows (they are passed as identities: personal data, redacted whole)."""
         host = urlsplit(self.base_url).hostname or ""
         netloc = urlsplit(self.base_url).netloc
-        return Scrubber([], [self.origin, netloc, host, *self.identities, *self.discovered])
+        return Scrubber([], [self.origin, netloc, host, *self.identities, *self.discovered.values()])
 
 
 def _without_base(text: str, private: Private) -> str:
-    """A URL of the tenant as ``{BASE_URL}/path``: the origin (plain or percent-encoded) replaced."""
+    """A URL of the tenant as ``{API_BASE_URL}/path``: the origin (plain or percent-encoded) replaced,
+    and each value discovered on the tenant as its parameter's placeholder."""
     for needle in (private.base_url.rstrip("/"), private.origin):
         for form in (needle, quote(needle, safe="")):
             text = re.sub(re.escape(form), BASE_URL, text, flags=re.IGNORECASE)
+    for name, value in sorted(private.discovered.items(), key=lambda kv: -len(kv[1])):
+        for form in dict.fromkeys((quote(value, safe=""), quote_plus(value), value)):
+            if form:
+                text = text.replace(form, "{" + name + "}")
     return text
 
 
@@ -127,8 +134,10 @@ def _request(request: Mapping[str, Any], private: Private) -> dict[str, Any]:
     for key, value in request.items():
         if key == "url" and isinstance(value, str):
             out[key] = _without_base(value, private)
-        elif key == "headers" and isinstance(value, Mapping):
-            out[key] = {k: _without_base(str(v), private) for k, v in value.items()}
+        elif key == "headers" and isinstance(value, list):  # [name, value] pairs, credentials as placeholders
+            out[key] = [[str(k), _without_base(str(v), private)] for k, v in value if isinstance(k, str)]
+        elif key == "placeholders" and isinstance(value, Mapping):
+            out[key] = {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
         elif isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = _without_base(value, private) if isinstance(value, str) else value
     return out
