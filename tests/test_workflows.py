@@ -220,7 +220,9 @@ def test_pre_commit_runs_lint_on_endpoint_changes():
     config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
     hooks_ = [h for repo in config["repos"] if repo["repo"] == "local" for h in repo["hooks"]]
     lint = next(h for h in hooks_ if h["id"] == "authcat-lint")
-    assert lint["language"] == "system" and lint["files"] == "^endpoints/"
+    assert lint["language"] == "system"
     assert lint["entry"].split()[-1] == "lint" and lint["entry"].split()[0].endswith("authcat")
     assert re.match(lint["files"], "endpoints/jira-cloud/projects.yaml")
+    assert re.match(lint["files"], "site/data/submissions/jira-cloud/tenant-0123456789abcdef.json")
+    assert not re.match(lint["files"], "site/data/observations/jira-cloud/backlot.json")
     assert not re.match(lint["files"], "catalog/cli.py")
