@@ -9,6 +9,8 @@ project, probe, record, build (``catalog.pipeline``).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
@@ -353,7 +355,18 @@ class BuildFailed(AuthcatError):
         return self._lines
 
 
+def not_dumpable() -> None:
+    """Make this process's memory and ``/proc/<pid>/environ`` — the secrets ``run`` holds —
+    unreadable by the build child it starts (and any other process of the same user, root aside):
+    Linux ``prctl(PR_SET_DUMPABLE, 0)``. Elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
+
+
 def _build_in_child(project: Project, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> BuildReport:
+    not_dumpable()
     env = build_environ(os.environ, referenced_variables(project))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "catalog", "--root", str(project.root), "build-isolated"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -47,6 +48,9 @@ def leaked(canary: Canary, root, *procs: subprocess.CompletedProcess) -> dict:
     "{{ cycler.__init__.__globals__.os.environ }}",
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
     "{% set _ = legend.clear() %}",  # changing what a template is given: refused too
+    # A Path in the data it is given: read .git/config (the checkout's token) or any file.
+    "{{ publication.data.data_dir.parent.parent.joinpath('.git', 'config').read_text() }}",
+    "{{ publication.data.data_dir.parent.parent.parent.parent.joinpath('etc', 'passwd').read_text() }}",
 ])
 def test_a_contributed_template_cannot_reach_the_environment(project, expression):
     root, env, canary = project
@@ -133,6 +137,43 @@ def test_a_theme_override_cannot_reach_the_environment(project):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and "refused" in proc.stderr, proc.stderr
     assert leaked(canary, root, proc) == {}
+
+
+@pytest.mark.parametrize("expression", [
+    # MkDocs' theme hands out the unsandboxed environment; from_string would compile outside.
+    "{{ config.theme.get_env().from_string('{{ lipsum.__globals__.os.environ }}').render() }}",
+    "{{ config.plugins.run_event('env', None) }}",
+])
+def test_a_theme_override_cannot_leave_the_sandbox_through_mkdocs_objects(project, expression):
+    root, env, canary = project
+    overrides = root / "site" / "overrides"
+    overrides.mkdir(exist_ok=True)
+    (overrides / "main.html").write_text('{% extends "base.html" %}\n{% block footer %}' + expression + "{% endblock %}\n")
+    proc = run_cli(root, "build", env=env)
+    assert proc.returncode == 2 and "refused" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert leaked(canary, root, proc) == {}
+
+
+def test_nested_yaml_aliases_in_mkdocs_yml_are_refused_at_once(project):
+    root, env, _ = project
+    config = root / "site" / "mkdocs.yml"
+    lines = ["extra:", "  a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):  # 9^10 strings when expanded
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"  {name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    text = config.read_text().replace("extra:\n", "\n".join(lines) + "\n", 1)
+    config.write_text(text)
+    proc = run_cli(root, "build", env=env, timeout=60)
+    assert proc.returncode == 2 and "YAML anchors and aliases are refused" in proc.stderr, proc.stderr
+
+
+def test_the_parent_of_the_build_is_not_dumpable():
+    """``run`` holds the secrets while its build child runs: the child (and any process of the
+    user but root) cannot read the parent's /proc/<pid>/environ or memory."""
+    code = ("import ctypes; from catalog.pipeline import not_dumpable; not_dumpable(); "
+            "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")  # 3: PR_GET_DUMPABLE
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.strip() == "0"
 
 
 def test_the_build_process_holds_no_secret(project, tmp_path):

@@ -27,13 +27,17 @@ import re
 import subprocess
 import traceback
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from io import IOBase
+from pathlib import Path, PurePath
+from types import ModuleType
 from typing import Any
 
 import jinja2
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import BasePlugin, PluginCollection, event_priority
+from mkdocs.theme import Theme
 
 from catalog.model.errors import DefinitionError, InputError, Problem
 
@@ -52,6 +56,7 @@ MARKDOWN_EXTENSIONS = frozenset({
     "pymdownx.inlinehilite", "pymdownx.highlight", "pymdownx.critic", "pymdownx.escapeall",
     "pymdownx.snippets",  # only with its paths inside site/docs (checked below)
 })
+MAX_CONFIG_BYTES = 256 * 1024
 THEMES = frozenset({"material", "mkdocs", "readthedocs"})
 # Keys whose value MkDocs reads as a path or code: refused outright.
 REFUSED_KEYS = {
@@ -74,14 +79,25 @@ def _bad_tag(node: yaml.Node) -> str | None:
     return None
 
 
-def _walk(node: yaml.Node, path: tuple) -> Iterable[tuple[yaml.Node, tuple]]:
+class _Alias(Exception):
+    def __init__(self, node: yaml.Node, path: tuple):
+        self.node, self.path = node, path
+
+
+def _walk(node: yaml.Node, path: tuple, seen: set[int] | None = None) -> Iterable[tuple[yaml.Node, tuple]]:
+    """Every node once; a node met twice is an alias (a "billion laughs" file expands them)."""
+    seen = set() if seen is None else seen
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if id(node) in seen:
+            raise _Alias(node, path)
+        seen.add(id(node))
     yield node, path
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            yield from _walk(value, (*path, getattr(key, "value", "?")))
+            yield from _walk(value, (*path, getattr(key, "value", "?")), seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            yield from _walk(item, (*path, i))
+            yield from _walk(item, (*path, i), seen)
 
 
 def _dotted(path: tuple) -> str:
@@ -122,6 +138,8 @@ def mkdocs_problems(config: Path, display: str = "site/mkdocs.yml", allow: Itera
     """Every reason ``config`` may not be built with, as problems naming its line. ``allow`` names
     plugins or Markdown extensions the operator allows beyond the built-in list."""
     allowed = set(allow)
+    if config.stat().st_size > MAX_CONFIG_BYTES:
+        return [Problem(display, 1, "", f"is over {MAX_CONFIG_BYTES:,} bytes")]
     text = config.read_text(encoding="utf-8", errors="replace")
     problems: list[Problem] = []
 
@@ -135,12 +153,16 @@ def mkdocs_problems(config: Path, display: str = "site/mkdocs.yml", allow: Itera
         return [Problem(display, mark.line + 1 if mark else 1, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
     if not isinstance(root, yaml.MappingNode):
         return [Problem(display, 1, "", "must be a mapping")]
-    for node, path in _walk(root, ()):
-        if tag := _bad_tag(node):
-            problem(node, path, f"the YAML tag {tag} is refused: a tag reads the build's environment, "
-                    "a path or code (set site_url with AUTHCAT_SITE_URL or --site-url)")
-        if isinstance(node, yaml.MappingNode) and any(_bad_tag(k) for k, _ in node.value):
-            problem(node, path, "a YAML tag on a key is refused")
+    try:
+        for node, path in _walk(root, ()):
+            if tag := _bad_tag(node):
+                problem(node, path, f"the YAML tag {tag} is refused: a tag reads the build's environment, "
+                        "a path or code (set site_url with AUTHCAT_SITE_URL or --site-url)")
+            if isinstance(node, yaml.MappingNode) and any(_bad_tag(k) for k, _ in node.value):
+                problem(node, path, "a YAML tag on a key is refused")
+    except _Alias as alias:
+        return [Problem(display, alias.node.start_mark.line + 1, _dotted(alias.path),
+                        "YAML anchors and aliases are refused (a file of nested aliases expands past any memory)")]
     top = {str(k.value): (k, v) for k, v in root.value}
     for key, why in REFUSED_KEYS.items():
         if key in top:
@@ -212,13 +234,29 @@ def build_environ(environ: Mapping[str, str], referenced: Iterable[str]) -> dict
 
 # --- Templates ------------------------------------------------------------------------------------
 
-class Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, with its attribute verdicts remembered per (type, name).
+# Objects a template may hold but never use: their attributes and methods read files, compile
+# unsandboxed templates or reach the process (a Path in the data, an Environment's from_string(),
+# a module) — and objects it may read but whose methods it may not call (MkDocs' config, and its
+# theme, whose get_env() hands out the unsandboxed environment).
+_NO_ATTRIBUTES: tuple[type, ...] = (ModuleType, PurePath, IOBase, jinja2.Environment, jinja2.Template, jinja2.BaseLoader)
+_NO_CALLS: tuple[type, ...] = (*_NO_ATTRIBUTES, Theme, MkDocsConfig, BasePlugin, PluginCollection)
+_OFF_LIMITS_CALLS = frozenset({open, eval, exec, compile, getattr, setattr, delattr, vars, globals, locals,
+                               __import__, breakpoint, input, type, object})
 
-    Jinja decides whether ``obj.attr`` may be read from ``type(obj)`` and ``attr`` alone (no
-    ``_`` names, no function, frame or generator internals, no method that changes a list, dict
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, narrowed, with its attribute verdicts remembered per (type, name).
+
+    Narrowed: no way to files or code through what a template is given — nothing of a Path, a
+    module, a file, a Jinja environment or template (``publication.data.data_dir.read_text()``),
+    no method of MkDocs' config, theme or plugins (``config.theme.get_env().from_string(…)``), and
+    none of the builtins that reach the process.
+
+    Remembered: Jinja decides whether ``obj.attr`` may be read from ``type(obj)`` and ``attr`` alone
+    (no ``_`` names, no function, frame or generator internals, no method that changes a list, dict
     or set), but works it out again at every access: 750,000 times, most of the rendering, for a
-    1,000-endpoint catalog. The verdict is the same; it is computed once.
+    1,000-endpoint catalog. That verdict is computed once; the narrowing (which looks at the value
+    too) is checked every time.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -226,11 +264,26 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self._verdicts: dict[tuple[type, str], bool] = {}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, _NO_ATTRIBUTES) or isinstance(value, (ModuleType, jinja2.Environment, jinja2.BaseLoader)):
+            return False
         key = (type(obj), attr)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
         return verdict
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, _NO_CALLS) or _is_off_limits_call(obj):
+            return False
+        return super().is_safe_callable(obj)
+
+
+def _is_off_limits_call(obj: Any) -> bool:
+    try:
+        return obj in _OFF_LIMITS_CALLS
+    except TypeError:  # unhashable
+        return False
 
 
 def sandboxed(env: jinja2.Environment) -> ImmutableSandboxedEnvironment:
