@@ -291,7 +291,7 @@ def api_summary(api: ApiCatalog, bad_order: list[str], answers: Any = None) -> A
             refs = list(dict.fromkeys(c.ref or c.kind for _, c, _ in items))
             cited.update(refs)
             clauses.append(Clause(kind, f"{phrase(outcome, status)} on {on} ({kind} {', '.join(refs)})",
-                                  tuple(dict.fromkeys(n for _, _, n in items))))
+                                  tuple(sorted({n for _, _, n in items}))))
         for remark in _remarks_for(api, state):
             if (remark.ref or "") in cited:
                 continue
@@ -302,8 +302,8 @@ def api_summary(api: ApiCatalog, bad_order: list[str], answers: Any = None) -> A
             names, signal_notes = _signals_for(api, state, answers)
             if names:
                 named = names[:2]
-                numbers = tuple(dict.fromkeys(notes.add(k, label, text) for k, label, text, name in signal_notes
-                                              if name in named))
+                numbers = tuple(sorted({notes.add(k, label, text) for k, label, text, name in signal_notes
+                                        if name in named}))
                 clauses.append(Clause("signal", "watch " + " and ".join(named), numbers))
         if not any(c.kind != "observed" or not c.text.startswith("not observable") for c in clauses):
             clauses.append(Clause("missing", "nothing answers this yet (no target could make it and nobody reported it)"))

@@ -88,7 +88,8 @@
       var st = picker ? picker.value : "";
       var quoted = st.replace(/["\\]/g, "\\$&");
       style.textContent = st ? "@media (max-width: 44.984375em) { #" + root.id + " .authcat-matrix [data-state]:not([data-state=\"" +
-        quoted + "\"]) { display: none; } #" + root.id + " .authcat-matrix thead th.state span { writing-mode: horizontal-tb; transform: none; } }" : "";
+        quoted + "\"]) { display: none; } #" + root.id + " .authcat-matrix thead th.state span { writing-mode: horizontal-tb; transform: none; } #" +
+        root.id + " .authcat-matrix th.endpoint { max-width: none; } #" + root.id + " .authcat-matrix { width: 100%; } }" : "";
     }
     if (picker) {
       picker.addEventListener("change", view);
