@@ -199,6 +199,15 @@ def test_lint_refuses_a_planted_credential_in_any_form(tenants, tmp_path):
             assert all(value[:12] not in str(p) for p in problems)  # never quoted
 
 
+def test_lint_finds_a_vendor_token_in_every_generic_encoding():
+    """Lint holds no secret: it looks for what is shaped like a credential, in every decoding the
+    scrubber knows (tests/encodings.py spells a part 30 ways)."""
+    token = planted_forms()["raw"]
+    missed = [name for name, spelled in encodings.forms(token, "someone@example.org").items()
+              if not submissions.looks_like_credential({"endpoints": {"e": {"states": {"valid": {"note": spelled}}}}})]
+    assert missed == []
+
+
 def test_lint_via_the_command_names_the_file_and_exits_non_zero(tenants, tmp_path):
     project = _submitted(tenants, tmp_path)
     [path, *_] = submissions.paths(project.data, "jira-cloud")

@@ -197,6 +197,7 @@ def build(run: TargetRun, *, vendor: str, tenant: str, keys: Mapping[str, str], 
 # (lint compares the path with the endpoint's): left out of the opaque-run check.
 _OWN = frozenset({"definition", "body_sha256", "tenant", "path"})
 _OPAQUE = re.compile(r"[A-Za-z0-9+_=-]{24,}")
+_FOLD = re.compile(r"\r?\n[ \t]*")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _AUTH = re.compile(r"(?i)\b(basic|bearer|token|digest)\s+[A-Za-z0-9+/_.=~-]{12,}")
 # Token formats vendors publish (Atlassian API tokens, GitHub, Slack, Matrix access tokens, OpenAI-style keys).
@@ -215,6 +216,8 @@ def _shaped(text: str) -> str | None:
     found = views(text)  # the scrubber's decodings (a token percent-encoded byte by byte is no run until decoded)
     if found is None:
         return "an encoding that does not settle"
+    # MIME-folded base64 (a line break every few characters) is one run once unfolded.
+    found |= {_FOLD.sub("", v) for v in found if "\n" in v}
     for view in sorted(found, key=len):
         if _AUTH.search(view):
             return "an Authorization value"
