@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog import __version__
+from catalog.model.judgement import OUTCOMES
 from catalog.model.vocabulary import Api, Endpoint, TargetProfile
 
 # Bump when ``catalog.model.observation``/``catalog.engine.probe`` change what an observation keeps (its summary of
@@ -118,7 +119,9 @@ def classifier_fingerprint(hooks: Any) -> dict[str, Any]:
         for impl in pm.hook.authcat_classify.get_hookimpls()
     ]
     states = {name: [getattr(state, "family", None), state.order] for name, state in hooks.states.items()}
-    return {"authcat": __version__, "classifiers": classifiers, "states": states}
+    # The outcome vocabulary the built-in rules judge with: a new outcome (``ignored``) re-judges
+    # every cell and is attributed to the classifier, never to the servers, within one version.
+    return {"authcat": __version__, "classifiers": classifiers, "states": states, "outcomes": list(OUTCOMES)}
 
 
 def judged_key(endpoint: Endpoint, api_whole: dict[str, Any], classifier: dict[str, Any]) -> str:
