@@ -34,8 +34,9 @@ from catalog.engine.cache import api_request_part, template_key
 from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError, Problem
+from catalog.model.vocabulary import Outcome
 from catalog.runs import submissions
-from catalog.runs.diff import Change, diff_runs
+from catalog.runs.diff import NOT_JUDGED, Change, diff_runs
 from catalog.runs.results import ApiCatalog, CatalogData, TargetRun
 from catalog.runs.store import Store, atomic_write, dumps
 from catalog.site.build import BuildReport, SitePaths, build_site
@@ -77,7 +78,12 @@ class Project:
 def read_changes(project: Project) -> list[dict[str, Any]]:
     if not project.changes_file.exists():
         return []
-    return json.loads(project.changes_file.read_text(encoding="utf-8"))
+    entries = json.loads(project.changes_file.read_text(encoding="utf-8"))
+    for entry in entries:
+        # A cell still 429 after backing off is not judged, never drift: logged before that rule or not.
+        if isinstance(entry, dict) and Outcome.RATE_LIMITED in (entry.get("before"), entry.get("after")):
+            entry["cause"] = NOT_JUDGED
+    return entries
 
 
 def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] | None = None) -> CatalogData:
