@@ -112,3 +112,31 @@ def test_an_unset_placeholder_stops_the_snippet_before_anything_is_sent():
 def test_a_cell_without_a_request_has_no_snippet_but_its_reason():
     sn = cell_snippet(Cell("revoked", "n/a", "the target offers no revoked credential"))
     assert (sn.curl, sn.python) == ("", "") and sn.note == "the target offers no revoked credential"
+
+
+def test_group_pages_carry_snippets_from_the_committed_records(project):
+    """The committed Jupyter observations carry their request records: the Server group page shows
+    each state's curl and httpx (tabs) with the expected answer; the query-parameter presentation
+    sends Jupyter's own ?token=, the scheme-case one differs from the valid one, an n/a state has
+    no snippet but its reason, and no token value is on the page."""
+    import html
+
+    from catalog.hooks.manager import Hooks
+    from catalog.pipeline import load_publication
+    from catalog.site.build import render_pages
+
+    hooks = Hooks()
+    pages = {p.path: p.text for p in render_pages(load_publication(project, hooks), project.site, hooks)}
+    page = html.unescape(pages["apis/jupyter-server/server.md"])
+    block = page.split('id="me--reproduce"')[1].split("</details>")[0]
+    assert 'class="tabbed-set tabbed-alternate"' in block and ">curl</label>" in block and ">httpx</label>" in block
+    assert "expected: <strong>200 as-valid</strong>" in block and "expected: <strong>403 forbidden</strong>" in block
+
+    def curl(state: str) -> str:
+        return block.split(f'id="me--local--{state}-curl"')[1].split("</code>")[0]
+
+    assert "--data-urlencode token=" in curl("query-parameter") and "access_token" not in curl("query-parameter")
+    assert "'Authorization: TOKEN '" in curl("scheme-case") and "'Authorization: token '" in curl("valid")
+    assert '"${API_TOKEN:?set API_TOKEN}"' in curl("valid") and "'Authorization: token !!!'" in curl("malformed")
+    assert 'id="me--local--revoked-curl"' not in block and "No request: " in block
+    assert "Jt~" not in page  # every token the launcher makes starts so
