@@ -10,10 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.servers.fault_server import FaultServer
-from tests.support.project import AUTHCAT, cli_env, make_project, run_cli
+from tests.support.project import AUTHCAT, cli_env, copy_project, make_project, run_cli
 
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok", "collection": "/values"},
              {"id": "fails", "method": "GET", "path": "/500", "summary": "fails"}]
@@ -135,3 +136,41 @@ def test_a_shard_probed_from_other_data_or_twice_is_refused(tmp_path):
         assert stale.returncode == 2 and "probed from other observations" in stale.stderr, stale.stderr
     wrong = run_cli(base, "probe", "--shard", str(tmp_path / "x.json"))
     assert wrong.returncode == 2 and "exactly one --api and one --target" in wrong.stderr
+
+
+BUNDLED = [("confluence-cloud", "backlot"), ("datasette", "local"), ("jira-cloud", "backlot"), ("jupyter-server", "local")]
+
+
+@pytest.mark.slow
+def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp_path):
+    """The same on the bundled local targets (Backlot for two APIs, Datasette, Jupyter Server),
+    each shard's job in its own process at once, as the matrix runs them. Two launches of a server
+    differ (its tokens, its ids), so here the merged data is compared with what each job wrote:
+    every observation file byte for byte, and the change log as the jobs' entries in plan order."""
+    base = copy_project(tmp_path / "base")
+    jobs = {}
+    for api, target in BUNDLED:
+        copy = tmp_path / f"job-{api}"
+        shutil.copytree(base, copy)
+        jobs[(api, target)] = subprocess.Popen(
+            [*AUTHCAT, "--root", str(copy), "probe", "--refresh", "--api", api, "--target", target,
+             "--shard", str(tmp_path / f"shard-{api}.json")],
+            env=cli_env(), cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for pair, proc in jobs.items():
+        _, stderr = proc.communicate(timeout=900)
+        assert proc.returncode == 0, (pair, stderr)
+    shards = [tmp_path / f"shard-{api}.json" for api, _ in BUNDLED]
+    results: list[dict[str, bytes]] = []
+    for order in (shards, shards[::-1], shards[1:] + shards[:1]):
+        merged = tmp_path / f"merged-{len(results)}"
+        shutil.copytree(base, merged)
+        done = run_cli(merged, "merge", *map(str, order))
+        assert done.returncode == 0, done.stderr
+        results.append(_data(merged))
+    assert results[0] == results[1] == results[2], "the order of the shards changed the merged data"
+    for api, target in BUNDLED:
+        name = f"observations/{api}/{target}.json"
+        assert results[0][name] == _data(tmp_path / f"job-{api}")[name], name
+    entries = [e for api, _ in BUNDLED for e in json.loads((tmp_path / f"shard-{api}.json").read_text())["changes"]]
+    base_log = json.loads(_data(base).get("changes.json", b"[]"))
+    assert json.loads(results[0]["changes.json"]) == base_log + entries
