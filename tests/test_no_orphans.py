@@ -21,7 +21,7 @@ import yaml
 
 from catalog.targets.process import sweep_stale
 from tests.servers.launcher_plugin import install_entry_point
-from tests.support.project import REPO, make_project, start_cli
+from tests.support.project import CACHE, REPO, copy_project, make_project, start_cli
 
 OK_ENDPOINTS = [{"id": f"ok-{i}", "method": "GET", "path": f"/ok-{i}", "collection": "/values"} for i in range(1, 5)]
 STALL = {"id": "stall", "method": "GET", "path": "/stall"}
@@ -141,3 +141,45 @@ def test_stale_scratch_folders_of_dead_runs_are_swept(tmp_path):
     other.mkdir()
     assert sweep_stale(tmp_path) == [stale]
     assert not stale.exists() and alive.exists() and other.exists()
+
+
+# -- the bundled launchers: Backlot, Datasette (token-minting subprocesses), Jupyter Server, Synapse --
+
+def _real_run(tmp_path: Path):
+    root = copy_project(tmp_path / "bundled")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    marker = f"ORPHAN_MARK_{uuid.uuid4().hex}"
+    env = {"AUTHCAT_CACHE_DIR": str(CACHE), "TMPDIR": str(tmp), marker: "1"}
+    proc = start_cli(root, "run", "--refresh", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, marker, tmp
+
+
+def guards(marker: str) -> list[str]:
+    return [p for p in marked(marker) if "guard.py" in p]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_real_refresh_signalled_during_start_up_leaves_nothing(tmp_path, sig):
+    """``run --refresh`` of the bundled targets, signalled as soon as three launches are under way
+    (Datasette's token minting among them, or a server already up): nothing it started remains."""
+    proc, marker, tmp = _real_run(tmp_path)
+    try:
+        wait_for(lambda: len(guards(marker)) >= 3, 180, "three guarded launches")
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+        wait_for(lambda: not marked(marker), 30, f"every launched process to end: {marked(marker)}")
+        wait_for(lambda: not scratch_folders(tmp), 30, f"the scratch folder to be removed: {scratch_folders(tmp)}")
+    else:
+        assert proc.returncode == 143, err
+        assert took < 10, f"SIGTERM during start-up took {took:.1f} s to end the command"
+        assert not marked(marker), "left running after the command ended"
+        assert not scratch_folders(tmp), "scratch folder left after the command ended"
