@@ -46,14 +46,19 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def _children() -> list[int]:
+def _children(*known: int | None) -> list[int]:
+    """The guard's child processes (orphans adopted included); ``known`` where /proc cannot tell."""
     me = os.getpid()
     try:
         with open(f"/proc/{me}/task/{me}/children") as f:
             return [int(p) for p in f.read().split()]
     except OSError:  # a kernel without CONFIG_PROC_CHILDREN: read every process's parent
         kids = []
-        for entry in os.listdir("/proc"):
+        try:
+            entries = os.listdir("/proc")
+        except OSError:  # no /proc (not Linux): the command itself is all the guard can name
+            return [pid for pid in known if pid]
+        for entry in entries:
             if entry.isdigit():
                 try:
                     with open(f"/proc/{entry}/stat") as f:
@@ -100,7 +105,7 @@ class Guard:
     def kill_all(self) -> None:
         """SIGKILL every descendant: orphans come to the subreaper, so a few rounds reach them all."""
         for _ in range(MAX_ROUNDS):
-            kids = _children()
+            kids = _children(self.child if self.status is None else None)
             if not kids:
                 return
             for kid in kids:
