@@ -23,7 +23,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     Outcome.AS_ANONYMOUS: ("2xx, the same answer anonymous callers get, different from the valid one.", "#ef6c00"),
     Outcome.IGNORED: (("2xx, the valid answer, which anonymous callers get too: the endpoint serves everybody "
                        "the same, so the credential was never checked (a bad credential is served like everyone)."),
-                      "#00838f"),
+                      "#006064"),
     Outcome.AS_VALID: (("2xx, the valid answer where anonymous callers get another: a bad credential is "
                         "accepted as if it were valid."), "#1565c0"),
     Outcome.PARTIAL: ("2xx that differs from both the valid and the anonymous answer.", "#6a1b9a"),
