@@ -40,6 +40,7 @@ from catalog.runs import submissions
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
 from catalog.runs.results import TargetRun
+from catalog.site.guard import mkdocs_problems
 from catalog.targets.readiness import is_ready
 
 err = Console(stderr=True, highlight=False)
@@ -291,9 +292,11 @@ def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[s
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--mark-stale", is_flag=True,
               help="List the endpoints whose definition changed since a submission observed them in its run.stale.")
+@ALLOW_MKDOCS
 @pass_ctx
-def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool) -> None:
-    """Check the endpoint definitions and the submissions; print every problem as file:line: field: message."""
+def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool, allow_mkdocs: tuple[str, ...]) -> None:
+    """Check the endpoint definitions, site/mkdocs.yml and the submissions; print every problem as
+    file:line: field: message."""
     data = ctx.project.data.resolve()
     submitted = [p for p in paths if p.resolve().is_relative_to(data)]
     paths = tuple(p for p in paths if p not in submitted)
@@ -302,6 +305,8 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool) -> None:
     # that breaks it loads, and `targets` shows why it is not ready.
     apis = load_all(ctx.project.endpoints, only=only, lint=True)
     problems = [p for a in apis.values() for p in plugin_problems(a, ctx.hooks)]
+    if not paths and ctx.project.site.config.exists():  # site/mkdocs.yml is contributed code too
+        problems += mkdocs_problems(ctx.project.site.config, allow=allow_mkdocs)
     if problems:
         raise DefinitionError(problems)
     check_claims(apis, ctx.hooks.states)  # reported/documented claims name real token states

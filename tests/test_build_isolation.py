@@ -229,3 +229,18 @@ def test_dotfiles_git_and_ignored_files_are_not_published(project):
     assert (built / "public-page.html").exists()
     assert not any(p.name in (".env", ".hidden", "local-notes.html", "local-notes.md") for p in built.rglob("*"))
     assert leaked(canary, root, proc) == {}
+
+
+def test_lint_checks_mkdocs_yml_too(project):
+    """A pull request learns it from `lint` (pr.yml), before any build."""
+    root, env, canary = project
+    config = root / "site" / "mkdocs.yml"
+    config.write_text(config.read_text() + "copyright: !ENV [JIRA_API_TOKEN, x]\n")
+    lint = run_cli(root, "lint", env=env)
+    assert lint.returncode == 2 and "site/mkdocs.yml:" in lint.stderr and "copyright: the YAML tag !ENV is refused" in lint.stderr
+    config.write_text(config.read_text().replace("copyright: !ENV [JIRA_API_TOKEN, x]\n", "").replace(
+        "markdown_extensions:\n", "markdown_extensions:\n  - pymdownx.emoji\n"))
+    assert run_cli(root, "lint", env=env).returncode == 2
+    allowed = run_cli(root, "lint", "--allow-mkdocs", "pymdownx.emoji", env=env)
+    assert allowed.returncode == 0, allowed.stderr
+    assert leaked(canary, root, lint, allowed) == {}
