@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.answers.columns import bad_state_order
-from catalog.answers.sentences import OBSERVED_VS_REPORTED, REPORT_VS_REPORT, api_summary, phrase
+from catalog.answers.sentences import OBSERVED_VS_REPORTED, REPORT_VS_REPORT, phrase
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import load_publication
 
@@ -17,9 +16,7 @@ def summaries(tmp_path_factory):
     from tests.support.project import copy_project
 
     project = Project(copy_project(tmp_path_factory.mktemp("sentences") / "project"))
-    publication = load_publication(project, Hooks())
-    order = bad_state_order(publication.data)
-    return {name: api_summary(api, order, publication.answers[name]) for name, api in publication.data.apis.items()}
+    return load_publication(project, Hooks()).in_short
 
 
 def test_jira_revoked_joins_the_reports_the_unavailable_target_and_the_signal(summaries):

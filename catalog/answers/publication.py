@@ -9,7 +9,7 @@ plugin and to the export. Nothing fills it in later and nothing recomputes it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
@@ -18,6 +18,7 @@ from catalog.answers.columns import bad_state_order
 from catalog.answers.documented import Disagreement, marker_disagreements
 from catalog.answers.per_target import TargetAnswers, signals_per_target, target_answers
 from catalog.answers.questions import Answer, api_questions
+from catalog.answers.sentences import InShort, in_short
 from catalog.answers.signals import Signal
 from catalog.answers.token_check import TokenCheck, explain, unprivileged_like
 from catalog.model.vocabulary import Api
@@ -86,12 +87,14 @@ class Publication:
     Handed to every ``authcat_site_pages`` plugin. ``data`` holds the definitions and stored runs
     of every API (``data.apis``), the change log, the registered states and schemes, and
     ``data.data_dir`` (the project's ``site/data``, for plugins that publish data of their own);
-    ``answers`` and ``questions`` are by API name.
+    ``answers``, ``questions`` and ``in_short`` are by API name.
     """
 
     data: CatalogData
     answers: Mapping[str, ApiAnswers]
     questions: Mapping[str, tuple[Answer, ...]]  # the three questions, answered from all evidence
+    # One sentence per bad credential with numbered notes, and the contradictions between evidence kinds.
+    in_short: Mapping[str, InShort] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def publication_of(data: CatalogData, find_signals: FindSignals) -> Publication:
@@ -102,4 +105,5 @@ def publication_of(data: CatalogData, find_signals: FindSignals) -> Publication:
         answers[name] = api_answers(api, found)
     order = bad_state_order(data)
     questions = {name: tuple(api_questions(api, answers[name].targets, order)) for name, api in data.apis.items()}
-    return Publication(data, MappingProxyType(answers), MappingProxyType(questions))
+    short = {name: in_short(api, order, answers[name]) for name, api in data.apis.items()}
+    return Publication(data, MappingProxyType(answers), MappingProxyType(questions), MappingProxyType(short))

@@ -121,7 +121,7 @@ class Contradiction:
 
 
 @dataclass
-class ApiSummary:
+class InShort:
     """One API's sentences (bad-state order) and the notes they share, numbered once."""
 
     sentences: list[Sentence] = field(default_factory=list)
@@ -258,10 +258,10 @@ def _signals_for(api: ApiCatalog, state: str, answers: Any) -> tuple[list[str], 
     return sorted(names, key=lambda n: -support[n]), sources
 
 
-def api_summary(api: ApiCatalog, bad_order: list[str], answers: Any = None) -> ApiSummary:
+def in_short(api: ApiCatalog, bad_order: list[str], answers: Any = None) -> InShort:
     """One sentence per bad state of ``api`` (observed, reported, documented), notes numbered once."""
     notes = _Notes()
-    summary = ApiSummary(contradictions=contradictions(api, bad_order))
+    summary = InShort(contradictions=contradictions(api, bad_order))
     disputed = {c.state for c in summary.contradictions}
     title = api.definition.api.title
     for state in bad_states(api, bad_order):

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog.answers.columns import bad_state_order
 from catalog.answers.presentations import target_findings
 from catalog.answers.publication import ApiAnswers, Publication
 from catalog.answers.questions import Answer
-from catalog.answers.sentences import api_summary as reader_summary
+from catalog.answers.sentences import InShort
 from catalog.answers.tenants import TenantCell, tenant_cells
 from catalog.definitions.evidence import claim_to_dict
 from catalog.model.judgement import OUTCOMES, VERDICTS
@@ -99,7 +98,7 @@ def _endpoint(api: ApiCatalog, endpoint: Endpoint, answers: ApiAnswers | None, c
 
 
 def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer], changes: ChangeIndex,
-         bad_order: list[str]) -> dict[str, Any]:
+         short: InShort | None) -> dict[str, Any]:
     a = api.definition.api
     tenants = tenant_cells(api)
     return {
@@ -113,7 +112,7 @@ def _api(api: ApiCatalog, answers: ApiAnswers | None, questions: Sequence[Answer
         "disagreements": [d.to_dict() for d in answers.disagreements] if answers else [],
         "summary": answers.summary.to_dict() if answers and answers.summary else None,
         "questions": {q.key: q.to_dict() for q in questions},
-        "in_short": reader_summary(api, bad_order, answers).to_dict(),
+        "in_short": short.to_dict() if short else None,
     }
 
 
@@ -127,7 +126,6 @@ def _target_kind(api: ApiCatalog, run: TargetRun) -> dict[str, Any]:
 def export_data(publication: Publication) -> dict[str, Any]:
     catalog, answers = publication.data, publication.answers
     changes = ChangeIndex(catalog.changes)
-    bad_order = bad_state_order(catalog)
     return {
         "$schema": SCHEMA_NAME,
         "format": FORMAT_VERSION,
@@ -136,7 +134,7 @@ def export_data(publication: Publication) -> dict[str, Any]:
         "outcomes": {name: meaning for name, (meaning, _) in OUTCOMES.items()},
         "verdicts": dict(VERDICTS),
         "states": {name: {"description": s.description, "needs": s.needs} for name, s in catalog.states.items()},
-        "apis": [_api(api, answers.get(name), publication.questions.get(name, ()), changes, bad_order)
+        "apis": [_api(api, answers.get(name), publication.questions.get(name, ()), changes, publication.in_short.get(name))
                  for name, api in sorted(catalog.apis.items())],
     }
 

@@ -17,8 +17,7 @@ from catalog.answers.presentations import api_presentations, scheme_words
 from catalog.answers.publication import Publication
 from catalog.answers.questions import targets_for
 from catalog.answers.reproduce import Snippet, cell_snippet
-from catalog.answers.sentences import ApiSummary
-from catalog.answers.sentences import api_summary as reader_summary
+from catalog.answers.sentences import InShort, in_short
 from catalog.definitions.evidence import API_WIDE, claimed_cells
 from catalog.hooks.specs import hookimpl
 from catalog.model.judgement import OUTCOMES, UNJUDGED, VERDICTS
@@ -161,13 +160,15 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
     # The days the observations were made, beside "generated" (a build is not an observation).
     observed_on = sorted({date[:10] for s in summaries.values() for _, _, date in s["targets"] if date})
     bad_order = bad_state_order(data)
-    in_short: dict[str, ApiSummary] = {name: reader_summary(api, bad_order, publication.answers.get(name))
-                                       for name, api in data.apis.items()}
-    grid_states = [st for st in bad_order if any(x.state == st for r in in_short.values() for x in r.sentences)]
-    grid_outcomes = {x.headline for r in in_short.values() for x in r.sentences}
+    # Computed once with the publication; a publication made without them (a plugin's test) gets them here.
+    short: dict[str, InShort] = {
+        name: publication.in_short.get(name) or in_short(api, bad_order, publication.answers.get(name))
+        for name, api in data.apis.items()}
+    grid_states = [st for st in bad_order if any(x.state == st for r in short.values() for x in r.sentences)]
+    grid_outcomes = {x.headline for r in short.values() for x in r.sentences}
     grid_legend = [(o, *OUTCOMES[o]) for o in OUTCOMES if o in grid_outcomes]
     pages = [("index.md", render("home.md.j2", legend=legend, summaries=summaries, targets=targets,
-                                 observed_on=observed_on, in_short=in_short, grid_states=grid_states,
+                                 observed_on=observed_on, in_short=short, grid_states=grid_states,
                                  grid_legend=grid_legend, grid_extra=sorted(grid_outcomes - set(OUTCOMES)), **common))]
     changes = ChangeIndex(data.changes)  # indexed once: one lookup per endpoint page section
     for name, api in sorted(data.apis.items()):
@@ -182,7 +183,7 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
             questions=publication.questions.get(name, ()), targets=targets_for(api),
             legend=[(o, *OUTCOMES[o]) for o in outcomes_used(data, name)],
             disagreements=disagreements(api), presentations=_presentations(data, api), evidence=evidence,
-            in_short=in_short[name], separations=_separations(publication, api), **common,
+            in_short=short[name], separations=_separations(publication, api), **common,
         )))
         reproduce = _reproduce(data, api, results)
         for group in groups:
