@@ -103,7 +103,7 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
     )
     for name, definition in apis.items():
         # Submissions from users' own tenants count as targets of kind "vendor tenant".
-        runs = store.runs(name) + submitted_runs(project.data, name)
+        runs = store.runs(name) + submitted_runs(project.data, name, definition)
         by_id = {e.id: e for e in definition.endpoints}
         for run in runs:
             for endpoint_id, result in run.endpoints.items():
@@ -217,13 +217,26 @@ def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_
     return build_site(catalog, project.site, hooks, site_url=site_url)
 
 
-def submitted_runs(data_dir: Path, api: str) -> list[TargetRun]:
-    """The reviewed submissions of ``api`` as runs (``lint`` has validated them); the endpoints a
-    submission lists as stale are left out: their cells answer a definition that has changed."""
+def submitted_runs(data_dir: Path, api: str, definition: ApiDefinition | None = None) -> list[TargetRun]:
+    """The reviewed submissions of ``api`` as runs. A file that is no submission (``lint`` says
+    why) stops the build naming it; the endpoints a submission lists as stale, or whose definition
+    changed since (with ``definition``), are left out: their cells answer another definition."""
     runs = []
+    validator = _validator()
+    current = template_keys(definition) if definition is not None else None
     for path in submissions.paths(data_dir, api):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DefinitionError([Problem(str(path), 1, "", f"not valid JSON ({exc}): see `authcat lint`")]) from None
+        if (error := next(iter(validator.iter_errors(doc)), None)) is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise DefinitionError([Problem(str(path), 1, where, f"not a submission ({error.message[:200]}): see `authcat lint`")])
         run = submissions.read(path)
-        for endpoint_id in run.meta.get("stale") or []:
+        stale = set(run.meta.get("stale") or [])
+        if current is not None:
+            stale |= {e for e, r in doc["endpoints"].items() if current.get(e) != r["definition"]}
+        for endpoint_id in stale:
             run.endpoints.pop(endpoint_id, None)
         runs.append(run)
     return runs

@@ -350,6 +350,11 @@ def test_a_changed_definition_is_marked_stale_by_lint_and_left_out_of_the_catalo
     endpoint_id = next(e for e, entry in doc["endpoints"].items() if entry.get("states"))
     doc["endpoints"][endpoint_id]["definition"] = "f" * 16  # as if observed under an older definition
     path.write_text(json.dumps(doc))
+    # Not marked yet: the catalog leaves it out all the same (it answers another definition)...
+    definition = load_all(project.endpoints, only=["jira-cloud"])["jira-cloud"]
+    [run] = [r for r in submitted_runs(project.data, "jira-cloud", definition) if r.target == doc["target"]]
+    assert endpoint_id not in run.endpoints and len(run.endpoints) == len(doc["endpoints"]) - 1
+    # ... and lint asks for it to be marked.
     done = run_cli(project.root, "lint")
     assert done.returncode != 0 and endpoint_id in done.stderr and "--mark-stale" in done.stderr
     done = run_cli(project.root, "lint", "--mark-stale")

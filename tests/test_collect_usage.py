@@ -19,3 +19,17 @@ def test_collect_says_what_is_wrong_and_writes_nothing(tmp_path):
         assert done.returncode == 2, done.stderr
         assert said in done.stderr and "Traceback" not in done.stderr
         assert not out.exists()
+
+
+def test_a_broken_submission_stops_the_build_naming_the_file(tmp_path):
+    root = copy_project(tmp_path / "p", with_data=False)
+    folder = root / "site" / "data" / "submissions" / "jira-cloud"
+    folder.mkdir(parents=True)
+    for name, text in (("tenant-0000000000000000.json", "{not json"), ("tenant-1111111111111111.json", '{"api": 1}')):
+        path = folder / name
+        path.write_text(text)
+        done = run_cli(root, "build")
+        assert done.returncode == 2, done.stderr
+        assert str(path) in done.stderr and "authcat lint" in done.stderr and "Traceback" not in done.stderr
+        assert not (root / "site" / "build").exists()
+        path.unlink()
