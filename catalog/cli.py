@@ -23,6 +23,7 @@ from rich.text import Text
 from catalog import __version__
 from catalog.definitions.evidence import check_claims
 from catalog.definitions.loader import load_all, plugin_problems
+from catalog.engine.plan import not_sent_by_policy, policy_line
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import (
@@ -130,12 +131,12 @@ def cli(ctx: click.Context, root: Path | None) -> None:
     ctx.obj = Context(root)
 
 
-def run_options(apis: tuple[str, ...], targets: tuple[str, ...], refresh: bool, allow_unsafe: bool, keep_bodies: bool,
+def run_options(apis: tuple[str, ...], targets: tuple[str, ...], refresh: bool, unsafe: tuple[str, ...], keep_bodies: bool,
                 rate_limit: float | None, concurrency: int | None) -> RunOptions:
     """The engine's run options from the :func:`probe_options` flags (for commands plugins add)."""
     return RunOptions(
         apis=list(apis) or None, targets=list(targets) or None, refresh=refresh,
-        allow_unsafe=allow_unsafe, keep_bodies=keep_bodies, rate_limit=rate_limit,
+        unsafe_targets=frozenset(unsafe), keep_bodies=keep_bodies, rate_limit=rate_limit,
         concurrency=concurrency,
         # escape: a message may quote a contributed file; soft_wrap: keep file:line lines whole.
         log=lambda m: err.print(f"[dim]{escape(m)}[/dim]", markup=True, soft_wrap=True),
@@ -147,7 +148,9 @@ def probe_options(f: Callable[..., T]) -> Callable[..., T]:
         click.option("--api", "apis", multiple=True, help="Only this API (repeatable)."),
         click.option("--target", "targets", multiple=True, help="Only this target (repeatable)."),
         click.option("--refresh", is_flag=True, help="Probe everything again, ignoring cached cells."),
-        click.option("--allow-unsafe", is_flag=True, help="Also send non-GET methods of endpoints declared read_only."),
+        click.option("--unsafe", "unsafe", multiple=True, metavar="TARGET",
+                     help="Also send unsafe methods (POST, PUT, DELETE, ...) to this target, named TARGET or "
+                          "API/TARGET (repeatable); launched targets get them anyway."),
         click.option("--keep-bodies", is_flag=True, help="Keep response bodies in observations (credentials scrubbed)."),
         click.option("--rate-limit", type=click.FloatRange(min=0.01), help="Requests per second per host."),
         click.option("--concurrency", type=click.IntRange(1, 64), help="Requests in flight per target."),
@@ -319,6 +322,10 @@ def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool, allow_mkdo
             raise DefinitionError(problems)
         tenants = f", {len(found)} submissions"
     out.print(f"ok: {len(apis)} APIs, {count} endpoints{tenants}")
+    for name, definition in apis.items():  # what the method policy will not send, and why
+        for profile in definition.targets.values():
+            if not_sent_by_policy(definition, profile):
+                out.print(escape(f"{name}/{profile.name}: {policy_line(definition, profile)}"), soft_wrap=True)
 
 
 def _api_of(project: Project, path: Path) -> str:
@@ -341,11 +348,11 @@ def states_cmd(ctx: Context) -> None:
 def targets_cmd(ctx: Context) -> None:
     """List target profiles and whether each can be probed now."""
     apis = load_all(ctx.project.endpoints)
-    table = Table("api", "target", "ready", "how")
+    table = Table("api", "target", "ready", "how", "unsafe methods")
     for name, definition in apis.items():
         for profile in definition.targets.values():
             ready, why = is_ready(profile, ctx.project.root)
-            table.add_row(name, profile.name, "yes" if ready else "no", why)
+            table.add_row(name, profile.name, "yes" if ready else "no", why, policy_line(definition, profile))
     out.print(table)
     out.print("launchers: " + ", ".join(sorted(ctx.hooks.launchers)))
 

@@ -104,14 +104,10 @@ def _wrong_scheme(scheme: AuthScheme, creds: Credentials):
     if isinstance(cred, NotAvailable):
         return cred
     # The raw secret under the other common scheme: Bearer for everything but a Bearer API,
-    # which gets Basic (some servers take a token as the Basic password).
+    # which gets Basic with the token as it is (`Basic <token>`: some servers take a token there).
     if not (scheme.uses_keyword and (scheme.keyword or "").lower() == "bearer"):
         return Presentation({"Authorization": f"Bearer {cred.secret}"})
-    from .schemes import BASIC
-
-    # The user half is made up; the scrubber treats every half of a Basic pair as secret, so it
-    # must be a word no answer or endpoint id contains ("user" redacted every "getUserProfile").
-    return BASIC.present(Credential(cred.secret, cred.identity or "authcat-no-identity"))
+    return Presentation({"Authorization": f"Basic {cred.secret}"})
 
 
 def _scheme_case(scheme: AuthScheme, creds: Credentials):

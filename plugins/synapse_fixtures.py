@@ -49,6 +49,7 @@ class Fixtures:
     parameters: dict[str, str] = field(default_factory=dict)  # path parameter -> value
     passwords: list[str] = field(default_factory=list)
     alice_password: str = ""
+    bob_password: str = ""
     admin: Session | None = None
 
     def secrets(self) -> list[str]:
@@ -64,7 +65,7 @@ def _password() -> str:
 def make_fixtures(client: MatrixClient, shared_secret: str, token_lifetime: float) -> Fixtures:
     fx = Fixtures()
     pw = {name: _password() for name in ("operator", "alice", "bob", "dave")}
-    fx.passwords, fx.alice_password = list(pw.values()), pw["alice"]
+    fx.passwords, fx.alice_password, fx.bob_password = list(pw.values()), pw["alice"], pw["bob"]
     fx.admin = client.register(shared_secret, "operator", pw["operator"], admin=True)
     alice = client.register(shared_secret, "alice", pw["alice"])
     # The expiring token first: its clock runs while everything else is built.
@@ -123,6 +124,25 @@ def revocations(base_url: str, scrub, fx: Fixtures, shared_secret: str) -> dict:
                          "POST /_synapse/admin/v1/deactivate (admin API)")
 
     return {"logout": logout, "deactivate": deactivate}
+
+
+def fresh_logins(base_url: str, scrub, fx: Fixtures):
+    """``fresh(role)`` for the runner's destructive probes: a new login of alice (``valid``) or bob
+    (``unprivileged``), with its device as ``deviceId``; a logout or a device deletion then spends
+    that login, never the tokens every other cell uses."""
+    users = {"valid": ("alice", fx.alice_password), "unprivileged": ("bob", fx.bob_password)}
+
+    def fresh(role: str):
+        if role not in users:
+            return None
+        client = MatrixClient(base_url, scrub)
+        try:
+            session = client.login(*users[role])
+        finally:
+            client.close()
+        return Credential(session.token), {"deviceId": session.device_id}
+
+    return fresh
 
 
 def _once(client: MatrixClient, call, *args) -> None:

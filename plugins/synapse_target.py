@@ -52,7 +52,7 @@ from catalog.api import (
 )
 
 from .matrix_client import MatrixClient
-from .synapse_fixtures import SERVER_NAME, make_fixtures, revocations
+from .synapse_fixtures import SERVER_NAME, fresh_logins, make_fixtures, revocations
 
 UNAVAILABLE: dict[str, str] = {
     State.FORGED: "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
@@ -206,6 +206,7 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
             unavailable=dict(UNAVAILABLE),
             parameters=dict(fixtures.parameters),
             revocations=revocations(base_url, server.scrub, fixtures, shared_secret),
+            fresh=fresh_logins(base_url, server.scrub, fixtures),
         )
 
 

@@ -16,7 +16,7 @@ from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.definitions.yamlfile import Located, dotted
 from catalog.model.errors import Problem
 from catalog.model.observation import resolve_pointer
-from catalog.model.vocabulary import AuthScheme, Discovery, Envelope, EnvelopeRule, FieldCondition, Location
+from catalog.model.vocabulary import AuthScheme, Body, Discovery, Envelope, EnvelopeRule, FieldCondition, Location
 
 # Headers a file may never set: they carry credentials, or steer where and how a request goes.
 DENIED_HEADERS = frozenset({"authorization", "cookie", "host", "content-length", "transfer-encoding", "connection"})
@@ -123,6 +123,22 @@ def request_problems(doc: Located, prefix: tuple, headers: Mapping[str, Any], qu
             problems.append(_problem(doc, prefix + ("query", name),
                                      f"{name!r} is where the API's scheme sends the secret: the token states set it"))
     return problems
+
+
+BODY_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded",
+              "xml": "application/xml; charset=utf-8", "text": "text/plain; charset=utf-8"}
+
+
+def parse_body(raw: Mapping[str, Any] | None) -> Body | None:
+    """A schema-checked ``body:``/``example:`` mapping as a :class:`Body` (its media type by kind
+    unless ``content_type`` says otherwise)."""
+    if not raw:
+        return None
+    kind = next(k for k in BODY_TYPES if k in raw)
+    value = raw[kind]
+    if kind == "form":
+        value = literal_values(value)
+    return Body(kind, value, str(raw.get("content_type") or BODY_TYPES[kind]))
 
 
 def literal_values(raw: Mapping[str, Any] | None) -> dict[str, str]:

@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 from catalog.definitions.apifile import (
     envelope_problems,
     literal_values,
+    parse_body,
     parse_envelope,
     parse_scheme,
     query_values,
@@ -48,6 +49,12 @@ from catalog.model.vocabulary import (
 from catalog.targets.readiness import profile_lint
 
 SCHEMA_FILES = ("api", "endpoints", "target")
+
+
+# Registered methods (RFC 9110, WebDAV, PATCH, QUERY) whose lower-case spelling is surely a typo.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT",
+                           "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
+                           "SEARCH", "QUERY", "MKCALENDAR"})
 
 
 @dataclass
@@ -288,6 +295,11 @@ def _load_groups(api_dir: Path, root: Path, definition: ApiDefinition, problems:
                                         f"duplicate endpoint id {raw['id']!r} (first in {seen[raw['id']]})"))
                 continue
             seen[raw["id"]] = f"{doc.file}:{doc.line(where)}"
+            if raw["method"] != raw["method"].upper() and raw["method"].upper() in KNOWN_METHODS:
+                problems.append(Problem(doc.file, doc.line((*where, "method")), dotted((*where, "method")),
+                                        f"{raw['method']!r}: methods are case-sensitive (RFC 9110 §9.1); "
+                                        f"did you mean {raw['method'].upper()}?"))
+                continue
             if message := _check_path(raw["path"]):
                 problems.append(Problem(doc.file, doc.line(where + ("path",)), dotted(where + ("path",)), message))
                 continue
@@ -300,6 +312,8 @@ def _load_groups(api_dir: Path, root: Path, definition: ApiDefinition, problems:
                 problems.append(Problem(doc.file, doc.line((*where, "path")), dotted((*where, "path")),
                                         f"{raw['method']} {raw['path']} is already defined as {first[0]}"))
                 continue
+            if raw.get("headers"):
+                problems += request_problems(doc, where, raw["headers"], {}, definition.api.auth)
             operations.setdefault(operation, (f"{raw['id']!r} ({doc.file}:{doc.line(where)})", raw.get("operation_id")))
             definition.endpoints.append(
                 Endpoint(
@@ -313,7 +327,11 @@ def _load_groups(api_dir: Path, root: Path, definition: ApiDefinition, problems:
                     collection=raw.get("collection"),
                     collection_guessed=bool(raw.get("collection_guessed", False)),
                     query={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (raw.get("query") or {}).items()},
-                    read_only=bool(raw.get("read_only", False)),
+                    safe=bool(raw.get("safe", False)),
+                    headers=literal_values(raw.get("headers")),
+                    body=parse_body(raw.get("body")),
+                    example=parse_body(raw.get("example")),
+                    destructive=bool(raw.get("destructive", False)),
                     actor_fields=tuple(raw.get("actor_fields", ())),
                     documented=_documented(raw.get("documented"), doc, (*where, "documented")),
                     reported=_reported(raw.get("reported"), doc, (*where, "reported")),
@@ -365,10 +383,11 @@ def _load_targets(api_dir: Path, root: Path, definition: ApiDefinition, seen: di
                                                  f"no endpoint with id {value.endpoint!r}"))
             if lint:
                 file_problems += profile_lint(profile, root.parent)
-            for endpoint_id in profile.queries:
-                if endpoint_id not in seen:
-                    file_problems.append(Problem(doc.file, doc.line(("queries", endpoint_id)), f"queries.{endpoint_id}",
-                                                 f"no endpoint with id {endpoint_id!r}"))
+            for key, per_endpoint in (("queries", profile.queries), ("bodies", profile.bodies)):
+                for endpoint_id in per_endpoint:
+                    if endpoint_id not in seen:
+                        file_problems.append(Problem(doc.file, doc.line((key, endpoint_id)), f"{key}.{endpoint_id}",
+                                                     f"no endpoint with id {endpoint_id!r}"))
             definition.targets[profile.name] = profile
         problems += file_problems
 
@@ -449,6 +468,7 @@ def _target(api: str, doc: Located) -> TargetProfile:
         credentials=d.get("credentials") or {},
         parameters=params,
         queries={k: {q: str(v) for q, v in (qs or {}).items()} for k, qs in (d.get("queries") or {}).items()},
+        bodies={k: b for k, raw in (d.get("bodies") or {}).items() if (b := parse_body(raw)) is not None},
         headers=literal_values(d.get("headers")),
         query=query_values(d.get("query")),
         concurrency=d.get("concurrency", 8),

@@ -24,9 +24,10 @@ from catalog.model.errors import InputError
 from catalog.model.judgement import Judgement
 from catalog.model.observation import Observation
 from catalog.model.vocabulary import (
-    SAFE_METHODS,
+    NEVER_SENT,
     Api,
     AuthScheme,
+    Body,
     Endpoint,
     NotAvailable,
     Outcome,
@@ -46,7 +47,8 @@ class RunOptions:
     apis: list[str] | None = None
     targets: list[str] | None = None
     refresh: bool = False  # ignore cached cells
-    allow_unsafe: bool = False  # also send read-only-declared non-safe methods
+    # Targets the operator allows unsafe methods on (``--unsafe NAME``: a target name, or API/name).
+    unsafe_targets: frozenset[str] = frozenset()
     keep_bodies: bool = False
     cache_root: Path | None = None
     # A progress display: track("jira-cloud on backlot", probes) before a target's probes start
@@ -83,9 +85,25 @@ class Plan:
     def static_headers(self) -> dict[str, str]:
         return {**self.definition.api.headers, **self.target.profile.headers}
 
-    def request(self, url: str, presentation: Presentation) -> tuple[str, dict[str, str]]:
-        """The URL and headers one state sends: static values, then the state's credential."""
-        return presentation.url(url), {**self.static_headers, **presentation.headers}
+    def request(self, url: str, presentation: Presentation,
+                own: Mapping[str, str] | None = None) -> tuple[str, dict[str, str]]:
+        """The URL and headers one state sends: static values, the endpoint's ``own`` headers
+        (``Depth``, the body's ``Content-Type``), then the state's credential."""
+        return presentation.url(url), {**self.static_headers, **(own or {}), **presentation.headers}
+
+    def body(self, endpoint: Endpoint) -> Body | None:
+        """The body sent with ``endpoint``: the target's for it, else the endpoint's, else the spec's example."""
+        return self.target.profile.bodies.get(endpoint.id) or endpoint.sent_body
+
+    def content(self, endpoint: Endpoint, params: Mapping[str, str] | None = None) -> tuple[bytes | None, dict[str, str]]:
+        """The body's bytes and the endpoint's own headers (with the body's Content-Type)."""
+        headers = dict(endpoint.headers)
+        body = self.body(endpoint)
+        if body is None:
+            return None, headers
+        data = body.encoded(params if params is not None else self.params)
+        headers["Content-Type"] = body.content_type
+        return data, headers
 
     def cache_url(self, endpoint: Endpoint) -> str | None:
         """The URL as the probe cache sees it: a launcher's fixture ids (new at every launch) stay
@@ -185,11 +203,56 @@ def states_for(hooks: Hooks, definition: ApiDefinition, target: RunningTarget) -
     return presentations, unavailable
 
 
+def unsafe_allowed(profile: TargetProfile, unsafe_targets: frozenset[str]) -> bool:
+    """Whether the operator named this target with ``--unsafe`` (its name, or ``API/name``)."""
+    return profile.name in unsafe_targets or f"{profile.api}/{profile.name}" in unsafe_targets
+
+
+def not_sent(endpoint: Endpoint, profile: TargetProfile, unsafe_targets: frozenset[str] = frozenset()) -> str | None:
+    """Why the method policy keeps ``endpoint`` from ``profile``'s server, or None when it is sent.
+
+    Safe methods are always sent; an unsafe one goes to a launched target (its data is disposable),
+    to an endpoint declared ``safe: true``, or to a target the operator named with ``--unsafe``.
+    """
+    if endpoint.method in NEVER_SENT:
+        return NEVER_SENT[endpoint.method]
+    if endpoint.reads_only or profile.launcher or unsafe_allowed(profile, unsafe_targets):
+        return None
+    return (f"{endpoint.method} is not a safe method and {profile.name} is not a launched target: sent only "
+            f"with --unsafe {profile.name} (or when the endpoint declares safe: true)")
+
+
+def not_sent_by_policy(definition: ApiDefinition, profile: TargetProfile,
+                       unsafe_targets: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The endpoints the method policy keeps from ``profile``'s server, by method: for ``lint``
+    and ``targets``, which say so before anything is sent."""
+    out: dict[str, list[str]] = {}
+    for endpoint in definition.endpoints:
+        if not endpoint.removed and not_sent(endpoint, profile, unsafe_targets) is not None:
+            out.setdefault(endpoint.method, []).append(endpoint.id)
+    return out
+
+
+def policy_line(definition: ApiDefinition, profile: TargetProfile) -> str:
+    """One line: what the method policy sends to this target."""
+    kept = not_sent_by_policy(definition, profile)
+    unsafe = sum(1 for e in definition.endpoints if not e.reads_only and not e.removed)
+    if not kept:
+        if profile.launcher and unsafe:
+            return f"all {unsafe} unsafe-method endpoints sent (launched: its data is disposable)"
+        return "every endpoint sent"
+    count = sum(len(v) for v in kept.values())
+    methods = ", ".join(f"{m} {len(v)}" for m, v in sorted(kept.items()))
+    never = [m for m in kept if m in NEVER_SENT]
+    tail = "" if never and len(never) == len(kept) else f"; --unsafe {profile.name} sends them"
+    return f"{count} not sent ({methods}): unsafe methods to a target that is not launched{tail}"
+
+
 def why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: RunOptions) -> tuple[str, str] | None:
     if endpoint.removed:
         return Verdict.NOT_PROBED, "removed from the vendor's spec"
-    if endpoint.method not in SAFE_METHODS and not (endpoint.read_only and options.allow_unsafe):
-        return Verdict.NOT_PROBED, f"{endpoint.method} is not a safe method: catalogued from documentation only"
+    if (why := not_sent(endpoint, plan.target.profile, options.unsafe_targets)) is not None:
+        return Verdict.NOT_PROBED, why
     if plan.target.serves is not None and not plan.target.serves(endpoint):
         return Verdict.NOT_SERVED, f"not served by {plan.target.profile.name}"
     if plan.query_errors:  # a required static query value (an API version, a tenant) is missing
@@ -198,6 +261,10 @@ def why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: Run
         missing = [p for p in endpoint.path_params if p not in plan.params]
         reasons = [plan.param_errors.get(p, f"no value for {{{p}}} in the target profile") for p in missing]
         return Verdict.NOT_PROBED, "; ".join(reasons)
+    body = plan.body(endpoint)
+    if body is not None and (missing := [p for p in body.params if p not in plan.params]):
+        return Verdict.NOT_PROBED, "; ".join(plan.param_errors.get(p, f"no value for {{{p}}} in the request body")
+                                             for p in missing)
     return None
 
 

@@ -123,7 +123,8 @@ class Prober:
         status: int | None = None
         try:
             async with asyncio.timeout(timeout):
-                async with self.client.stream(req.method, req.url, headers=dict(req.headers)) as resp:
+                async with self.client.stream(req.method, req.url, headers=dict(req.headers),
+                                              content=req.content) as resp:
                     status = resp.status_code
                     body, truncated = await read_capped(resp, self.settings.max_body)
                     headers = list(resp.headers.multi_items())

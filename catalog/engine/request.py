@@ -37,6 +37,7 @@ class ProbeRequest:
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # the request body, if the endpoint has one
     collection: str | None = None
     actor_fields: tuple[str, ...] = ()
     signal_fields: tuple[str, ...] = ()

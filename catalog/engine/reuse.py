@@ -16,7 +16,6 @@ from catalog.engine.plan import Plan, RunOptions, classify_endpoint, state_order
 from catalog.hooks.manager import Hooks
 from catalog.model.judgement import verdict
 from catalog.model.vocabulary import (
-    SAFE_METHODS,
     Credentials,
     Discovery,
     Endpoint,
@@ -94,8 +93,6 @@ def sort_endpoints(plan: Plan, hooks: Hooks, keys: Keys, options: RunOptions,
                    sources: list[TargetRun | None], started: bool = True) -> Sorted:
     out = Sorted()
     for endpoint in plan.definition.endpoints:
-        if endpoint.method not in SAFE_METHODS and not endpoint.read_only:
-            continue  # documented-only operations do not appear in observations
         url = plan.url(endpoint)
         key, judged = keys.definition(endpoint, url and plan.cache_url(endpoint)), keys.judged(endpoint)
         if not started:  # whether the server serves it was learnt from the server: keep that answer

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
@@ -47,7 +48,7 @@ from catalog.hooks.manager import Hooks
 from catalog.model.errors import TargetError
 from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
-from catalog.model.vocabulary import Discovery, State, TargetProfile
+from catalog.model.vocabulary import Credentials, Discovery, Endpoint, Presentation, State, TargetProfile, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.binding import identities_public
@@ -135,6 +136,101 @@ async def discover(prober: Prober, name: str, value: Discovery,
     return str(got), None
 
 
+def _requests(plan: Plan, endpoint: Endpoint, states: Mapping[str, Presentation],
+              params: Mapping[str, str]) -> list[ProbeRequest]:
+    """One request per state: the state's credential, the endpoint's headers and body."""
+    url = endpoint_url(plan.target.base_url, endpoint, params, plan.target.profile.queries.get(endpoint.id),
+                       plan.static_query)
+    assert url is not None
+    content, own = plan.content(endpoint, params)
+    # The record shows the request as the cache sees it: fixtures (and a setup's per-state values) as {name}.
+    names = credential_names(plan.target.credentials)
+    fixtures = frozenset(k for k in plan.target.parameters if k not in plan.target.profile.parameters)
+    record_url = plan.cache_url(endpoint)
+    body = plan.body(endpoint)
+    shown = body.encoded({n: "{" + n + "}" for n in body.params}) if body is not None else None
+    out = []
+    for state, presentation in states.items():
+        state_url, headers = plan.request(url, presentation, own)
+        record = request_record(endpoint.method, record_url or url, plan.target.base_url, presentation,
+                                {**plan.static_headers, **own}, state, names, fixtures)
+        if shown is not None:
+            record["body"] = shown.decode("utf-8", errors="replace")
+        out.append(ProbeRequest(
+            key=(endpoint.id, state), method=endpoint.method, url=state_url,
+            headers=headers, content=content, collection=endpoint.collection,
+            actor_fields=endpoint.actor_fields,
+            signal_fields=plan.definition.api.signal_fields,
+            envelope=plan.definition.api.envelope,
+            volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
+            group=endpoint.id, record=record,
+        ))
+    return out
+
+
+async def _probe_destructive(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endpoint,
+                             finished: Callable[[ProbeRequest, Observation], None]) -> tuple[list[ProbeRequest], list[str]]:
+    """Probe one destructive endpoint under every state.
+
+    Where the launcher makes fresh credentials, each state presents its own new login of the valid
+    and unprivileged users (a logout then spends that login, never the run's tokens) with the
+    parameters that go with it, all at once. Otherwise the states go one at a time with ``valid``
+    last, so that what the valid request destroys is destroyed after the others were answered.
+    Returns the requests sent and the fresh secrets (for the run's scrubber).
+    """
+    fresh = plan.target.fresh
+    sent: list[ProbeRequest] = []
+    if fresh is None:
+        for state in sorted(plan.states, key=lambda s: s == "valid"):
+            batch = _requests(plan, endpoint, {state: plan.states[state]}, plan.params)
+            await prober.run(batch, on_done=finished)
+            sent += batch
+        return sent, []
+    batch = []
+    made: list[str] = []
+    for state in plan.states:
+        roles = dict(plan.target.credentials.roles)
+        params = dict(plan.params)
+        for role in ("unprivileged", "valid"):  # valid last: its parameters win
+            if role in roles and (new := await asyncio.to_thread(fresh, role)) is not None:
+                roles[role], extra = new
+                made.append(roles[role].secret)
+                params.update(extra)
+        target = dataclasses.replace(plan.target, credentials=Credentials(roles))
+        presentations, _ = states_for(hooks, plan.definition, target)
+        if state not in presentations:  # the fresh credential cannot present it: the run's own
+            presentations[state] = plan.states[state]
+        batch += _requests(plan, endpoint, {state: presentations[state]}, params)
+    prober.scrub = prober.scrub.plus(made)
+    await prober.run(batch, on_done=finished)
+    return batch, made
+
+
+async def _baseline_broken(plan: Plan, prober: Prober, results: Mapping[str, EndpointResult]) -> str | None:
+    """Whether the run's valid credential stopped working: the endpoint that best shows it is read
+    (valid 2xx where anonymous was refused) is asked again; None when it still answers 2xx."""
+    valid = plan.states.get("valid")
+    if valid is None:
+        return None
+    for endpoint_id, result in results.items():
+        endpoint = plan.definition.endpoint(endpoint_id)
+        cells = result.cells
+        if endpoint is None or endpoint.method != "GET" or endpoint.destructive or "valid" not in cells:
+            continue
+        v = cells["valid"].observation
+        a = cells["anonymous"].observation if "anonymous" in cells else None
+        if v is None or not v.ok or (a is not None and a.ok):
+            continue
+        url = plan.url(endpoint)
+        if url is None:
+            continue
+        got = await prober.fetch(*plan.request(url, valid, endpoint.headers))
+        if got is None:
+            return f"{endpoint.key} got no answer"
+        return None if 200 <= got[0] < 300 else f"{endpoint.key} now answers {got[0]}"
+    return None
+
+
 class TargetUnreachable(TargetError):
     """Not one probe of a target reached a server: nothing is recorded for it."""
 
@@ -220,28 +316,19 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         known = sort_endpoints(plan, hooks, keys, options, [partial, previous])
         results.update(known.results)
         todo = known.todo
+        # Reads first, all at once; then the writes (a message sent must not show in a read's
+        # answer to one state and not another's); then the destructive writes, one at a time.
+        reads = [item[0] for item in todo.values() if item[0].reads_only]
+        writes = [item[0] for item in todo.values() if not item[0].reads_only and not item[0].destructive]
+        destructive = {eid: item for eid, item in todo.items() if item[0].destructive and not item[0].reads_only}
         requests: list[ProbeRequest] = []
-        names = credential_names(plan.target.credentials)
-        fixtures = frozenset(k for k in plan.target.parameters if k not in plan.target.profile.parameters)
-        for endpoint_id, (endpoint, _key, _judged) in todo.items():
-            url = plan.url(endpoint)
-            record_url = plan.cache_url(endpoint)
-            assert url is not None and record_url is not None
-            for state, presentation in plan.states.items():
-                state_url, headers = plan.request(url, presentation)
-                record = request_record(endpoint.method, record_url, plan.target.base_url, presentation,
-                                        plan.static_headers, state, names, fixtures)
-                requests.append(ProbeRequest(
-                    key=(endpoint_id, state), method=endpoint.method, url=state_url,
-                    headers=headers, collection=endpoint.collection,
-                    actor_fields=endpoint.actor_fields,
-                    signal_fields=plan.definition.api.signal_fields,
-                    envelope=plan.definition.api.envelope,
-                    volatile=VOLATILE_KEYS | frozenset(plan.definition.api.volatile_fields),
-                    group=endpoint_id, record=record,
-                ))
+        batches: list[list[ProbeRequest]] = []
+        for phase in (reads, writes):
+            batches.append([r for endpoint in phase for r in _requests(plan, endpoint, plan.states, plan.params)])
+            requests += batches[-1]
         label = f"{plan.definition.api.name} on {plan.target.profile.name}"
-        advance = options.track(label, len(requests)) if options.track and requests else None
+        total = len(requests) + len(destructive) * len(plan.states)
+        advance = options.track(label, total) if options.track and total else None
         observed: dict[str, dict[str, Observation]] = {eid: {} for eid in todo}
 
         def finished(req: ProbeRequest, obs: Observation) -> None:
@@ -263,7 +350,24 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
 
         saver = asyncio.create_task(progress.save_periodically())
         try:
-            await prober.run(requests, on_done=finished)
+            for batch in batches:
+                await prober.run(batch, on_done=finished)
+            # Writes that can destroy a token state come last, one endpoint at a time, and the
+            # valid credential is checked after each: no cell is judged against a broken baseline.
+            broken = None
+            for endpoint_id, (endpoint, key, judged) in destructive.items():
+                if broken is not None:
+                    observed.pop(endpoint_id, None)
+                    results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path,
+                                                          Verdict.NOT_PROBED, broken, key, judged=judged)
+                    continue
+                sent, made = await _probe_destructive(plan, hooks, prober, endpoint, finished)
+                requests += sent
+                progress.scrub = progress.scrub.plus(made)
+                why = await _baseline_broken(plan, prober, results)
+                if why is not None:
+                    broken = f"not probed: the valid credential stopped working after {endpoint.key} ({why})"
+                    options.log(f"{plan.definition.api.name} on {plan.target.profile.name}: {broken}")
         finally:  # interrupted or not, keep what is finished (a completed run replaces it)
             saver.cancel()
             progress.dirty = progress.dirty or bool(results)

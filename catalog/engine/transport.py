@@ -156,7 +156,7 @@ class ProbeTransport(AiohttpTransport):
                 method=request.method,
                 url=yarl.URL(str(request.url), encoded=True),  # httpx encoded it; see the module doc
                 headers=request.headers,
-                data=request.content or None,  # probes send no body (safe methods)
+                data=request.content or None,  # an endpoint's declared body (bytes), or none
                 allow_redirects=False, auto_decompress=False, compress=False,
                 timeout=aiohttp.ClientTimeout(sock_connect=timeout.get("connect"), sock_read=timeout.get("read"),
                                               connect=timeout.get("pool")),

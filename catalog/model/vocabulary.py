@@ -14,7 +14,85 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# RFC 9110 §9.2.1's safe methods and WebDAV's reading ones (RFC 4918 §9.1 PROPFIND, RFC 3253 §3.6
+# REPORT, RFC 5323 SEARCH) and QUERY (draft-ietf-httpbis-safe-method-w-body): always sent. TRACE is
+# safe too, but never sent: it echoes the request, and RFC 9110 §9.3.8 says a client must not put
+# a credential in it.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT", "SEARCH", "QUERY"})
+NEVER_SENT = {"TRACE": "TRACE echoes the request, credential included (RFC 9110 §9.3.8: never send one in it)"}
+# RFC 9110 §5.6.2: a method is a token, one or more tchar.
+METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def is_safe_method(method: str) -> bool:
+    """Whether ``method`` only reads (methods are case-sensitive, RFC 9110 §9.1)."""
+    return method in SAFE_METHODS
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body as declared: ``kind`` json, form, xml or text, with its value and media type.
+
+    ``value`` is JSON data (json), a mapping of strings (form) or a string (xml, text). String
+    values written ``{name}`` take a path parameter's value, as query values do.
+    """
+
+    kind: str
+    value: Any
+    content_type: str
+
+    def encoded(self, params: Mapping[str, str]) -> bytes | None:
+        """The bytes to send, or None when a ``{name}`` value has no parameter."""
+        import json
+        from urllib.parse import urlencode
+
+        missing: list[str] = []
+
+        def fill(v: Any) -> Any:
+            if isinstance(v, str):
+                m = re.fullmatch(r"{([^{}/]+)}", v)
+                if m:
+                    if m.group(1) not in params:
+                        missing.append(m.group(1))
+                        return v
+                    return params[m.group(1)]
+                return v
+            if isinstance(v, dict):
+                return {k: fill(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [fill(x) for x in v]
+            return v
+
+        if self.kind == "json":
+            out = json.dumps(fill(self.value), sort_keys=False, separators=(",", ":")).encode()
+        elif self.kind == "form":
+            out = urlencode({k: fill(str(x)) for k, x in self.value.items()}).encode()
+        else:
+            text = str(self.value)
+            for name in re.findall(r"{([^{}/\s]+)}", text):
+                if name in params:
+                    text = text.replace("{" + name + "}", params[name])
+            out = text.encode()
+        return None if missing else out
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The parameters its ``{name}`` values need."""
+        found: list[str] = []
+
+        def walk(v: Any) -> None:
+            if isinstance(v, str) and (m := re.fullmatch(r"{([^{}/]+)}", v)):
+                found.append(m.group(1))
+            elif isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+
+        if self.kind in ("json", "form"):
+            walk(self.value)
+        return tuple(found)
 
 
 def slug(value: str, empty: str = "x") -> str:
@@ -194,7 +272,11 @@ class Endpoint:
     collection: str | None = None  # JSON pointer to the endpoint's collection, e.g. /values
     collection_guessed: bool = False
     query: Mapping[str, str] = field(default_factory=dict)
-    read_only: bool = False  # a non-safe method that the API documents as having no side effect
+    safe: bool = False  # a non-safe method that the API documents as having no side effect
+    headers: Mapping[str, str] = field(default_factory=dict)  # request headers of this endpoint (Depth: 0)
+    body: Body | None = None  # the request body: yours, else the spec's example
+    example: Body | None = None  # the spec's request example, written by the importer
+    destructive: bool = False  # may destroy a token state (logout, password change, token deletion)
     actor_fields: tuple[str, ...] = ()  # JSON pointers to body fields naming the caller
     documented: Documented = field(default_factory=Documented)
     reported: tuple[Reported, ...] = ()
@@ -205,6 +287,16 @@ class Endpoint:
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def sent_body(self) -> Body | None:
+        """What is sent: the declared body, else the spec's example."""
+        return self.body or self.example
+
+    @property
+    def reads_only(self) -> bool:
+        """A safe method, or a non-safe one the endpoint declares ``safe: true``."""
+        return is_safe_method(self.method) or self.safe
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -313,6 +405,7 @@ class TargetProfile:
     credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
     queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
+    bodies: Mapping[str, Body] = field(default_factory=dict)  # endpoint id -> request body
     headers: Mapping[str, str] = field(default_factory=dict)  # static headers, over the API's
     query: Mapping[str, Any] = field(default_factory=dict)  # static query: name -> value | Discovery
     version_from: VersionFrom | None = None  # where the server states its version
@@ -378,6 +471,12 @@ class RunningTarget:
     parameters: Mapping[str, str] = field(default_factory=dict)  # path parameters the launcher made
     revocations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # name -> Revocable
     settings: Mapping[str, str] = field(default_factory=dict)  # non-default settings that change what is observed
+    fresh: FreshFn | None = None  # role -> a new credential (for destructive writes)
+
+
+# A launcher's maker of fresh credentials: role -> (a new credential, the path parameters that go
+# with it, such as the new session's device), or None when it cannot make one for that role.
+FreshFn = Callable[[str], "tuple[Credential, Mapping[str, str]] | None"]
 
 
 @dataclass(frozen=True)

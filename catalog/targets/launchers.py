@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.model.errors import TargetError
-from catalog.model.vocabulary import Credential, Credentials
+from catalog.model.vocabulary import Credential, Credentials, FreshFn
 
 
 @dataclass
@@ -63,6 +63,9 @@ class Launched:
     parameters: Mapping[str, str] = field(default_factory=dict)
     revocations: Mapping[str, Callable[[], Revocable]] = field(default_factory=dict)
     settings: Mapping[str, str] = field(default_factory=dict)
+    # ``fresh(role)``: a new credential for ``role`` (another login of the same user), so that a
+    # destructive probe (a logout) spends its own token, never the one every other cell uses.
+    fresh: FreshFn | None = None
 
 
 StartFn = Callable[[LaunchContext], AbstractContextManager[Launched]]

@@ -180,6 +180,7 @@ def launched_target(profile: TargetProfile, launched: Launched) -> RunningTarget
         parameters=dict(launched.parameters),
         revocations=dict(launched.revocations),
         settings=dict(launched.settings),
+        fresh=launched.fresh,
     )
 
 

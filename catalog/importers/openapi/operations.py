@@ -6,6 +6,7 @@ markers and scopes, and a guessed collection pointer.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ def spec_operations(spec: dict, spec_name: str, docs_root: str | None,
                 entry["operation_id"] = str(op["operationId"])
             if (pointer := guess_collection(spec, op)) is not None:
                 entry["collection"], entry["collection_guessed"] = pointer, True
+            if (example := request_example(spec, op)) is not None:
+                entry["example"] = example
             entry["documented"] = documented(spec, op, markers, source)
             yield Operation(entry, tags[0] if tags else None)
 
@@ -203,6 +206,55 @@ def oauth_scopes(spec: dict, op: dict, security: list) -> list[str]:
     for block in op.get("x-atlassian-oauth2-scopes") or ():
         found += [str(s) for s in (block or {}).get("scopes") or ()]
     return list(dict.fromkeys(found))
+
+
+# --------------------------------------------------------------------------------------------
+# The request body's example
+# --------------------------------------------------------------------------------------------
+
+# The media types whose examples become bodies, with the kind of body each is.
+EXAMPLE_KINDS = (("application/json", "json"), ("application/x-www-form-urlencoded", "form"),
+                 ("application/xml", "xml"), ("text/xml", "xml"), ("text/plain", "text"))
+MAX_EXAMPLE_CHARS = 20_000  # a larger example is left out (the YAML would be mostly example)
+
+
+def request_example(spec: dict, op: dict) -> dict[str, Any] | None:
+    """The request body's example as an ``example:`` entry (``{json: …}``, ``{form: …}``, …), from
+    the media type's ``example``, its first ``examples`` value, or its schema's ``example``; None
+    when the spec gives none."""
+    body = resolve(spec, op.get("requestBody"))
+    content = (body or {}).get("content") if isinstance(body, dict) else None
+    if not isinstance(content, dict):
+        return None
+    for media_type, kind in EXAMPLE_KINDS:
+        media = resolve(spec, content.get(media_type))
+        if not isinstance(media, dict):
+            continue
+        value = _example_of(spec, media)
+        if value is None:
+            continue
+        if kind == "form" and not (isinstance(value, dict) and all(
+                isinstance(v, (str, int, bool)) for v in value.values())):
+            continue
+        if kind in ("xml", "text") and not isinstance(value, str):
+            continue
+        if len(json.dumps(value, default=str)) > MAX_EXAMPLE_CHARS:
+            continue
+        return {kind: value, "content_type": media_type}
+    return None
+
+
+def _example_of(spec: dict, media: dict) -> Any:
+    if "example" in media:
+        return media["example"]
+    for example in (media.get("examples") or {}).values():
+        example = resolve(spec, example)
+        if isinstance(example, dict) and "value" in example:
+            return example["value"]
+    schema = resolve(spec, media.get("schema"))
+    if isinstance(schema, dict) and "example" in schema:
+        return schema["example"]
+    return None
 
 
 # --------------------------------------------------------------------------------------------
