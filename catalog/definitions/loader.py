@@ -41,6 +41,8 @@ from catalog.model.vocabulary import (
     Documented,
     Endpoint,
     Reported,
+    Setup,
+    SetupRequest,
     Source,
     TargetProfile,
     VersionFrom,
@@ -383,7 +385,13 @@ def _load_targets(api_dir: Path, root: Path, definition: ApiDefinition, seen: di
                                                  f"no endpoint with id {value.endpoint!r}"))
             if lint:
                 file_problems += profile_lint(profile, root.parent)
-            for key, per_endpoint in (("queries", profile.queries), ("bodies", profile.bodies)):
+            for n, setup in profile.setup.items():
+                for i, request in enumerate(setup.requests):
+                    if message := _check_path(request.path):
+                        file_problems.append(Problem(doc.file, doc.line(("setup", n, "requests", i, "path")),
+                                                     f"setup.{n}.requests[{i}].path", message))
+            for key, per_endpoint in (("queries", profile.queries), ("bodies", profile.bodies),
+                                      ("skip", profile.skip), ("setup", profile.setup)):
                 for endpoint_id in per_endpoint:
                     if endpoint_id not in seen:
                         file_problems.append(Problem(doc.file, doc.line((key, endpoint_id)), f"{key}.{endpoint_id}",
@@ -469,6 +477,12 @@ def _target(api: str, doc: Located) -> TargetProfile:
         parameters=params,
         queries={k: {q: str(v) for q, v in (qs or {}).items()} for k, qs in (d.get("queries") or {}).items()},
         bodies={k: b for k, raw in (d.get("bodies") or {}).items() if (b := parse_body(raw)) is not None},
+        skip={str(k): str(v) for k, v in (d.get("skip") or {}).items()},
+        setup={str(k): Setup(
+            set={str(n): str(v) for n, v in (raw.get("set") or {}).items()},
+            requests=tuple(SetupRequest(r["method"], r["path"], parse_body(r.get("body")), dict(r.get("capture") or {}))
+                           for r in raw.get("requests") or ()),
+        ) for k, raw in (d.get("setup") or {}).items()},
         headers=literal_values(d.get("headers")),
         query=query_values(d.get("query")),
         concurrency=d.get("concurrency", 8),

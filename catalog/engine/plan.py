@@ -25,6 +25,7 @@ from catalog.model.judgement import Judgement
 from catalog.model.observation import Observation
 from catalog.model.vocabulary import (
     NEVER_SENT,
+    SAFE_METHODS,
     Api,
     AuthScheme,
     Body,
@@ -78,8 +79,16 @@ class Plan:
     query_errors: dict[str, str] = field(default_factory=dict)  # static query values not discovered
 
     def url(self, endpoint: Endpoint) -> str | None:
-        return endpoint_url(self.target.base_url, endpoint, self.params, self.target.profile.queries.get(endpoint.id),
-                            self.static_query)
+        return endpoint_url(self.target.base_url, endpoint, self.made_params(endpoint),
+                            self.target.profile.queries.get(endpoint.id), self.static_query)
+
+    def made_params(self, endpoint: Endpoint) -> dict[str, str]:
+        """The plan's parameters, plus placeholders for those the endpoint's setup makes per state."""
+        setup = self.target.profile.setup.get(endpoint.id)
+        if setup is None:
+            return self.params
+        made = [*setup.set, *(n for r in setup.requests for n in r.capture), "probe"]
+        return {**{n: "{" + n + "}" for n in made}, **self.params}
 
     @property
     def static_headers(self) -> dict[str, str]:
@@ -251,8 +260,16 @@ def policy_line(definition: ApiDefinition, profile: TargetProfile) -> str:
 def why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: RunOptions) -> tuple[str, str] | None:
     if endpoint.removed:
         return Verdict.NOT_PROBED, "removed from the vendor's spec"
-    if (why := not_sent(endpoint, plan.target.profile, options.unsafe_targets)) is not None:
+    profile = plan.target.profile
+    if (why := not_sent(endpoint, profile, options.unsafe_targets)) is not None:
         return Verdict.NOT_PROBED, why
+    if endpoint.id in profile.skip:
+        return Verdict.NOT_PROBED, profile.skip[endpoint.id]
+    setup = profile.setup.get(endpoint.id)
+    writes = setup is not None and any(r.method not in SAFE_METHODS for r in setup.requests)
+    if writes and not (profile.launcher or unsafe_allowed(profile, options.unsafe_targets)):
+        return Verdict.NOT_PROBED, (f"its setup writes, and {profile.name} is not a launched target: "
+                                    f"sent only with --unsafe {profile.name}")
     if plan.target.serves is not None and not plan.target.serves(endpoint):
         return Verdict.NOT_SERVED, f"not served by {plan.target.profile.name}"
     if plan.query_errors:  # a required static query value (an API version, a tenant) is missing
@@ -262,7 +279,7 @@ def why_not_probed(endpoint: Endpoint, plan: Plan, url: str | None, options: Run
         reasons = [plan.param_errors.get(p, f"no value for {{{p}}} in the target profile") for p in missing]
         return Verdict.NOT_PROBED, "; ".join(reasons)
     body = plan.body(endpoint)
-    if body is not None and (missing := [p for p in body.params if p not in plan.params]):
+    if body is not None and (missing := [p for p in body.params if p not in plan.made_params(endpoint)]):
         return Verdict.NOT_PROBED, "; ".join(plan.param_errors.get(p, f"no value for {{{p}}} in the request body")
                                              for p in missing)
     return None

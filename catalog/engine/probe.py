@@ -147,15 +147,18 @@ class Prober:
         retry_after = retry_after_seconds({k.lower(): v for k, v in headers}.get("retry-after"))
         return obs, retry_after
 
-    async def fetch(self, url: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+    async def fetch(self, url: str, headers: Mapping[str, str], method: str = "GET",
+                    content: bytes | None = None) -> tuple[int, dict[str, str], bytes] | None:
         """GET ``url`` once (status, lower-cased headers, capped body); None when it fails.
+
+        Another ``method`` and a body are a launched target's setup request (catalog.engine.runner).
 
         For the target's own statements (its version): counted against the host's rate, never
         retried, body capped like a probe's. Callers scrub what they keep.
         """
         try:
             async with (self.pacing.host_turn(url), asyncio.timeout(self.settings.timeout),
-                        self.client.stream("GET", url, headers=dict(headers)) as resp):
+                        self.client.stream(method, url, headers=dict(headers), content=content) as resp):
                 body, _ = await read_capped(resp, self.settings.max_body)
             return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, body
         except (TimeoutError, httpx.HTTPError, UnreadableAnswer):  # a bomb states no version either

@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import json
 import os
+import re
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +51,16 @@ from catalog.hooks.manager import Hooks
 from catalog.model.errors import TargetError
 from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
-from catalog.model.vocabulary import Credentials, Discovery, Endpoint, Presentation, State, TargetProfile, Verdict
+from catalog.model.vocabulary import (
+    Credentials,
+    Discovery,
+    Endpoint,
+    Presentation,
+    SetupRequest,
+    State,
+    TargetProfile,
+    Verdict,
+)
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.binding import identities_public
@@ -168,42 +180,90 @@ def _requests(plan: Plan, endpoint: Endpoint, states: Mapping[str, Presentation]
     return out
 
 
-async def _probe_destructive(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endpoint,
-                             finished: Callable[[ProbeRequest, Observation], None]) -> tuple[list[ProbeRequest], list[str]]:
-    """Probe one destructive endpoint under every state.
+class SetupFailed(Exception):
+    """A state's setup request did not make what the probe needs: the endpoint is not probed."""
 
-    Where the launcher makes fresh credentials, each state presents its own new login of the valid
-    and unprivileged users (a logout then spends that login, never the run's tokens) with the
-    parameters that go with it, all at once. Otherwise the states go one at a time with ``valid``
-    last, so that what the valid request destroys is destroyed after the others were answered.
-    Returns the requests sent and the fresh secrets (for the run's scrubber).
+
+async def _probe_serial(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endpoint,
+                        finished: Callable[[ProbeRequest, Observation], None], nonce: str
+                        ) -> tuple[list[ProbeRequest], list[str]]:
+    """Probe one endpoint that changes the world (a destructive write, or one with a ``setup``),
+    state by state.
+
+    For a destructive endpoint where the launcher makes fresh credentials, each state presents its
+    own new login of the valid and unprivileged users (a logout then spends that login, never the
+    run's tokens) with the parameters that go with it. A ``setup`` makes each state's resources
+    afresh (``{probe}`` is unique to the state) with the valid credential before its probe. With
+    neither, ``valid`` goes last, so what it destroys is destroyed after the others were answered.
+    Returns the requests sent and the fresh secrets (for the run's scrubber); raises SetupFailed.
     """
-    fresh = plan.target.fresh
+    fresh = plan.target.fresh if endpoint.destructive else None
+    setup = plan.target.profile.setup.get(endpoint.id)
     sent: list[ProbeRequest] = []
-    if fresh is None:
-        for state in sorted(plan.states, key=lambda s: s == "valid"):
-            batch = _requests(plan, endpoint, {state: plan.states[state]}, plan.params)
-            await prober.run(batch, on_done=finished)
-            sent += batch
-        return sent, []
-    batch = []
     made: list[str] = []
-    for state in plan.states:
-        roles = dict(plan.target.credentials.roles)
-        params = dict(plan.params)
-        for role in ("unprivileged", "valid"):  # valid last: its parameters win
-            if role in roles and (new := await asyncio.to_thread(fresh, role)) is not None:
-                roles[role], extra = new
-                made.append(roles[role].secret)
-                params.update(extra)
-        target = dataclasses.replace(plan.target, credentials=Credentials(roles))
-        presentations, _ = states_for(hooks, plan.definition, target)
-        if state not in presentations:  # the fresh credential cannot present it: the run's own
-            presentations[state] = plan.states[state]
-        batch += _requests(plan, endpoint, {state: presentations[state]}, params)
-    prober.scrub = prober.scrub.plus(made)
-    await prober.run(batch, on_done=finished)
-    return batch, made
+    order = sorted(plan.states, key=lambda s: s == "valid") if fresh is None and setup is None else list(plan.states)
+    for state in order:
+        presentations, params = dict(plan.states), {**plan.params, "probe": f"{state}-{nonce}"}
+        if fresh is not None:
+            roles = dict(plan.target.credentials.roles)
+            for role in ("unprivileged", "valid"):  # valid last: its parameters win
+                if role in roles and (new := await asyncio.to_thread(fresh, role)) is not None:
+                    roles[role], extra = new
+                    made.append(roles[role].secret)
+                    params.update(extra)
+            target = dataclasses.replace(plan.target, credentials=Credentials(roles))
+            presentations.update(states_for(hooks, plan.definition, target)[0])
+            prober.scrub = prober.scrub.plus(made)
+        if setup is not None:
+            for name, template in setup.set.items():
+                params[name] = _fill(template, params)
+            for request in setup.requests:
+                await _setup_request(plan, prober, presentations.get("valid"), request, params, state)
+        batch = _requests(plan, endpoint, {state: presentations[state]}, params)
+        await prober.run(batch, on_done=finished)
+        sent += batch
+    return sent, made
+
+
+_NAME = re.compile(r"{([A-Za-z0-9_.-]+)}")
+
+
+def _fill(template: str, params: Mapping[str, str]) -> str:
+    """``template`` with each ``{name}`` replaced by that parameter's value (unknown ones kept)."""
+    return _NAME.sub(lambda m: params.get(m.group(1), m.group(0)), template)
+
+
+async def _setup_request(plan: Plan, prober: Prober, valid: Presentation | None, request: SetupRequest,
+                         params: dict[str, str], state: str) -> None:
+    what = f"setup {request.method} {request.path} for {state}"
+    if valid is None:
+        raise SetupFailed(f"{what}: no valid credential to make it with")
+    shape = Endpoint(plan.definition.api.name, "setup", request.method, request.path, group="")
+    url = endpoint_url(plan.target.base_url, shape, params, static=plan.static_query)
+    if url is None:
+        raise SetupFailed(f"{what}: a path parameter has no value")
+    content: bytes | None = None
+    own: dict[str, str] = {}
+    if request.body is not None:
+        content = request.body.encoded(params)
+        own["Content-Type"] = request.body.content_type
+    got = await prober.fetch(*plan.request(url, valid, own), method=request.method, content=content)
+    if got is None or not 200 <= got[0] < 300:
+        raise SetupFailed(f"{what} answered {got[0] if got else 'nothing'}")
+    if request.capture:
+        try:
+            doc = json.loads(got[2])
+        except ValueError:
+            raise SetupFailed(f"{what}: the answer is not JSON") from None
+        for name, pointer in request.capture.items():
+            try:
+                value = resolve_pointer(doc, pointer)
+            except (KeyError, TypeError):
+                raise SetupFailed(f"{what}: nothing at {pointer} in the answer") from None
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value) \
+                    or len(str(value)) > MAX_PARAM_CHARS:
+                raise SetupFailed(f"{what}: {pointer} is not a short string or number")
+            params[name] = str(value)
 
 
 async def _baseline_broken(plan: Plan, prober: Prober, results: Mapping[str, EndpointResult]) -> str | None:
@@ -319,8 +379,11 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         # Reads first, all at once; then the writes (a message sent must not show in a read's
         # answer to one state and not another's); then the destructive writes, one at a time.
         reads = [item[0] for item in todo.values() if item[0].reads_only]
-        writes = [item[0] for item in todo.values() if not item[0].reads_only and not item[0].destructive]
-        destructive = {eid: item for eid, item in todo.items() if item[0].destructive and not item[0].reads_only}
+        writes = [item[0] for item in todo.values()
+                  if not item[0].reads_only and not item[0].destructive and item[0].id not in plan.target.profile.setup]
+        setups = plan.target.profile.setup
+        destructive = {eid: item for eid, item in todo.items()
+                       if (item[0].destructive or eid in setups) and not item[0].reads_only}
         requests: list[ProbeRequest] = []
         batches: list[list[ProbeRequest]] = []
         for phase in (reads, writes):
@@ -355,13 +418,20 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
             # Writes that can destroy a token state come last, one endpoint at a time, and the
             # valid credential is checked after each: no cell is judged against a broken baseline.
             broken = None
+            nonce = secrets.token_hex(3)  # {probe}: a resource name unique to each state of this run
             for endpoint_id, (endpoint, key, judged) in destructive.items():
                 if broken is not None:
                     observed.pop(endpoint_id, None)
                     results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path,
                                                           Verdict.NOT_PROBED, broken, key, judged=judged)
                     continue
-                sent, made = await _probe_destructive(plan, hooks, prober, endpoint, finished)
+                try:
+                    sent, made = await _probe_serial(plan, hooks, prober, endpoint, finished, nonce)
+                except SetupFailed as exc:
+                    observed.pop(endpoint_id, None)
+                    results[endpoint_id] = EndpointResult(endpoint_id, endpoint.method, endpoint.path,
+                                                          Verdict.NOT_PROBED, f"not probed: {exc}", key, judged=judged)
+                    continue
                 requests += sent
                 progress.scrub = progress.scrub.plus(made)
                 why = await _baseline_broken(plan, prober, results)

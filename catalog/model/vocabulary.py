@@ -390,6 +390,26 @@ class VersionFrom:
 
 
 @dataclass(frozen=True)
+class SetupRequest:
+    """A request sent with the valid credential before one state's probe; ``capture`` names the
+    parameters taken from its JSON answer (name -> JSON pointer)."""
+
+    method: str
+    path: str
+    body: Body | None = None
+    capture: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What each state's probe of one endpoint needs first, made afresh per state: parameters
+    (``set``, where ``{probe}`` is unique to the state and run) and requests that make them."""
+
+    set: Mapping[str, str] = field(default_factory=dict)
+    requests: tuple[SetupRequest, ...] = ()
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     """A target as configured in ``endpoints/<api>/targets/<name>.yaml``.
 
@@ -406,6 +426,8 @@ class TargetProfile:
     parameters: Mapping[str, Any] = field(default_factory=dict)  # name -> value | Discovery
     queries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # endpoint id -> query
     bodies: Mapping[str, Body] = field(default_factory=dict)  # endpoint id -> request body
+    skip: Mapping[str, str] = field(default_factory=dict)  # endpoint id -> why this target is not sent it
+    setup: Mapping[str, Setup] = field(default_factory=dict)  # endpoint id -> what each state's probe needs first
     headers: Mapping[str, str] = field(default_factory=dict)  # static headers, over the API's
     query: Mapping[str, Any] = field(default_factory=dict)  # static query: name -> value | Discovery
     version_from: VersionFrom | None = None  # where the server states its version
