@@ -214,11 +214,15 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
             raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
 
+        # Before 1.0 the allow blocks live in metadata (`--config` then took settings).
+        release = installed_version("datasette", python) or ""
+        config_flag = "--metadata" if release.startswith("0.") else "--config"
+
         def command(port: int) -> list[str]:
             return [
                 python, "-m", "datasette", "serve", "-i", str(public_db), "-i", str(private_db),
                 "--inspect-file", str(counts),
-                "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+                config_flag, str(config), "--host", "127.0.0.1", "--port", str(port),
             ]
 
         with LocalServer("datasette", command, scratch / "datasette.log", started=started, env=env,
@@ -230,10 +234,9 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                 try:
                     tokens[name] = _collect(name, proc, scrub)
                 except TargetError as exc:
-                    if name == State.VALID:
-                        raise
-                    # This Datasette cannot make that token (an old one has no --expires-after):
-                    # the state is n/a with the reason, the other states are still probed.
+                    # This Datasette cannot make that token (an old one has no --expires-after,
+                    # one before 1.0 no API tokens at all): the state is n/a with the reason —
+                    # valid included — and the other states are still probed.
                     unavailable[name] = f"this Datasette cannot provide it: {exc}"
                     continue
                 if name == State.EXPIRED:
@@ -242,7 +245,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             server.scrub = Scrubber([secret, other_secret, *tokens.values()])
             server.ready("/-/versions.json", timeout)
             version = _server_version(base_url)
-            if (status := _actor_id(base_url, tokens[State.VALID])) != (200, ROOT):
+            if State.VALID in tokens and (status := _actor_id(base_url, tokens[State.VALID])) != (200, ROOT):
                 raise TargetError(f"datasette: the minted root token is not accepted (/-/actor.json gave {status[0]})")
             if State.EXPIRED in tokens:
                 # Probe it only once it has expired; a server that still accepts it then is a finding.

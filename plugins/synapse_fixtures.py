@@ -90,6 +90,10 @@ def make_fixtures(client: MatrixClient, shared_secret: str, token_lifetime: floa
         "userId": alice.user_id, "deviceId": alice.device_id, "keyName": "displayname",
         "kind": "override", "ruleId": ".m.rule.master", "protocol": "irc", "idpId": "oidc",
         "sync_from": sync_from, "sync_to": sync_to, "other_user": bob.user_id,
+        # For the writes: a transaction id, a receipt type, the tag made above, and an
+        # application service and network that do not exist (the server says so).
+        "txnId": "authcat-txn", "receiptType": "m.read", "tag": "u.work", "networkId": "irc",
+        "appserviceId": "authcat-as",
     })
     time.sleep(max(0.0, expires_at - time.monotonic()) + 0.2)
     _check(client, fx)

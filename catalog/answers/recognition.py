@@ -51,8 +51,9 @@ def _differs_from_anonymous(result: EndpointResult) -> bool:
 def recognition(run: TargetRun) -> Recognition:
     """Whether ``run``'s valid credential was recognised, judged on its own observations only."""
     results = list(run.endpoints.values())
-    if not run.states.get(State.VALID, {}).get("available", True):
-        return Recognition(run.target, True)  # no credential to recognise: nothing to say
+    valid_state = run.states.get(State.VALID, {})
+    if not valid_state.get("available", True):
+        return _without_valid(run, results, str(valid_state.get("reason") or "valid is n/a"))
     if any(_differs_from_anonymous(r) for r in results):
         return Recognition(run.target, True)
     evidence: list[str] = []
@@ -89,6 +90,30 @@ def recognition(run: TargetRun) -> Recognition:
         + ". The server ignores the credential (or another layer strips it): these answers say nothing "
         "about how it treats bad credentials."
     )
+    return Recognition(run.target, False, reason, tuple(evidence))
+
+
+def _without_valid(run: TargetRun, results: list[EndpointResult], why: str) -> Recognition:
+    """No valid credential: the target is "never recognised" when every credential that was sent
+    got exactly the anonymous answer on every endpoint (nothing on it reads a credential)."""
+    sent = compared = 0
+    evidence: list[str] = []
+    for result in results:
+        anon = result.cells.get("anonymous")
+        a = anon.observation if anon else None
+        for state, cell in result.cells.items():
+            obs = cell.observation
+            if state in ("valid", "anonymous") or obs is None or obs.status is None:
+                continue
+            sent += 1
+            if a is None or not _same(obs, a):
+                return Recognition(run.target, True)  # some credential changed the answer: it is read
+            compared += 1
+    if not sent:
+        return Recognition(run.target, True)
+    evidence.append(f"{compared} answers to a credential, on {len(results)} endpoints, equal the anonymous ones")
+    reason = (f"no valid credential on this target ({why}); every credential sent got the anonymous answer: "
+              "a credential is never recognised here, so these answers say nothing about fallbacks")
     return Recognition(run.target, False, reason, tuple(evidence))
 
 

@@ -480,7 +480,8 @@ def _target(api: str, doc: Located) -> TargetProfile:
         skip={str(k): str(v) for k, v in (d.get("skip") or {}).items()},
         setup={str(k): Setup(
             set={str(n): str(v) for n, v in (raw.get("set") or {}).items()},
-            requests=tuple(SetupRequest(r["method"], r["path"], parse_body(r.get("body")), dict(r.get("capture") or {}))
+            requests=tuple(SetupRequest(r["method"], r["path"], parse_body(r.get("body")), dict(r.get("capture") or {}),
+                                        literal_values(r.get("query")))
                            for r in raw.get("requests") or ()),
         ) for k, raw in (d.get("setup") or {}).items()},
         headers=literal_values(d.get("headers")),

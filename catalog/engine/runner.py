@@ -238,7 +238,7 @@ async def _setup_request(plan: Plan, prober: Prober, valid: Presentation | None,
     what = f"setup {request.method} {request.path} for {state}"
     if valid is None:
         raise SetupFailed(f"{what}: no valid credential to make it with")
-    shape = Endpoint(plan.definition.api.name, "setup", request.method, request.path, group="")
+    shape = Endpoint(plan.definition.api.name, "setup", request.method, request.path, group="", query=request.query)
     url = endpoint_url(plan.target.base_url, shape, params, static=plan.static_query)
     if url is None:
         raise SetupFailed(f"{what}: a path parameter has no value")
@@ -382,8 +382,11 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         writes = [item[0] for item in todo.values()
                   if not item[0].reads_only and not item[0].destructive and item[0].id not in plan.target.profile.setup]
         setups = plan.target.profile.setup
-        destructive = {eid: item for eid, item in todo.items()
-                       if (item[0].destructive or eid in setups) and not item[0].reads_only}
+        # Writes with a setup first, then those that may destroy a token state (a logout).
+        serial = sorted((eid for eid, item in todo.items()
+                         if (item[0].destructive or eid in setups) and not item[0].reads_only),
+                        key=lambda eid: todo[eid][0].destructive)
+        destructive = {eid: todo[eid] for eid in serial}
         requests: list[ProbeRequest] = []
         batches: list[list[ProbeRequest]] = []
         for phase in (reads, writes):

@@ -110,6 +110,12 @@ def default_judge(
         if other := obs.fields.get("error-envelope"):
             # An error in the same envelope that is not about the credential: no data was served.
             return Judgement(Outcome.CLIENT_ERROR, f"{status} whose body is a non-auth error (rule {other})")
+        if valid is None and anonymous is not None and state != "anonymous" \
+                and (anonymous.status, anonymous.body_sha256) == (status, obs.body_sha256):
+            # What can be said without a valid baseline: the credential was not read here.
+            return Judgement(Outcome.INCONCLUSIVE, "no valid credential on this target; the answer is the anonymous "
+                             "one (the credential was not recognised): a valid credential would tell whether "
+                             "this is a fallback")
         if not v_ok:
             why = "no valid baseline" if valid is None else f"the valid request got {valid.status}"
             return Judgement(Outcome.INCONCLUSIVE, why)
@@ -162,7 +168,8 @@ def verdict(outcomes: Mapping[str, str], valid: Observation | None,
     secret and legitimate callers never decide a verdict.
     """
     if valid is None:
-        return Verdict.INCONCLUSIVE, "no valid baseline on this target"
+        return Verdict.INCONCLUSIVE, ("no valid credential on this target (valid is n/a): a valid baseline would "
+                                      "tell whether the bad credentials fall back")
     if valid.status == 404:
         return Verdict.NOT_SERVED, "the valid request got 404"
     if not valid.ok:

@@ -398,6 +398,7 @@ class SetupRequest:
     path: str
     body: Body | None = None
     capture: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
