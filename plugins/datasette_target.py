@@ -198,6 +198,14 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     minting: dict[str, subprocess.Popen] = {}
     tokens: dict[str, str] = {}
     expired_at = 0.0
+    release = installed_version("datasette", python) or ""
+    no_tokens = {}
+    if release.startswith("0."):
+        # `datasette create-token` came with 1.0a1: before it, nothing can present a credential.
+        why = (f"Datasette {release} has no API tokens (`datasette create-token` came with 1.0): "
+               "it cannot make this credential")
+        no_tokens = {name: why for name in plan}
+        plan = {}
     try:
         for name, (actor, key, *extra) in plan.items():
             minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
@@ -215,7 +223,6 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
 
         # Before 1.0 the allow blocks live in metadata (`--config` then took settings).
-        release = installed_version("datasette", python) or ""
         config_flag = "--metadata" if release.startswith("0.") else "--config"
 
         def command(port: int) -> list[str]:
@@ -229,7 +236,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                          secrets=[secret, other_secret]) as server:
             base_url = server.base_url
             # Collect the tokens first; the expired one starts its clock as soon as it is signed.
-            unavailable = dict(UNAVAILABLE)
+            unavailable = {**UNAVAILABLE, **no_tokens}
             for name, proc in minting.items():
                 try:
                     tokens[name] = _collect(name, proc, scrub)

@@ -71,6 +71,7 @@ RATE_LIMITS: dict[str, dict[str, Any]] = {
 RATE_LIMITS["rc_login"] = {"address": dict(_LOOSE), "account": dict(_LOOSE), "failed_attempts": dict(_LOOSE)}
 RATE_LIMITS["rc_joins"] = {"local": dict(_LOOSE), "remote": dict(_LOOSE)}
 RATE_LIMITS["rc_invites"] = {"per_room": dict(_LOOSE), "per_user": dict(_LOOSE), "per_issuer": dict(_LOOSE)}
+RATE_LIMITS["rc_presence"] = {"per_user": dict(_LOOSE)}
 
 
 # The non-default settings of write_config that change what the catalog observes (shown with every
