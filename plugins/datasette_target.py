@@ -204,7 +204,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         # `datasette create-token` came with 1.0a1: before it, nothing can present a credential.
         why = (f"Datasette {release} has no API tokens (`datasette create-token` came with 1.0): "
                "it cannot make this credential")
-        no_tokens = {name: why for name in plan}
+        no_tokens = dict.fromkeys(plan, why)
         plan = {}
     try:
         for name, (actor, key, *extra) in plan.items():

@@ -134,7 +134,8 @@ def fresh_logins(base_url: str, scrub, fx: Fixtures):
     """``fresh(role)`` for the runner's destructive probes: a new login of alice (``valid``) or bob
     (``unprivileged``), with its device as ``deviceId``; a logout or a device deletion then spends
     that login, never the tokens every other cell uses."""
-    users = {"valid": ("alice", fx.alice_password), "unprivileged": ("bob", fx.bob_password)}
+    users: dict[str, tuple[str, str]] = {State.VALID: ("alice", fx.alice_password),
+                                         State.UNPRIVILEGED: ("bob", fx.bob_password)}
 
     def fresh(role: str):
         if role not in users:

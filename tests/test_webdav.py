@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip("radicale")
 
-from catalog.definitions.loader import load_all, plugin_problems  # noqa: E402
-from catalog.engine.runner import RunOptions  # noqa: E402
-from catalog.hooks.manager import Hooks, get_plugin_manager  # noqa: E402
-from catalog.pipeline import Project, probe  # noqa: E402
-from tests.servers.radicale_target import RadicaleTarget  # noqa: E402
-from tests.support.project import make_project  # noqa: E402
+from catalog.definitions.loader import load_all, plugin_problems
+from catalog.engine.runner import RunOptions
+from catalog.hooks.manager import Hooks, get_plugin_manager
+from catalog.pipeline import Project, probe
+from tests.servers.radicale_target import RadicaleTarget
+from tests.support.project import make_project
 
 API = Path(__file__).parent / "apis" / "radicale"
 

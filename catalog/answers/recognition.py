@@ -99,14 +99,14 @@ def _without_valid(run: TargetRun, results: list[EndpointResult], why: str) -> R
     sent = compared = 0
     evidence: list[str] = []
     for result in results:
-        anon = result.cells.get("anonymous")
+        anon = result.cells.get(State.ANONYMOUS)
         a = anon.observation if anon else None
         for state, cell in result.cells.items():
             obs = cell.observation
-            if state in ("valid", "anonymous") or obs is None or obs.status is None:
+            if state in (State.VALID, State.ANONYMOUS) or obs is None or obs.status is None:
                 continue
             sent += 1
-            if a is None or not _same(obs, a):
+            if not same_answer(obs, a):
                 return Recognition(run.target, True)  # some credential changed the answer: it is read
             compared += 1
     if not sent:

@@ -201,12 +201,12 @@ async def _probe_serial(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endp
     setup = plan.target.profile.setup.get(endpoint.id)
     sent: list[ProbeRequest] = []
     made: list[str] = []
-    order = sorted(plan.states, key=lambda s: s == "valid") if fresh is None and setup is None else list(plan.states)
+    order = sorted(plan.states, key=lambda s: s == State.VALID) if fresh is None and setup is None else list(plan.states)
     for state in order:
         presentations, params = dict(plan.states), {**plan.params, "probe": f"{state}-{nonce}"}
         if fresh is not None:
             roles = dict(plan.target.credentials.roles)
-            for role in ("unprivileged", "valid"):  # valid last: its parameters win
+            for role in (State.UNPRIVILEGED, State.VALID):  # valid last: its parameters win
                 if role in roles and (new := await asyncio.to_thread(fresh, role)) is not None:
                     roles[role], extra = new
                     made.append(roles[role].secret)
@@ -218,7 +218,7 @@ async def _probe_serial(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endp
             for name, template in setup.set.items():
                 params[name] = _fill(template, params)
             for request in setup.requests:
-                await _setup_request(plan, prober, presentations.get("valid"), request, params, state)
+                await _setup_request(plan, prober, presentations.get(State.VALID), request, params, state)
         batch = _requests(plan, endpoint, {state: presentations[state]}, params)
         await prober.run(batch, on_done=finished)
         sent += batch
@@ -269,16 +269,16 @@ async def _setup_request(plan: Plan, prober: Prober, valid: Presentation | None,
 async def _baseline_broken(plan: Plan, prober: Prober, results: Mapping[str, EndpointResult]) -> str | None:
     """Whether the run's valid credential stopped working: the endpoint that best shows it is read
     (valid 2xx where anonymous was refused) is asked again; None when it still answers 2xx."""
-    valid = plan.states.get("valid")
+    valid = plan.states.get(State.VALID)
     if valid is None:
         return None
     for endpoint_id, result in results.items():
         endpoint = plan.definition.endpoint(endpoint_id)
         cells = result.cells
-        if endpoint is None or endpoint.method != "GET" or endpoint.destructive or "valid" not in cells:
+        if endpoint is None or endpoint.method != "GET" or endpoint.destructive or State.VALID not in cells:
             continue
-        v = cells["valid"].observation
-        a = cells["anonymous"].observation if "anonymous" in cells else None
+        v = cells[State.VALID].observation
+        a = cells[State.ANONYMOUS].observation if State.ANONYMOUS in cells else None
         if v is None or not v.ok or (a is not None and a.ok):
             continue
         url = plan.url(endpoint)

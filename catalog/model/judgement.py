@@ -110,8 +110,7 @@ def default_judge(
         if other := obs.fields.get("error-envelope"):
             # An error in the same envelope that is not about the credential: no data was served.
             return Judgement(Outcome.CLIENT_ERROR, f"{status} whose body is a non-auth error (rule {other})")
-        if valid is None and anonymous is not None and state != "anonymous" \
-                and (anonymous.status, anonymous.body_sha256) == (status, obs.body_sha256):
+        if valid is None and state != State.ANONYMOUS and same_answer(obs, anonymous):
             # What can be said without a valid baseline: the credential was not read here.
             return Judgement(Outcome.INCONCLUSIVE, "no valid credential on this target; the answer is the anonymous "
                              "one (the credential was not recognised): a valid credential would tell whether "
