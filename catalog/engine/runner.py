@@ -207,7 +207,8 @@ async def _probe_serial(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endp
         if fresh is not None:
             roles = dict(plan.target.credentials.roles)
             for role in (State.UNPRIVILEGED, State.VALID):  # valid last: its parameters win
-                if role in roles and (new := await asyncio.to_thread(fresh, role)) is not None:
+                if role in roles and _presents(plan, hooks, state, role) \
+                        and (new := await asyncio.to_thread(fresh, role)) is not None:
                     roles[role], extra = new
                     made.append(roles[role].secret)
                     params.update(extra)
@@ -223,6 +224,15 @@ async def _probe_serial(plan: Plan, hooks: Hooks, prober: Prober, endpoint: Endp
         await prober.run(batch, on_done=finished)
         sent += batch
     return sent, made
+
+
+def _presents(plan: Plan, hooks: Hooks, state: str, role: str) -> bool:
+    """Whether ``state`` presents ``role``'s secret (scheme-case presents valid's): it then needs a
+    fresh one. Told by presenting a stand-in secret for the role, no request sent."""
+    roles = dict(plan.target.credentials.roles)
+    roles[role] = dataclasses.replace(roles[role], secret=roles[role].secret + "-stand-in")
+    target = dataclasses.replace(plan.target, credentials=Credentials(roles))
+    return states_for(hooks, plan.definition, target)[0].get(state) != plan.states.get(state)
 
 
 _NAME = re.compile(r"{([A-Za-z0-9_.-]+)}")
