@@ -45,13 +45,48 @@ def cell(run, endpoint: str, state: str):
 
 def test_the_hard_states_are_observed_on_every_probed_get(matrix_run):
     run, *_ = matrix_run
-    probed = {eid: r for eid, r in run.endpoints.items() if r.cells}
+    probed = {eid: r for eid, r in run.endpoints.items() if r.cells and r.method == "GET"}
     assert len(probed) == 81  # every GET of the spec has its parameters from the fixtures
     for eid, result in probed.items():
         for state in (*BAD, "unprivileged"):
             assert result.cells[state].outcome != "n/a", (eid, state)
     assert run.states["forged"]["available"] is False
     assert "not signed" in run.states["forged"]["reason"]
+
+
+def test_the_writes_are_observed_with_every_real_state(matrix_run):
+    # 85 operations are not GET: at least 60 are sent to the local server with a meaningful body
+    # and every real state; each of the rest is not-probed with its reason.
+    run, logs, _ = matrix_run
+    writes = {eid: r for eid, r in run.endpoints.items() if r.method != "GET"}
+    assert len(writes) == 85
+    observed = {eid: r for eid, r in writes.items() if r.cells}
+    assert len(observed) >= 60, len(observed)
+    for eid, result in observed.items():
+        for state in (*BAD, "unprivileged", "valid", "anonymous"):
+            assert result.cells[state].outcome != "n/a", (eid, state)
+    for eid, result in writes.items():
+        if not result.cells:
+            assert result.verdict == "not-probed" and result.reason, eid
+    # Each write with a setup met the same world: the valid request succeeded on its own resource.
+    for eid in ("createRoom", "sendMessage", "leaveRoom", "forgetRoom", "deleteRoomAlias", "deleteRoomTag",
+                "redactEvent", "kick", "unban", "upgradeRoom", "deleteRoomKeysVersion", "deletePushRule"):
+        assert cell(run, eid, "valid").observation.status == 200, eid
+        assert cell(run, eid, "revoked").outcome == "rejected", eid
+
+
+def test_a_logout_spends_its_own_login_and_the_baseline_is_checked(matrix_run):
+    run, logs, _ = matrix_run
+    logout = run.endpoints["logout"]
+    assert cell(run, "logout", "valid").observation.status == 200
+    # Synapse lets an expired token log out (it allows expired tokens there on purpose).
+    assert cell(run, "logout", "expired").observation.status == 200
+    assert cell(run, "logout", "revoked").outcome == "rejected"
+    assert logout.verdict == "mixed"
+    # logout/all ends every session of alice's, the run's own token included: the check after it
+    # says so, and nothing probed before it was judged against a broken baseline.
+    assert any("stopped working after POST /_matrix/client/v3/logout/all" in line for line in logs)
+    assert cell(run, "getTokenOwner", "valid").outcome == "as-valid"
 
 
 def test_whoami_rejects_every_dead_token_and_says_why_in_errcode(matrix_run):
