@@ -12,6 +12,8 @@ import pytest
 
 pytest.importorskip("radicale")
 
+from catalog.answers.recipe import ClientAuth
+from catalog.answers.reproduce import snippet
 from catalog.definitions.loader import load_all, plugin_problems
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks, get_plugin_manager
@@ -93,3 +95,13 @@ def test_writes_meet_the_same_world_in_every_state(webdav):
     for endpoint_id in ("putEvent", "deleteEvent"):
         assert outcomes(run, endpoint_id)["unprivileged"] == "forbidden"
         assert run.endpoints[endpoint_id].verdict == "fails-closed"
+
+
+def test_the_snippet_sends_the_method_headers_and_body(webdav):
+    apis, *_ = webdav
+    endpoint = next(e for e in apis["radicale"].endpoints if e.id == "currentUserPrincipal")
+    got = snippet(endpoint, "valid", ClientAuth("basic"))
+    assert "-X PROPFIND" in got.curl and "-H 'Depth: 0'" in got.curl
+    assert "--data-binary '<?xml" in got.curl and "current-user-principal" in got.curl
+    assert "'PROPFIND'" in got.python and "'Depth': '0'" in got.python and "content=" in got.python
+    compile(got.python, "snippet", "exec")

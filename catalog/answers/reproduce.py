@@ -158,6 +158,9 @@ def snippet(record: Mapping[str, Any], state: str, expected: str = "", target: s
         user = _basic_user(tokens) if name.lower() == "authorization" else None
         parts.append(f"-u {user}" if user else f"-H {sh([('lit', f'{name}: '), *tokens])}")
         headers_py.append(f"{name!r}: {py(tokens)}")
+    body = record.get("body")
+    if isinstance(body, str):  # the endpoint's body as sent, its {name} placeholders left as they are
+        parts.append(f"--data-binary {shlex.quote(body)}")
     parts.append(sh(parse(url)))
     if query:
         parts.append("-G " + " ".join(f"--data-urlencode {sh([('lit', f'{k}='), *parse(v)])}" for k, v in query))
@@ -171,6 +174,8 @@ def snippet(record: Mapping[str, Any], state: str, expected: str = "", target: s
     args = [repr(method), py(tokens)]
     if headers_py:
         args.append("headers={" + ", ".join(headers_py) + "}")
+    if isinstance(body, str):
+        args.append(f"content={body!r}")
     python = "\n".join([
         "import base64, os",
         *(["from urllib.parse import quote"] if query else []),
