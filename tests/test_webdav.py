@@ -12,8 +12,7 @@ import pytest
 
 pytest.importorskip("radicale")
 
-from catalog.answers.recipe import ClientAuth
-from catalog.answers.reproduce import snippet
+from catalog.answers.reproduce import cell_snippet
 from catalog.definitions.loader import load_all, plugin_problems
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks, get_plugin_manager
@@ -97,11 +96,17 @@ def test_writes_meet_the_same_world_in_every_state(webdav):
         assert run.endpoints[endpoint_id].verdict == "fails-closed"
 
 
-def test_the_snippet_sends_the_method_headers_and_body(webdav):
-    apis, *_ = webdav
-    endpoint = next(e for e in apis["radicale"].endpoints if e.id == "currentUserPrincipal")
-    got = snippet(endpoint, "valid", ClientAuth("basic"))
+def test_the_request_record_and_snippet_carry_the_method_headers_and_body(webdav):
+    _, _, run, _ = webdav
+    cell = run.endpoints["currentUserPrincipal"].cells["valid"]
+    record = cell.observation.request
+    assert record["method"] == "PROPFIND" and ["Depth", "0"] in record["headers"]
+    assert record["body"].startswith("<?xml") and "current-user-principal" in record["body"]
+    got = cell_snippet(cell)
     assert "-X PROPFIND" in got.curl and "-H 'Depth: 0'" in got.curl
-    assert "--data-binary '<?xml" in got.curl and "current-user-principal" in got.curl
+    assert "--data-binary '<?xml" in got.curl
     assert "'PROPFIND'" in got.python and "'Depth': '0'" in got.python and "content=" in got.python
     compile(got.python, "snippet", "exec")
+    # A write's setup values are placeholders in the record: each state's event has its own name.
+    put = run.endpoints["putEvent"].cells["valid"].observation.request
+    assert "{newEvent}" in put["url"] and "UID:{probe}" in put["body"]

@@ -118,7 +118,7 @@ class Plan:
         """The URL as the probe cache sees it: a launcher's fixture ids (new at every launch) stay
         placeholders, so an unchanged definition on the same server version reuses its cells."""
         made = {k: "{" + k + "}" for k in self.target.parameters if k not in self.target.profile.parameters}
-        return endpoint_url(self.target.base_url, endpoint, {**self.params, **made},
+        return endpoint_url(self.target.base_url, endpoint, {**self.made_params(endpoint), **made},
                             self.target.profile.queries.get(endpoint.id), self.static_query)
 
 

@@ -157,7 +157,9 @@ def _requests(plan: Plan, endpoint: Endpoint, states: Mapping[str, Presentation]
     content, own = plan.content(endpoint, params)
     # The record shows the request as the cache sees it: fixtures (and a setup's per-state values) as {name}.
     names = credential_names(plan.target.credentials)
-    fixtures = frozenset(k for k in plan.target.parameters if k not in plan.target.profile.parameters)
+    # A setup's per-state values ({probe}, a captured room id) are placeholders like a fixture's.
+    fixtures = frozenset({*(k for k in plan.target.parameters if k not in plan.target.profile.parameters),
+                          *(k for k, v in plan.made_params(endpoint).items() if v == "{" + k + "}")})
     record_url = plan.cache_url(endpoint)
     body = plan.body(endpoint)
     shown = body.encoded({n: "{" + n + "}" for n in body.params}) if body is not None else None
