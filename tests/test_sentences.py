@@ -39,9 +39,13 @@ def test_jira_revoked_joins_the_reports_the_unavailable_target_and_the_signal(su
 
 def test_an_observed_state_says_what_each_target_answered_and_on_how_many(summaries):
     malformed = summaries["matrix"].by_state()["malformed"]
-    assert (malformed.headline, malformed.headline_kind, malformed.share) == ("server-error", "observed", None)
+    # Synapse crashes on `Bearer !!!` on most endpoints; the writes that need no credential (login,
+    # register, the requestToken family) answer before reading it.
+    assert (malformed.headline, malformed.headline_kind) == ("server-error", "observed")
+    assert malformed.share is not None and malformed.share[0] > 0.9 * malformed.share[1]
     text = malformed.text()
-    assert "observed on synapse (a real server run locally)" in text and "crashed the server (500) on 58 of 58" in text
+    assert "observed on synapse (a real server run locally)" in text
+    assert f"crashed the server (500) on {malformed.share[0]} of {malformed.share[1]}" in text
     datasette = summaries["datasette"].by_state()["malformed"]
     assert datasette.share is not None and datasette.share[0] < datasette.share[1]  # not every endpoint alike
 
