@@ -28,6 +28,9 @@ from catalog.targets.profiles import TargetPool
 from tests.support.project import copy_project, run_cli, start_cli
 
 BAD = ("revoked", "expired", "deactivated")
+# The session's Matrix run sends the writes too (fresh logins and per-state setups, one state at a
+# time): 75-200 s on a busy machine, on top of Synapse's start, all inside the first test's budget.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="session")
