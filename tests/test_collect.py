@@ -328,6 +328,11 @@ def test_the_built_site_and_export_show_the_tenants_agreeing_and_split_and_nothi
     # The answers use them, labelled: Q1 has a line per tenant naming its kind.
     q1 = json.dumps(jira["questions"]["bad-credentials"])
     assert "a vendor tenant, submitted by a user" in q1
+    # ... and so do the one-sentence summaries, next to reported and documented evidence.
+    in_short = json.dumps(jira["in_short"])
+    assert "a vendor tenant, submitted by a user" in in_short
+    assert all(target in in_short for target, kind in kinds.items() if kind == "vendor tenant")
+    assert '"kind": "reported"' in in_short
     # Each endpoint the tenants observed says so per state, agreeing or split.
     tallies = [cell for e in jira["endpoints"] for cell in (e.get("tenants") or {}).values()]
     assert any(c["tenants"] == 2 and c["agree"] for c in tallies)
