@@ -174,3 +174,15 @@ def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp
     entries = [e for api, _ in BUNDLED for e in json.loads((tmp_path / f"shard-{api}.json").read_text())["changes"]]
     base_log = json.loads(_data(base).get("changes.json", b"[]"))
     assert json.loads(results[0]["changes.json"]) == base_log + entries
+
+
+def test_a_shard_of_no_known_pair_or_not_a_shard_is_refused(tmp_path):
+    base = _project(tmp_path / "base")
+    stranger = tmp_path / "stranger.json"
+    stranger.write_text(json.dumps({"shard": 1, "api": "nope", "target": "one", "run": {}, "changes": []}))
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("[1, 2")
+    for path, message in ((stranger, "nope/one is not a target of the definitions"), (garbage, "not a shard")):
+        proc = run_cli(base, "merge", str(path))
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (base / "site" / "data" / "changes.json").exists(), "nothing was merged"
