@@ -26,12 +26,23 @@ def _null(representer: RoundTripRepresenter, _data: None) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")  # as written: `null`, not empty
 
 
+def _list_offset(text: str) -> int:
+    """How far the file's first list item sits in from its key (``endpoints:`` then ``  - id: …``
+    is 2): measured from the key's own indentation, so a list nested under an indented key counts
+    the same as one at the top. A new file's lists get 2."""
+    found = _ITEM.search(text)
+    if not found:
+        return 2
+    before = [line for line in text[: found.start()].splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    key_indent = len(before[-1]) - len(before[-1].lstrip()) if before else 0
+    return max(len(found.group(1)) - key_indent, 0)
+
+
 class RoundTrip:
     """One YAML document to edit (``doc``) and write back (:meth:`dump`)."""
 
     def __init__(self, text: str):
-        found = _ITEM.search(text)
-        offset = len(found.group(1)) if found else 2  # a new file's lists: "  - id: …"
+        offset = _list_offset(text)
         self.yaml = YAML(typ="rt")
         self.yaml.preserve_quotes = True
         self.yaml.width = 4096  # never re-wrap a person's long line
