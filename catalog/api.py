@@ -18,24 +18,12 @@ from __future__ import annotations
 from catalog.answers.publication import ApiAnswers, Publication
 from catalog.answers.signals import Signal, SignalMeaning, find_signals
 from catalog.hooks.specs import hookimpl
+from catalog.model.credentials import AuthScheme, Credential, Credentials, Location, NotAvailable, Presentation, TokenState
+from catalog.model.definition import Api, Endpoint
 from catalog.model.errors import AuthcatError, DefinitionError, InputError, PluginError, ServerStartError, TargetError
 from catalog.model.judgement import Judgement, default_judge
 from catalog.model.observation import Observation
-from catalog.model.vocabulary import (
-    Api,
-    AuthScheme,
-    Credential,
-    Credentials,
-    Endpoint,
-    Location,
-    NotAvailable,
-    Outcome,
-    Presentation,
-    State,
-    StateFamily,
-    TokenState,
-    Verdict,
-)
+from catalog.model.vocabulary import Outcome, State, StateFamily, Verdict
 from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult, SitePage, TargetRun
 from catalog.secrets.scrub import Scrubber
 from catalog.targets.launchers import LaunchContext, Launched, Launcher, Revocable, installed_version, option_python, path_shape

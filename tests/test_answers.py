@@ -8,7 +8,7 @@ from catalog.answers.documented import disagreements
 from catalog.answers.recipe import client_auth, path_pattern, recipe_script
 from catalog.answers.signals import find_signals
 from catalog.answers.token_check import explain, no_check_reason, token_check, unprivileged_like
-from catalog.model.vocabulary import Documented, Endpoint
+from catalog.model.definition import Documented, Endpoint
 from catalog.runs.results import TargetRun
 from tests.support.recipe import load_recipe
 from tests.support.runs import cell, made_up_api, result

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from catalog.hooks.manager import Hooks
-from catalog.model.vocabulary import Presentation
+from catalog.model.credentials import Presentation
 from catalog.pipeline import load_publication
 from catalog.site.build import render_pages
 from catalog.targets.launchers import LaunchContext

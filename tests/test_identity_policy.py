@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from catalog.model.vocabulary import TargetProfile
+from catalog.model.definition import TargetProfile
 from catalog.secrets.binding import identities_public
 from catalog.secrets.scrub import REDACTED, Scrubber
 from tests.canary import Canary

@@ -12,7 +12,7 @@ from catalog.definitions.loader import load_api
 from catalog.importers.openapi.importer import import_openapi
 from catalog.importers.openapi.security import map_scheme, spec_scheme
 from catalog.importers.openapi.spec import read_spec
-from catalog.model.vocabulary import Location
+from catalog.model.credentials import Location
 from tests.support.project import run_cli
 
 REPO = Path(__file__).parents[1]

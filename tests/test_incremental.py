@@ -23,9 +23,9 @@ import yaml
 from catalog.engine.runner import RunOptions
 from catalog.hooks.manager import Hooks, get_plugin_manager
 from catalog.hooks.specs import hookimpl
+from catalog.model.credentials import Credential, Credentials
 from catalog.model.errors import TargetError
 from catalog.model.judgement import Judgement
-from catalog.model.vocabulary import Credential, Credentials
 from catalog.pipeline import Project, load_publication, probe, read_changes
 from catalog.site.build import render_pages
 from catalog.targets.launchers import LaunchContext, Launched, Launcher
@@ -250,7 +250,7 @@ def test_a_server_that_changed_is_drift(toy):
 
 
 def _profile(name: str, launcher: str):
-    from catalog.model.vocabulary import TargetProfile
+    from catalog.model.definition import TargetProfile
     return TargetProfile(api="toy", name=name, launcher=launcher)
 
 

@@ -21,7 +21,7 @@ from catalog.answers.publication import Publication
 from catalog.hooks import specs as hookspecs
 from catalog.hooks.manager import DEFAULT_PLUGINS, Hooks, get_plugin_manager
 from catalog.hooks.specs import hookimpl
-from catalog.model.vocabulary import Credential, Credentials, Presentation
+from catalog.model.credentials import Credential, Credentials, Presentation
 from catalog.runs.results import CatalogData
 from catalog.site.build import SitePaths, render_pages
 from catalog.targets.launchers import LaunchContext

@@ -7,7 +7,8 @@ import pytest
 from catalog.hooks import specs as hookspecs
 from catalog.hooks.manager import DEFAULT_PLUGINS, LOAD_ENV, Hooks, PluginError, get_plugin_manager
 from catalog.hooks.specs import hookimpl
-from catalog.model.vocabulary import NotAvailable, Presentation, StateFamily, TokenState
+from catalog.model.credentials import NotAvailable, Presentation, TokenState
+from catalog.model.vocabulary import StateFamily
 from tests.support.project import REPO, run_cli
 
 HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("authcat_"))

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from catalog.answers.reproduce import cell_snippet, snippet
-from catalog.model.vocabulary import Credential, Credentials, Presentation
+from catalog.model.credentials import Credential, Credentials, Presentation
 from catalog.runs.results import Cell
 from catalog.secrets.record import credential_names, request_record
 from tests.servers.recorder import RecordingServer

@@ -25,7 +25,8 @@ from catalog.definitions.loader import load_all
 from catalog.engine.cache import classifier_fingerprint
 from catalog.engine.runner import RunOptions, _probe_target
 from catalog.hooks.manager import Hooks
-from catalog.model.vocabulary import Outcome, RunningTarget
+from catalog.model.definition import RunningTarget
+from catalog.model.vocabulary import Outcome
 from catalog.runs.store import Store
 from catalog.secrets.record import credential_names
 from catalog.targets.profiles import TargetPool

@@ -6,8 +6,9 @@ the documented-vs-observed sentences all describe a cell through this one functi
 
 from __future__ import annotations
 
+from catalog.model.definition import Endpoint
 from catalog.model.observation import is_2xx, same_answer
-from catalog.model.vocabulary import Endpoint, Outcome
+from catalog.model.vocabulary import Outcome
 from catalog.runs.results import Cell
 
 

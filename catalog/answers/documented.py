@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.answers.describe import describe_answer
+from catalog.model.definition import Endpoint
 from catalog.model.judgement import UNJUDGED
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Outcome, State
+from catalog.model.vocabulary import Outcome, State
 from catalog.runs.results import ApiCatalog, TargetRun
 
 MARKERS = "documentation markers"

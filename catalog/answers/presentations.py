@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catalog.model.credentials import AuthScheme, Location
 from catalog.model.judgement import REJECTING, UNJUDGED
-from catalog.model.vocabulary import AuthScheme, Location, Outcome, State, StateFamily, Verdict
+from catalog.model.vocabulary import Outcome, State, StateFamily, Verdict
 from catalog.runs.results import ApiCatalog, TargetRun
 
 ACCEPTED = frozenset({Outcome.AS_VALID})

@@ -21,7 +21,7 @@ from catalog.answers.questions import Answer, api_questions
 from catalog.answers.sentences import InShort, in_short
 from catalog.answers.signals import Signal
 from catalog.answers.token_check import TokenCheck, explain, unprivileged_like
-from catalog.model.vocabulary import Api
+from catalog.model.definition import Api
 from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult
 
 # How signals are found: ``find(api, one target's results)`` (the authcat_auth_signals hook).

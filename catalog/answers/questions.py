@@ -23,8 +23,9 @@ from catalog.answers.per_target import TargetAnswers
 from catalog.answers.signals import ACCEPTED
 from catalog.answers.token_check import IDENTITY_PATH, CheckCandidate
 from catalog.definitions.evidence import API_WIDE, ClaimedCell, claimed_cells, signal_label
+from catalog.model.definition import Reported, TargetProfile
 from catalog.model.judgement import REFUSED, UNJUDGED
-from catalog.model.vocabulary import Outcome, Reported, State, TargetProfile
+from catalog.model.vocabulary import Outcome, State
 from catalog.runs.results import ApiCatalog, TargetRun
 
 KIND_WORDS = {

@@ -72,7 +72,7 @@ class ClientAuth:
 
 
 def client_auth(scheme: Any) -> ClientAuth:
-    """The :class:`ClientAuth` of an auth scheme (``catalog.model.vocabulary.AuthScheme``, declared or a plugin's)."""
+    """The :class:`ClientAuth` of an auth scheme (``catalog.model.credentials.AuthScheme``, declared or a plugin's)."""
     if scheme is None:
         return ClientAuth("header", "Authorization", "Bearer")
     location = str(getattr(scheme, "location", None) or "header")

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog import __version__
+from catalog.model.definition import Source
 from catalog.model.judgement import OUTCOMES, SERVED_2XX
-from catalog.model.vocabulary import Outcome, Source
+from catalog.model.vocabulary import Outcome
 from catalog.runs.diff import Change, ComparedCell, changes_in, compared_cells
 from catalog.runs.results import TargetRun
 from catalog.runs.store import atomic_write

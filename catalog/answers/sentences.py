@@ -18,9 +18,10 @@ from typing import Any
 from catalog.answers.questions import KIND_WORDS, bad_states, claim_label, observed_label, sent_by, target_info
 from catalog.answers.signals import ACCEPTED
 from catalog.definitions.evidence import API_WIDE, all_claims, claimed_cells, signal_label
+from catalog.model.definition import Reported
 from catalog.model.judgement import SERVED_2XX
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Outcome, Reported, Verdict, slug
+from catalog.model.vocabulary import Outcome, Verdict, slug
 from catalog.runs.results import ApiCatalog, TargetRun
 
 # What a bad credential "gets", in plain words (the outcome word stays beside it on the page).

@@ -16,9 +16,10 @@ from typing import Any
 from catalog.answers.describe import describe_answer
 from catalog.answers.recognition import Recognition, recognition
 from catalog.answers.signals import ACCEPTED, Signal
+from catalog.model.definition import Endpoint
 from catalog.model.judgement import CLOSED_WITH_ERROR, REJECTING, SERVED_2XX, UNJUDGED
 from catalog.model.observation import is_2xx, same_answer
-from catalog.model.vocabulary import Endpoint, Outcome, State, Verdict
+from catalog.model.vocabulary import Outcome, State, Verdict
 from catalog.runs.results import Cell, EndpointResult, TargetRun
 
 __all__ = ["CheckCandidate", "TokenCheck", "describe_answer", "explain", "token_check", "unprivileged_like"]

@@ -24,8 +24,8 @@ from catalog.cli import out as stdout_console
 from catalog.definitions.loader import ApiDefinition, load_all
 from catalog.engine.runner import probe_all
 from catalog.hooks.specs import hookimpl
+from catalog.model.definition import Source
 from catalog.model.errors import InputError, RegressionsFound
-from catalog.model.vocabulary import Source
 from catalog.runs.results import TargetRun
 from catalog.runs.store import Store, read_file
 from catalog.targets.process import scratch_folder

@@ -29,8 +29,10 @@ from catalog.engine.revocation_latency import watch as watch_token
 from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
 from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
+from catalog.model.credentials import Credential, Presentation
+from catalog.model.definition import Discovery, RunningTarget, TargetProfile
 from catalog.model.errors import WatchError
-from catalog.model.vocabulary import Credential, Discovery, Presentation, RunningTarget, State, TargetProfile
+from catalog.model.vocabulary import State
 from catalog.runs import submissions
 from catalog.runs.results import SitePage
 from catalog.secrets.binding import runtime_problem as origin_problem

@@ -14,9 +14,10 @@ from typing import Any
 
 from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.definitions.yamlfile import Located, dotted
+from catalog.model.credentials import AuthScheme, Location
+from catalog.model.definition import Body, Discovery, Envelope, EnvelopeRule, FieldCondition
 from catalog.model.errors import Problem
 from catalog.model.observation import resolve_pointer
-from catalog.model.vocabulary import AuthScheme, Body, Discovery, Envelope, EnvelopeRule, FieldCondition, Location
 
 # Headers a file may never set: they carry credentials, or steer where and how a request goes.
 DENIED_HEADERS = frozenset({"authorization", "cookie", "host", "content-length", "transfer-encoding", "connection"})

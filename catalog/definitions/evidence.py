@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog.definitions.yamlfile import DefinitionError, Problem
+from catalog.model.definition import Endpoint, Reported
 from catalog.model.observation import is_2xx
-from catalog.model.vocabulary import Endpoint, Outcome, Reported
+from catalog.model.vocabulary import Outcome
 
 if TYPE_CHECKING:
     from catalog.definitions.loader import ApiDefinition

@@ -34,20 +34,9 @@ from catalog.definitions.apifile import (
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.patterns import PatternError, compile_linear
 from catalog.definitions.yamlfile import Located, dotted, load
+from catalog.model.definition import Api, Discovery, Documented, Endpoint, Reported, Setup, SetupRequest, Source, TargetProfile, VersionFrom
 from catalog.model.errors import DefinitionError, Problem
-from catalog.model.vocabulary import (
-    Api,
-    Discovery,
-    Documented,
-    Endpoint,
-    Reported,
-    Setup,
-    SetupRequest,
-    Source,
-    TargetProfile,
-    VersionFrom,
-    slug,
-)
+from catalog.model.vocabulary import slug
 from catalog.targets.readiness import profile_lint
 
 SCHEMA_FILES = ("api", "endpoints", "target")

@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog import __version__
+from catalog.model.definition import Api, Endpoint, TargetProfile
 from catalog.model.judgement import OUTCOMES
-from catalog.model.vocabulary import Api, Endpoint, TargetProfile
 
 # Bump when ``catalog.model.observation``/``catalog.engine.probe`` change what an observation keeps (its summary of
 # an answer); the classifier's inputs are covered by ``judged`` instead.

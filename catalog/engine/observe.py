@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from catalog.definitions.apifile import match_envelope
 from catalog.engine.request import ProbeRequest
+from catalog.model.definition import Envelope
 from catalog.model.observation import Observation, parse_json, summarise
-from catalog.model.vocabulary import Envelope
 from catalog.secrets.scrub import Scrubber, bound
 
 # Request headers whose values are credentials: never kept in what an answer echoes back.

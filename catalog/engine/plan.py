@@ -20,24 +20,12 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from catalog.definitions.loader import ApiDefinition, climbs
 from catalog.hooks.manager import Hooks
+from catalog.model.credentials import AuthScheme, NotAvailable, Presentation
+from catalog.model.definition import Api, Body, Endpoint, RunningTarget, TargetProfile
 from catalog.model.errors import InputError
 from catalog.model.judgement import Judgement
 from catalog.model.observation import Observation
-from catalog.model.vocabulary import (
-    NEVER_SENT,
-    SAFE_METHODS,
-    Api,
-    AuthScheme,
-    Body,
-    Endpoint,
-    NotAvailable,
-    Outcome,
-    Presentation,
-    RunningTarget,
-    State,
-    TargetProfile,
-    Verdict,
-)
+from catalog.model.vocabulary import NEVER_SENT, SAFE_METHODS, Outcome, State, Verdict
 from catalog.runs.results import Cell
 from catalog.targets.readiness import is_ready
 from catalog.targets.secret_refs import unsendable

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from catalog.engine.retry import MAX_RETRY_AFTER
+from catalog.model.definition import Envelope
 from catalog.model.observation import VOLATILE_KEYS
-from catalog.model.vocabulary import Envelope
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 

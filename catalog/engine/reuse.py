@@ -14,18 +14,10 @@ from catalog.definitions.loader import ApiDefinition
 from catalog.engine.cache import api_request_part, api_whole, definition_key, judged_key, profile_key
 from catalog.engine.plan import Plan, RunOptions, classify_endpoint, state_order, why_not_probed
 from catalog.hooks.manager import Hooks
+from catalog.model.credentials import Credentials, Presentation
+from catalog.model.definition import Discovery, Endpoint, RunningTarget, TargetProfile
 from catalog.model.judgement import verdict
-from catalog.model.vocabulary import (
-    Credentials,
-    Discovery,
-    Endpoint,
-    Outcome,
-    Presentation,
-    RunningTarget,
-    State,
-    TargetProfile,
-    Verdict,
-)
+from catalog.model.vocabulary import Outcome, State, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
 
 

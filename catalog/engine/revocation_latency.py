@@ -27,9 +27,11 @@ from typing import Any
 
 from catalog import __version__
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.model.credentials import Presentation
+from catalog.model.definition import Api, Endpoint
 from catalog.model.errors import WatchError
 from catalog.model.observation import VOLATILE_KEYS, Observation, same_answer
-from catalog.model.vocabulary import SAFE_METHODS, Api, Endpoint, Outcome, Presentation, State
+from catalog.model.vocabulary import SAFE_METHODS, Outcome, State
 from catalog.runs.store import atomic_write, dumps
 from catalog.secrets.scrub import Scrubber, seal_value
 

@@ -48,19 +48,12 @@ from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
+from catalog.model.credentials import Credentials, Presentation
+from catalog.model.definition import Discovery, Endpoint, SetupRequest, TargetProfile
 from catalog.model.errors import TargetError
 from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
-from catalog.model.vocabulary import (
-    Credentials,
-    Discovery,
-    Endpoint,
-    Presentation,
-    SetupRequest,
-    State,
-    TargetProfile,
-    Verdict,
-)
+from catalog.model.vocabulary import State, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
 from catalog.runs.store import Store
 from catalog.secrets.binding import identities_public

@@ -13,8 +13,10 @@ import re
 from typing import TYPE_CHECKING
 
 from catalog.definitions.patterns import PatternError, compile_linear
+from catalog.model.credentials import Presentation
+from catalog.model.definition import VersionFrom
 from catalog.model.observation import parse_json, resolve_pointer
-from catalog.model.vocabulary import Presentation, State, VersionFrom
+from catalog.model.vocabulary import State
 
 if TYPE_CHECKING:
     from catalog.engine.plan import Plan

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from catalog.hooks import specs as hookspecs
+from catalog.model.credentials import AuthScheme, TokenState
+from catalog.model.definition import Api
 from catalog.model.errors import PluginError
-from catalog.model.vocabulary import BUILTIN_FAMILIES, Api, AuthScheme, StateFamily, TokenState
+from catalog.model.vocabulary import BUILTIN_FAMILIES, StateFamily
 from catalog.targets.launchers import Launcher
 
 if TYPE_CHECKING:  # annotations only

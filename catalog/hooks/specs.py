@@ -19,9 +19,10 @@ if TYPE_CHECKING:  # annotations only: the hook specs import nothing at run time
 
     from catalog.answers.publication import Publication
     from catalog.answers.signals import Signal
+    from catalog.model.credentials import AuthScheme, TokenState
+    from catalog.model.definition import Api, Endpoint
     from catalog.model.judgement import Judgement
     from catalog.model.observation import Observation
-    from catalog.model.vocabulary import Api, AuthScheme, Endpoint, TokenState
     from catalog.runs.results import EndpointResult, SitePage
     from catalog.targets.launchers import Launcher, StartFn
 

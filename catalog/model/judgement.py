@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from catalog.model.definition import Api, Endpoint
 from catalog.model.observation import Observation, is_2xx, resolve_pointer, same_answer  # noqa: F401  (re-exported for plugins)
-from catalog.model.vocabulary import Api, Endpoint, Outcome, State, StateFamily, Verdict, family_of
+from catalog.model.vocabulary import Outcome, State, StateFamily, Verdict, family_of
 
 # name -> (meaning, colour). Order is precedence.
 OUTCOMES: dict[str, tuple[str, str]] = {

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from catalog.definitions.loader import ApiDefinition
+from catalog.model.credentials import AuthScheme
+from catalog.model.definition import Endpoint
 from catalog.model.observation import Observation
-from catalog.model.vocabulary import AuthScheme, Endpoint, StateFamily, family_of
+from catalog.model.vocabulary import StateFamily, family_of
 
 
 @dataclass

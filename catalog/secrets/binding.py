@@ -24,8 +24,8 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from catalog.model.definition import TargetProfile
 from catalog.model.errors import Problem
-from catalog.model.vocabulary import TargetProfile
 
 ALLOW_ENV = "AUTHCAT_ALLOWED_ORIGINS"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from catalog.model.vocabulary import Credentials, Presentation, State
+from catalog.model.credentials import Credentials, Presentation
+from catalog.model.vocabulary import State
 from catalog.secrets.scrub import MIN_PART
 
 BASE_URL = "API_BASE_URL"

@@ -19,8 +19,8 @@ from catalog.answers.questions import Answer
 from catalog.answers.sentences import InShort
 from catalog.answers.tenants import TenantCell, tenant_cells
 from catalog.definitions.evidence import claim_to_dict
+from catalog.model.definition import Endpoint, Reported
 from catalog.model.judgement import OUTCOMES, VERDICTS
-from catalog.model.vocabulary import Endpoint, Reported
 from catalog.runs.history import ChangeIndex
 from catalog.runs.results import ApiCatalog, EndpointResult, TargetRun
 from catalog.runs.store import atomic_write

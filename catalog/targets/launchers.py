@@ -15,8 +15,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from catalog.model.credentials import Credential, Credentials
+from catalog.model.definition import FreshFn
 from catalog.model.errors import TargetError
-from catalog.model.vocabulary import Credential, Credentials, FreshFn
 
 
 @dataclass

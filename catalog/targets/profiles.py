@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from catalog.model.definition import RunningTarget, TargetProfile
 from catalog.model.errors import TargetError
-from catalog.model.vocabulary import RunningTarget, TargetProfile
 from catalog.secrets import binding
 from catalog.targets.launchers import LaunchContext, Launched, Launcher, StartFn
 from catalog.targets.process import LaunchScope

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from catalog.model.definition import TargetProfile
 from catalog.model.errors import Problem
-from catalog.model.vocabulary import State, TargetProfile
+from catalog.model.vocabulary import State
 from catalog.secrets import binding
 from catalog.targets.secret_refs import SecretRefError, profile_credentials, static_ref_problem
 

@@ -10,7 +10,8 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from catalog.model.vocabulary import Credential, Credentials, TargetProfile
+from catalog.model.credentials import Credential, Credentials
+from catalog.model.definition import TargetProfile
 
 
 class SecretRefError(ValueError):

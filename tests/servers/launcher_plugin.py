@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from catalog.hooks.specs import hookimpl
-from catalog.model.vocabulary import Credential, Credentials
+from catalog.model.credentials import Credential, Credentials
 from catalog.targets.launchers import LaunchContext, Launched
 from catalog.targets.process import ServerProcess, free_port
 

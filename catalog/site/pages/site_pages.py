@@ -20,8 +20,9 @@ from catalog.answers.reproduce import Snippet, cell_snippet
 from catalog.answers.sentences import InShort, in_short
 from catalog.definitions.evidence import API_WIDE, claimed_cells
 from catalog.hooks.specs import hookimpl
+from catalog.model.definition import Endpoint
 from catalog.model.judgement import OUTCOMES, UNJUDGED, VERDICTS
-from catalog.model.vocabulary import Endpoint, Outcome, Verdict, slug
+from catalog.model.vocabulary import Outcome, Verdict, slug
 from catalog.runs.history import ChangeIndex
 from catalog.runs.results import ApiCatalog, CatalogData, EndpointResult, TargetRun
 from catalog.site.pages.guide_pages import separation

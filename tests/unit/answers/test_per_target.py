@@ -9,7 +9,7 @@ from catalog.answers.publication import api_answers
 from catalog.answers.recognition import mark_unrecognised, recognition
 from catalog.answers.signals import find_signals
 from catalog.definitions.loader import ApiDefinition
-from catalog.model.vocabulary import Api, Documented, Endpoint
+from catalog.model.definition import Api, Documented, Endpoint
 from catalog.runs.results import ApiCatalog, TargetRun
 from tests.support.runs import cell, result
 

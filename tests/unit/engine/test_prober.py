@@ -11,7 +11,7 @@ import httpx
 
 from catalog.engine.client import make_client
 from catalog.engine.probe import Prober, ProbeSettings
-from catalog.model.vocabulary import Envelope, EnvelopeRule, FieldCondition
+from catalog.model.definition import Envelope, EnvelopeRule, FieldCondition
 from tests.canary import Canary
 from tests.unit.engine.mock import URL, answers, probe_once
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.model.definition import Api, Endpoint
 from catalog.model.judgement import default_judge, verdict
 from catalog.model.observation import Observation
-from catalog.model.vocabulary import Api, Endpoint
 
 API = Api("demo", "Demo")
 LIST = Endpoint(api="demo", id="list", method="GET", path="/things", group="g", collection="/values")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.definitions.apifile import match_envelope
+from catalog.model.definition import Envelope, EnvelopeRule, FieldCondition
 from catalog.model.observation import resolve_pointer, signal_value, summarise
-from catalog.model.vocabulary import Envelope, EnvelopeRule, FieldCondition
 
 DOC = {"values": [{"id": 7}, {"id": 8}], "a/b": 1, "m~n": 2, "": 3, "err": {"code": "M_UNKNOWN_TOKEN"}}
 

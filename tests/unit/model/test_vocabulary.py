@@ -6,9 +6,10 @@ import ast
 import json
 from pathlib import Path
 
+from catalog.model.credentials import NotAvailable, TokenState
 from catalog.model.judgement import CLOSED_WITH_ERROR, HIDDEN, OUTCOMES, REFUSED, REJECTING, SERVED_2XX, VERDICTS
 from catalog.model.observation import Observation, same_answer
-from catalog.model.vocabulary import BUILTIN_FAMILIES, NotAvailable, Outcome, State, StateFamily, TokenState, Verdict
+from catalog.model.vocabulary import BUILTIN_FAMILIES, Outcome, State, StateFamily, Verdict
 
 
 def test_every_outcome_and_verdict_has_a_meaning_in_precedence_order():

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.model.credentials import Credential, Credentials
+from catalog.model.definition import Endpoint, TargetProfile
 from catalog.model.errors import TargetError
-from catalog.model.vocabulary import Credential, Credentials, Endpoint, TargetProfile
 from catalog.targets.launchers import Launched
 from catalog.targets.profiles import launched_target, remote_target
 
