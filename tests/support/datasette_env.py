@@ -51,6 +51,10 @@ def datasette_python(version: str = OLD_VERSION, root: Path | None = None, timeo
         env_dir.parent.mkdir(parents=True, exist_ok=True)
         venv.EnvBuilder(with_pip=True, clear=False).create(env_dir)
     requirements = [f"datasette=={version}", *REQUIREMENTS[1:]]
+    # A venv whose pip went missing (seen once under a parallel suite: "No module named pip") gets
+    # it back from the interpreter's own ensurepip before the install.
+    if subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True, timeout=60).returncode != 0:
+        subprocess.run([str(python), "-m", "ensurepip", "--upgrade", "--default-pip"], capture_output=True, timeout=timeout)
     done = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
         capture_output=True, text=True, timeout=timeout,
