@@ -26,7 +26,7 @@ from catalog.engine.cache import classifier_fingerprint
 from catalog.engine.runner import RunOptions, _probe_target
 from catalog.hooks.manager import Hooks
 from catalog.model.definition import RunningTarget
-from catalog.model.vocabulary import Outcome
+from catalog.model.vocabulary import Outcome, is_safe_method
 from catalog.runs.store import Store
 from catalog.secrets.record import credential_names
 from catalog.targets.profiles import TargetPool
@@ -80,6 +80,12 @@ def _httpx_status(code: str, env: dict[str, str]) -> int:
 def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
     root = copy_project(tmp_path / "project", with_data=False)
     definition = load_all(root / "endpoints", only=[api])[api]
+    # Only reads are replayed. A write's cell was made in a world its setup prepared for that state
+    # (a fresh room, alias or key backup), which the snippet alone does not repeat; replayed after
+    # the run, a write meets another world (a push rule already deleted), and writes in the run
+    # change what reads meet afterwards (a deleted alias), while POST /logout/all ends the very
+    # tokens the snippets run with. Write snippets are built by the same code from the same record.
+    definition.endpoints = [e for e in definition.endpoints if is_safe_method(e.method)]
     profile = definition.targets[target_name]
     hooks = Hooks()
     options = RunOptions(apis=[api], refresh=True, log=lambda m: None)
