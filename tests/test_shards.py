@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.servers.fault_server import FaultServer
-from tests.support.project import AUTHCAT, cli_env, copy_project, make_project, run_cli
+from tests.support.project import copy_project, make_project, run_cli, start_cli
 
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok", "collection": "/values"},
              {"id": "fails", "method": "GET", "path": "/500", "summary": "fails"}]
@@ -70,6 +70,19 @@ def _timeless(files: dict[str, bytes]) -> dict[str, object]:
     return out
 
 
+def _start_jobs(base: Path, tmp_path: Path, pairs, env: dict[str, str] | None = None) -> dict:
+    """One probe job per (API, target) pair, all at once as the job matrix runs them: each in its
+    own copy of ``base``, writing ``shard-<api>-<target>.json`` beside the copies."""
+    jobs = {}
+    for api, target in pairs:
+        copy = tmp_path / f"job-{api}-{target}"
+        shutil.copytree(base, copy)
+        jobs[(api, target)] = start_cli(copy, "probe", "--refresh", "--api", api, "--target", target,
+                                        "--shard", str(tmp_path / f"shard-{api}-{target}.json"),
+                                        env=env, stderr=subprocess.PIPE)
+    return jobs
+
+
 def test_four_shards_in_parallel_merge_byte_identically_in_any_order(tmp_path):
     base = _project(tmp_path / "base")
     with FaultServer() as server:
@@ -82,14 +95,7 @@ def test_four_shards_in_parallel_merge_byte_identically_in_any_order(tmp_path):
     # The server changed: every cell moves, so each shard carries change-log entries too.
     with FaultServer(route_all="/500") as changed:
         env = _env(changed.url)
-        jobs = {}
-        for api, target in PAIRS:
-            copy = tmp_path / f"job-{api}-{target}"
-            shutil.copytree(base, copy)
-            jobs[(api, target)] = subprocess.Popen(
-                [*AUTHCAT, "--root", str(copy), "probe", "--refresh", "--api", api, "--target", target,
-                 "--shard", str(tmp_path / f"shard-{api}-{target}.json")],
-                env=cli_env(env), cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        jobs = _start_jobs(base, tmp_path, PAIRS, env)
         single = tmp_path / "single"
         shutil.copytree(base, single)
         one = run_cli(single, "probe", "--refresh", env=env)
@@ -148,18 +154,11 @@ def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp
     differ (its tokens, its ids), so here the merged data is compared with what each job wrote:
     every observation file byte for byte, and the change log as the jobs' entries in plan order."""
     base = copy_project(tmp_path / "base")
-    jobs = {}
-    for api, target in BUNDLED:
-        copy = tmp_path / f"job-{api}"
-        shutil.copytree(base, copy)
-        jobs[(api, target)] = subprocess.Popen(
-            [*AUTHCAT, "--root", str(copy), "probe", "--refresh", "--api", api, "--target", target,
-             "--shard", str(tmp_path / f"shard-{api}.json")],
-            env=cli_env(), cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    jobs = _start_jobs(base, tmp_path, BUNDLED)
     for pair, proc in jobs.items():
         _, stderr = proc.communicate(timeout=900)
         assert proc.returncode == 0, (pair, stderr)
-    shards = [tmp_path / f"shard-{api}.json" for api, _ in BUNDLED]
+    shards = [tmp_path / f"shard-{api}-{target}.json" for api, target in BUNDLED]
     results: list[dict[str, bytes]] = []
     for order in (shards, shards[::-1], shards[1:] + shards[:1]):
         merged = tmp_path / f"merged-{len(results)}"
@@ -170,8 +169,8 @@ def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp
     assert results[0] == results[1] == results[2], "the order of the shards changed the merged data"
     for api, target in BUNDLED:
         name = f"observations/{api}/{target}.json"
-        assert results[0][name] == _data(tmp_path / f"job-{api}")[name], name
-    entries = [e for api, _ in BUNDLED for e in json.loads((tmp_path / f"shard-{api}.json").read_text())["changes"]]
+        assert results[0][name] == _data(tmp_path / f"job-{api}-{target}")[name], name
+    entries = [e for api, target in BUNDLED for e in json.loads((tmp_path / f"shard-{api}-{target}.json").read_text())["changes"]]
     base_log = json.loads(_data(base).get("changes.json", b"[]"))
     assert json.loads(results[0]["changes.json"]) == base_log + entries
 
