@@ -1,10 +1,7 @@
 """The main job, end to end: probe → classify → store → build. The CLI calls these.
 
-Four words, one meaning each: a *probe* is one request (endpoint × state × target,
-``catalog.engine.probe``); a *plan* is what one (API, target) pair will be probed with
-(``catalog.engine.plan``); the *runner* carries out every plan of a run and hands back the
-classified runs (``catalog.engine.runner``); the *pipeline* is the whole job around it — find the
-project, probe, record, build (``catalog.pipeline``).
+The *pipeline* is the whole job around the runner: find the project, probe, record, build (the
+four words probe, plan, runner and pipeline are defined in ``catalog.engine.plan``).
 """
 
 from __future__ import annotations
