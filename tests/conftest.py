@@ -24,19 +24,33 @@ UNIT = Path(__file__).parent / "unit"
 SHARED_SESSION = {"test_backlot_catalog": "bundled_run", "test_export": "bundled_run"}
 
 
+def group_of(module: str) -> str:
+    """The xdist group of a test module (its path relative to tests/)."""
+    return SHARED_SESSION.get(Path(module).stem, module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` by :func:`group_of`, the longest groups first (tests/support/schedule.py)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.support.schedule import make_scheduler
+
+    return make_scheduler(group_of, config.rootpath / ".cache" / "last-test-run.xml")(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marked by folder: ``tests/unit`` is the fast layer (``-m unit``), everything else runs the
     real thing (servers, processes, the built site) and is ``e2e``.
 
     Each test also gets an ``xdist_group``: its module, so a module's fixtures (a browser, a
     server, a built site) are set up once on the worker that runs the whole module
-    (``scripts/run-tests`` runs ``-n auto --dist loadgroup``); modules sharing a session fixture
-    share a group.
+    (``scripts/run-tests`` runs ``-n auto --dist loadgroup``, scheduled by
+    :func:`pytest_xdist_make_scheduler`); modules sharing a session fixture share a group.
     """
     for item in items:
         item.add_marker(pytest.mark.unit if item.path.is_relative_to(UNIT) else pytest.mark.e2e)
-        module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group(SHARED_SESSION.get(module, str(item.path.relative_to(UNIT.parent)))))
+        item.add_marker(pytest.mark.xdist_group(group_of(str(item.path.relative_to(UNIT.parent)))))
 
 
 @pytest.fixture(autouse=True, scope="session")
