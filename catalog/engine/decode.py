@@ -29,7 +29,9 @@ class Overflow(Exception):
 
 def codings(header: str | None) -> list[str]:
     """The codings named by a Content-Encoding header, in the order they were applied."""
-    names = [c.strip().lower() for c in (header or "").split(",")]
+    if not header:
+        return []
+    names = [c.strip().lower() for c in header.split(",")]
     return [c for c in names if c and c != "identity"]
 
 

@@ -8,6 +8,7 @@ a few allow-listed headers and the mere presence of all the others.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -122,11 +123,18 @@ def normalise(value: Any, volatile: frozenset[str], origin: str | None = None) -
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _origin_needles(origin: str) -> tuple[str, ...]:
+    """The forms of an origin found in answers: plain and URL-encoded, with and without scheme
+    (remembered: a run has a handful of origins, and quoting them per answer was measurable)."""
+    netloc = origin.split("://", 1)[-1]
+    return tuple(n for n in (origin, netloc, quote(origin, safe=""), quote(netloc, safe="")) if n)
+
+
 def without_origin(text: str, origin: str) -> str:
     """``text`` with the origin ``scheme://host:port`` (plain or URL-encoded) as ``{origin}``."""
-    netloc = origin.split("://", 1)[-1]
-    for needle in (origin, netloc, quote(origin, safe=""), quote(netloc, safe="")):
-        if needle and needle in text:
+    for needle in _origin_needles(origin):
+        if needle in text:
             text = text.replace(needle, "{origin}")
     return text
 
@@ -190,6 +198,12 @@ def shape_of(value: Any, depth: int = 0) -> str:
     return type(value).__name__
 
 
+@functools.lru_cache(maxsize=256)
+def _pointer(pointer: str) -> JsonPointer:
+    """A parsed pointer, remembered: a run resolves the same few pointers in every answer."""
+    return JsonPointer(pointer)
+
+
 def resolve_pointer(doc: Any, pointer: str) -> Any:
     """RFC 6901 JSON pointer lookup (the ``jsonpointer`` library); raises KeyError when the
     pointer is absent or malformed: ``/01`` and ``/²`` are no array index, ``/-`` names no item.
@@ -197,7 +211,7 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
     if pointer in ("", "/"):
         return doc
     try:
-        found = JsonPointer(pointer).resolve(doc)
+        found = _pointer(pointer).resolve(doc)
     except JsonPointerException:
         raise KeyError(pointer) from None  # its message may quote the document: never repeated
     if isinstance(found, EndOfList):
