@@ -7,6 +7,12 @@ free loopback port with a fresh random signing secret, mints API tokens with Dat
 ``datasette create-token`` command, and stops the server by its PID when the run ends, also on
 errors and Ctrl-C.
 
+``datasette inspect`` and the four ``create-token`` commands run in one helper process (each
+command through Datasette's own command line, :data:`PREPARE`): one Python start and one import
+of Datasette instead of five, which was most of this target's start on a busy machine. An
+interpreter that cannot run the helper gets one process per command, as before, so each failure
+still names its command.
+
 Tokens (all Bearer ``dstok_…``):
 
 * ``valid``: actor ``root``;
@@ -117,6 +123,71 @@ def _env(secret: str, plugins: Sequence[str]) -> dict[str, str]:
     return {**os.environ, "DATASETTE_SECRET": secret, "DATASETTE_LOAD_PLUGINS": ",".join(plugins)}
 
 
+# Run as ``python -c PREPARE PLAN`` with the secrets in the environment (never argv): PLAN is JSON,
+# {"inspect": [args…], "tokens": {name: [actor, secret variable, extra args…]}}. Each command runs
+# through Datasette's own command line (click's runner, in this process); prints one JSON line.
+PREPARE = """
+import json, os, sys
+from click.testing import CliRunner
+from datasette.cli import cli
+plan = json.loads(sys.argv[1])
+runner = CliRunner()
+def run(args, secret):
+    got = runner.invoke(cli, args, env={"DATASETTE_SECRET": os.environ[secret]})
+    why = "" if got.exception is None or isinstance(got.exception, SystemExit) else type(got.exception).__name__
+    return {"exit": got.exit_code, "output": got.output, "error": why}
+done = {"inspect": run(plan["inspect"], "DATASETTE_SECRET")}
+if done["inspect"]["exit"] == 0:
+    done["tokens"] = {name: run(["create-token", actor, *extra], secret)
+                      for name, (actor, secret, *extra) in plan["tokens"].items()}
+print(json.dumps(done))
+"""
+OTHER_SECRET = "AUTHCAT_DATASETTE_OTHER_SECRET"  # the forged token's key, in the helper's environment
+
+
+def _prepare(python: str, inspect_args: list[str], plan: dict[str, tuple[str, ...]], secret: str,
+             other_secret: str, plugins: tuple[str, ...], scrub: Scrubber,
+             timeout: float = 60) -> dict[str, dict] | None:
+    """``datasette inspect``, then every token of ``plan`` minted, in one process: each command's
+    outcome, or None when this interpreter cannot run the helper (the caller then runs each
+    command on its own, so a failure names its command)."""
+    names = {secret: "DATASETTE_SECRET", other_secret: OTHER_SECRET}
+    spec = {"inspect": inspect_args,
+            "tokens": {name: [actor, names[key], *extra] for name, (actor, key, *extra) in plan.items()}}
+    env = {**_env(secret, list(plugins)), OTHER_SECRET: other_secret}
+    try:
+        done = LocalServer.run_command([python, "-c", PREPARE, json.dumps(spec)], env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TargetError(f"datasette inspect and create-token timed out after {timeout:.0f} s") from None
+    except OSError:
+        return None
+    try:
+        got = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+    except (ValueError, IndexError):
+        got = None
+    if not isinstance(got, dict) or not isinstance(got.get("inspect"), dict):
+        return None
+    if got["inspect"]["exit"] != 0:
+        raise TargetError(f"datasette inspect failed (exit {got['inspect']['exit']}): "
+                          f"{_tail(got['inspect'], scrub)}")
+    return got.get("tokens") or {}
+
+
+def _tail(outcome: dict, scrub: Scrubber) -> str:
+    lines = [line for line in str(outcome.get("output") or "").splitlines() if line.strip()]
+    return scrub("\n".join(lines[-5:]) or str(outcome.get("error") or ""))
+
+
+def _token(name: str, outcome: dict, scrub: Scrubber) -> str:
+    """The token a helper's ``create-token`` printed; TargetError as :func:`_collect` words it."""
+    token = next((line.strip() for line in str(outcome.get("output") or "").splitlines()
+                  if line.strip().startswith("dstok_")), "")
+    if outcome.get("exit") != 0 or not token:
+        raise TargetError(f"datasette create-token for the {name} token failed (exit {outcome.get('exit')}): "
+                          f"{_tail(outcome, scrub)}")
+    return token
+
+
 def _mint(python: str, actor: str, secret: str, *extra: str, plugins: tuple[str, ...] = ()) -> subprocess.Popen:
     """Start ``datasette create-token``; the secret goes through the environment, never argv."""
     env = _env(secret, list(plugins))
@@ -207,20 +278,21 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         no_tokens = dict.fromkeys(plan, why)
         plan = {}
     try:
-        for name, (actor, key, *extra) in plan.items():
-            minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
         env = _env(secret, plugins)
         # Immutable databases with precomputed counts: Datasette counts tables under a 10 ms
         # limit otherwise, and on a busy machine a count that times out changes /.json's body
         # from run to run, which the catalog would record as drift.
         counts = scratch / "counts.json"
-        inspected = LocalServer.run_command(
-            [python, "-m", "datasette", "inspect", str(public_db), str(private_db), "--inspect-file", str(counts)],
-            env=env, timeout=60,
-        )
-        if inspected.returncode != 0:
-            tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
-            raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
+        inspect_args = ["inspect", str(public_db), str(private_db), "--inspect-file", str(counts)]
+        prepared = _prepare(python, inspect_args, plan, secret, other_secret, plugins, scrub)
+        if prepared is None:  # one process per command
+            for name, (actor, key, *extra) in plan.items():
+                minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
+            inspected = LocalServer.run_command([python, "-m", "datasette", *inspect_args], env=env, timeout=60)
+            if inspected.returncode != 0:
+                tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
+                raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
+        minted_at = time.time()
 
         # Before 1.0 the allow blocks live in metadata (`--config` then took settings).
         config_flag = "--metadata" if release.startswith("0.") else "--config"
@@ -237,9 +309,12 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             base_url = server.base_url
             # Collect the tokens first; the expired one starts its clock as soon as it is signed.
             unavailable = {**UNAVAILABLE, **no_tokens}
-            for name, proc in minting.items():
+            for name in plan:
                 try:
-                    tokens[name] = _collect(name, proc, scrub)
+                    if prepared is not None:
+                        tokens[name] = _token(name, prepared.get(name) or {}, scrub)
+                    else:
+                        tokens[name] = _collect(name, minting[name], scrub)
                 except TargetError as exc:
                     # This Datasette cannot make that token (an old one has no --expires-after,
                     # one before 1.0 no API tokens at all): the state is n/a with the reason —
@@ -247,8 +322,9 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                     unavailable[name] = f"this Datasette cannot provide it: {exc}"
                     continue
                 if name == State.EXPIRED:
-                    # The token holds int(time.time()) at signing, which is <= now.
-                    expired_at = time.time() + EXPIRES_AFTER + 0.1
+                    # The token holds int(time.time()) at signing, which is <= now (the helper
+                    # signed it before it ended, so before minted_at).
+                    expired_at = (minted_at if prepared is not None else time.time()) + EXPIRES_AFTER + 0.1
             server.scrub = Scrubber([secret, other_secret, *tokens.values()])
             server.ready("/-/versions.json", timeout)
             version = _server_version(base_url)

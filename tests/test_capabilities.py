@@ -16,12 +16,14 @@ from tests.support.project import copy_project, run_cli
 
 def _old_datasette(folder: Path) -> Path:
     """An interpreter whose Datasette has no ``create-token --expires-after``, like releases
-    before the option existed: every other command runs the real Datasette unchanged."""
+    before the option existed: every other command runs the real Datasette unchanged. (A command
+    line that mentions the option anywhere fails, the launcher's one-process helper included,
+    whose plan carries it: the launcher then runs each command on its own.)"""
     shim = folder / "python-old-datasette"
     shim.write_text(
         "#!/bin/sh\n"
-        'for a in "$@"; do if [ "$a" = "--expires-after" ]; then\n'
-        "  echo \"Error: No such option: --expires-after\" >&2; exit 2; fi; done\n"
+        'for a in "$@"; do case "$a" in *--expires-after*)\n'
+        "  echo \"Error: No such option: --expires-after\" >&2; exit 2;; esac; done\n"
         f'exec {sys.executable} "$@"\n'
     )
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)

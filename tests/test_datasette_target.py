@@ -247,3 +247,31 @@ def test_bad_tokens_served_as_anonymous_on_1_0a35(old_python, tmp_path, monkeypa
             assert _get(base, "/private.json", token).status_code == 403, role
         pid = recorder.pid
     assert not _alive(pid)
+
+
+def test_one_helper_process_inspects_and_mints_real_tokens(tmp_path):
+    """The launcher's fast path: `datasette inspect` and every `create-token` in one process give
+    the counts file and tokens that Datasette itself verifies (signed with the right secret)."""
+    import subprocess
+
+    from catalog.secrets.scrub import Scrubber
+
+    public, private = plugin._create_databases(tmp_path)
+    counts = tmp_path / "counts.json"
+    secret, other = "s" * 64, "o" * 64
+    plan = {"valid": (plugin.ROOT, secret), "forged": (plugin.ROOT, other)}
+    got = plugin._prepare(sys.executable, ["inspect", str(public), str(private), "--inspect-file", str(counts)],
+                          plan, secret, other, (), Scrubber([secret, other]))
+    assert got is not None, "the helper did not run"
+    tokens = {name: plugin._token(name, outcome, Scrubber()) for name, outcome in got.items()}
+    assert set(tokens) == {"valid", "forged"} and tokens["valid"] != tokens["forged"]
+    assert '"count": 5' in counts.read_text()
+    verify = ("import os, sys\nfrom datasette.app import Datasette\n"
+              "ds = Datasette(secret=os.environ['S'])\n"
+              "print(ds.unsign(sys.argv[1][len('dstok_'):], namespace='token')['a'])")
+    ok = subprocess.run([sys.executable, "-c", verify, tokens["valid"]], env={**os.environ, "S": secret},
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.strip() == plugin.ROOT, ok.stderr[-500:]
+    bad = subprocess.run([sys.executable, "-c", verify, tokens["forged"]], env={**os.environ, "S": secret},
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "BadSignature" in bad.stderr
