@@ -62,6 +62,20 @@ def test_a_contributed_template_cannot_reach_the_environment(project, expression
     assert leaked(canary, root, proc) == {}
 
 
+@pytest.mark.parametrize("name", ["group.md.j2", "api.md.j2", "_macros.j2"])
+def test_a_template_named_like_authcats_own_renders_sandboxed(project, name):
+    """authcat's own templates (shipped in the package) render unsandboxed; a contributed one of the
+    same name wins, as it always did, and then every page renders sandboxed."""
+    root, env, canary = project
+    own = REPO / "catalog" / "site" / "templates" / name
+    contributed = root / "site" / "templates" / name
+    contributed.write_text(own.read_text() + "\n{{ lipsum.__globals__['os'].environ['JIRA_API_TOKEN'] }}\n")
+    proc = run_cli(root, "build", env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and f"site/templates/{name}" in proc.stderr and "refused" in proc.stderr, proc.stderr
+    assert leaked(canary, root, proc) == {}
+
+
 MKDOCS_ATTACKS = {
     "env-tag": ("copyright: !ENV [JIRA_API_TOKEN, x]\n", "copyright: the YAML tag !ENV is refused"),
     "relative-tag": ("extra:\n  where: !relative $config_dir\n", "extra.where: the YAML tag !relative is refused"),

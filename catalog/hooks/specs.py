@@ -152,7 +152,7 @@ def authcat_site_pages(publication: Publication, render: Callable[..., str]) -> 
         (``publication.answers[name]``: token checks, signals from every signal plugin,
         explanations, disagreements) and questions, computed once before any page plugin runs.
     :param render: ``render(template_name, **context) -> str`` using the site's Jinja
-        environment (templates from ``site/templates`` and from plugins).
+        environment (templates from ``site/templates``, from plugins, then authcat's own).
     :return: a list of :class:`catalog.api.SitePage` (``path``, ``text``, and ``nav`` =
         ``(section, title)`` to list it in the nav) or plain ``(path, text)`` pairs, or None.
     """

@@ -89,18 +89,12 @@ def prose(value: Any) -> str:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
-def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> ImmutableSandboxedEnvironment:
-    search = [str(paths.templates), *hooks.template_dirs()]
-    # Sandboxed: templates are contributed code (a template reaching ``os.environ`` through an
-    # object's globals is refused, and nothing it is given can be changed).
-    env = Sandbox(
-        loader=jinja2.FileSystemLoader(search),
-        autoescape=True,  # every contributed string is escaped unless a template says otherwise
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+# authcat's own page templates: shipped in this package (reviewed as code, like the modules that
+# fill them), not contributed. The group and API pages, most of a build's rendering, use them.
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _configure(env: jinja2.Environment, deferred: Deferred | None) -> jinja2.Environment:
     env.filters["md"] = md_text
     env.filters["prose"] = prose
     env.filters["slug"] = slug
@@ -109,11 +103,52 @@ def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) 
     return env
 
 
+_OPTIONS: dict[str, Any] = {
+    "autoescape": True,  # every contributed string is escaped unless a template says otherwise
+    "undefined": jinja2.StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+}
+
+
+def jinja_env(paths: SitePaths, hooks: Hooks, deferred: Deferred | None = None) -> ImmutableSandboxedEnvironment:
+    """The sandboxed environment: contributed templates first (``site/templates``, then plugins'),
+    authcat's own last, so a contributed page may import its macros."""
+    search = [str(paths.templates), *hooks.template_dirs(), str(CORE_TEMPLATES)]
+    # Sandboxed: templates are contributed code (a template reaching ``os.environ`` through an
+    # object's globals is refused, and nothing it is given can be changed).
+    return _configure(Sandbox(loader=jinja2.FileSystemLoader(search), **_OPTIONS), deferred)  # type: ignore[return-value]
+
+
+def core_env(deferred: Deferred | None = None) -> jinja2.Environment:
+    """authcat's own templates, unsandboxed: its loader reads this package's folder only, so every
+    template it renders, and every one those import, is authcat's (the sandbox cost more than half
+    of the rendering: it checks every attribute read and call)."""
+    return _configure(jinja2.Environment(loader=jinja2.FileSystemLoader(str(CORE_TEMPLATES)), **_OPTIONS), deferred)
+
+
+def shadowed(paths: SitePaths, hooks: Hooks) -> list[str]:
+    """authcat's own template names that a contributed or plugin folder also has. Such a template
+    wins, as it always did, and then every page renders sandboxed: a contributor never gets a
+    template of theirs run unsandboxed by naming it like one of authcat's."""
+    return sorted(name for folder in (paths.templates, *map(Path, hooks.template_dirs()))
+                  for name in core_names() if (folder / name).exists())
+
+
+def core_names() -> set[str]:
+    return {p.name for p in CORE_TEMPLATES.glob("*.j2")}
+
+
 def render_pages(publication: Publication, paths: SitePaths, hooks: Hooks,
                  deferred: Deferred | None = None) -> list[SitePage]:
     env = jinja_env(paths, hooks, deferred)
+    core = None if shadowed(paths, hooks) else core_env(deferred)
+    own = core_names()
 
     def render(template: str, **context: Any) -> str:
+        if core is not None and template in own:
+            return core.get_template(template).render(**context)
         try:
             return env.get_template(template).render(**context)
         except SecurityError as exc:

@@ -1,7 +1,8 @@
 """The built-in site pages: home, one matrix per API, endpoint group pages, methodology, changes.
 
 Pages are computed from the catalog (definitions + observations), never hand-written: the
-templates in ``site/templates`` only lay out what this module hands them.
+templates (the API and group pages' in ``catalog/site/templates``, the others in
+``site/templates``) only lay out what this module hands them.
 """
 
 from __future__ import annotations
