@@ -86,6 +86,15 @@ def bundled_run(tmp_path_factory):
     return project, {(r.api, r.target): r for r in runs}
 
 
+@pytest.fixture(scope="session")
+def committed_site(tmp_path_factory) -> Path:
+    """A copy of the project with the committed catalog built once per run and shared by every
+    worker (tests/support/browser.py): read it, never change it."""
+    from tests.support.browser import committed_site, run_folder
+
+    return committed_site(run_folder(tmp_path_factory))
+
+
 @pytest.fixture(scope="module")
 def browser():
     """One headless Debian Chromium per test module (tests/support/browser.py)."""

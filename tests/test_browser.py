@@ -1,8 +1,8 @@
 """The published site in a real browser: the Jira matrix loads cleanly, filters, links each cell to
 its endpoint's section, shows a legend of the outcomes in the data, and stays usable on a phone.
 
-The site is built once per module from the committed observations, in a tmp copy of the project,
-and served by a threaded ``http.server`` on 127.0.0.1. The browser never leaves 127.0.0.1: every
+The site is the run's one build of the committed observations (the ``committed_site`` fixture),
+served by a threaded ``http.server`` on 127.0.0.1. The browser never leaves 127.0.0.1: every
 other request is aborted and recorded, and the test says which hosts may be asked at all.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from catalog.definitions.loader import load_all
 from catalog.site.build import slug
-from tests.support.browser import build_site, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.browser import chromium_path, serve_dir, watch_origin
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -32,10 +32,8 @@ DESKTOP = {"width": 1280, "height": 900}
 # ---- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def built_copy(tmp_path_factory) -> Path:
-    root = copy_project(tmp_path_factory.mktemp("browser") / "project")
-    build_site(root)
-    return root
+def built_copy(committed_site) -> Path:
+    return committed_site
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The export and the guide pages, from one build of a copy of the project with the committed
-observations: catalog.json validates against the published schema and carries every answer."""
+"""The export and the guide pages, from the run's one build of the committed observations (the
+``committed_site`` fixture): catalog.json validates against the published schema and carries every
+answer."""
 
 from __future__ import annotations
 
@@ -8,15 +9,12 @@ import json
 import jsonschema
 import pytest
 
-from tests.support.project import REPO, copy_project, run_cli
+from tests.support.project import REPO
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("export") / "project")
-    done = run_cli(root, "build", timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return root
+def built(committed_site):
+    return committed_site
 
 
 def test_catalog_json_validates_against_the_published_schema(built):

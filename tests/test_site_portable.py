@@ -2,33 +2,28 @@
 request off its origin, no link is broken, it browses and searches from ``file://``, and a
 ``--site-url`` under a sub-path gives a right sitemap and 404 page.
 
-Built once per module from the committed observations in a tmp copy of the project.
+The run's one build of the committed observations (the ``committed_site`` fixture); the sub-path
+build is made in a copy of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html.parser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from tests.support.browser import build_site, chromium, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.browser import async_chromium, chromium, chromium_path, copy_project, serve_dir, watch_origin
 from tests.support.project import run_cli
 
 SUB_PATH_URL = "https://example.org/docs/authcat/"
 
 
 @pytest.fixture(scope="module")
-def portable_copy(tmp_path_factory) -> Path:
-    root = copy_project(tmp_path_factory.mktemp("portable") / "project")
-    build_site(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def build(portable_copy) -> Path:
-    return portable_copy / "site" / "build"
+def build(committed_site) -> Path:
+    return committed_site / "site" / "build"
 
 
 def pages(build: Path) -> list[Path]:
@@ -91,34 +86,48 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
         pytest.skip("chromium is not installed (scripts/ensure-system-deps)")
     off_origin: set[str] = set()
     errors: list[str] = []
-    with serve_dir(build) as base, chromium() as browser:
-        context = browser.new_context()  # type: ignore[attr-defined]
-        watch_origin(context, base, off_origin)
-        page = context.new_page()
-
-        def console(msg):
-            if msg.type == "error":
-                errors.append(f"{page.url}: {msg.text}")
-
-        def response(r):
-            if r.status >= 400:
-                errors.append(f"{r.url}: HTTP {r.status}")
-
-        page.on("console", console)
-        page.on("pageerror", lambda exc: errors.append(f"{page.url}: uncaught {exc}"))
-        page.on("response", response)
-        crawled = 0
-        for path in pages(build):
-            if path.name == "404.html":
-                continue
-            page.goto(f"{base}/{path.relative_to(build).as_posix()}", wait_until="load")
-            crawled += 1
-        # The search index and its worker load after the first keystroke: exercise them once.
-        page.goto(f"{base}/index.html", wait_until="networkidle")
-        context.close()
-    assert crawled == len(pages(build)) - 1 > 100
+    paths = [p.relative_to(build).as_posix() for p in pages(build) if p.name != "404.html"]
+    with serve_dir(build) as base:
+        crawled = asyncio.run(_crawl(base, paths, errors, off_origin))
+    assert sorted(crawled) == sorted(paths) and len(paths) == len(pages(build)) - 1 > 100
     assert errors == []
     assert off_origin == set()
+
+
+TABS = 4  # pages load at once: a page's load waits on its server and scripts as much as on the CPU
+
+
+async def _crawl(base: str, paths: list[str], errors: list[str], off_origin: set[str]) -> list[str]:
+    """Load every page in ``paths`` once, ``TABS`` tabs at a time in one browser context, recording
+    console errors, uncaught exceptions and responses of 400 and above in ``errors`` (with the page
+    they happened on) and every request off the origin in ``off_origin``. Returns the pages loaded."""
+    queue = list(paths)
+    crawled: list[str] = []
+    async with async_chromium() as browser:
+        context = await browser.new_context()  # type: ignore[attr-defined]
+        watch_origin(context, base, off_origin)
+
+        async def new_page():
+            page = await context.new_page()
+            page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(f"{page.url}: uncaught {exc}"))
+            page.on("response", lambda r: errors.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+            return page
+
+        async def tab() -> None:
+            page = await new_page()
+            while queue:
+                path = queue.pop(0)
+                await page.goto(f"{base}/{path}", wait_until="load")
+                crawled.append(path)
+            await page.close()
+
+        await asyncio.gather(*(tab() for _ in range(TABS)))
+        # The search index and its worker load after the first keystroke: exercise them once.
+        page = await new_page()
+        await page.goto(f"{base}/index.html", wait_until="networkidle")
+        await context.close()
+    return crawled
 
 
 def test_the_site_browses_and_searches_from_the_file_system(build):
@@ -155,22 +164,20 @@ def test_the_site_browses_and_searches_from_the_file_system(build):
     assert errors == []
 
 
-def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(portable_copy, tmp_path):
-    done = run_cli(portable_copy, "build", "--site-url", SUB_PATH_URL, timeout=300)
+def test_a_sub_path_site_url_gives_a_right_sitemap_and_404_page(tmp_path):
+    root = copy_project(tmp_path / "project")
+    done = run_cli(root, "build", "--site-url", SUB_PATH_URL, timeout=300)
     assert done.returncode == 0, done.stderr
-    build = portable_copy / "site" / "build"
-    try:
-        sitemap = (build / "sitemap.xml").read_text()
-        locs = [line.strip()[5:-6] for line in sitemap.splitlines() if line.strip().startswith("<loc>")]
-        assert f"{SUB_PATH_URL}apis/jira-cloud/index.html" in locs
-        assert locs and all(loc.startswith(SUB_PATH_URL) for loc in locs)
-        for loc in locs:  # every listed page exists at that place in the build
-            assert (build / loc[len(SUB_PATH_URL):]).is_file(), loc
-        parser = _Links()
-        parser.feed((build / "404.html").read_text())
-        local = [u for u in parser.links if not urlparse(u).scheme]
-        assert local and all(u.startswith("/docs/authcat/") for u in local), local
-        for u in local:  # the 404 page's styles, scripts and nav resolve from any depth
-            assert (build / unquote(urljoin(u, "")[len("/docs/authcat/"):].split("#")[0])).exists(), u
-    finally:  # the module's other tests use the default build
-        build_site(portable_copy)
+    build = root / "site" / "build"
+    sitemap = (build / "sitemap.xml").read_text()
+    locs = [line.strip()[5:-6] for line in sitemap.splitlines() if line.strip().startswith("<loc>")]
+    assert f"{SUB_PATH_URL}apis/jira-cloud/index.html" in locs
+    assert locs and all(loc.startswith(SUB_PATH_URL) for loc in locs)
+    for loc in locs:  # every listed page exists at that place in the build
+        assert (build / loc[len(SUB_PATH_URL):]).is_file(), loc
+    parser = _Links()
+    parser.feed((build / "404.html").read_text())
+    local = [u for u in parser.links if not urlparse(u).scheme]
+    assert local and all(u.startswith("/docs/authcat/") for u in local), local
+    for u in local:  # the 404 page's styles, scripts and nav resolve from any depth
+        assert (build / unquote(urljoin(u, "")[len("/docs/authcat/"):].split("#")[0])).exists(), u

@@ -6,16 +6,18 @@ that downloads, and the machines that run these tests cannot.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
+import os
 import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from tests.support.project import (
-    copy_project,  # noqa: F401  (re-exported: the one project copy the tests use)
+    copy_project,  # also the one project copy the browser tests use
     run_cli,
 )
 
@@ -55,6 +57,22 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+@asynccontextmanager
+async def async_chromium() -> AsyncIterator[object]:
+    """:func:`chromium` for Playwright's async API: one browser driving several tabs at once."""
+    from playwright.async_api import async_playwright
+
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("chromium is not installed: run scripts/ensure-system-deps")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 def watch_origin(context, base: str, off_origin: set[str]) -> None:
     """Record in ``off_origin`` every request of ``context`` that does not start with ``base``."""
 
@@ -90,3 +108,29 @@ def build_site(root: Path) -> None:
     done = run_cli(root, "build", timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"authcat build failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def committed_site(folder: Path) -> Path:
+    """A copy of the project with the committed catalog built, made once in ``folder`` and shared.
+
+    Every pytest-xdist worker of one run passes the same ``folder`` (the run's temporary root): the
+    first to take the lock copies and builds, the others wait and get the same copy. Nothing may
+    write to it: a test that changes the project or rebuilds makes its own copy.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder / "committed-site" / "project"
+    done = folder / "committed-site.built"
+    with open(folder / "committed-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if the build raises
+        if not done.exists():
+            shutil.rmtree(root.parent, ignore_errors=True)  # what a failed attempt left
+            copy_project(root)
+            build_site(root)
+            done.touch()
+    return root
+
+
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of this whole test run: shared by its xdist workers, new each run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
