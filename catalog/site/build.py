@@ -34,6 +34,7 @@ from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
 from catalog.site.guard import Sandbox, SandboxedTheme, publishable, refused
 from catalog.site.publish import publish
+from catalog.site.search_beside import SearchBeside
 
 
 @dataclass
@@ -342,6 +343,7 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     if deferred is not None:
         cfg.plugins["authcat-deferred"] = PutBack(deferred)
     cfg.plugins["authcat-inert-titles"] = InertTitles()
+    cfg.plugins["authcat-search-beside"] = SearchBeside()
     writing = cfg.plugins["authcat-writing"] = Writing(staging_build)
     cfg.plugins.on_startup(command="build", dirty=False)
     try:
