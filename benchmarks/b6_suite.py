@@ -1,10 +1,11 @@
 """Test-suite time: ``make test``'s wall time and its ten slowest tests.
 
 ``scripts/run-tests`` (what ``make test`` and CI run) writes ``.cache/last-test-run.json`` (start,
-end, exit status) and pytest's JUnit file ``.cache/last-test-run.xml`` (each test's time:
-set-up, call and tear-down). This figure reads the last run's files; with ``--run`` (``python -m
-benchmarks.b6_suite --run``) it runs the suite first. A suite that was not run is reported as not
-measured, never guessed.
+end, exit status: from the system-packages check through the static checks and the suite to its
+end, all a user waits for once the venv exists; not the venv's creation) and pytest's JUnit file
+``.cache/last-test-run.xml`` (each test's time: set-up, call and tear-down). This figure reads the
+last run's files; with ``--run`` (``python -m benchmarks.b6_suite --run``) it runs the suite
+first. A suite that was not run is reported as not measured, never guessed.
 """
 
 from __future__ import annotations
