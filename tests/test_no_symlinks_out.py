@@ -6,6 +6,7 @@ endpoints/ it is followed."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,18 +17,26 @@ from tests.support.project import make_project, run_cli
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok"}]
 
 
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """A project with a built site: built once, copied for each test (a build takes seconds)."""
+    root = make_project(tmp_path_factory.mktemp("links") / "p", "links", ENDPOINTS, {"name": "t", "base_url_env": "T_URL"})
+    first = run_cli(root, "build")
+    assert first.returncode == 0, first.stderr
+    return root
+
+
 @pytest.fixture()
-def built(tmp_path):
-    """A project with a built site, and a file outside it holding a canary (the machine's secret)."""
+def built(built_once, tmp_path):
+    """A copy of the built project, and a file outside it holding a canary (the machine's secret)."""
     canary = Canary.new()
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "netrc").write_text(f"machine example.test login {canary.identity} password {canary.secret}\n")
     (outside / "folder").mkdir()
     (outside / "folder" / "page.md").write_text(f"# Leaked\n\n{canary.secret}\n")
-    root = make_project(tmp_path / "p", "links", ENDPOINTS, {"name": "t", "base_url_env": "T_URL"})
-    first = run_cli(root, "build")
-    assert first.returncode == 0, first.stderr
+    root = tmp_path / "p"
+    shutil.copytree(built_once, root, symlinks=True)
     return root, outside, canary
 
 
