@@ -8,12 +8,12 @@ credentials by role, a fresh never-issued token, the launcher's fixture values U
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,8 +53,33 @@ def _env(target: RunningTarget) -> dict[str, str]:
     return env
 
 
-def _curl_status(command: str, env: dict[str, str]) -> int:
-    done = subprocess.run(["bash", "-c", command], env={**os.environ, **env}, capture_output=True, timeout=30)
+# Snippets replayed at once: one endpoint's cells stay one after another (as the prober sends them:
+# Synapse answers concurrent /register/available requests with 429), endpoints run side by side.
+REPLAYS = 4
+
+
+@pytest.fixture
+def one_ssl_context(monkeypatch):
+    """Each ``httpx.request`` builds a client and each client an SSL context: 30 ms of CPU apiece
+    (OpenSSL 3), half a minute over Synapse's ~900 snippets, for targets that all speak plain
+    http://. The replay builds that context once; the snippets run as written."""
+    import httpx._transports.default as transports
+
+    made: dict[tuple, object] = {}
+    build = transports.create_ssl_context
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        key = (verify, cert, trust_env)
+        if key not in made:
+            made[key] = build(verify=verify, cert=cert, trust_env=trust_env)
+        return made[key]
+
+    monkeypatch.setattr(transports, "create_ssl_context", create_ssl_context)
+
+
+def _curl_status(command: str) -> int:
+    """The last status of the curl command run through bash, with the target's values in the environment."""
+    done = subprocess.run(["bash", "-c", command], capture_output=True, timeout=30)
     out = done.stdout.decode("utf-8", "replace")  # a thumbnail's body is binary
     assert done.returncode == 0, (command, done.stderr.decode("utf-8", "replace"))
     statuses = re.findall(r"^HTTP/[\d.]+ (\d{3})", out, re.M)
@@ -62,22 +87,33 @@ def _curl_status(command: str, env: dict[str, str]) -> int:
     return int(statuses[-1])
 
 
-def _httpx_status(code: str, env: dict[str, str]) -> int:
-    out = io.StringIO()
+def _httpx_status(code: str) -> int:
+    """The status the httpx snippet prints, run in this process (its print collected, so several
+    snippets can run in threads at once)."""
+    printed: list[str] = []
+
+    def collect(*args, **_kwargs) -> None:
+        printed.append(" ".join(str(a) for a in args))
+
+    exec(compile(code, "<snippet>", "exec"), {"__name__": "snippet", "print": collect})
+    return int(printed[-1].split(" ", 1)[0])
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]):
+    """The placeholders' values in os.environ, where a reader's shell would have them, for the replay."""
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "<snippet>", "exec"), {"__name__": "snippet"})
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return int(out.getvalue().split(" ", 1)[0])
 
 
 @pytest.mark.timeout(1200)  # Synapse: ~900 cells, each run twice (curl and httpx), after its start-up
 @pytest.mark.parametrize("api,target_name", BUNDLED)
-def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
+def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path, one_ssl_context):
     root = copy_project(tmp_path / "project", with_data=False)
     definition = load_all(root / "endpoints", only=[api])[api]
     # Only reads are replayed. A write's cell was made in a world its setup prepared for that state
@@ -89,12 +125,12 @@ def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
     profile = definition.targets[target_name]
     hooks = Hooks()
     options = RunOptions(apis=[api], refresh=True, log=lambda m: None)
-    checked = mismatched = 0
-    problems = []
     with tempfile.TemporaryDirectory() as scratch, TargetPool(hooks.launchers, CACHE, Path(scratch), log=lambda m: None) as pool:
         run = _probe_target(definition, profile, pool, root / "endpoints", Store(root / "site" / "data"), hooks,
                             options, classifier_fingerprint(hooks))
         env = _env(pool.running(profile, root / "endpoints"))
+        assert env["API_BASE_URL"].startswith("http://127.0.0.1:")  # no TLS: the shared SSL context is never used
+        replays: dict[str, list] = {}
         for endpoint_id, result in sorted(run.endpoints.items()):
             for state, cell in result.cells.items():
                 sn = cell_snippet(cell, target_name)
@@ -104,10 +140,15 @@ def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
                 assert sn.curl and cell.observation.request, (endpoint_id, state)
                 if cell.outcome == Outcome.RATE_LIMITED or cell.status is None:
                     continue  # not judged: nothing to reproduce
-                checked += 1
-                got = (_curl_status(sn.curl, env), _httpx_status(sn.python, env))
-                if got != (cell.status, cell.status):
-                    mismatched += 1
-                    problems.append(f"{endpoint_id} {state}: cell {cell.status}, curl {got[0]}, httpx {got[1]}")
+                replays.setdefault(endpoint_id, []).append((state, cell, sn))
+
+        def replay(endpoint_id: str) -> list[str]:
+            return [f"{endpoint_id} {state}: cell {cell.status}, curl {got[0]}, httpx {got[1]}"
+                    for state, cell, sn in replays[endpoint_id]
+                    if (got := (_curl_status(sn.curl), _httpx_status(sn.python))) != (cell.status, cell.status)]
+
+        with _environment(env), ThreadPoolExecutor(REPLAYS) as replayers:
+            problems = [p for found in replayers.map(replay, replays) for p in found]
+        checked = sum(len(cells) for cells in replays.values())
     assert checked > 0
-    assert not problems, f"{mismatched} of {checked} snippets differ from their cells:\n" + "\n".join(problems[:30])
+    assert not problems, f"{len(problems)} of {checked} snippets differ from their cells:\n" + "\n".join(problems[:30])
