@@ -55,19 +55,26 @@ def env_for(good: str, bad: str) -> dict[str, str]:
             "GOOD_URL": good, "BAD_URL": bad}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def fault():
+    """The working server: it keeps no state between requests, so one serves the whole module."""
     with FaultServer() as server:
         yield server
 
 
-@pytest.fixture()
-def probed(tmp_path, fault):
-    """A project whose two APIs were probed once against the working server."""
-    root = two_api_project(tmp_path / "proj")
+@pytest.fixture(scope="module")
+def probed_once(tmp_path_factory, fault):
+    root = two_api_project(tmp_path_factory.mktemp("probed") / "proj")
     first = run_cli(root, "probe", env=env_for(fault.url, fault.url))
     assert first.returncode == 0, first.stderr
     return root
+
+
+@pytest.fixture()
+def probed(tmp_path, probed_once):
+    """A project whose two APIs were probed once against the working server: a copy of the
+    module's one probed project (the probe runs once, each test changes its own copy)."""
+    return Path(shutil.copytree(probed_once, tmp_path / "proj", symlinks=True))
 
 
 CLOSED_PORT = free_port()  # taken and released: nothing listens there
