@@ -33,6 +33,7 @@ from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
 from catalog.site.guard import Sandbox, SandboxedTheme, publishable, refused
+from catalog.site.parallel import render_in_two
 from catalog.site.publish import publish
 from catalog.site.search_beside import SearchBeside
 
@@ -141,20 +142,36 @@ def core_names() -> set[str]:
     return {p.name for p in CORE_TEMPLATES.glob("*.j2")}
 
 
+class Render:
+    """``render(template, **context)`` as the ``authcat_site_pages`` hook gets it, and ``many(jobs,
+    weights)`` for authcat's own pages: a list of (template, context) rendered in two processes
+    when every template is authcat's own and unshadowed (``catalog.site.parallel``)."""
+
+    def __init__(self, paths: SitePaths, hooks: Hooks, deferred: Deferred | None) -> None:
+        self.paths, self.deferred = paths, deferred
+        self.env = jinja_env(paths, hooks, deferred)
+        self.core = None if shadowed(paths, hooks) else core_env(deferred)
+        self.own = core_names()
+
+    def __call__(self, template: str, **context: Any) -> str:
+        if self.core is not None and template in self.own:
+            return self.core.get_template(template).render(**context)
+        try:
+            return self.env.get_template(template).render(**context)
+        except SecurityError as exc:
+            raise refused(exc, self.paths.root.parent) from None
+
+    def many(self, jobs: list[tuple[str, dict[str, Any]]], weights: list[int]) -> list[str]:
+        core, deferred = self.core, self.deferred
+        if core is None or deferred is None or any(template not in self.own for template, _ in jobs):
+            return [self(template, **context) for template, context in jobs]
+        return render_in_two(lambda template, context: core.get_template(template).render(**context),
+                             jobs, weights, deferred)
+
+
 def render_pages(publication: Publication, paths: SitePaths, hooks: Hooks,
                  deferred: Deferred | None = None) -> list[SitePage]:
-    env = jinja_env(paths, hooks, deferred)
-    core = None if shadowed(paths, hooks) else core_env(deferred)
-    own = core_names()
-
-    def render(template: str, **context: Any) -> str:
-        if core is not None and template in own:
-            return core.get_template(template).render(**context)
-        try:
-            return env.get_template(template).render(**context)
-        except SecurityError as exc:
-            raise refused(exc, paths.root.parent) from None
-
+    render = Render(paths, hooks, deferred)
     pages = [p if isinstance(p, SitePage) else SitePage(*p) for p in hooks.site_pages(publication, render)]
     seen: set[str] = set()
     for page in pages:

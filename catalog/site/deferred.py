@@ -25,32 +25,40 @@ from typing import Any
 from markupsafe import Markup
 from mkdocs.plugins import BasePlugin
 
-_PLACEHOLDER = re.compile(r"<!--authcat-deferred:(\d+)-->")
-_HTML = re.compile(r"<!--authcat-html:(\d+)-->")
+_PLACEHOLDER = re.compile(r"<!--authcat-deferred:(\w+)-->")
+_HTML = re.compile(r"<!--authcat-html:(\w+)-->")
 
 
 class Deferred:
-    """The deferred fragments of one build, by number: ``parts`` skip Markdown and search,
-    ``html_parts`` skip Markdown only."""
+    """The deferred fragments of one build, by key: ``parts`` skip Markdown and search,
+    ``html_parts`` skip Markdown only. A second rendering process (``catalog.site.parallel``)
+    keys its own fragments with ``prefix``, so both sets merge without renumbering."""
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.html_parts: list[str] = []
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.parts: dict[str, str] = {}
+        self.html_parts: dict[str, str] = {}
 
     def __call__(self, fragment: str) -> Markup:
-        self.parts.append(str(fragment))
-        return Markup(f"<!--authcat-deferred:{len(self.parts) - 1}-->")
+        key = f"{self.prefix}{len(self.parts)}"
+        self.parts[key] = str(fragment)
+        return Markup(f"<!--authcat-deferred:{key}-->")
 
     def skip_markdown(self, fragment: str) -> Markup:
-        self.html_parts.append(str(fragment).rstrip("\n"))  # as Markdown would have kept the block
+        key = f"{self.prefix}{len(self.html_parts)}"
+        self.html_parts[key] = str(fragment).rstrip("\n")  # as Markdown would have kept the block
         # On a line of its own: Markdown keeps a comment alone on its line as it is.
-        return Markup(f"\n\n<!--authcat-html:{len(self.html_parts) - 1}-->\n")
+        return Markup(f"\n\n<!--authcat-html:{key}-->\n")
+
+    def merge(self, other: Deferred) -> None:
+        self.parts.update(other.parts)
+        self.html_parts.update(other.html_parts)
 
     def put_back_html(self, content: str) -> str:
-        return _HTML.sub(lambda m: self.html_parts[int(m.group(1))], content)
+        return _HTML.sub(lambda m: self.html_parts[m.group(1)], content)
 
     def put_back(self, output: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: self.parts[int(m.group(1))], output)
+        return _PLACEHOLDER.sub(lambda m: self.parts[m.group(1)], output)
 
 
 def inline(fragment: str) -> Markup:
