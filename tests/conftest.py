@@ -21,7 +21,9 @@ UNIT = Path(__file__).parent / "unit"
 
 
 # Modules that share a session fixture run on one pytest-xdist worker, so its servers start once.
-SHARED_SESSION = {"test_backlot_catalog": "bundled_run", "test_export": "bundled_run"}
+SHARED_SESSION = {"test_backlot_catalog": "bundled_run", "test_export": "bundled_run",
+                  # tests/support/runs.py: both Datasette releases probed once per process
+                  "test_check": "datasette_versions", "test_drift": "datasette_versions"}
 
 
 def group_of(module: str) -> str:
