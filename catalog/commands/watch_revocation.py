@@ -21,7 +21,7 @@ from catalog.answers.publication import Publication
 from catalog.cli import Context
 from catalog.commands import collect
 from catalog.definitions.loader import ApiDefinition, load_api
-from catalog.engine.probe import Prober, ProbeSettings
+from catalog.engine.request import ProbeSettings
 from catalog.engine.revocation_latency import Measurement, Poll, WatchPlan, format_duration
 from catalog.engine.revocation_latency import load as load_measurements
 from catalog.engine.revocation_latency import record as record_measurement
@@ -64,6 +64,8 @@ async def _discover(definition: ApiDefinition, profile: TargetProfile, base_url:
     token as `run` does (``catalog.api.discover``: the same checks on the server's values).
     Fills ``static_query`` and ``params``; returns why each value that could not be found was not."""
     errors: dict[str, str] = {}
+    from catalog.engine.probe import Prober  # the HTTP stack only when the command runs
+
     async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
         for kind, declared, into in (("query ", profile.query, static_query), ("", profile.parameters, params)):
             for name, value in declared.items():

@@ -50,8 +50,10 @@ _PROFILE_PACE = frozenset({"description", "kind", "models", "source", "concurren
 
 def _plain(value: Any) -> Any:
     """A JSON-able form of definitions (frozen dataclasses, mappings, tuples) for hashing."""
+    if value is None or type(value) in (str, int, float, bool):  # most values: the leaves, first
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _LOCATION}
+        return {name: _plain(getattr(value, name)) for name in _names(type(value)) if name not in _LOCATION}
     if isinstance(value, dict) or hasattr(value, "items"):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -68,9 +70,20 @@ def _plain(value: Any) -> Any:
 _LOCATION = frozenset({"source", "lines"})
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (every cell's keys walk the same few)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _fields(obj: Any, leave_out: frozenset[str]) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-            if f.name not in leave_out and f.name not in _LOCATION}
+    return {name: _plain(getattr(obj, name)) for name in _names(type(obj))
+            if name not in leave_out and name not in _LOCATION}
 
 
 def _digest(stuff: Any) -> str:

@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog import __version__
-from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.request import ProbeRequest, ProbeSettings
 from catalog.model.credentials import Presentation
 from catalog.model.definition import Api, Endpoint
 from catalog.model.errors import WatchError
@@ -34,6 +34,9 @@ from catalog.model.observation import VOLATILE_KEYS, Observation, same_answer
 from catalog.model.vocabulary import SAFE_METHODS, Outcome, State
 from catalog.runs.store import atomic_write, dumps
 from catalog.secrets.scrub import Scrubber, seal_value
+
+if TYPE_CHECKING:
+    from catalog.engine.probe import Prober
 
 # Answers that say nothing about the credential: a blip, not a revocation.
 NOISE = frozenset({Outcome.ERROR, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR})
@@ -151,6 +154,8 @@ async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]],
         raise WatchError(f"--max-wait / --interval allows more than {MAX_POLLS} polls; poll less often")
     # No retries: a retry would blur the moment an answer changed. Errors count as noise instead.
     settings = ProbeSettings(concurrency=1, timeout=min(plan.timeout, max(plan.interval * 4, 1.0)), retries=0)
+    from catalog.engine.probe import Prober  # the HTTP stack only when a watch runs (see runner._probe_plan)
+
     async with Prober(settings, plan.scrub) as prober:
         valid = await prober.probe(_request(plan, plan.token_headers, "token"))
         anonymous = await prober.probe(_request(plan, {}, State.ANONYMOUS))

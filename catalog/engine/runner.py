@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog import __version__
 from catalog.answers.recognition import mark_unrecognised
@@ -44,7 +44,7 @@ from catalog.engine.plan import (
     state_order,
     states_for,
 )
-from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings
+from catalog.engine.request import ProbeRequest, ProbeSettings
 from catalog.engine.reuse import Keys, reuse_without_start, sort_endpoints
 from catalog.engine.versions import resolve_version
 from catalog.hooks.manager import Hooks
@@ -62,6 +62,9 @@ from catalog.secrets.scrub import Scrubber, Sealed, seal
 from catalog.targets.process import scratch_folder
 from catalog.targets.profiles import TargetPool
 from catalog.targets.readiness import profile_problem
+
+if TYPE_CHECKING:
+    from catalog.engine.probe import Prober
 
 __all__ = ["CACHE_ENV", "Plan", "RunOptions", "discover", "endpoint_url", "probe_all"]  # also imported from here
 
@@ -375,6 +378,10 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
     latencies: dict[str, dict[str, int]] = {}
     keys = keys or Keys.of(plan, classifier_fingerprint(hooks))
     progress.profile = keys.profile
+    # Imported here: the HTTP stack (httpx, aiohttp) is a measurable share of a run that probes
+    # nothing (every cell current), and only a plan with probes needs it.
+    from catalog.engine.probe import Prober
+
     async with Prober(settings, scrub) as prober:
         await _resolve_params(plan, prober)
         await resolve_version(plan, prober)
