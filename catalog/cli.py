@@ -36,7 +36,7 @@ from catalog.model.errors import (
     Terminated,
     WriteFailed,
 )
-from catalog.pipeline import Project, build, lint_submissions, probe, write_shard
+from catalog.pipeline import BUILD_GO, BuildChild, Project, build, lint_submissions, probe, write_shard
 from catalog.runs import submissions
 from catalog.runs.diff import Change
 from catalog.runs.lock import project_lock
@@ -229,8 +229,13 @@ ALLOW_MKDOCS = click.option(
 def run_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...], **kw: Any) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
     options = run_options(**kw)
-    _run_probe(ctx, options)
-    _build(ctx, site_url, allow_mkdocs)
+    # The build's process starts now and gets ready while the targets are probed.
+    child = BuildChild(ctx.project, site_url, allow_mkdocs)
+    try:
+        _run_probe(ctx, options)
+        _build(ctx, site_url, allow_mkdocs, child)
+    finally:
+        child.cancel()
     _fail_on_target_failures(options)
 
 
@@ -263,8 +268,9 @@ def _fail_on_target_failures(options: RunOptions) -> None:
         raise TargetsUnreachable(options.unreachable)
 
 
-def _build(ctx: Context, site_url: str | None = None, allow_mkdocs: tuple[str, ...] = ()) -> None:
-    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, isolated=True)
+def _build(ctx: Context, site_url: str | None = None, allow_mkdocs: tuple[str, ...] = (),
+           child: BuildChild | None = None) -> None:
+    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, isolated=True, child=child)
     out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
               f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
 
@@ -283,11 +289,24 @@ def build_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...])
 @cli.command("build-isolated", hidden=True)
 @SITE_URL
 @ALLOW_MKDOCS
+@click.option("--wait-for-go", is_flag=True, hidden=True)
 @pass_ctx
-def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> None:
+def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...], wait_for_go: bool) -> None:
     """The build itself, as the child process of ``build``, ``run`` and ``serve`` runs it (its
-    parent holds the project lock and stripped the environment); prints its report as JSON."""
-    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs)
+    parent holds the project lock and stripped the environment); prints its report as JSON.
+
+    ``--wait-for-go`` (``run``): get ready — MkDocs imported, the definitions loaded, which the
+    run does not change — then build only once the parent writes ``go`` on stdin; on anything
+    else (the run failed, authcat died) exit without building."""
+    apis = None
+    if wait_for_go:
+        import mkdocs.commands.build  # noqa: F401 - imported now, while the parent probes
+
+        with contextlib.suppress(AuthcatError):  # the build itself says it, once asked to build
+            apis = load_all(ctx.project.endpoints)
+        if sys.stdin.readline().strip() != BUILD_GO:
+            return
+    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, apis=apis)
     click.echo(json.dumps({"pages": report.pages, "render_s": report.render_s, "mkdocs_s": report.mkdocs_s}))
 
 

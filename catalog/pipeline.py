@@ -197,20 +197,23 @@ SITE_URL_ENV = "AUTHCAT_SITE_URL"
 
 
 def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_mkdocs: tuple[str, ...] = (),
-          isolated: bool = False) -> BuildReport:
+          isolated: bool = False, child: BuildChild | None = None,
+          apis: dict[str, ApiDefinition] | None = None) -> BuildReport:
     """Build the site from the committed observations.
 
     ``site/mkdocs.yml`` is checked first (``catalog.site.guard``). ``isolated`` (the CLI's ``build``,
     ``run`` and ``serve``) builds in a child process whose environment holds no secret: templates
     and the theme are contributed code, sandboxed, and even code that left the sandbox finds no
-    credential in its process.
+    credential in its process. ``child``: that process, started earlier by :class:`BuildChild`
+    with the same ``site_url`` and ``allow_mkdocs`` (``run`` starts it before probing).
+    ``apis``: the definitions, already loaded.
     """
     check_mkdocs(project.site.config, allow_mkdocs)
     if site_url is None:
         site_url = os.environ.get(SITE_URL_ENV) or None
     if isolated:
-        return _build_in_child(project, site_url, allow_mkdocs)
-    catalog = load_catalog(project, hooks)
+        return (child or BuildChild(project, site_url, allow_mkdocs, wait=False)).finish()
+    catalog = load_catalog(project, hooks, apis)
     return build_site(catalog, project.site, hooks, site_url=site_url)
 
 
@@ -381,23 +384,57 @@ def not_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
 
 
-def _build_in_child(project: Project, site_url: str | None, allow_mkdocs: tuple[str, ...]) -> BuildReport:
-    not_dumpable()
-    env = build_environ(os.environ, referenced_variables(project))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "catalog", "--root", str(project.root), "build-isolated"]
-    if site_url is not None:
-        command += ["--site-url", site_url]
-    for name in allow_mkdocs:
-        command += ["--allow-mkdocs", name]
-    proc = subprocess.run(command, env=env, cwd=project.site.root, capture_output=True, text=True, check=False)
-    if proc.returncode < 0:
-        raise BuildFailed(f"the build process was killed (signal {-proc.returncode}); the published site is unchanged",
-                          proc.stderr.rstrip("\n").splitlines(), 128 - proc.returncode)
-    if proc.returncode != 0:
-        lines = proc.stderr.rstrip("\n").splitlines()
-        last = lines.pop() if lines else "the build failed"
-        message = last.removeprefix("error: ")
-        raise BuildFailed(message, lines, proc.returncode)
-    done = json.loads(proc.stdout.strip().splitlines()[-1])
-    return BuildReport(pages=done["pages"], render_s=done["render_s"], mkdocs_s=done["mkdocs_s"])
+BUILD_GO = "go"  # what a waiting build child reads on its stdin before it builds
+
+
+class BuildChild:
+    """The build's child process (see :func:`build`, ``isolated``).
+
+    With ``wait``, the child starts now and gets ready — Python, authcat and MkDocs imported,
+    plugins and definitions loaded — then waits on its stdin until :meth:`finish` says go, so
+    ``run`` overlaps that start with probing (none of it reads the observations). :meth:`cancel`
+    (or authcat's exit: the stdin closes) ends a waiting child without a build.
+    """
+
+    def __init__(self, project: Project, site_url: str | None = None, allow_mkdocs: tuple[str, ...] = (),
+                 wait: bool = True):
+        if site_url is None:
+            site_url = os.environ.get(SITE_URL_ENV) or None
+        not_dumpable()
+        env = build_environ(os.environ, referenced_variables(project))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "catalog", "--root", str(project.root), "build-isolated"]
+        if site_url is not None:
+            command += ["--site-url", site_url]
+        for name in allow_mkdocs:
+            command += ["--allow-mkdocs", name]
+        if wait:
+            command.append("--wait-for-go")
+        self.site_url, self.allow_mkdocs = site_url, allow_mkdocs
+        self.proc = subprocess.Popen(command, env=env, cwd=project.site.root, stdin=subprocess.PIPE if wait else
+                                     subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def cancel(self) -> None:
+        """End a child that has not been told to build (nothing is written)."""
+        if self.proc.returncode is None:
+            try:
+                self.proc.communicate(timeout=10)  # closes its stdin: a waiting child then exits
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+
+    def finish(self) -> BuildReport:
+        """Let the child build and wait for it; :class:`BuildFailed` when it did not."""
+        # (A child that already died says why below; communicate ignores the broken pipe.)
+        out, errors = self.proc.communicate(BUILD_GO + "\n" if self.proc.stdin is not None else None)
+        proc = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, errors)
+        if proc.returncode < 0:
+            raise BuildFailed(f"the build process was killed (signal {-proc.returncode}); the published site is unchanged",
+                              proc.stderr.rstrip("\n").splitlines(), 128 - proc.returncode)
+        if proc.returncode != 0:
+            lines = proc.stderr.rstrip("\n").splitlines()
+            last = lines.pop() if lines else "the build failed"
+            message = last.removeprefix("error: ")
+            raise BuildFailed(message, lines, proc.returncode)
+        done = json.loads(proc.stdout.strip().splitlines()[-1])
+        return BuildReport(pages=done["pages"], render_s=done["render_s"], mkdocs_s=done["mkdocs_s"])
