@@ -14,6 +14,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -68,14 +69,26 @@ def start_one(name: str) -> dict:
     return {"start_s": json.loads(got.stdout.strip().splitlines()[-1])["start_s"], "process_s": time.perf_counter() - t0}
 
 
-def refresh(root: Path) -> dict:
+# What the refresh itself says: each target's probe summary ("api on target: N probes, …, D s")
+# and each launcher's start line ("<launcher> <version> on http://127.0.0.1:<port> (pid N)").
+_SUMMARY = re.compile(r"^\S+ on \S+: (\d+) probes, \d+ endpoints reused from cache, ([\d.]+) s$", re.M)
+_STARTED = re.compile(r"^(\S+) \S+ on http://127\.0\.0\.1:\d+ \(pid \d+\)", re.M)
+
+
+def refresh(root: Path, expected: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     got = subprocess.run([*AUTHCAT, "--root", str(root), "probe", "--refresh"], cwd=root, env=env(),
                          capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t0
     if got.returncode:
         raise RuntimeError(f"authcat probe --refresh failed ({got.returncode}): {got.stderr[-2000:]}")
-    return {"wall_s": wall}
+    output = got.stderr + got.stdout
+    summaries = _SUMMARY.findall(output)
+    started = sorted(_STARTED.findall(output))
+    if expected is not None and started != expected:  # every bundled server, each started once
+        raise RuntimeError(f"the refresh started {started}, not {expected}")
+    return {"wall_s": wall, "probes": sum(int(n) for n, _ in summaries),
+            "probe_s": sum(float(d) for _, d in summaries), "longest_probe_s": max(float(d) for _, d in summaries)}
 
 
 def main(rounds: int = 2, log=print) -> list[Row]:
@@ -84,7 +97,7 @@ def main(rounds: int = 2, log=print) -> list[Row]:
         root = copy_project(Path(tmp) / "project")
         refresh(root)  # warm-up: prepared corpora, bytecode
         log(f"B7: probe --refresh of every bundled target ({', '.join(names)}) vs each started alone, {rounds} rounds")
-        sides: dict[str, Callable[[], dict]] = {"refresh": functools.partial(refresh, root)}
+        sides: dict[str, Callable[[], dict]] = {"refresh": functools.partial(refresh, root, names)}
         sides.update({n: functools.partial(start_one, n) for n in names})
         got = rounds_alternating(sides, rounds, log=log)
     starts = {n: median(r["start_s"] for r in got[n]) for n in names}
@@ -93,13 +106,21 @@ def main(rounds: int = 2, log=print) -> list[Row]:
     # Within each round: that round's refresh ÷ that round's slowest start.
     per_round = [got["refresh"][r]["wall_s"] / max(got[n][r]["start_s"] for n in names) for r in range(rounds)]
     ratio = median(per_round)
+    probe_s = median(r["probe_s"] for r in got["refresh"])
+    longest = median(r["longest_probe_s"] for r in got["refresh"])
+    probes = got["refresh"][0]["probes"]
     detail = {"refresh_s": round(wall, 2), "start_s": {n: round(s, 2) for n, s in starts.items()},
-              "serial_sum_s": round(sum(starts.values()), 2)}
-    note = (f"refresh {wall:.1f} s; slowest start {slowest} {starts[slowest]:.1f} s; one after another "
-            f"{sum(starts.values()):.1f} s")
+              "serial_sum_s": round(sum(starts.values()), 2), "probes": probes,
+              "probe_s": round(probe_s, 2), "longest_target_probe_s": round(longest, 2),
+              "refresh_per_round_s": [round(r["wall_s"], 2) for r in got["refresh"]]}
+    # The breakdown, measured: what the refresh adds to the slowest start is (at least) the
+    # probing of the slowest target, which cannot begin before its own server is up.
+    note = (f"refresh {wall:.1f} s = slowest start {slowest} {starts[slowest]:.1f} s + the rest; "
+            f"the four started one after another {sum(starts.values()):.1f} s; probing {probes} probes took "
+            f"{probe_s:.1f} s in all, {longest:.1f} s on the longest target (from the refresh's own summaries)")
     if ratio > 1.3:
-        note += ("; not met: the refresh also probes every endpoint and pays the CLI's start-up, and on 2 cores "
-                 "the servers' own start-up work competes for CPU")
+        note += (f"; not met: the slowest target is also probed after its start ({longest:.1f} s), the CLI "
+                 f"starts, and on {os.cpu_count()} cores the servers' start-ups compete for CPU")
     return [measured("B7 full refresh ÷ slowest single start", per_round, "×", "≤ 1.3", lambda v: v <= 1.3, note, detail)]
 
 

@@ -522,8 +522,7 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
                                 f"{profile.launcher} not started")
                     continue
             needed.append(n)
-        pool.start(pairs[n][1] for n in needed if not profile_problem(pairs[n][1], root.parent))  # all at once
-        for n in needed:
+        def probe_pair(n: int) -> None:
             definition, profile = pairs[n]
             try:
                 runs[n] = _probe_target(definition, profile, pool, root, store, hooks, options, classifier)
@@ -533,6 +532,23 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
                 failed = options.unreachable if isinstance(exc, TargetUnreachable) else options.failures
                 failed.append((str(profile.source.file), message))
                 options.log(f"{profile.source.file}: target {profile.name} failed, its previous observations are kept: {message}")
+
+        # Every launcher starts at once; each target is probed as soon as its own server is up,
+        # while the others still start (remote targets and profiles with a problem first).
+        launched = [n for n in needed if pairs[n][1].launcher and not profile_problem(pairs[n][1], root.parent)]
+        waiting: dict[str | None, list[int]] = {}
+        for n in launched:
+            waiting.setdefault(pool.key(pairs[n][1]), []).append(n)
+        with pool.starting(pairs[n][1] for n in launched) as ready:
+            for n in needed:
+                if n not in launched:
+                    probe_pair(n)
+            for key in ready:
+                for n in waiting.pop(key, []):
+                    probe_pair(n)
+        for ns in waiting.values():  # already running before (none today), or not reported: in order
+            for n in ns:
+                probe_pair(n)
         options.timings = dict(pool.timings)
     for n, run in runs.items():
         _attach_and_mark(run, pairs[n][0], pairs[n][1], options)

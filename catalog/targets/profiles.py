@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from catalog.model.definition import RunningTarget, TargetProfile
@@ -131,6 +131,50 @@ class TargetPool:
                 # then the exit stack stops the servers already up.
                 self._scope.cancel()
                 raise
+
+    def key(self, profile: TargetProfile) -> str | None:
+        """Which server a launched profile is probed on (profiles that share one share the key);
+        None for a remote profile."""
+        return self._key(profile) if profile.launcher else None
+
+    @contextlib.contextmanager
+    def starting(self, profiles: Iterable[TargetProfile]) -> Iterator[Iterator[str]]:
+        """Like :meth:`start`, but the caller gets each launcher's key as soon as that one is up
+        (or failed: :meth:`running` then raises its error), so a target can be probed while the
+        others still start. Leaving the block waits for every start (a started server must be
+        registered to be stopped); leaving it by an exception cancels those still starting."""
+        todo: dict[str, TargetProfile] = {}
+        for profile in profiles:
+            if profile.launcher and self._key(profile) not in self._started and self._key(profile) not in self._failed:
+                self._launcher(profile)  # an unknown launcher fails before anything starts
+                todo.setdefault(self._key(profile), profile)
+        if not todo:
+            yield iter(())
+            return
+        pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch")
+        futures = {pool.submit(self._enter, key, profile): key for key, profile in todo.items()}
+
+        def ready() -> Iterator[str]:
+            for future in as_completed(futures):
+                key = futures[future]
+                try:
+                    future.result()
+                except Exception as exc:  # this launcher's failure; raised when its target is asked for
+                    self._fail(key, todo[key], exc)
+                yield key
+
+        try:
+            yield ready()
+        except BaseException:
+            self._scope.cancel()  # Ctrl-C, SIGTERM, a fault: stop every start now
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            for future, key in futures.items():  # starts the caller did not wait for
+                if key not in self._started and key not in self._failed and future.exception() is not None:
+                    exc = future.exception()
+                    if isinstance(exc, Exception):
+                        self._fail(key, todo[key], exc)
 
     def _fail(self, key: str, profile: TargetProfile, exc: Exception) -> None:
         """Any launcher fault is this target's failure, never the run's."""
