@@ -4,13 +4,14 @@ share that worker."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 
 from tests.conftest import group_of
 from tests.support.project import REPO
-from tests.support.schedule import module_of, seconds_by_module
+from tests.support.schedule import KNOWN, TESTS, module_of, seconds_by_module
 
 
 def test_each_module_runs_whole_on_one_worker():
@@ -35,3 +36,6 @@ def test_groups_and_the_last_runs_times(tmp_path):
                      '<testcase classname="tests.unit.engine.test_retry" time="0.5"/></testsuite></testsuites>')
     assert seconds_by_module(junit) == {"test_drift.py": 3.5, "unit/engine/test_retry.py": 0.5}
     assert seconds_by_module(tmp_path / "none.xml") == {}
+    # A clean clone orders the groups by the committed times of a full run: every module named exists.
+    known = json.loads(KNOWN.read_text())
+    assert known and all((TESTS / module).is_file() for module in known)

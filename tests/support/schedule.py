@@ -10,6 +10,8 @@ worker. The scheduler here computes the group from the node id itself, the same 
 
 from __future__ import annotations
 
+import json
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,10 @@ from pathlib import Path
 from xdist.scheduler import LoadScopeScheduling
 
 TESTS = Path(__file__).resolve().parents[1]
+# Each module's summed test time in a full run, for the order of a run with no report of its own
+# (a clean clone): only the order of the groups depends on it. Refresh it after a full run with
+# ``python -m tests.support.schedule .cache/last-test-run.xml``.
+KNOWN = Path(__file__).with_name("durations.json")
 
 
 def module_of(nodeid: str) -> str:
@@ -43,8 +49,8 @@ def seconds_by_module(junit: Path) -> dict[str, float]:
 
 
 def make_scheduler(group_of: Callable[[str], str], junit: Path):
-    """A LoadScopeScheduling whose scope is ``group_of(module)``, ordered longest group first:
-    by the last run's times where there is a report, else by the number of tests."""
+    """A LoadScopeScheduling whose scope is ``group_of(module)``, ordered longest group first: by
+    the last run's times where there is a report, else by :data:`KNOWN`, then by number of tests."""
 
     class GroupScheduling(LoadScopeScheduling):
         ordered = False
@@ -56,7 +62,7 @@ def make_scheduler(group_of: Callable[[str], str], junit: Path):
             if not self.ordered:  # the queue is complete before the first unit is handed out
                 self.ordered = True
                 seconds: dict[str, float] = {}
-                for module, time in seconds_by_module(junit).items():
+                for module, time in (seconds_by_module(junit) or json.loads(KNOWN.read_text())).items():
                     seconds[group_of(module)] = seconds.get(group_of(module), 0.0) + time
                 units = sorted(self.workqueue.items(), key=lambda u: (-seconds.get(u[0], 0.0), -len(u[1])))
                 self.workqueue.clear()
@@ -64,3 +70,8 @@ def make_scheduler(group_of: Callable[[str], str], junit: Path):
             super()._assign_work_unit(node)
 
     return GroupScheduling
+
+
+if __name__ == "__main__":
+    known = {m: round(t, 1) for m, t in sorted(seconds_by_module(Path(sys.argv[1])).items())}
+    KNOWN.write_text(json.dumps(known, indent=0) + "\n")
