@@ -12,7 +12,8 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -95,8 +96,13 @@ class Pacing:
             if limiter is not None and slot is not None:
                 limiter.release(slot)
 
+    def probe_turn(self, url: str) -> AbstractAsyncContextManager[Any]:
+        """One probe attempt: a place among the concurrent ones, then a turn at the host's rate
+        (without a rate, the place alone: the semaphore itself, one context manager less per
+        attempt, which B1 measures)."""
+        return self._limited_turn(url) if self.rate else self._sem
+
     @asynccontextmanager
-    async def probe_turn(self, url: str) -> AsyncIterator[None]:
-        """One probe attempt: a place among the concurrent ones, then a turn at the host's rate."""
+    async def _limited_turn(self, url: str) -> AsyncIterator[None]:
         async with self._sem, self.host_turn(url):
             yield

@@ -144,7 +144,11 @@ class Prober:
         except httpx.HTTPError as exc:
             # Scrubbed before the cut: a cut first could keep most of an echoed secret.
             return self._error(f"http: {type(exc).__name__}: {self.scrub(str(exc))[:200]}", started), None
-        retry_after = retry_after_seconds({k.lower(): v for k, v in headers}.get("retry-after"))
+        retry_after_header = None
+        for name, value in headers:  # the last one counts, as a dict of them would keep it
+            if name.lower() == "retry-after":
+                retry_after_header = value
+        retry_after = retry_after_seconds(retry_after_header)
         return obs, retry_after
 
     async def fetch(self, url: str, headers: Mapping[str, str], method: str = "GET",
