@@ -90,11 +90,9 @@ def _line_up(topic: str, per_target: dict[str, dict[str, str]], targets: tuple[s
              otherwise: dict[str, dict[str, str]] | None = None) -> tuple[Agreement, ...]:
     """``per_target[target][subject]``: the subject holds there. ``otherwise[target][subject]``:
     what that target said instead (default: "not found")."""
-    subjects: list[str] = []
+    subjects: dict[str, None] = {}  # in first-seen order (a dict: a list's `in` made this quadratic)
     for target in targets:
-        for subject in per_target.get(target, {}):
-            if subject not in subjects:
-                subjects.append(subject)
+        subjects.update(dict.fromkeys(per_target.get(target, {})))
     found = []
     for subject in subjects:
         holds = tuple(t for t in targets if subject in per_target.get(t, {}))

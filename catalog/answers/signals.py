@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from catalog.model.observation import is_2xx, same_answer
@@ -67,7 +68,13 @@ class Sample:
     def ok(self) -> bool:
         return is_2xx(self.status)
 
-    def features(self) -> set[Feature]:
+    def features(self) -> frozenset[Feature]:
+        return self._features
+
+    @cached_property
+    def _features(self) -> frozenset[Feature]:
+        # Computed once: every rule asks every sample, for every feature (at 20,000 endpoints the
+        # same sets were built some millions of times, a tenth of the build).
         found: set[tuple[str, str, str | None]] = set()
         for name, value in self.headers.items():
             found.add(("header-present", name, None))
@@ -79,7 +86,7 @@ class Sample:
             else:
                 found.add(("body-value", pointer, state))
         found.add(("status", "2xx" if self.ok else str(self.status), None))
-        return found
+        return frozenset(found)
 
 
 @dataclass(frozen=True)
