@@ -11,21 +11,14 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from catalog import __version__
-from catalog.definitions.evidence import check_claims
-from catalog.definitions.loader import load_all, plugin_problems
-from catalog.engine.plan import not_sent_by_policy, policy_line
-from catalog.engine.runner import RunOptions
-from catalog.hooks.manager import Hooks
 from catalog.model.errors import (
     AuthcatError,
     DefinitionError,
@@ -36,13 +29,16 @@ from catalog.model.errors import (
     Terminated,
     WriteFailed,
 )
-from catalog.pipeline import BUILD_GO, BuildChild, Project, build, lint_submissions, probe, write_shard
-from catalog.runs import submissions
-from catalog.runs.diff import Change
-from catalog.runs.lock import project_lock
-from catalog.runs.results import TargetRun
-from catalog.site.guard import mkdocs_problems
-from catalog.targets.readiness import is_ready
+
+# Every start of `authcat` pays for what this module imports, and the test suite starts it over a
+# hundred times: each command imports its own stack when it runs, so `--help` or `lint` loads no
+# MkDocs and no HTTP client (tests/unit/cli/test_imports.py keeps it so).
+if TYPE_CHECKING:
+    from catalog.engine.runner import RunOptions
+    from catalog.hooks.manager import Hooks
+    from catalog.pipeline import BuildChild, Project
+    from catalog.runs.diff import Change
+    from catalog.runs.results import TargetRun
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -55,6 +51,8 @@ def hooks() -> Hooks:
     """The process's plugin facade, built on first use (no import-time side effects)."""
     global _HOOKS
     if _HOOKS is None:
+        from catalog.hooks.manager import Hooks
+
         _HOOKS = Hooks()
     return _HOOKS
 
@@ -63,6 +61,8 @@ class Context:
     """What every command gets: the project's folders and the loaded plugins."""
 
     def __init__(self, root: Path | None):
+        from catalog.pipeline import Project
+
         self.project = Project(root.resolve()) if root else Project.find()
         self.hooks = hooks()
 
@@ -115,6 +115,8 @@ def locked(command: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     def wrap(f: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(f)
         def inner(ctx: Context, *args: Any, wait: bool = False, **kw: Any) -> T:
+            from catalog.runs.lock import project_lock
+
             with project_lock(ctx.project.root, command, wait=wait):
                 return f(ctx, *args, **kw)
         return click.option("--wait", is_flag=True, help="If another run or build holds the project, wait for it "
@@ -134,6 +136,8 @@ def cli(ctx: click.Context, root: Path | None) -> None:
 def run_options(apis: tuple[str, ...], targets: tuple[str, ...], refresh: bool, unsafe: tuple[str, ...], keep_bodies: bool,
                 rate_limit: float | None, concurrency: int | None) -> RunOptions:
     """The engine's run options from the :func:`probe_options` flags (for commands plugins add)."""
+    from catalog.engine.runner import RunOptions
+
     return RunOptions(
         apis=list(apis) or None, targets=list(targets) or None, refresh=refresh,
         unsafe_targets=frozenset(unsafe), keep_bodies=keep_bodies, rate_limit=rate_limit,
@@ -169,6 +173,8 @@ def probe_progress(options: RunOptions, console: Console) -> Iterator[None]:
     """Show a long probe run's progress: a bar per target in a terminal; plain lines when the
     output is not a terminal or ``CI`` is set (a log keeps lines, not redrawn bars)."""
     if console.is_terminal and os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bars:
             def bar(label: str, total: int) -> Callable[[int], None]:
@@ -196,6 +202,8 @@ def probe_progress(options: RunOptions, console: Console) -> Iterator[None]:
 
 
 def _run_probe(ctx: Context, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:
+    from catalog.pipeline import probe
+
     with probe_progress(options, err):
         runs, changes = probe(ctx.project, ctx.hooks, options)
     for run in runs:
@@ -228,6 +236,8 @@ ALLOW_MKDOCS = click.option(
 @locked("run")
 def run_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[str, ...], **kw: Any) -> None:
     """Probe every configured target, classify, and build the site (the main job)."""
+    from catalog.pipeline import BuildChild
+
     options = run_options(**kw)
     # The build's process starts now and gets ready while the targets are probed.
     child = BuildChild(ctx.project, site_url, allow_mkdocs)
@@ -255,6 +265,8 @@ def probe_cmd(ctx: Context, shard: Path | None, **kw: Any) -> None:
     if shard is not None:
         if len(runs) != 1:
             raise InputError(f"--shard: {len(runs)} targets were probed, not one (is the pair ready? see `authcat targets`)")
+        from catalog.pipeline import write_shard
+
         write_shard(ctx.project, runs[0], shard)
     _fail_on_target_failures(options)
 
@@ -270,6 +282,8 @@ def _fail_on_target_failures(options: RunOptions) -> None:
 
 def _build(ctx: Context, site_url: str | None = None, allow_mkdocs: tuple[str, ...] = (),
            child: BuildChild | None = None) -> None:
+    from catalog.pipeline import build
+
     report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, isolated=True, child=child)
     out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
               f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
@@ -298,6 +312,9 @@ def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[s
     ``--wait-for-go`` (``run``): get ready — MkDocs imported, the definitions loaded, which the
     run does not change — then build only once the parent writes ``go`` on stdin; on anything
     else (the run failed, authcat died) exit without building."""
+    from catalog.definitions.loader import load_all
+    from catalog.pipeline import BUILD_GO, build
+
     apis = None
     if wait_for_go:
         import mkdocs.commands.build  # noqa: F401 - imported now, while the parent probes
@@ -319,6 +336,13 @@ def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[s
 def lint_cmd(ctx: Context, paths: tuple[Path, ...], mark_stale: bool, allow_mkdocs: tuple[str, ...]) -> None:
     """Check the endpoint definitions, site/mkdocs.yml and the submissions; print every problem as
     file:line: field: message."""
+    from catalog.definitions.evidence import check_claims
+    from catalog.definitions.loader import load_all, plugin_problems
+    from catalog.engine.plan import not_sent_by_policy, policy_line
+    from catalog.pipeline import lint_submissions
+    from catalog.runs import submissions
+    from catalog.site.mkdocs_yml import mkdocs_problems
+
     data = ctx.project.data.resolve()
     submitted = [p for p in paths if p.resolve().is_relative_to(data)]
     paths = tuple(p for p in paths if p not in submitted)
@@ -356,6 +380,8 @@ def _api_of(project: Project, path: Path) -> str:
 @pass_ctx
 def states_cmd(ctx: Context) -> None:
     """List the token states the loaded plugins provide."""
+    from rich.table import Table
+
     table = Table("state", "family", "how it is made", "needs")
     for state in ctx.hooks.states.values():
         table.add_row(state.name, str(state.family), state.description, state.needs)
@@ -366,6 +392,12 @@ def states_cmd(ctx: Context) -> None:
 @pass_ctx
 def targets_cmd(ctx: Context) -> None:
     """List target profiles and whether each can be probed now."""
+    from rich.table import Table
+
+    from catalog.definitions.loader import load_all
+    from catalog.engine.plan import policy_line
+    from catalog.targets.readiness import is_ready
+
     apis = load_all(ctx.project.endpoints)
     table = Table("api", "target", "ready", "how", "unsafe methods")
     for name, definition in apis.items():
@@ -380,6 +412,8 @@ def targets_cmd(ctx: Context) -> None:
 @pass_ctx
 def plugins_cmd(ctx: Context) -> None:
     """List loaded plugins and the hooks each implements."""
+    from rich.table import Table
+
     table = Table("plugin", "hooks")
     for name, hooks in ctx.hooks.describe():
         table.add_row(name, ", ".join(hooks))

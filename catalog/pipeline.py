@@ -17,18 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from catalog import __version__
-from catalog.answers.publication import Publication, publication_of
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.evidence import check_claims
 from catalog.definitions.loader import ApiDefinition, load_all, schema
 from catalog.definitions.yamlfile import DefinitionError
 from catalog.engine.cache import api_request_part, template_key
-from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError, Problem
 from catalog.model.vocabulary import Outcome
@@ -36,8 +34,13 @@ from catalog.runs import submissions
 from catalog.runs.diff import NOT_JUDGED, Change, diff_runs
 from catalog.runs.results import ApiCatalog, CatalogData, TargetRun
 from catalog.runs.store import Store, atomic_write, dumps
-from catalog.site.build import BuildReport, SitePaths, build_site
-from catalog.site.guard import build_environ, check_mkdocs
+from catalog.site.mkdocs_yml import build_environ, check_mkdocs
+from catalog.site.paths import SitePaths
+
+if TYPE_CHECKING:  # imported where used: a command that neither probes nor builds loads no HTTP client nor MkDocs
+    from catalog.answers.publication import Publication
+    from catalog.engine.runner import RunOptions
+    from catalog.site.build import BuildReport
 
 
 @dataclass
@@ -112,6 +115,8 @@ def load_catalog(project: Project, hooks: Hooks, apis: dict[str, ApiDefinition] 
 def load_publication(project: Project, hooks: Hooks) -> Publication:
     """The catalog's data with every API's answers computed once (every signal plugin consulted):
     what the site pages are rendered from."""
+    from catalog.answers.publication import publication_of
+
     return publication_of(load_catalog(project, hooks), hooks.auth_signals)
 
 
@@ -177,6 +182,8 @@ def change_entry(change: Change, previous: TargetRun | None, run: TargetRun) -> 
 
 def probe(project: Project, hooks: Hooks, options: RunOptions) -> tuple[list[TargetRun], list[Change]]:
     apis = load_all(project.endpoints)  # raises DefinitionError before anything is started
+    from catalog.engine.runner import probe_all
+
     runs = probe_all(apis, project.endpoints, project.data, hooks, options)
     return runs, record(project, runs)
 
@@ -214,6 +221,8 @@ def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_
     if isolated:
         return (child or BuildChild(project, site_url, allow_mkdocs, wait=False)).finish()
     catalog = load_catalog(project, hooks, apis)
+    from catalog.site.build import build_site
+
     return build_site(catalog, project.site, hooks, site_url=site_url)
 
 
@@ -437,4 +446,6 @@ class BuildChild:
             message = last.removeprefix("error: ")
             raise BuildFailed(message, lines, proc.returncode)
         done = json.loads(proc.stdout.strip().splitlines()[-1])
+        from catalog.site.build import BuildReport
+
         return BuildReport(pages=done["pages"], render_s=done["render_s"], mkdocs_s=done["mkdocs_s"])

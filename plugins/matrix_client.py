@@ -12,14 +12,15 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from catalog.api import (
     TargetError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 CLIENT = "/_matrix/client/v3"
 
@@ -48,7 +49,9 @@ class MatrixClient:
     def __init__(self, base_url: str, scrub, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.scrub = scrub
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        import httpx  # here: every `authcat` start loads this plugin, few talk to a Synapse
+
+        self._http: httpx.Client = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
         self._txn = 0
 
     def close(self) -> None:
@@ -60,6 +63,8 @@ class MatrixClient:
         sent = dict(headers or {})
         if token:
             sent["Authorization"] = f"Bearer {token}"
+        import httpx
+
         try:
             resp = self._http.request(method, path, json=json, content=content, headers=sent, params=params)
         except httpx.HTTPError as exc:

@@ -10,7 +10,6 @@ who sees none (so some cells cannot be judged there: the catalog shows the split
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import shutil
 import tempfile
@@ -56,27 +55,26 @@ def project_keys(launched, holder: str) -> list[str]:
 @pytest.fixture(scope="module")
 def tenants(tmp_path_factory):
     """Both tenants' submissions, each written by one `authcat collect` command, with what each
-    tenant must keep private: its URL, identities, secrets and project/issue keys. The tenants'
-    servers run until the module ends (``launched``: a test collects from one again)."""
+    tenant must keep private: its URL, identities, secrets and project/issue keys."""
     hooks = Hooks()
     root = copy_project(tmp_path_factory.mktemp("collect") / "project")
     out: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
+    with tempfile.TemporaryDirectory() as scratch:
         for name, (holder, second) in TENANTS.items():
             folder = Path(scratch) / name
             folder.mkdir()
-            launched = servers.enter_context(hooks.launchers["backlot"](LaunchContext("backlot", CACHE / "backlot", folder)))
-            env = {**tenant_env(launched, holder, second), "AUTHCAT_TENANT_SALT": "the contributor's own"}
-            path = root.parent / f"{name}.json"
-            done = run_cli(root, "collect", "--api", "jira-cloud", "--target", "my-site", "--out", str(path),
-                           "--rate-limit", "500", "--concurrency", "8", env=env, timeout=600)
-            out[name] = {
-                "done": done, "path": path, "env": env, "keys": project_keys(launched, holder),
-                "secrets": launched.credentials.secrets(),
-                "identities": [c.identity for c in launched.credentials.roles.values()],
-                "origin": launched.base_url, "launched": launched,
-            }
-        yield root, out
+            with hooks.launchers["backlot"](LaunchContext("backlot", CACHE / "backlot", folder)) as launched:
+                env = {**tenant_env(launched, holder, second), "AUTHCAT_TENANT_SALT": "the contributor's own"}
+                path = root.parent / f"{name}.json"
+                done = run_cli(root, "collect", "--api", "jira-cloud", "--target", "my-site", "--out", str(path),
+                               "--rate-limit", "500", "--concurrency", "8", env=env, timeout=600)
+                out[name] = {
+                    "done": done, "path": path, "env": env, "keys": project_keys(launched, holder),
+                    "secrets": launched.credentials.secrets(),
+                    "identities": [c.identity for c in launched.credentials.roles.values()],
+                    "origin": launched.base_url, "launched": launched,
+                }
+    return root, out
 
 
 def test_each_tenant_gives_one_submission_with_one_command(tenants):
@@ -285,7 +283,7 @@ def test_the_check_before_writing_finds_the_generic_encodings_too(tenants):
 def test_collect_refuses_to_write_a_submission_holding_a_credential(tenants, tmp_path, monkeypatch):
     """A backstop, end to end: if a credential ever got past the scrubbing into a submission,
     collect finds it in the file and writes nothing."""
-    root, out = tenants
+    root, _ = tenants
     built = submissions.build
     planted: list[str] = []
 
@@ -298,13 +296,14 @@ def test_collect_refuses_to_write_a_submission_holding_a_credential(tenants, tmp
     monkeypatch.setattr(submissions, "build", leaky)
     hooks = Hooks()
     target = tmp_path / "out.json"
-    launched = out["member"]["launched"]  # the member tenant's server, still running
-    for name, value in {**tenant_env(launched, "valid", "other"), "AUTHCAT_TENANT_SALT": "s"}.items():
-        monkeypatch.setenv(name, value)
-    valid = launched.credentials.get("valid")
-    planted.append(base64.urlsafe_b64encode(f"{valid.identity}:{valid.secret}".encode()).decode().rstrip("="))
-    with pytest.raises(collect_cmd.SubmissionRefused) as refused:
-        collect_cmd.collect_run(root, hooks, "jira-cloud", "my-site", target, rate_limit=500, concurrency=8)
+    with tempfile.TemporaryDirectory() as scratch, \
+            hooks.launchers["backlot"](LaunchContext("backlot", CACHE / "backlot", Path(scratch))) as launched:
+        for name, value in {**tenant_env(launched, "valid", "other"), "AUTHCAT_TENANT_SALT": "s"}.items():
+            monkeypatch.setenv(name, value)
+        valid = launched.credentials.get("valid")
+        planted.append(base64.urlsafe_b64encode(f"{valid.identity}:{valid.secret}".encode()).decode().rstrip("="))
+        with pytest.raises(collect_cmd.SubmissionRefused) as refused:
+            collect_cmd.collect_run(root, hooks, "jira-cloud", "my-site", target, rate_limit=500, concurrency=8)
     assert not target.exists()
     assert "credential part" in str(refused.value) and valid.secret not in str(refused.value)
 

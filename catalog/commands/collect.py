@@ -25,7 +25,6 @@ from catalog.answers.columns import state_order
 from catalog.answers.publication import Publication
 from catalog.answers.tenants import tenant_cells, tenant_runs
 from catalog.definitions.loader import load_all
-from catalog.engine.runner import RunOptions, probe_all
 from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
 from catalog.model.errors import AuthcatError, InputError, TargetsFailed
@@ -107,6 +106,8 @@ def shared_lines(doc: Mapping[str, Any]) -> list[str]:
 def collect_run(root: Path, hooks: Hooks, api: str, target: str, out: Path, rate_limit: float | None = None,
                 concurrency: int | None = None) -> dict[str, Any]:
     """Probe ``target`` (a remote profile of ``api``), write its submission to ``out``; return it."""
+    from catalog.engine.runner import RunOptions, probe_all  # loaded by every `authcat` start: the engine only here
+
     endpoints_dir = root / "endpoints"
     definition = load_all(endpoints_dir, only=[api]).get(api)
     if definition is None:

@@ -13,22 +13,23 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from catalog.answers.reports import Comparison, compare, describe, write_junit, write_sarif
 from catalog.cli import Context, pass_ctx, probe_options, run_options
 from catalog.cli import err as stderr_console
 from catalog.cli import out as stdout_console
 from catalog.definitions.loader import ApiDefinition, load_all
-from catalog.engine.runner import probe_all
 from catalog.hooks.specs import hookimpl
 from catalog.model.definition import Source
 from catalog.model.errors import InputError, RegressionsFound
 from catalog.runs.results import TargetRun
 from catalog.runs.store import Store, read_file
 from catalog.targets.process import scratch_folder
+
+if TYPE_CHECKING:  # the reports and the engine load when a command runs, not at every `authcat` start
+    from catalog.answers.reports import Comparison
 
 PREVIOUS = ".previous.json"
 
@@ -129,6 +130,8 @@ def diff_cmd(ctx: Context, old: Path | None, new: Path | None, apis: tuple[str, 
         pairs = [(o, n) for o, n in pairs if not apis or n.api in apis]
     else:
         pairs, unpaired = pair_runs(_select(load_set(old), apis), _select(load_set(new), apis))
+    from catalog.answers.reports import compare
+
     comparisons = [compare(o, n) for o, n in pairs]
     if as_json:
         data = comparison_json(comparisons)
@@ -179,6 +182,9 @@ def check_cmd(ctx: Context, new_path: Path | None, baseline: Path | None, junit:
     A regression is a bad token state that the baseline saw rejected (401, auth-failure body,
     403, 404) and that now gets a 2xx. The committed observations are never written.
     """
+    from catalog.answers.reports import compare, describe, write_junit, write_sarif
+    from catalog.engine.runner import probe_all
+
     apis = load_all(ctx.project.endpoints)  # also locates endpoints for the reports
     baseline = baseline or ctx.project.data
     old_runs = load_set(baseline)

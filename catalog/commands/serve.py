@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import watchfiles
 
 from catalog.cli import Context
 from catalog.hooks.specs import hookimpl
@@ -124,6 +123,8 @@ def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Even
     """Call ``rebuild(changed_files)`` after changes under the watched folders, until ``stop``.
     A rebuild that returns False did not happen (the project was busy): the changes are kept and
     tried again after ``interval`` seconds, with whatever changed meanwhile."""
+    import watchfiles  # only `serve` watches: not loaded by every `authcat` start
+
     root = root.resolve()  # the events name absolute paths
     folders = [root / folder for folder in WATCHED if (root / folder).is_dir()]
     pending: set[str] = set()

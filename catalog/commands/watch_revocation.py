@@ -26,7 +26,6 @@ from catalog.engine.revocation_latency import Measurement, Poll, WatchPlan, form
 from catalog.engine.revocation_latency import load as load_measurements
 from catalog.engine.revocation_latency import record as record_measurement
 from catalog.engine.revocation_latency import watch as watch_token
-from catalog.engine.runner import CACHE_ENV, discover, endpoint_url
 from catalog.hooks.manager import Hooks
 from catalog.hooks.specs import hookimpl
 from catalog.model.credentials import Credential, Presentation
@@ -65,6 +64,7 @@ async def _discover(definition: ApiDefinition, profile: TargetProfile, base_url:
     Fills ``static_query`` and ``params``; returns why each value that could not be found was not."""
     errors: dict[str, str] = {}
     from catalog.engine.probe import Prober  # the HTTP stack only when the command runs
+    from catalog.engine.runner import discover, endpoint_url
 
     async with Prober(ProbeSettings(concurrency=1, retries=0), scrub) as prober:
         for kind, declared, into in (("query ", profile.query, static_query), ("", profile.parameters, params)):
@@ -94,6 +94,8 @@ def build_plan(root: Path, hooks: Hooks, api: str, target: str, endpoint_id: str
                launched: RunningTarget | None = None, revocable: Revocable | None = None) -> WatchPlan:
     """The watch of a remote target (the token from ``token_env``), or of a launched one
     (``launched``, with a fresh token from one of its ``revocable`` ways)."""
+    from catalog.engine.runner import endpoint_url  # the engine only when the command runs
+
     definition, profile = load_profile(root, api, target)
     if launched is not None and revocable is not None:
         base_url = launched.base_url  # the plugin's own server on 127.0.0.1, its own fresh token
@@ -188,6 +190,8 @@ def watch_revocation(ctx: Context, api: str, target: str, endpoint_id: str, toke
     _, profile = load_profile(root, api, target)
     if not profile.launcher:
         raise WatchError(f"--revoke needs a target started by a plugin; {target!r} is remote: revoke it yourself")
+    from catalog.engine.runner import CACHE_ENV
+
     cache = Path(os.environ.get(CACHE_ENV) or root / ".cache" / "authcat")
     with scratch_folder("watch") as scratch, TargetPool(ctx.hooks.launchers, cache, scratch, log=_echo) as pool:
         running = pool.running(profile, root / "endpoints")

@@ -34,33 +34,9 @@ from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export import write_export
 from catalog.site.guard import Sandbox, SandboxedTheme, publishable, refused
 from catalog.site.parallel import render_in_two
+from catalog.site.paths import SitePaths
 from catalog.site.publish import publish
 from catalog.site.search_beside import SearchBeside
-
-
-@dataclass
-class SitePaths:
-    root: Path  # the site/ folder
-
-    @property
-    def config(self) -> Path:
-        return self.root / "mkdocs.yml"
-
-    @property
-    def docs(self) -> Path:
-        return self.root / "docs"
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-    @property
-    def generated(self) -> Path:
-        return self.root / "generated"
-
-    @property
-    def build(self) -> Path:
-        return self.root / "build"
 
 
 @dataclass

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog.definitions.loader import schema_problems
-from catalog.definitions.roundtrip import RoundTrip
 from catalog.definitions.yamlfile import loads as loads_yaml
 from catalog.hooks.specs import hookimpl
 from catalog.importers.openapi.merge import HEADER, Folder, MergePlan, check_output, is_generated, merge, read_folder, render, write_files
@@ -103,6 +102,8 @@ def scheme_for_api(spec: dict, spec_name: str, folder: Folder, out_dir: Path) ->
 def with_scheme(api_text: str, scheme: str | dict[str, str], note: str) -> str:
     """api.yaml with ``scheme:`` added last under a comment saying where it came from; everything a
     person wrote stays (a round trip, ``catalog.definitions.roundtrip``)."""
+    from catalog.definitions.roundtrip import RoundTrip  # ruamel: only when api.yaml is edited
+
     edit = RoundTrip(api_text)
     edit.doc["scheme"] = scheme
     edit.doc.yaml_set_comment_before_after_key("scheme", before=note)
