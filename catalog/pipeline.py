@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from catalog import __version__
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.evidence import check_claims
@@ -38,6 +36,8 @@ from catalog.site.mkdocs_yml import build_environ, check_mkdocs
 from catalog.site.paths import SitePaths
 
 if TYPE_CHECKING:  # imported where used: a command that neither probes nor builds loads no HTTP client nor MkDocs
+    import jsonschema
+
     from catalog.answers.publication import Publication
     from catalog.engine.runner import RunOptions
     from catalog.site.build import BuildReport
@@ -260,6 +260,8 @@ def template_keys(definition: ApiDefinition) -> dict[str, str]:
 # --- submissions (catalog.runs.submissions) ---------------------------------------------------
 
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     doc = schema("submission")
     return jsonschema.validators.validator_for(doc)(doc)
 

@@ -12,17 +12,19 @@ definitions through ``repr`` (or ``shlex.quote`` for curl), so a strange value c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from typing import TYPE_CHECKING, Any
 
 from catalog.answers.signals import ACCEPTED, REJECTED, Signal
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 _PARAM = re.compile(r"{[^}/]+}")
 PLACEHOLDER = "<-- PLACEHOLDER"
@@ -151,13 +153,19 @@ def _header_test(s: Signal) -> str:
     return f"{s.name!r} in headers" if s.kind == "header-present" else f"headers.get({s.name!r}) == {s.value!r}"
 
 
-# The script's layout lives in a template; literals reach it only through these filters.
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=False,  # Python source, not HTML
-    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-)
-_TEMPLATES.filters.update(py=repr, comment=_comment, record=_record, header_test=_header_test, path_pattern=path_pattern,
-                          json=json.dumps)
+@functools.cache
+def _templates() -> Environment:
+    """The script's layout lives in a template; literals reach it only through these filters.
+    Made on first use: the site-pages plugin that imports this module loads at every `authcat` start."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    templates = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=False,  # Python source, not HTML
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    templates.filters.update(py=repr, comment=_comment, record=_record, header_test=_header_test,
+                             path_pattern=path_pattern, json=json.dumps)
+    return templates
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,7 @@ def recipe_script(api_title: str, target: str, signals: Iterable[Signal], auth: 
     path = signal_path if rules.any and signal_path else check_path
     if (not rules.any and not check_path) or path is None:
         return Recipe("", "", None, False, False)
-    python = _TEMPLATES.get_template("recipe.py.j2").render(
+    python = _templates().get_template("recipe.py.j2").render(
         api_title=api_title, target=target, auth=auth, path=path, rules=rules, check_path=check_path,
         check_refusals=tuple(sorted(set(check_refusals))), P=PLACEHOLDER,
         BASE_URL_ENV=BASE_URL_ENV, TOKEN_ENV=TOKEN_ENV, USER_ENV=USER_ENV,

@@ -9,7 +9,6 @@ API's data in ``site/data/revocation/<api>.json`` and published on ``apis/<api>/
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable
@@ -139,6 +138,8 @@ def build_plan(root: Path, hooks: Hooks, api: str, target: str, endpoint_id: str
               **{k: v for k, v in profile.parameters.items() if not isinstance(v, Discovery)}}
     unfound: dict[str, str] = {}
     if any(isinstance(v, Discovery) for v in (*profile.parameters.values(), *profile.query.values())):
+        import asyncio  # the event loop only when the command runs (the plugin loads at every start)
+
         unfound = asyncio.run(_discover(definition, profile, base_url, headers, scrub, presentation, params,
                                         static_query))
     url = endpoint_url(base_url, endpoint, params, profile.queries.get(endpoint.id), static_query)
@@ -225,6 +226,8 @@ def _watch(ctx: Context, api: str, target: str, endpoint_id: str, token_env: str
 
     def on_poll(poll: Poll) -> None:
         _echo(f"  {format_duration(poll.after_s):>10}  {poll.status if poll.status is not None else '—'}  {poll.outcome}")
+
+    import asyncio
 
     try:
         measurement = asyncio.run(watch_token(plan, on_baseline, on_poll))

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
-
-import jsonschema
-from referencing import Registry, Resource
 
 from catalog.definitions.apifile import (
     envelope_problems,
@@ -38,6 +35,9 @@ from catalog.model.definition import Api, Discovery, Documented, Endpoint, Repor
 from catalog.model.errors import DefinitionError, Problem
 from catalog.model.vocabulary import slug
 from catalog.targets.readiness import profile_lint
+
+if TYPE_CHECKING:  # imported when a file is validated: loading the plugins (every `authcat` start) needs no validator
+    import jsonschema
 
 SCHEMA_FILES = ("api", "endpoints", "target")
 
@@ -67,6 +67,9 @@ def schema(name: str) -> dict:
 
 @cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
+    import jsonschema
+    from referencing import Registry, Resource
+
     registry = Registry().with_resources(
         (schema(n)["$id"].rsplit("/", 1)[-1], Resource.from_contents(schema(n))) for n in SCHEMA_FILES
     )

@@ -15,7 +15,6 @@ error message (transport errors are scrubbed).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -184,6 +183,8 @@ async def watch(plan: WatchPlan, on_baseline: Callable[[Measurement, list[str]],
 
 async def _poll(plan: WatchPlan, prober: Prober, m: Measurement, valid: Observation,
                 anonymous: Observation, on_poll: Callable[[Poll], None] | None) -> None:
+    from asyncio import sleep  # here: this module loads with the watch-revocation plugin, at every start
+
     t0 = time.monotonic()
     current = m.from_outcome
     held = 0  # polls in a row that gave the current (changed) answer
@@ -195,7 +196,7 @@ async def _poll(plan: WatchPlan, prober: Prober, m: Measurement, valid: Observat
         due = t0 + k * plan.interval
         if due - t0 > plan.max_wait + 1e-9:
             break
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        await sleep(max(0.0, due - time.monotonic()))
         sent = round(time.monotonic() - t0, 3)
         obs = await prober.probe(_request(plan, plan.token_headers, "poll"))
         outcome = _judge(plan, obs, valid, anonymous)

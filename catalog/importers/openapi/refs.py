@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
-
 from catalog.model.errors import DefinitionError, Problem
+
+if TYPE_CHECKING:  # imported when a spec is read: the importer plugin loads at every `authcat` start
+    from referencing import Registry, Resource
 
 MAX_FILES = 2000  # a spec that references more files than this is refused, not followed
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -61,6 +61,8 @@ class RefLoader:
         self.skip_refused = skip_refused
         self.skipped: list[str] = []  # "file:line: $ref: why", when skip_refused
         self._parse = parse
+        from referencing import Registry
+
         self._files: dict[str, Resource[Any]] = {}
         self._texts: dict[str, str] = {}
         self.registry: Registry[Any] = Registry(retrieve=self.retrieve)  # type: ignore[call-arg]
@@ -70,12 +72,16 @@ class RefLoader:
 
     def adopt(self, doc: SpecDoc, name: str, text: str) -> SpecDoc:
         """Register a document read by the caller as the file ``name`` of this folder."""
+        from referencing import Resource
+
         doc.file, doc.loader = name, self
         self._files[name], self._texts[name] = Resource.opaque(doc), text
         self.registry = self.registry.with_resource(self.uri(name), self._files[name])
         return doc
 
     def retrieve(self, uri: str) -> Resource[Any]:
+        from referencing import Resource
+
         """The file at ``uri`` if it is in the spec's folder (symlinks resolved) and exists."""
         parts = urlsplit(uri)
         if parts.scheme != "file" or parts.netloc:
@@ -140,6 +146,9 @@ def resolve(spec: dict, node: Any, hops: int = 32) -> Any:
     """
     if not (isinstance(node, dict) and "$ref" in node):
         return node
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+
     loader = spec.loader if isinstance(spec, SpecDoc) else None
     if loader is None:
         base = "urn:authcat:spec"
