@@ -49,15 +49,19 @@ def main() -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
     rows: list[Row] = []
+    took: dict[str, float] = {}  # each figure's wall time: where `make bench`'s time goes
     for name in chosen:
         LOADS.clear()
         before = load_now()
+        figure_started = time.perf_counter()
         try:
             got = FIGURES[name](log=print)
         except Exception as exc:
             print(f"{name} failed: {type(exc).__name__}: {str(exc)[-500:]}")
             got = [Row(f"{name} (failed)", None, "", "—", False, f"{type(exc).__name__}: {str(exc)[-300:]}")]
         after = load_now()
+        took[name] = round(time.perf_counter() - figure_started, 1)
+        print(f"{name} took {took[name]:.0f} s")
         for row in got:  # the load seen while this figure ran: its rounds', and before and after it
             if row.load is None:
                 loads = [before, after, *LOADS]
@@ -69,6 +73,7 @@ def main() -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": info,
         "duration_s": round(time.perf_counter() - started, 1),
+        "figure_duration_s": took,
         "figures": [r.to_dict() for r in rows],
     }
     out = ROOT / "benchmarks" / ("results.json" if not args.only else "results.partial.json")
@@ -77,6 +82,7 @@ def main() -> int:
     print(f"{info['cpu']}, {info['cores']} cores, Python {info['python']}; load average "
           f"{info['load_average_before'][0]} → {info['load_average_after'][0]}")
     print(table(rows))
+    print(f"\ntook {result['duration_s']:.0f} s: " + ", ".join(f"{n} {t:.0f} s" for n, t in took.items()))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

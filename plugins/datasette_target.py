@@ -33,6 +33,7 @@ installed in the environment, such as an auth plugin, would change what is obser
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -124,7 +125,7 @@ def _env(secret: str, plugins: Sequence[str]) -> dict[str, str]:
 
 
 # Run as ``python -c PREPARE PLAN`` with the secrets in the environment (never argv): PLAN is JSON,
-# {"inspect": [args…], "tokens": {name: [actor, secret variable, extra args…]}}. Each command runs
+# {"inspect": [args…] or null, "tokens": {name: [actor, secret variable, extra args…]}}. Each command runs
 # through Datasette's own command line (click's runner, in this process); prints one JSON line.
 PREPARE = """
 import json, os, sys
@@ -136,7 +137,7 @@ def run(args, secret):
     got = runner.invoke(cli, args, env={"DATASETTE_SECRET": os.environ[secret]})
     why = "" if got.exception is None or isinstance(got.exception, SystemExit) else type(got.exception).__name__
     return {"exit": got.exit_code, "output": got.output, "error": why}
-done = {"inspect": run(plan["inspect"], "DATASETTE_SECRET")}
+done = {"inspect": run(plan["inspect"], "DATASETTE_SECRET") if plan["inspect"] else {"exit": 0}}
 if done["inspect"]["exit"] == 0:
     done["tokens"] = {name: run(["create-token", actor, *extra], secret)
                       for name, (actor, secret, *extra) in plan["tokens"].items()}
@@ -145,24 +146,33 @@ print(json.dumps(done))
 OTHER_SECRET = "AUTHCAT_DATASETTE_OTHER_SECRET"  # the forged token's key, in the helper's environment
 
 
-def _prepare(python: str, inspect_args: list[str], plan: dict[str, tuple[str, ...]], secret: str,
-             other_secret: str, plugins: tuple[str, ...], scrub: Scrubber,
-             timeout: float = 60) -> dict[str, dict] | None:
-    """``datasette inspect``, then every token of ``plan`` minted, in one process: each command's
-    outcome, or None when this interpreter cannot run the helper (the caller then runs each
-    command on its own, so a failure names its command)."""
+def _start_prepare(python: str, inspect_args: list[str] | None, plan: dict[str, tuple[str, ...]], secret: str,
+                   other_secret: str, plugins: tuple[str, ...]) -> subprocess.Popen | None:
+    """Start ``datasette inspect`` (unless ``inspect_args`` is None), then every token of ``plan``
+    minted, in one process; None when this interpreter cannot be started."""
     names = {secret: "DATASETTE_SECRET", other_secret: OTHER_SECRET}
     spec = {"inspect": inspect_args,
             "tokens": {name: [actor, names[key], *extra] for name, (actor, key, *extra) in plan.items()}}
     env = {**_env(secret, list(plugins)), OTHER_SECRET: other_secret}
     try:
-        done = LocalServer.run_command([python, "-c", PREPARE, json.dumps(spec)], env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise TargetError(f"datasette inspect and create-token timed out after {timeout:.0f} s") from None
+        return LocalServer.spawn([python, "-c", PREPARE, json.dumps(spec)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env)
     except OSError:
         return None
+
+
+def _finish_prepare(proc: subprocess.Popen, scrub: Scrubber, timeout: float = 60) -> dict[str, dict] | None:
+    """Each token's outcome from :func:`_start_prepare`'s process, or None when this interpreter
+    could not run the helper (the caller then runs each command on its own, so a failure names
+    its command)."""
     try:
-        got = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TargetError(f"datasette inspect and create-token timed out after {timeout:.0f} s") from None
+    try:
+        got = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else None
     except (ValueError, IndexError):
         got = None
     if not isinstance(got, dict) or not isinstance(got.get("inspect"), dict):
@@ -171,6 +181,35 @@ def _prepare(python: str, inspect_args: list[str], plan: dict[str, tuple[str, ..
         raise TargetError(f"datasette inspect failed (exit {got['inspect']['exit']}): "
                           f"{_tail(got['inspect'], scrub)}")
     return got.get("tokens") or {}
+
+
+def _prepare(python: str, inspect_args: list[str], plan: dict[str, tuple[str, ...]], secret: str,
+             other_secret: str, plugins: tuple[str, ...], scrub: Scrubber,
+             timeout: float = 60) -> dict[str, dict] | None:
+    """:func:`_start_prepare`, then :func:`_finish_prepare`."""
+    proc = _start_prepare(python, inspect_args, plan, secret, other_secret, plugins)
+    return None if proc is None else _finish_prepare(proc, scrub, timeout)
+
+
+def _inspection_key(release: str, *databases: Path) -> str:
+    """What ``datasette inspect`` reports depends on: the databases' bytes and Datasette's release."""
+    digest = hashlib.sha256(release.encode())
+    for path in databases:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _reuse_inspection(cached: Path, counts: Path, databases: dict[str, Path]) -> bool:
+    """Write ``counts`` from an earlier ``datasette inspect`` of the same databases (the same
+    bytes, the same release), each entry's ``file`` naming this launch's copy; False without one."""
+    try:
+        data = json.loads(cached.read_text())
+        for name, path in databases.items():
+            data[name]["file"] = str(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    counts.write_text(json.dumps(data, indent=2))
+    return True
 
 
 def _tail(outcome: dict, scrub: Scrubber) -> str:
@@ -267,6 +306,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         State.FORGED: (ROOT, other_secret),
     }
     minting: dict[str, subprocess.Popen] = {}
+    helper: subprocess.Popen | None = None
     tokens: dict[str, str] = {}
     expired_at = 0.0
     release = installed_version("datasette", python) or ""
@@ -282,16 +322,31 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
         # Immutable databases with precomputed counts: Datasette counts tables under a 10 ms
         # limit otherwise, and on a busy machine a count that times out changes /.json's body
         # from run to run, which the catalog would record as drift.
+        # The same databases inspected by the same release give the same counts: an earlier
+        # launch's are reused (ctx.cache_dir), and the server then starts while tokens are minted.
         counts = scratch / "counts.json"
         inspect_args = ["inspect", str(public_db), str(private_db), "--inspect-file", str(counts)]
-        prepared = _prepare(python, inspect_args, plan, secret, other_secret, plugins, scrub)
-        if prepared is None:  # one process per command
+        cached = ctx.cache_dir / f"inspect-{_inspection_key(release, public_db, private_db)}.json"
+        inspected_before = _reuse_inspection(cached, counts, {"public": public_db, "private": private_db})
+        helper = _start_prepare(python, None if inspected_before else inspect_args, plan, secret, other_secret,
+                                plugins)
+        prepared: dict[str, dict] | None = None
+        if helper is not None and not inspected_before:
+            prepared = _finish_prepare(helper, scrub)
+            helper = None
+        if prepared is None and helper is None:  # one process per command
             for name, (actor, key, *extra) in plan.items():
                 minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
-            inspected = LocalServer.run_command([python, "-m", "datasette", *inspect_args], env=env, timeout=60)
-            if inspected.returncode != 0:
-                tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
-                raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
+            if not inspected_before:
+                inspected = LocalServer.run_command([python, "-m", "datasette", *inspect_args], env=env, timeout=60)
+                if inspected.returncode != 0:
+                    tail = scrub(inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else "")
+                    raise TargetError(f"datasette inspect failed (exit {inspected.returncode}): {tail}")
+        if not inspected_before and counts.exists():
+            with contextlib.suppress(OSError):  # for the next launch; written whole or not at all
+                partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+                partial.write_bytes(counts.read_bytes())
+                os.replace(partial, cached)
         minted_at = time.time()
 
         # Before 1.0 the allow blocks live in metadata (`--config` then took settings).
@@ -309,6 +364,12 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
             base_url = server.base_url
             # Collect the tokens first; the expired one starts its clock as soon as it is signed.
             unavailable = {**UNAVAILABLE, **no_tokens}
+            if helper is not None:  # minting beside the server's start
+                prepared = _finish_prepare(helper, scrub)
+                minted_at = time.time()
+                if prepared is None:  # one process per command
+                    for name, (actor, key, *extra) in plan.items():
+                        minting[name] = _mint(python, actor, key, *extra, plugins=plugins)
             for name in plan:
                 try:
                     if prepared is not None:
@@ -345,7 +406,8 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
                 unavailable=unavailable,
             )
     finally:
-        for proc in minting.values():  # on an early failure, stop any create-token still running
+        # On an early failure, stop any create-token (or the helper) still running.
+        for proc in [*minting.values(), *([helper] if helper is not None else [])]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()

@@ -275,3 +275,24 @@ def test_one_helper_process_inspects_and_mints_real_tokens(tmp_path):
     bad = subprocess.run([sys.executable, "-c", verify, tokens["forged"]], env={**os.environ, "S": secret},
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "BadSignature" in bad.stderr
+
+
+def test_a_second_launch_reuses_the_inspected_counts_and_serves_the_same(tmp_path):
+    """The counts `datasette inspect` gave for the same databases and release are kept in the
+    cache; a later launch starts the server with them (while minting) and serves the same counts,
+    its tokens still accepted."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    seen = []
+    for n in range(2):
+        ctx = LaunchContext("datasette", cache, tmp_path / f"scratch-{n}", {}, lambda _line: None)
+        with plugin.launch_datasette(ctx) as launched:
+            kept = sorted(p.name for p in cache.glob("inspect-*.json"))
+            valid = launched.credentials.roles["valid"].secret
+            public = _get(launched.base_url, "/public.json").json()
+            private = _get(launched.base_url, "/private.json", valid)
+            assert private.status_code == 200
+            counts = {t["name"]: t["count"] for t in public["tables"]}
+            seen.append((kept, counts))
+    assert len(seen[0][0]) == 1 and seen[0][0] == seen[1][0], seen  # written once, then reused
+    assert seen[0][1] == seen[1][1] and seen[0][1][plugin.PUBLIC_TABLE] == 5, seen
