@@ -1,10 +1,10 @@
 """B4 incremental: after one endpoint file changes, ``authcat run`` probes only that endpoint;
 with nothing changed it starts no server at all.
 
-In a copy of the project (bundled local targets: Backlot and Datasette, prepared corpora reused
-from ``.cache/authcat``), a first full run fills the observations. Then each round edits one
-endpoint (the Datasette ``public-table`` endpoint's query toggles between two page sizes, which
-changes its definition key), runs ``authcat run``; alternating with it, ``authcat build`` alone and
+In a copy of the project (the bundled targets, prepared corpora reused from ``.cache/authcat``),
+a first run brings the committed observations up to date. Then each round edits one endpoint
+(the Datasette ``public-table`` endpoint's query toggles between two page sizes, which changes
+its definition key), runs ``authcat run``; alternating with it, ``authcat build`` alone and
 ``authcat run`` with nothing changed. The figures are run ÷ build (goal ≤ 1.2; each run must probe
 exactly that endpoint's available cells and reuse every other endpoint) and current run ÷ build
 (goal ≤ 1.1, and no target started).
@@ -68,6 +68,15 @@ _SUMMARY = re.compile(r"^(\S+) on (\S+): (\d+) probes, (\d+) endpoints reused", 
 _STARTED = re.compile(r"^(\S+) \S+ on http://127\.0\.0\.1:\d+ \(pid \d+\)", re.M)
 
 
+_READY = re.compile(r"^\S+ \S+ on http://127\.0\.0\.1:\d+ \(pid \d+\), ready in ([\d.]+) s", re.M)
+
+
+def ready_s(output: str) -> float | None:
+    """How long the started server took to be ready, as its launcher said (None if it did not say)."""
+    found = _READY.findall(output)
+    return sum(float(x) for x in found) if found else None
+
+
 def started(output: str) -> list[str]:
     """The launchers whose servers this run started, from what the run said."""
     return sorted(_STARTED.findall(output))
@@ -90,8 +99,10 @@ def probes(root: Path, output: str) -> dict[str, dict]:
 def main(rounds: int = 3, log=print) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="authcat-bench-incr-") as tmp:
         root = copy_project(Path(tmp) / "project")
-        full, _ = cli(root, "run", "--refresh")
-        log(f"B4: first full run {full:.1f} s; then {rounds} rounds of (edit one endpoint + run) vs build")
+        # The copy holds the committed observations: the first run probes only what they lack for
+        # the installed servers (on a current clone, nothing), as a user's first `make catalog`.
+        full, _ = cli(root, "run")
+        log(f"B4: first run {full:.1f} s; then {rounds} rounds of (edit one endpoint + run) vs build")
         counter = {"size": 0}
         checks: list[str] = []
 
@@ -106,7 +117,8 @@ def main(rounds: int = 3, log=print) -> list[Row]:
                 v["probes"] == 0 for k, v in got.items() if k != key) and servers == [EDITED[0]]
             if not ok:
                 checks.append(json.dumps({"probes": got, "started": servers}))
-            return {"wall_s": wall, "probes": got[key]["probes"], "only_edited": ok, "started": servers}
+            return {"wall_s": wall, "probes": got[key]["probes"], "only_edited": ok, "started": servers,
+                    "ready_s": ready_s(output) or 0.0}
 
         def build() -> dict:
             wall, _ = cli(root, "build")
@@ -127,6 +139,8 @@ def main(rounds: int = 3, log=print) -> list[Row]:
     build_s = median(r["wall_s"] for r in got["build alone"])
     servers = sorted({s for r in got["run after one edit"] for s in r["started"]})
     note = f"run {run_s:.1f} s vs build {build_s:.1f} s; servers started: {', '.join(servers) or 'none'}"
+    ready = median(r["ready_s"] for r in got["run after one edit"])
+    note += f"; its server was ready in {ready:.1f} s (as its launcher said)"
     if ratio > 1.2:
         note += (f"; not met: starting the edited endpoint's server ({EDITED[0]}) costs more than 20 % of a build")
     per_current = [got["run, all current"][r]["wall_s"] / got["build alone"][r]["wall_s"] for r in range(rounds)]
