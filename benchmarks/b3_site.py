@@ -43,7 +43,7 @@ def build_measured(project: Path) -> dict:
         raise_if(proc.returncode, err.read())
         report = json.loads(out.read().decode().strip().splitlines()[-1])
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": report["rss_mb"], "render_s": report["render_s"],
-            "mkdocs_s": report["mkdocs_s"], "pages": report["pages"]}
+            "mkdocs_s": report["mkdocs_s"], "pages": report["pages"], "workers_cpu_s": report.get("workers_cpu_s", 0.0)}
 
 
 def main(sizes=(300, 1000, 3000), rounds: int = 3, log=print) -> list[Row]:
