@@ -20,7 +20,10 @@ def spread_text(f: dict) -> str:
     if f.get("spread"):
         low, high = f["spread"]
         return f"{low:g}–{high:g} ({f.get('rounds') or '?'} rounds)"
-    return "1 run" if f.get("value") is not None else "—"
+    if f.get("value") is None:
+        return "—"
+    # A count checked in every round (B4's "only the edited endpoint") has no spread, but rounds.
+    return f"{f['rounds']} rounds" if (f.get("rounds") or 1) > 1 else "1 run"
 
 
 def met_text(f: dict) -> str:
