@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -266,6 +267,11 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.validators.validator_for(doc)(doc)
 
 
+# Digests of submission texts the (process-lifetime, cached) schema accepted: a lint re-reading an
+# unchanged file skips the schema walk, most of a lint's time on a large submission.
+_SCHEMA_VALID: set[bytes] = set()
+
+
 def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_stale: bool = False) -> list[Problem]:
     """Every problem of the committed submissions: the schema, the API and its definition keys (each
     endpoint's key current, or the endpoint listed in ``run.stale``), both baselines present, and
@@ -280,11 +286,15 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_sta
             out.append(Problem(where, 1, field, message))  # noqa: B023 (used at once)
 
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            doc = json.loads(text)
         except ValueError as exc:
             problem("", f"not valid JSON: {exc}")
             continue
-        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        errors = [] if digest in _SCHEMA_VALID else sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        if not errors and len(_SCHEMA_VALID) < 1024:
+            _SCHEMA_VALID.add(digest)
         for err in errors[:20]:
             problem("/".join(str(p) for p in err.absolute_path), err.message[:200])
         if errors:

@@ -230,23 +230,40 @@ def _shaped(text: str) -> str | None:
     return None
 
 
-def _strings(value: Any, key: str | None = None) -> Iterable[tuple[str | None, str]]:
+def _strings(value: Any, key: str | None = None, out: list | None = None) -> list[tuple[str | None, str]]:
+    """Every (key, string) of a JSON-like value in document order: a key with None, a string with
+    the key it is under. A list, not nested generators (a ``yield from`` per level passed every
+    string up once per level of depth), and leaves are not a call each: most of lint's time on a
+    large submission was this walk."""
+    if out is None:
+        out = []
     if isinstance(value, str):
-        yield key, value
-    elif isinstance(value, Mapping):
-        for k, v in value.items():
-            yield None, str(k)
-            yield from _strings(v, str(k))
+        out.append((key, value))
+        return out
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[str | None, Any]] = ((str(k), v) for k, v in value.items())
     elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v, key)
+        items = ((key, v) for v in value)
+    else:
+        return out
+    is_mapping = isinstance(value, Mapping)
+    for k, v in items:
+        if is_mapping:
+            out.append((None, k))
+        kind = type(v)
+        if kind is str:
+            out.append((k, v))
+        elif kind is dict or kind is list or isinstance(v, (Mapping, list, str)):
+            _strings(v, k, out)
+    return out
 
 
-def looks_like_credential(doc: Any) -> list[str]:
+def looks_like_credential(doc: Any, strings: list[tuple[str | None, str]] | None = None) -> list[str]:
     """Where a document holds something shaped like a credential (no secret needed to see it):
-    an Authorization value, a JWT, a vendor's token format, or a long opaque run. Never quotes it."""
+    an Authorization value, a JWT, a vendor's token format, or a long opaque run. Never quotes it.
+    ``strings``: the document's :func:`_strings`, when the caller walked it already."""
     found: list[str] = []
-    for key, text in _strings(doc):
+    for key, text in dict.fromkeys(_strings(doc) if strings is None else strings):  # each distinct (key, string) once, first seen first
         if key in _OWN or text == REDACTED:
             continue
         what = _shaped(text)
@@ -263,13 +280,14 @@ def problems(text: str, credentials: Scrubber, private: Private | None = None) -
     out = []
     doc = json.loads(text)
     # Every distinct key and string of the file as it will be read (but authcat's own hashes).
-    strings = {s for key, s in _strings(doc) if key not in _OWN or key == "path"}
+    pairs = _strings(doc)
+    strings = {s for key, s in pairs if key not in _OWN or key == "path"}
     if any(credentials(s) != s for s in strings):  # __call__ remembers the strings it has checked
         out.append("it holds a credential part of this run (in some encoding)")
     personal = private.scrubber() if private is not None else None
     if personal is not None and any(personal(s) != s for s in strings):
         out.append("it holds the tenant's address, an identity, or a value discovered on the tenant")
-    out += looks_like_credential(doc)
+    out += looks_like_credential(doc, pairs)
     return out
 
 
