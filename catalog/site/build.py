@@ -31,7 +31,7 @@ from catalog.model.errors import AuthcatError
 from catalog.model.vocabulary import slug
 from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
-from catalog.site.export import write_export
+from catalog.site.export_beside import ExportBeside
 from catalog.site.guard import Sandbox, SandboxedTheme, publishable, refused
 from catalog.site.parallel import render_in_two
 from catalog.site.paths import SitePaths
@@ -182,6 +182,7 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
     deferred = Deferred()
     pages = render_pages(publication, paths, hooks, deferred)
     staging = paths.generated
+    export = ExportBeside(publication, paths.root)
     try:
         if staging.exists():
             shutil.rmtree(staging)
@@ -190,15 +191,17 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
         for page in pages:
             _write(staging / page.path, page.text)
         t1 = time.perf_counter()
+        export.start()  # catalog.json is written beside MkDocs, by a second process
         built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(data, plugin_nav(pages))), deferred, site_url)
         t2 = time.perf_counter()
         # The export goes into the finished build *before* the swap: the published site is never
         # one without its catalog.json (catalog.site.publish).
-        write_export(publication, built)
+        export.finish(built)
         publish(built, paths.build)
     except BaseException:
         # A failed build (a full disk, a plugin's error, Ctrl-C) leaves no staging behind: a few
         # megabytes that would keep a full disk full. The published site is untouched.
+        export.stop()
         for folder in (staging, paths.root / STAGING, paths.root / OVERRIDES):
             shutil.rmtree(folder, ignore_errors=True)
         raise
