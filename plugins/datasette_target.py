@@ -161,16 +161,21 @@ def _start_prepare(python: str, inspect_args: list[str] | None, plan: dict[str, 
         return None
 
 
+def _communicate(proc: subprocess.Popen, timeout: float, what: str) -> tuple[str, str]:
+    """The process's output; killed and named in the error when it outlives ``timeout``."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TargetError(f"{what} timed out after {timeout:.0f} s") from None
+
+
 def _finish_prepare(proc: subprocess.Popen, scrub: Scrubber, timeout: float = 60) -> dict[str, dict] | None:
     """Each token's outcome from :func:`_start_prepare`'s process, or None when this interpreter
     could not run the helper (the caller then runs each command on its own, so a failure names
     its command)."""
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise TargetError(f"datasette inspect and create-token timed out after {timeout:.0f} s") from None
+    out, _ = _communicate(proc, timeout, "datasette inspect and create-token")
     try:
         got = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else None
     except (ValueError, IndexError):
@@ -237,12 +242,7 @@ def _mint(python: str, actor: str, secret: str, *extra: str, plugins: tuple[str,
 
 
 def _collect(name: str, proc: subprocess.Popen, scrub: Scrubber, timeout: float = 60) -> str:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise TargetError(f"datasette create-token for the {name} token timed out after {timeout:.0f} s") from None
+    out, err = _communicate(proc, timeout, f"datasette create-token for the {name} token")
     token = out.strip().splitlines()[0] if out.strip() else ""
     if proc.returncode != 0 or not token.startswith("dstok_"):
         tail = scrub("\n".join((err or out).splitlines()[-5:]))

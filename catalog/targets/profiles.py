@@ -101,11 +101,7 @@ class TargetPool:
         fails does not stop the others from starting: its error is raised by :meth:`running` for
         its profiles.
         """
-        todo: dict[str, TargetProfile] = {}
-        for profile in profiles:
-            if profile.launcher and self._key(profile) not in self._started and self._key(profile) not in self._failed:
-                self._launcher(profile)  # an unknown launcher fails before anything starts
-                todo.setdefault(self._key(profile), profile)
+        todo = self._to_start(profiles)
         if not todo:
             return
         if len(todo) == 1:
@@ -132,6 +128,16 @@ class TargetPool:
                 self._scope.cancel()
                 raise
 
+    def _to_start(self, profiles: Iterable[TargetProfile]) -> dict[str, TargetProfile]:
+        """One profile per launcher key not yet started or failed; an unknown launcher fails
+        here, before anything starts."""
+        todo: dict[str, TargetProfile] = {}
+        for profile in profiles:
+            if profile.launcher and self._key(profile) not in self._started and self._key(profile) not in self._failed:
+                self._launcher(profile)
+                todo.setdefault(self._key(profile), profile)
+        return todo
+
     def key(self, profile: TargetProfile) -> str | None:
         """Which server a launched profile is probed on (profiles that share one share the key);
         None for a remote profile."""
@@ -143,11 +149,7 @@ class TargetPool:
         (or failed: :meth:`running` then raises its error), so a target can be probed while the
         others still start. Leaving the block waits for every start (a started server must be
         registered to be stopped); leaving it by an exception cancels those still starting."""
-        todo: dict[str, TargetProfile] = {}
-        for profile in profiles:
-            if profile.launcher and self._key(profile) not in self._started and self._key(profile) not in self._failed:
-                self._launcher(profile)  # an unknown launcher fails before anything starts
-                todo.setdefault(self._key(profile), profile)
+        todo = self._to_start(profiles)
         if not todo:
             yield iter(())
             return
