@@ -83,6 +83,18 @@ def _start_jobs(base: Path, tmp_path: Path, pairs, env: dict[str, str] | None = 
     return jobs
 
 
+def _merged_in_orders(base: Path, tmp_path: Path, orders: list[list[Path]]) -> list[dict[str, bytes]]:
+    """Each order of shards merged into its own copy of ``base``: the data each merge wrote."""
+    results: list[dict[str, bytes]] = []
+    for order in orders:
+        merged = tmp_path / f"merged-{len(results)}"
+        shutil.copytree(base, merged)
+        done = run_cli(merged, "merge", *map(str, order))
+        assert done.returncode == 0, done.stderr
+        results.append(_data(merged))
+    return results
+
+
 def test_four_shards_in_parallel_merge_byte_identically_in_any_order(tmp_path):
     base = _project(tmp_path / "base")
     with FaultServer() as server:
@@ -113,13 +125,7 @@ def test_four_shards_in_parallel_merge_byte_identically_in_any_order(tmp_path):
         assert touched == {f"observations/{api}/{target}.json", f"observations/{api}/{target}.previous.json",
                            "changes.json"}, touched  # a probe job probes its one target and nothing else
 
-    results: list[dict[str, bytes]] = []
-    for order in (shards, shards[::-1], [shards[2], shards[0], shards[3], shards[1]]):
-        merged = tmp_path / f"merged-{len(results)}"
-        shutil.copytree(base, merged)
-        done = run_cli(merged, "merge", *map(str, order))
-        assert done.returncode == 0, done.stderr
-        results.append(_data(merged))
+    results = _merged_in_orders(base, tmp_path, [shards, shards[::-1], [shards[2], shards[0], shards[3], shards[1]]])
     assert results[0] == results[1] == results[2], "the order of the shards changed the merged data"
     assert results[0] != _data(base)
     assert _timeless(results[0]) == _timeless(_data(single))
@@ -159,13 +165,7 @@ def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp
         _, stderr = proc.communicate(timeout=900)
         assert proc.returncode == 0, (pair, stderr)
     shards = [tmp_path / f"shard-{api}-{target}.json" for api, target in BUNDLED]
-    results: list[dict[str, bytes]] = []
-    for order in (shards, shards[::-1], shards[1:] + shards[:1]):
-        merged = tmp_path / f"merged-{len(results)}"
-        shutil.copytree(base, merged)
-        done = run_cli(merged, "merge", *map(str, order))
-        assert done.returncode == 0, done.stderr
-        results.append(_data(merged))
+    results = _merged_in_orders(base, tmp_path, [shards, shards[::-1], shards[1:] + shards[:1]])
     assert results[0] == results[1] == results[2], "the order of the shards changed the merged data"
     for api, target in BUNDLED:
         name = f"observations/{api}/{target}.json"
