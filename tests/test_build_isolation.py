@@ -82,6 +82,7 @@ MKDOCS_ATTACKS = {
     "python-tag": ("extra:\n  run: !!python/name:os.system\n", "extra.run: the YAML tag tag:yaml.org,2002:python/name:os.system"),
     "hooks": ("hooks:\n  - hook.py\n", "hooks: is refused: it runs contributed Python files"),
     "inherit": ("INHERIT: /etc/authcat-base.yml\n", "INHERIT: is refused"),
+    "extra-templates": ("extra_templates:\n  - env.html\n", "extra_templates: is refused: it renders files of the docs"),
     "plugin": ("plugins:\n  - macros\n", "plugins.macros: the plugin 'macros' is not in the allow-list"),
     "extension": ("markdown_extensions:\n  - pymdownx.b64\n", "markdown_extensions.pymdownx.b64: the Markdown extension"),
     "snippets-unrestricted": ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: [docs]\n      restrict_base_path: false\n",
@@ -105,6 +106,7 @@ def test_mkdocs_yml_is_checked_before_the_build(project, attack):
     config.write_text(original + text)
     (root / "site" / "hook.py").write_text("open('HOOK-RAN', 'w').write('x')\n")
     (root / "site" / "docs" / "passwd.md").write_text('--8<-- "etc/passwd"\n')
+    (root / "site" / "docs" / "env.html").write_text("{{ lipsum.__globals__['os'].environ['JIRA_API_TOKEN'] }}\n")
     before = sorted(p.name for p in (root / "site").iterdir())
     proc = run_cli(root, "build", env=env)
     assert proc.returncode == 2, proc.stdout + proc.stderr

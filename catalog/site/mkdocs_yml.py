@@ -35,6 +35,8 @@ REFUSED_KEYS = {
     "hooks": "runs contributed Python files at build time",
     "INHERIT": "reads another configuration file, wherever it is",
     "watch": "names folders outside the docs",
+    # MkDocs renders each listed docs file with a bare jinja2.Template: no sandbox at all.
+    "extra_templates": "renders files of the docs as Jinja templates outside the sandbox",
 }
 # AUTHCAT_ variables the build may keep: settings, none of them a secret.
 AUTHCAT_SETTINGS = frozenset({"AUTHCAT_LOAD_PLUGINS", "AUTHCAT_SITE_URL", "AUTHCAT_DEBUG", "AUTHCAT_NO_PROGRESS"})
