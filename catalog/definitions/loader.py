@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from catalog.definitions.accepted import Accepted, folder
 from catalog.definitions.apifile import (
     envelope_problems,
     literal_values,
@@ -30,7 +31,7 @@ from catalog.definitions.apifile import (
 )
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.patterns import PatternError, compile_linear
-from catalog.definitions.yamlfile import Located, dotted, load
+from catalog.definitions.yamlfile import Located, decode, dotted, load, loads, read
 from catalog.model.definition import Api, Discovery, Documented, Endpoint, Reported, Setup, SetupRequest, Source, TargetProfile, VersionFrom
 from catalog.model.errors import DefinitionError, Problem
 from catalog.model.vocabulary import slug
@@ -229,10 +230,9 @@ def load_api(api_dir: Path, root: Path | None = None, lint: bool = False) -> Api
 
 def _load_api_file(api_dir: Path, api_file: Path, root: Path, problems: list[Problem]) -> Api | None:
     """``api.yaml``: the API, or None when the file is broken (its problems are added)."""
-    api_doc = _load(api_file, root, problems)
+    api_doc, file_problems = _checked(api_file, root, "api", problems)
     api = None
     if api_doc is not None:
-        file_problems = schema_problems(api_doc, "api")
         if not file_problems and isinstance(api_doc.data, dict):
             d = api_doc.data
             if d["name"] != api_dir.name:
@@ -271,10 +271,9 @@ def _load_groups(api_dir: Path, root: Path, definition: ApiDefinition, problems:
         if group_file.name == "api.yaml":
             continue
         definition.files.append(group_file)
-        doc = _load(group_file, root, problems)
+        doc, file_problems = _checked(group_file, root, "endpoints", problems)
         if doc is None:
             continue
-        file_problems = schema_problems(doc, "endpoints")
         if file_problems:
             problems += file_problems
             continue
@@ -342,10 +341,9 @@ def _load_targets(api_dir: Path, root: Path, definition: ApiDefinition, seen: di
     """Every target profile into ``definition``, checked against the endpoints it names."""
     for target_file in sorted((api_dir / "targets").glob("*.yaml")):
         definition.files.append(target_file)
-        doc = _load(target_file, root, problems)
+        doc, file_problems = _checked(target_file, root, "target", problems)
         if doc is None:
             continue
-        file_problems = schema_problems(doc, "target")
         if not file_problems:
             profile = _target(api_dir.name, doc)
             if profile.name != target_file.stem:
@@ -433,17 +431,20 @@ def plugin_problems(definition: ApiDefinition, hooks: Any) -> list[Problem]:
     registers (``authcat run`` would otherwise show such a state as n/a on every target)."""
     api = definition.api
     problems = []
-    doc = load(definition.files[0], api.source.file) if definition.files else None
+
+    def line(path: tuple) -> int:  # api.yaml is read again only to name the line of a problem
+        return load(definition.files[0], api.source.file).line(path) if definition.files else 1
+
     if api.auth is None and api.scheme not in hooks.schemes:
         have = ", ".join(sorted(hooks.schemes))
-        problems.append(Problem(api.source.file, doc.line(("scheme",)) if doc else 1, "scheme",
+        problems.append(Problem(api.source.file, line(("scheme",)), "scheme",
                                 f"no auth scheme named {api.scheme!r} (have: {have}; or declare one as a mapping)"))
     known = list(hooks.states)
     for i, state in enumerate(api.states or ()):
         if state not in hooks.states:
             hint = difflib.get_close_matches(state, known, n=1, cutoff=0.6)
             suggestion = f", did you mean `{hint[0]}`?" if hint else f" (see `authcat states`: {', '.join(known)})"
-            problems.append(Problem(api.source.file, doc.line(("states", i)) if doc else 1, f"states.{i}",
+            problems.append(Problem(api.source.file, line(("states", i)), f"states.{i}",
                                     f"no token state named {state!r}{suggestion}"))
     for profile in definition.targets.values():
         if profile.launcher and profile.launcher not in hooks.launchers:
@@ -493,16 +494,42 @@ def _target(api: str, doc: Located) -> TargetProfile:
     )
 
 
-def _load(path: Path, root: Path, problems: list[Problem]) -> Located | None:
+def _checked(path: Path, root: Path, kind: str, problems: list[Problem]) -> tuple[Located | None, list[Problem]]:
+    """A definition file parsed and checked against its ``kind``'s schema: its parse and the
+    schema's problems, or (None, []) when it does not parse as a mapping (the reasons are added to
+    ``problems``). Bytes accepted before come parsed from the accepted store, unchecked again."""
+    name = _rel(path, root)
     try:
-        doc = load(path, _rel(path, root))
+        raw = read(path, name)
     except DefinitionError as exc:
         problems += exc.problems
-        return None
+        return None, []
+    accepted = _accepted()
+    if (known := accepted.get(kind, raw)) is not None and isinstance(known[0], dict):
+        return Located(known[0], known[1], name), []
+    try:
+        doc = loads(decode(raw), name)
+    except DefinitionError as exc:
+        problems += exc.problems
+        return None, []
     if not isinstance(doc.data, dict):
         problems.append(Problem(doc.file, 1, "", "the file must hold a mapping"))
-        return None
-    return doc
+        return None, []
+    file_problems = schema_problems(doc, kind)
+    if not file_problems:
+        accepted.remember(kind, raw, doc.data, doc.lines)
+    return doc, file_problems
+
+
+_STORES: dict[Path | None, Accepted] = {}
+
+
+def _accepted() -> Accepted:
+    """The accepted store of the user's cache folder, opened once per process and folder."""
+    where = folder()
+    if where not in _STORES:
+        _STORES[where] = Accepted(where)
+    return _STORES[where]
 
 
 def load_all(root: Path, only: list[str] | None = None, lint: bool = False) -> dict[str, ApiDefinition]:

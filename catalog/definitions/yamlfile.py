@@ -44,14 +44,22 @@ class Located:
 
 def load(path: Path, display: str | None = None) -> Located:
     name = display or str(path)
+    return loads(decode(read(path, name)), name)
+
+
+def read(path: Path, name: str) -> bytes:
+    """The file's bytes, within the size limit (``name``: how problems name the file)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise DefinitionError([Problem(name, 0, "", f"cannot read: {exc.strerror}")]) from None
     if size > MAX_BYTES:
         raise DefinitionError([Problem(name, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")])
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    return loads(text, name)
+    return path.read_bytes()
+
+
+def decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def loads(text: str, name: str) -> Located:

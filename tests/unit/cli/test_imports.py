@@ -30,11 +30,11 @@ HTTP_AND_SITE = ("mkdocs", "babel", "pytz", "aiohttp", "httpx", "httpcore", "wat
                  "catalog.site.build", "catalog.site.guard", "catalog.engine.runner", "catalog.engine.probe")
 
 
-def loaded(tmp_path: Path, root: Path, *args: str) -> tuple[int, list[str]]:
+def loaded(tmp_path: Path, root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
     out = tmp_path / "loaded.json"
     code = LOADED.replace("OUT", repr(str(out)))
     done = subprocess.run([sys.executable, "-c", code, "authcat", "--root", str(root), *args], capture_output=True,
-                          text=True, timeout=120, env=cli_env(), cwd=root)
+                          text=True, timeout=120, env=cli_env(env), cwd=root)
     assert out.exists(), done.stderr
     result = json.loads(out.read_text())
     return result["code"], result["modules"]
@@ -54,7 +54,12 @@ def test_help_loads_neither_the_site_build_nor_the_probe_engine(tmp_path):
 def test_lint_loads_neither_mkdocs_nor_an_http_client(tmp_path):
     root = make_project(tmp_path / "p", "tiny", [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok"}],
                         {"name": "remote", "base_url_env": "TINY_URL"})
-    code, modules = loaded(tmp_path, root, "lint")
+    store = {"XDG_CACHE_HOME": str(tmp_path / "user-cache")}  # empty: nothing accepted yet
+    code, modules = loaded(tmp_path, root, "lint", env=store)
     assert code == 0
     assert heavy(modules, HTTP_AND_SITE) == []
     assert "jsonschema" in modules  # it did check the definitions
+    code, modules = loaded(tmp_path, root, "lint", env=store)
+    assert code == 0
+    # The files it accepted come from the accepted store (catalog.definitions.accepted), unchecked.
+    assert heavy(modules, (*HTTP_AND_SITE, "jsonschema", "referencing")) == []

@@ -1,0 +1,199 @@
+"""Definition files already accepted, remembered between ``authcat`` starts.
+
+Every start reads every definition file, parses its YAML (keeping each key's line) and checks it
+against its JSON Schema: about half a CPU second on the bundled project, paid again by every
+command although the files rarely change. This remembers, for a file that parsed and passed its
+schema, its parse: the next start that reads the same bytes takes the parse from here and skips
+both steps. The checks after the schema (duplicate ids, unsafe paths, plugin names) run every time.
+
+What an entry can and cannot do:
+
+- It is found only by a digest this process computes itself of everything acceptance depends on:
+  the file's exact bytes, its kind (``api``/``endpoints``/``target``), the three schema texts, the
+  parser's source, and the versions of authcat, PyYAML, jsonschema and referencing. An edited
+  file, schema or parser finds no entry and is parsed and checked again.
+- Only an accepted file gets one. A file with a problem is checked on every start, so its messages
+  (``file:line: field: message``) are exactly those of a check.
+- Entries are named and sealed with an HMAC under a random key made on first use. A forged,
+  copied, truncated or corrupt entry does not verify and counts as absent: without the key, no
+  one can write an entry that makes a file skip its check.
+- The folder is the user's own cache (``$XDG_CACHE_HOME/authcat/definitions``, by default
+  ``~/.cache/authcat/definitions``), never inside a project: no file of the repository, which a
+  contributor can change, can reach it, and nothing in it is ever published. A folder or key that
+  others could write is not used. Any failure to read or write it just means checking again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from catalog import __version__
+
+FORMAT = b"authcat accepted definitions 1"
+SCHEMA_FILES = ("api", "endpoints", "target")
+MAX_ENTRIES = 50_000  # per generation; beyond it the oldest half goes (a pruning pass, now and then)
+
+
+def folder(env: Mapping[str, str] | None = None) -> Path | None:
+    """Where accepted definitions are kept: the user's cache folder, never a project's."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        home = env.get("HOME") or os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base) / "authcat" / "definitions"
+
+
+@cache
+def _generation() -> bytes:
+    """A digest of everything that decides whether a text is accepted, but the text and its kind."""
+    from catalog.definitions import yamlfile
+
+    h = hashlib.sha256(FORMAT)
+    for part in (__version__, *(_version(d) for d in ("PyYAML", "jsonschema", "referencing"))):
+        h.update(b"\0" + part.encode())
+    for name in SCHEMA_FILES:
+        h.update(b"\0" + resources.files("catalog").joinpath("schemas", f"{name}.schema.json").read_bytes())
+    h.update(b"\0" + Path(yamlfile.__file__).read_bytes())  # the parser: its rules decide what a parse is
+    return h.digest()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+class Accepted:
+    """The accepted-definitions store of one folder (``None``: remember nothing)."""
+
+    def __init__(self, where: Path | None) -> None:
+        self._key: bytes | None = None
+        self._dir: Path | None = None
+        if where is None:
+            return
+        try:
+            generation = _generation()
+            self._key = _key(where)
+        except OSError:
+            return
+        if self._key is not None:
+            self._generation = generation
+            self._dir = where / generation.hex()[:32]
+
+    def _name(self, kind: str, raw: bytes) -> str:
+        assert self._key is not None
+        text = hashlib.sha256(raw).digest()
+        return hmac.new(self._key, self._generation + b"\0" + kind.encode() + b"\0" + text, "sha256").hexdigest()
+
+    def get(self, kind: str, raw: bytes) -> tuple[Any, dict[tuple, int]] | None:
+        """The parse (data, lines) of ``raw`` if it was accepted as a ``kind`` file, else None."""
+        if self._dir is None:
+            return None
+        name = self._name(kind, raw)
+        try:
+            sealed = (self._dir / name).read_bytes()
+        except OSError:
+            return None
+        seal, _, body = sealed.partition(b"\n")
+        if not hmac.compare_digest(seal, self._seal(name, body)):
+            return None  # not written with this key: forged, copied, cut short or corrupt
+        try:
+            data, lines = json.loads(body)
+            return data, {tuple(path): line for path, line in lines}
+        except (ValueError, TypeError):
+            return None
+
+    def remember(self, kind: str, raw: bytes, data: Any, lines: dict[tuple, int]) -> None:
+        """Keep the parse of ``raw``, which was just accepted as a ``kind`` file."""
+        if self._dir is None:
+            return
+        name = self._name(kind, raw)
+        try:
+            body = json.dumps([data, [[list(path), line] for path, line in lines.items()]],
+                              separators=(",", ":"), allow_nan=True).encode()
+        except (TypeError, ValueError):
+            return
+        try:
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _write(self._dir / name, self._seal(name, body) + b"\n" + body)
+            if name.startswith("00"):  # about one write in 256 looks at the folder's size
+                _prune(self._dir)
+        except OSError:
+            pass
+
+    def _seal(self, name: str, body: bytes) -> bytes:
+        assert self._key is not None
+        return hmac.new(self._key, name.encode() + b"\0" + body, "sha256").hexdigest().encode()
+
+
+def _owned(path: Path) -> bool:
+    """Whether only this user can change ``path`` (a folder or key others could write is not trusted)."""
+    st = path.stat()
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _key(where: Path) -> bytes | None:
+    """This folder's secret key, made on first use; None when the folder is not the user's own."""
+    key_file = where / "key"
+    try:
+        raw = key_file.read_bytes()
+    except FileNotFoundError:
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _owned(where):
+            return None
+        # Written whole beside it, then linked into place: no reader sees half a key. If another
+        # start made it first, that one is used.
+        with contextlib.suppress(FileExistsError):
+            _write(key_file, secrets.token_hex(32).encode(), exclusive=True)
+        raw = key_file.read_bytes()
+    if not _owned(where) or not _owned(key_file) or key_file.stat().st_mode & 0o077:
+        return None
+    return raw if len(raw) == 64 else None
+
+
+def _write(path: Path, content: bytes, exclusive: bool = False) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        if exclusive:
+            os.link(temp, path)
+        else:
+            os.replace(temp, path)
+            temp = ""
+    finally:
+        if temp:
+            os.unlink(temp)
+
+
+def _prune(generation_dir: Path) -> None:
+    """Keep a generation below :data:`MAX_ENTRIES` (oldest written first out), and drop other
+    generations (an older authcat or schema) untouched for a month."""
+    import time
+
+    entries = [e for e in os.scandir(generation_dir) if not e.name.startswith(".")]
+    if len(entries) > MAX_ENTRIES:
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        for e in entries[: len(entries) // 2]:
+            os.unlink(e.path)
+    month_ago = time.time() - 30 * 86400
+    for other in os.scandir(generation_dir.parent):
+        if other.is_dir(follow_symlinks=False) and other.path != str(generation_dir) and other.stat().st_mtime < month_ago:
+            for e in os.scandir(other.path):
+                os.unlink(e.path)
+            os.rmdir(other.path)
