@@ -1,6 +1,6 @@
 """The ``synapse`` target: a local Synapse (the reference Matrix homeserver) with real fixtures.
 
-In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite, one client listener
+In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite in memory, one client listener
 on a free 127.0.0.1 port, no federation listener and no federation peers, registration only with
 a token nobody has (users come through the shared secret), rate limits lifted for the probes), starts
 ``python -m synapse.app.homeserver`` and stops it by its PID when the run ends, also on errors,
@@ -96,7 +96,11 @@ def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: f
             "port": port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
             "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}],
         }],
-        "database": {"name": "sqlite3", "args": {"database": str(scratch / "homeserver.db")}},
+        # SQLite in memory: on a file, every commit waited for the disk (WAL, synchronous=FULL),
+        # which made the writes' world-building requests (a room per state) most of a run's
+        # time; the server and its data are thrown away after the run anyway, and its tokens
+        # never reach the disk.
+        "database": {"name": "sqlite3", "args": {"database": ":memory:"}},
         "log_config": str(_write_log_config(scratch)),
         "media_store_path": str(scratch / "media"),
         "signing_key_path": str(_write_signing_key(scratch)),

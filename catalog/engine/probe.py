@@ -75,9 +75,15 @@ class Prober:
         return self._client
 
     async def run(self, requests: list[ProbeRequest],
-                  on_done: Callable[[ProbeRequest, Observation], Awaitable[None] | None] | None = None
-                  ) -> dict[tuple, Observation]:
+                  on_done: Callable[[ProbeRequest, Observation], Awaitable[None] | None] | None = None,
+                  one_per_group: bool = False) -> dict[tuple, Observation]:
+        """Probe ``requests`` side by side (within the pacing). ``one_per_group``: the requests of
+        one group (an endpoint) are sent one after another, in the order given, from the start."""
         results: dict[tuple, Observation] = {}
+        if one_per_group:
+            for req in requests:
+                if req.group:
+                    self._serial.setdefault(req.group, asyncio.Lock())  # FIFO: the waiters keep the list's order
 
         async def one(req: ProbeRequest) -> None:
             obs = await self.probe(req)

@@ -389,7 +389,10 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
         results.update(known.results)
         todo = known.todo
         # Reads first, all at once; then the writes (a message sent must not show in a read's
-        # answer to one state and not another's); then the destructive writes, one at a time.
+        # answer to one state and not another's), endpoints side by side but each endpoint's states
+        # one after another (two states writing one resource at once race: Synapse answered bob's
+        # upload to alice's media id with 409 while alice's upload held the media's lock, else 403);
+        # then the destructive writes, one at a time.
         reads = [item[0] for item in todo.values() if item[0].reads_only]
         writes = [item[0] for item in todo.values()
                   if not item[0].reads_only and not item[0].destructive and item[0].id not in plan.target.profile.setup]
@@ -428,8 +431,8 @@ async def _probe_plan(plan: Plan, hooks: Hooks, options: RunOptions, previous: T
 
         saver = asyncio.create_task(progress.save_periodically())
         try:
-            for batch in batches:
-                await prober.run(batch, on_done=finished)
+            for n, batch in enumerate(batches):
+                await prober.run(batch, on_done=finished, one_per_group=n > 0)
             # Writes that can destroy a token state come last, one endpoint at a time, and the
             # valid credential is checked after each: no cell is judged against a broken baseline.
             broken = None
