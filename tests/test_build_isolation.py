@@ -143,12 +143,17 @@ def test_an_operator_may_allow_a_named_extension(project):
     assert leaked(canary, root, refused, allowed) == {}
 
 
-def test_a_theme_override_cannot_reach_the_environment(project):
+@pytest.mark.parametrize("name", [
+    "main.html",  # the page template itself, extending the theme's base.html
+    "partials/footer.html",  # a partial the theme's own (unsandboxed) base.html includes
+])
+def test_a_theme_override_cannot_reach_the_environment(project, name):
     root, env, canary = project
     overrides = root / "site" / "overrides"
-    overrides.mkdir(exist_ok=True)
-    (overrides / "main.html").write_text('{% extends "base.html" %}\n{% block footer %}'
-                                         "{{ lipsum.__globals__['os'].environ['JIRA_API_TOKEN'] }}{% endblock %}\n")
+    (overrides / name).parent.mkdir(parents=True, exist_ok=True)
+    payload = "{{ lipsum.__globals__['os'].environ['JIRA_API_TOKEN'] }}"
+    (overrides / name).write_text('{% extends "base.html" %}\n{% block footer %}' + payload + "{% endblock %}\n"
+                                  if name == "main.html" else payload + "\n")
     proc = run_cli(root, "build", env=env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and "refused" in proc.stderr, proc.stderr

@@ -8,9 +8,10 @@ Templates (``site/templates``, theme overrides), ``site/mkdocs.yml`` and everyth
   reach paths and code), plugins and Markdown extensions only from an allow-list (the operator may
   allow more by name), snippet paths only inside ``site/docs``, the theme's ``custom_dir`` only
   inside ``site/`` — each problem as ``file:line: field: message``;
-* :class:`SandboxedTheme` hands MkDocs a :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`
-  for the theme and its overrides, as authcat's own page templates use one: no template reaches an
-  object's internals (``__globals__``, ``os.environ``) or changes what it is given;
+* :class:`SandboxedTheme` hands MkDocs a :class:`ThemeEnvironment` for the theme: its overrides
+  render in a :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`, as contributed page templates
+  do — no template reaches an object's internals (``__globals__``, ``os.environ``) or changes what
+  it is given — and the installed theme's own templates render unsandboxed;
 * :func:`build_environ` is the environment the build runs in — a child process
   (``catalog.site.child``) — without any variable a target profile references, any ``AUTHCAT_``
   variable but a few named settings, or any name that looks like a secret: the build holds no
@@ -31,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import BasePlugin, PluginCollection, event_priority
@@ -106,12 +108,13 @@ def _is_off_limits_call(obj: Any) -> bool:
         return False
 
 
-def sandboxed(env: jinja2.Environment) -> ImmutableSandboxedEnvironment:
-    """A sandboxed copy of ``env``: same loader, options, filters, tests and globals."""
-    copy = Sandbox(
-        loader=env.loader, autoescape=env.autoescape, extensions=list(env.extensions),
+def _copy(env: jinja2.Environment, cls: type[jinja2.Environment], loader: jinja2.BaseLoader | None) -> Any:
+    """An environment of class ``cls`` like ``env`` (options, filters, tests, globals), with ``loader``."""
+    copy = cls(
+        loader=loader, autoescape=env.autoescape, extensions=list(env.extensions),
         undefined=env.undefined, trim_blocks=env.trim_blocks, lstrip_blocks=env.lstrip_blocks,
         keep_trailing_newline=env.keep_trailing_newline,
+        auto_reload=False,  # one build: no file's date need be checked at every include
     )
     copy.filters.update(env.filters)
     copy.tests.update(env.tests)
@@ -120,13 +123,76 @@ def sandboxed(env: jinja2.Environment) -> ImmutableSandboxedEnvironment:
     return copy
 
 
-class SandboxedTheme(BasePlugin):
-    """MkDocs renders the theme and its overrides (``custom_dir``, contributed) with this sandbox.
-    Runs last, so no other plugin hands MkDocs another environment after it."""
+def sandboxed(env: jinja2.Environment) -> ImmutableSandboxedEnvironment:
+    """A sandboxed copy of ``env``: same loader, options, filters, tests and globals."""
+    sandbox: ImmutableSandboxedEnvironment = _copy(env, Sandbox, env.loader)
+    return sandbox
 
-    @event_priority(-100)
+
+class ThemeEnvironment(jinja2.Environment):
+    """The theme's environment: the installed theme's own templates unsandboxed, every contributed
+    one (the theme's ``custom_dir``, a copy inside ``site/``) in the sandbox.
+
+    Its own loader reads the installed theme's folders only. A template name the contributed
+    folder holds is loaded by :attr:`sandbox` instead — the sandbox's loader reads every folder,
+    contributed first, as MkDocs' does — and whatever that template extends, includes or imports
+    is loaded by the sandbox too. So contributed code only ever runs sandboxed; what runs
+    unsandboxed is the installed package (reviewed as the code it is, like MkDocs itself). An
+    unsandboxed macro a contributed template calls (Material's ``lang.t``) reads the attributes
+    its own code names, never one the caller chooses, and returns text. The sandbox checks every
+    attribute read and call: rendering Material's pages in it cost about half of their rendering.
+    """
+
+    sandbox: ImmutableSandboxedEnvironment
+    contributed: frozenset[str]
+
+    def _load_template(self, name: str, globals: Any) -> jinja2.Template:
+        if "/".join(split_template_path(name)) in self.contributed:
+            return self.sandbox.get_template(name, globals=globals)
+        return super()._load_template(name, globals)
+
+
+def theme_environment(env: jinja2.Environment, dirs: list[str], site: Path) -> ThemeEnvironment:
+    """``env`` (MkDocs' for the theme, over ``dirs``) as a :class:`ThemeEnvironment`: a folder
+    inside ``site`` is contributed, any other is the installed theme's (or MkDocs')."""
+    root = site.resolve()
+    contributed = [d for d in dirs if Path(d).resolve().is_relative_to(root)]
+    installed = [d for d in dirs if d not in contributed]
+    theme: ThemeEnvironment = _copy(env, ThemeEnvironment, jinja2.FileSystemLoader(installed))
+    theme.sandbox = _copy(env, Sandbox, jinja2.FileSystemLoader(dirs))
+    theme.contributed = frozenset(jinja2.FileSystemLoader(contributed).list_templates()) if contributed else frozenset()
+    return theme
+
+
+class SandboxedTheme(BasePlugin):
+    """MkDocs renders the theme with a :class:`ThemeEnvironment`: its overrides (``custom_dir``,
+    contributed) sandboxed. Runs first, so plugins that render templates as the environment is
+    handed round (Material's tags listings) render with it, and last again, so no other plugin
+    hands MkDocs another environment after it."""
+
+    def __init__(self, site: Path) -> None:
+        super().__init__()
+        self.site = site
+
     def on_env(self, env: jinja2.Environment, config: Any, files: Any) -> jinja2.Environment:
-        return sandboxed(env)
+        if isinstance(env, ThemeEnvironment):  # a plugin between the two may have added a filter
+            env.sandbox.filters.update(env.filters)
+            env.sandbox.tests.update(env.tests)
+            env.sandbox.globals.update(env.globals)
+            return env
+        return theme_environment(env, list(config.theme.dirs), self.site)
+
+
+class SandboxedThemeFirst(SandboxedTheme):
+    @event_priority(1000)
+    def on_env(self, env: jinja2.Environment, config: Any, files: Any) -> jinja2.Environment:
+        return super().on_env(env, config, files)
+
+
+class SandboxedThemeLast(SandboxedTheme):
+    @event_priority(-1000)
+    def on_env(self, env: jinja2.Environment, config: Any, files: Any) -> jinja2.Environment:
+        return super().on_env(env, config, files)
 
 
 def refused(exc: Exception, project: Path) -> InputError:
