@@ -176,14 +176,24 @@ def label_cells(results: Iterable[EndpointResult]) -> list[Sample]:
                 label = "?"
             per_cell.append((result, state, obs, label))
     samples = []
+    # Answers of the same shape (headers, fields, status) share one feature set, built once: most
+    # cells of an API answer alike, and every rule asks every sample for its features.
+    shapes: dict[tuple[Any, ...], frozenset[Feature]] = {}
     for result, state, obs, label in per_cell:
         if label == "?":
             seen = verdicts.get(state, set())
             label = next(iter(seen)) if len(seen) == 1 else None
-        samples.append(Sample(
+        sample = Sample(
             result.endpoint_id, result.method, result.path, state, obs.status,
             dict(obs.headers), dict(obs.fields), label,
-        ))
+        )
+        shape = (tuple(sample.headers.items()), tuple(sample.fields.items()), sample.status)
+        features = shapes.get(shape)
+        if features is None:
+            features = shapes[shape] = sample.features()
+        else:
+            sample.__dict__["_features"] = features  # as the cached property would have stored it
+        samples.append(sample)
     return samples
 
 
@@ -302,7 +312,8 @@ def find_signals(results: Iterable[EndpointResult]) -> list[Signal]:
     its scope ("call GET X, read Y") and its own counts.
     """
     samples = label_cells(results)
-    features = set().union(*(s.features() for s in samples)) if samples else set()
+    # Shared among samples of one shape: each distinct set joined once.
+    features = set().union(*{id(f): f for f in (s.features() for s in samples)}.values()) if samples else set()
     found: list[Signal] = []
     for feature in sorted(features, key=lambda f: (f[0], f[1], f[2] or "")):
         for rule in (_accepted_rule, _rejected_rule):
