@@ -1,8 +1,8 @@
 """The Matrix API observed on a live Synapse: real revoked, expired, deactivated, unprivileged tokens.
 
-One probe run of ``endpoints/matrix`` against the ``synapse`` target plugin is shared by the
-session (Synapse starts in a few seconds and builds its fixtures in a few more); the tests read
-its cells. Nothing here is faked: every token state is made by the server (``/logout``, a
+One Synapse serves the module (it starts in a few seconds and builds its fixtures in a few
+more): one probe run of ``endpoints/matrix`` on it, whose cells the tests read, then the
+revocation watches. Nothing here is faked: every token state is made by the server (``/logout``, a
 refresh-token login left to expire, the admin API's deactivation).
 """
 
@@ -25,7 +25,7 @@ from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, probe
 from catalog.site.pages.guide_pages import separation
 from catalog.targets.profiles import TargetPool
-from tests.support.project import copy_project, run_cli, start_cli
+from tests.support.project import CACHE, copy_project, run_cli, start_cli
 
 BAD = ("revoked", "expired", "deactivated")
 # The session's Matrix run sends the writes too (fresh logins and per-state setups, one state at a
@@ -33,11 +33,21 @@ BAD = ("revoked", "expired", "deactivated")
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(scope="session")
-def matrix_run(tmp_path_factory):
+@pytest.fixture(scope="module")
+def synapse():
+    """One Synapse for the module: the Matrix run first, on the fresh server, then the revocation
+    watches (each makes its own fresh token; a start costs ~5 s of CPU and the expired fixture's
+    wait)."""
+    with tempfile.TemporaryDirectory() as scratch, \
+            TargetPool(Hooks().launchers, CACHE, Path(scratch), log=lambda m: None) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def matrix_run(tmp_path_factory, synapse):
     root = copy_project(tmp_path_factory.mktemp("matrix"), with_data=False)
     logs: list[str] = []
-    runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], refresh=True, log=logs.append))
+    runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], refresh=True, log=logs.append, pool=synapse))
     (run,) = runs
     return run, logs, root
 
@@ -213,26 +223,25 @@ def test_no_secret_reaches_the_log_or_the_observations(matrix_run):
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory):
-    """One Synapse; a fresh token revoked through /logout, another through deactivation."""
+def watched(tmp_path_factory, synapse, matrix_run):
+    """The module's Synapse, after the Matrix run; a fresh token revoked through /logout, another
+    through deactivation."""
     root = copy_project(tmp_path_factory.mktemp("watch"), with_data=False)
     hooks = Hooks()
     _, profile = revocation_plugin.load_profile(root, "matrix", "synapse")
     results = {}
-    with tempfile.TemporaryDirectory() as scratch, \
-            TargetPool(hooks.launchers, root / ".cache", Path(scratch), log=lambda m: None) as pool:
-        running = pool.running(profile, root / "endpoints")
-        for how in ("logout", "deactivate"):
-            revocable = running.revocations[how]()
-            plan = revocation_plugin.build_plan(root, hooks, "matrix", "synapse", "getTokenOwner", None, None,
-                                                0.1, 20.0, 3, running, revocable)
+    running = synapse.running(profile, root / "endpoints")
+    for how in ("logout", "deactivate"):
+        revocable = running.revocations[how]()
+        plan = revocation_plugin.build_plan(root, hooks, "matrix", "synapse", "getTokenOwner", None, None,
+                                            0.1, 20.0, 3, running, revocable)
 
-            def revoke(m, _warnings, revocable=revocable):
-                revocable.revoke()
-                m.revoked_by = revocable.how
+        def revoke(m, _warnings, revocable=revocable):
+            revocable.revoke()
+            m.revoked_by = revocable.how
 
-            results[how] = asyncio.run(revocation.watch(plan, on_baseline=revoke))
-            revocation.record(root / "site" / "data", results[how])
+        results[how] = asyncio.run(revocation.watch(plan, on_baseline=revoke))
+        revocation.record(root / "site" / "data", results[how])
     return root, results
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit
 
 from catalog.definitions.loader import ApiDefinition, climbs
@@ -29,6 +30,9 @@ from catalog.model.vocabulary import NEVER_SENT, SAFE_METHODS, Outcome, State, V
 from catalog.runs.results import Cell
 from catalog.targets.readiness import is_ready
 from catalog.targets.secret_refs import unsendable
+
+if TYPE_CHECKING:
+    from catalog.targets.profiles import TargetPool
 
 
 @dataclass
@@ -51,6 +55,9 @@ class RunOptions:
     failures: list[tuple[str, str]] = field(default_factory=list)
     # (profile file, message) of every target no probe of which got an answer (nothing recorded).
     unreachable: list[tuple[str, str]] = field(default_factory=list)
+    # Servers the caller started (or lets the run start) and stops itself: several runs against one
+    # launched server. None: the run starts its own and stops them at its end.
+    pool: TargetPool | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -507,7 +508,9 @@ def probe_all(apis: dict[str, ApiDefinition], root: Path, data_dir: Path, hooks:
     runs: dict[int, TargetRun] = {}
     classifier = classifier_fingerprint(hooks)
     cache_root = options.cache_root or Path(os.environ.get(CACHE_ENV) or root.parent / ".cache" / "authcat")
-    with scratch_folder("run") as scratch, TargetPool(hooks.launchers, cache_root, scratch, log=options.log) as pool:
+    with scratch_folder("run") as scratch, \
+            contextlib.nullcontext(options.pool) if options.pool is not None \
+            else TargetPool(hooks.launchers, cache_root, scratch, log=options.log) as pool:
         needed: list[int] = []
         for n, (definition, profile) in enumerate(pairs):
             name = definition.api.name
