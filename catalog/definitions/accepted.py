@@ -10,8 +10,8 @@ What an entry can and cannot do:
 
 - It is found only by a digest this process computes itself of everything acceptance depends on:
   the file's exact bytes, its kind (``api``/``endpoints``/``target``), the three schema texts, the
-  parser's source, and the versions of authcat, PyYAML, jsonschema and referencing. An edited
-  file, schema or parser finds no entry and is parsed and checked again.
+  parser's and the loader's source, and the versions of authcat, PyYAML, jsonschema and referencing. An edited
+  file, schema, parser or loader finds no entry and is parsed and checked again.
 - Only an accepted file gets one. A file with a problem is checked on every start, so its messages
   (``file:line: field: message``) are exactly those of a check.
 - Entries are named and sealed with an HMAC under a random key made on first use. A forged,
@@ -58,16 +58,16 @@ def folder(env: Mapping[str, str] | None = None) -> Path | None:
 
 
 @cache
-def _generation() -> bytes:
-    """A digest of everything that decides whether a text is accepted, but the text and its kind."""
-    from catalog.definitions import yamlfile
-
+def _generation(code: tuple[Path, ...]) -> bytes:
+    """A digest of everything that decides whether a text is accepted, but the text and its kind:
+    ``code`` are the source files whose rules decide it (the parser's, the loader's)."""
     h = hashlib.sha256(FORMAT)
     for part in (__version__, *(_version(d) for d in ("PyYAML", "jsonschema", "referencing"))):
         h.update(b"\0" + part.encode())
     for name in SCHEMA_FILES:
         h.update(b"\0" + resources.files("catalog").joinpath("schemas", f"{name}.schema.json").read_bytes())
-    h.update(b"\0" + Path(yamlfile.__file__).read_bytes())  # the parser: its rules decide what a parse is
+    for source in code:
+        h.update(b"\0" + source.read_bytes())
     return h.digest()
 
 
@@ -79,15 +79,16 @@ def _version(distribution: str) -> str:
 
 
 class Accepted:
-    """The accepted-definitions store of one folder (``None``: remember nothing)."""
+    """The accepted-definitions store of one folder (``None``: remember nothing); ``code``: the
+    source files whose rules decide what is accepted (an edit to one makes every entry stale)."""
 
-    def __init__(self, where: Path | None) -> None:
+    def __init__(self, where: Path | None, code: tuple[Path, ...] = ()) -> None:
         self._key: bytes | None = None
         self._dir: Path | None = None
         if where is None:
             return
         try:
-            generation = _generation()
+            generation = _generation(code)
             self._key = _key(where)
         except OSError:
             return

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from catalog.definitions import yamlfile
 from catalog.definitions.accepted import Accepted, folder
 from catalog.definitions.apifile import (
     envelope_problems,
@@ -522,13 +523,15 @@ def _checked(path: Path, root: Path, kind: str, problems: list[Problem]) -> tupl
 
 
 _STORES: dict[Path | None, Accepted] = {}
+# The rules that decide what is accepted: the parser's and this module's (an entry made under others is stale).
+ACCEPTANCE_CODE = (Path(yamlfile.__file__ or ""), Path(__file__))
 
 
 def _accepted() -> Accepted:
     """The accepted store of the user's cache folder, opened once per process and folder."""
     where = folder()
     if where not in _STORES:
-        _STORES[where] = Accepted(where)
+        _STORES[where] = Accepted(where, ACCEPTANCE_CODE)
     return _STORES[where]
 
 

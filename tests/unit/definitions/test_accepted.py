@@ -42,6 +42,11 @@ def project(root: Path, group: str = GROUP) -> Path:
     return root / "endpoints"
 
 
+def opened(where: Path) -> accepted.Accepted:
+    """The store as the loader opens it (the same key, the same names)."""
+    return accepted.Accepted(where, loader.ACCEPTANCE_CODE)
+
+
 def problems(endpoints: Path) -> list[str]:
     with pytest.raises(DefinitionError) as caught:
         loader.load_all(endpoints)
@@ -66,12 +71,12 @@ def test_the_bundled_definitions_load_the_same_from_the_store(store, monkeypatch
 
 
 def test_a_remembered_parse_is_the_parse_value_for_value_and_line_for_line(store):
-    remembered = accepted.Accepted(store)
+    remembered = opened(store)
     for path in sorted((REPO / "endpoints").rglob("*.yaml")):
         raw, fresh = path.read_bytes(), load(path)
         kind = "api" if path.name == "api.yaml" else "target" if path.parent.name == "targets" else "endpoints"
         remembered.remember(kind, raw, fresh.data, fresh.lines)
-        found = accepted.Accepted(store).get(kind, raw)
+        found = opened(store).get(kind, raw)
         assert found is not None, path
         # json.dumps tells true from 1 from 1.0, which == does not
         assert json.dumps(found[0]) == json.dumps(fresh.data), path
@@ -102,11 +107,11 @@ def test_a_tampered_store_cannot_make_an_invalid_file_pass(store, tmp_path):
     loader.load_all(endpoints)  # the valid files' entries are in the store
     (endpoints / "tiny" / "things.yaml").write_text(BROKEN)
     expected = problems(endpoints)
-    real = accepted.Accepted(store)
+    real = opened(store)
     assert real._dir is not None
     name = real._name("endpoints", (endpoints / "tiny" / "things.yaml").read_bytes())  # the forger even knows it
     parse = json.dumps([{"group": "Things", "endpoints": []}, [[[], 1]]]).encode()
-    someone_else = accepted.Accepted(tmp_path / "another-store")  # the same code, another key
+    someone_else = opened(tmp_path / "another-store")  # the same code, another key
     forgeries = {
         "another entry's genuine content": entries(store)[0].read_bytes(),
         "sealed with another key": someone_else._seal(name, parse) + b"\n" + parse,
@@ -128,7 +133,7 @@ def test_a_key_others_can_write_is_not_used(store, tmp_path, monkeypatch):
     loader.load_all(endpoints)
     os.chmod(store / "key", 0o666)
     loader._STORES.clear()
-    assert accepted.Accepted(store)._dir is None
+    assert opened(store)._dir is None
     assert loader.load_all(endpoints)["tiny"].endpoints  # checked again, and loads
 
 
