@@ -231,10 +231,13 @@ def submitted_runs(data_dir: Path, api: str, definition: ApiDefinition | None = 
     """The reviewed submissions of ``api`` as runs. A file that is no submission (``lint`` says
     why) stops the build naming it; the endpoints a submission lists as stale, or whose definition
     changed since (with ``definition``), are left out: their cells answer another definition."""
+    found = submissions.paths(data_dir, api)
+    if not found:  # most catalogs: no jsonschema import, no schema compiled
+        return []
     runs = []
     validator = _validator()
     current = template_keys(definition) if definition is not None else None
-    for path in submissions.paths(data_dir, api):
+    for path in found:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
