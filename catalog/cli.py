@@ -321,10 +321,36 @@ def build_isolated_cmd(ctx: Context, site_url: str | None, allow_mkdocs: tuple[s
 
         with contextlib.suppress(AuthcatError):  # the build itself says it, once asked to build
             apis = load_all(ctx.project.endpoints)
+        _ready_to_build(ctx.project, allow_mkdocs)
         if sys.stdin.readline().strip() != BUILD_GO:
             return
     report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, apis=apis)
     click.echo(json.dumps({"pages": report.pages, "render_s": report.render_s, "mkdocs_s": report.mkdocs_s}))
+
+
+def _ready_to_build(project: Project, allow_mkdocs: tuple[str, ...]) -> None:
+    """What a waiting build child can do before any observation is final: import the site build,
+    and the theme, plugins and Markdown extensions ``mkdocs.yml`` names (MkDocs imports them as it
+    reads the file; checked first, as the build checks it). Nothing is kept: the build reads
+    everything again. A problem is left for the build to report."""
+    import logging
+    import multiprocessing.queues  # noqa: F401 - the build's helper processes talk through queues
+
+    import catalog.site.build  # noqa: F401
+    from catalog.site.mkdocs_yml import check_mkdocs
+
+    log = logging.getLogger("mkdocs")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # whatever it would say, the build says once it reads the file
+    try:
+        check_mkdocs(project.site.config, allow_mkdocs)
+        from mkdocs.config import load_config
+
+        load_config(config_file=str(project.site.config))
+    except Exception:  # the build reports it
+        pass
+    finally:
+        log.setLevel(level)
 
 
 @cli.command("lint")
