@@ -179,11 +179,14 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
     # The answers feed the pages (guide, explanations) and the export alike: computed once, with
     # every signal plugin, and handed over frozen.
     publication = publication_of(data, hooks.auth_signals)
-    deferred = Deferred()
-    pages = render_pages(publication, paths, hooks, deferred)
     staging = paths.generated
     export = ExportBeside(publication, paths.root)
     try:
+        # catalog.json is written by a second process from here on: it needs the publication
+        # alone, and the second core is otherwise idle until the pages render in two processes.
+        export.start()
+        deferred = Deferred()
+        pages = render_pages(publication, paths, hooks, deferred)
         if staging.exists():
             shutil.rmtree(staging)
         # No symlink (in the project or out), dotfile, .git/ or git-ignored file is published.
@@ -191,7 +194,6 @@ def build_site(data: CatalogData, paths: SitePaths, hooks: Hooks, nav: list | No
         for page in pages:
             _write(staging / page.path, page.text)
         t1 = time.perf_counter()
-        export.start()  # catalog.json is written beside MkDocs, by a second process
         built = _run_mkdocs(paths, staging, inert_nav(nav or default_nav(data, plugin_nav(pages))), deferred, site_url)
         t2 = time.perf_counter()
         # The export goes into the finished build *before* the swap: the published site is never

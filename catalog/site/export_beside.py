@@ -1,8 +1,9 @@
-"""``catalog.json`` written by a forked process while MkDocs builds the site.
+"""``catalog.json`` written by a forked process while the pages render and MkDocs builds the site.
 
-The export needs nothing but the publication, which is complete (and no longer changed) once the
-pages are rendered; MkDocs never reads it. So :class:`ExportBeside` forks a worker as MkDocs
-starts, the worker writes both export files into a folder of its own beside the site
+The export needs nothing but the publication, which is complete (and frozen) once computed;
+neither the pages nor MkDocs read the export. So :class:`ExportBeside` forks a worker as soon as
+the publication exists — the second core is idle while this process prepares the pages — the
+worker writes both export files into a folder of its own beside the site
 (``.build-export``: MkDocs empties its own build folder as it starts), and once MkDocs is done they
 are moved into the finished build, before the swap (``catalog.site.publish``), as before. The
 files are the ones :func:`catalog.site.export.write_export` writes, by that same function.
@@ -54,7 +55,7 @@ def _write(publication: Publication, folder: Path, results: Any, parent: int) ->
 
 
 class ExportBeside:
-    """``start()`` before MkDocs runs, ``finish(built)`` after it, ``stop()`` if the build fails."""
+    """``start()`` once the publication exists, ``finish(built)`` after MkDocs, ``stop()`` if the build fails."""
 
     def __init__(self, publication: Publication, site_root: Path) -> None:
         self.publication = publication
