@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from mkdocs.plugins import BasePlugin
 
 from catalog.answers.publication import Publication, publication_of
@@ -67,6 +67,30 @@ def prose(value: Any) -> str:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
+def swatch_html(outcome: Any) -> Markup:
+    """``swatch(outcome)`` of ``_macros.j2``, the same bytes, for the state tables of the group pages."""
+    text = str(outcome)
+    return Markup(f'<span class="legend-swatch o-{escape(text.replace("/", ""))}">{escape(text)}</span>')
+
+
+def cell_html(c: Any, href: Any, id: Any, state: Any = "") -> Markup:
+    """``cell(c, href, id, state)`` of ``_macros.j2``, the same bytes, for the API page's matrix.
+
+    authcat's own templates call these two instead of the macros when they render unsandboxed
+    (``core_env``): a macro call per cell — 240,000 cells at 20,000 endpoints, on each side of the
+    rendering — was the largest part of rendering both pages. Contributed templates, and authcat's
+    own once a contributed ``_macros.j2`` shadows them, keep the macros."""
+    if c is None:
+        return Markup(f'<td class="cell o-na" id="{escape(id)}" data-state="{escape(state)}">—</td>')
+    outcome, status = str(c.outcome), c.status
+    said = escape(status) if status is not None else "no answer"
+    note = f" ({escape(c.note)})" if c.note else ""
+    shown = "n/a" if c.outcome == "n/a" else f"<b>{escape(status) if status is not None else '—'}</b> <small>{escape(outcome)}</small>"
+    return Markup(f'<td class="cell o-{escape(outcome.replace("/", ""))}" id="{escape(id)}" data-state="{escape(state)}" '
+                  f'data-outcome="{escape(outcome)}"><a href="{escape(href)}" aria-label="{escape(c.state)}: {said} '
+                  f'{escape(outcome)}{note}">{shown}</a></td>')
+
+
 # authcat's own page templates: shipped in this package (reviewed as code, like the modules that
 # fill them), not contributed. The group and API pages, most of a build's rendering, use them.
 CORE_TEMPLATES = Path(__file__).parent / "templates"
@@ -103,7 +127,9 @@ def core_env(deferred: Deferred | None = None) -> jinja2.Environment:
     """authcat's own templates, unsandboxed: its loader reads this package's folder only, so every
     template it renders, and every one those import, is authcat's (the sandbox cost more than half
     of the rendering: it checks every attribute read and call)."""
-    return _configure(jinja2.Environment(loader=jinja2.FileSystemLoader(str(CORE_TEMPLATES)), **_OPTIONS), deferred)
+    env = _configure(jinja2.Environment(loader=jinja2.FileSystemLoader(str(CORE_TEMPLATES)), **_OPTIONS), deferred)
+    env.globals["swatch_html"], env.globals["cell_html"] = swatch_html, cell_html
+    return env
 
 
 def shadowed(paths: SitePaths, hooks: Hooks) -> list[str]:
