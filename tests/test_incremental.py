@@ -30,6 +30,7 @@ from catalog.pipeline import Project, load_publication, probe, read_changes
 from catalog.site.build import render_pages
 from catalog.targets.launchers import LaunchContext, Launched, Launcher
 from catalog.targets.profiles import TargetPool
+from tests.servers.base import serve_in_thread
 from tests.support.project import make_project, run_cli
 
 IDENTITY = "Me+Toy@Example.test"
@@ -78,7 +79,7 @@ class ToyServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> ToyServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        serve_in_thread(self.httpd)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -14,6 +13,7 @@ import pytest
 from catalog.engine.probe import Prober, ProbeRequest, ProbeSettings, make_client
 from catalog.engine.transport import ProbeTransport
 from catalog.model.observation import Observation
+from tests.servers.base import serve_in_thread
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -42,8 +42,7 @@ class Handler(BaseHTTPRequestHandler):
 def server():
     Handler.seen = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(httpd)
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()

@@ -99,7 +99,9 @@ class PreviewServer:
 
         self.httpd = http.server.ThreadingHTTPServer((HOST, port), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="authcat-serve", daemon=True)
+        # stop() returns within poll_interval: the default half second delayed every Ctrl-C.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="authcat-serve",
+                                       daemon=True)
 
     @property
     def url(self) -> str:

@@ -8,8 +8,9 @@ import json
 import shutil
 import ssl
 import subprocess
-import threading
 from pathlib import Path
+
+from tests.servers.base import serve_in_thread
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -50,8 +51,7 @@ class SelfSignedServer:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self.httpd)
         return self
 
     def __exit__(self, *exc) -> None:

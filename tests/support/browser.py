@@ -11,11 +11,11 @@ import functools
 import http.server
 import os
 import shutil
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from tests.servers.base import serve_in_thread
 from tests.support.project import (
     copy_project,  # also the one project copy the browser tests use
     run_cli,
@@ -93,8 +93,7 @@ def serve_dir(directory: Path) -> Iterator[str]:
     """Serve a folder on 127.0.0.1 (a free port) in a thread; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
