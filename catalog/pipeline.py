@@ -282,6 +282,7 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_sta
     changed in its submission's ``run.stale`` (the file is rewritten) instead of reporting it."""
     out: list[Problem] = []
     validator = None  # made for the first text not already accepted: most lints check no submission
+    keys: dict[str, dict[str, str]] = {}  # each API's template keys, computed once for all its submissions
     for path in submissions.paths(data_dir):
         where = str(path)
 
@@ -314,7 +315,9 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_sta
         if definition is None:
             problem("api", f"no API {api!r} under endpoints/")
             continue
-        current = template_keys(definition)
+        if api not in keys:
+            keys[api] = template_keys(definition)
+        current = keys[api]
         stale = set(doc["run"].get("stale") or [])
         changed = sorted(e for e, entry in doc["endpoints"].items()
                          if e not in stale and (e not in current or entry["definition"] != current[e]))
