@@ -1,8 +1,9 @@
 """The Matrix API observed on a live Synapse: real revoked, expired, deactivated, unprivileged tokens.
 
 One Synapse serves the module (it starts in a few seconds and builds its fixtures in a few
-more): one probe run of ``endpoints/matrix`` on it, whose cells the tests read, then the
-revocation watches. Nothing here is faked: every token state is made by the server (``/logout``, a
+more): first a run of the reads whose every snippet is replayed (as tests/test_snippets_reproduce.py
+does for the other bundled targets), then one probe run of ``endpoints/matrix``, whose cells the
+tests read, then the revocation watches. Nothing here is faked: every token state is made by the server (``/logout``, a
 refresh-token login left to expire, the admin API's deactivation).
 """
 
@@ -26,10 +27,12 @@ from catalog.pipeline import Project, probe
 from catalog.site.pages.guide_pages import separation
 from catalog.targets.profiles import TargetPool
 from tests.support.project import CACHE, copy_project, run_cli, start_cli
+from tests.support.snippets import HAS_CURL, replay_reads
 
 BAD = ("revoked", "expired", "deactivated")
-# The session's Matrix run sends the writes too (fresh logins and per-state setups, one state at a
-# time): 75-200 s on a busy machine, on top of Synapse's start, all inside the first test's budget.
+# The module's Matrix run sends the writes too (fresh logins and per-state setups, one state at a
+# time), after the snippets' replay: 60-200 s on a busy machine, on top of Synapse's start, all
+# inside the first test's budget.
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -44,7 +47,28 @@ def synapse():
 
 
 @pytest.fixture(scope="module")
-def matrix_run(tmp_path_factory, synapse):
+def matrix_snippets(tmp_path_factory, synapse):
+    """Every read snippet replayed on the module's Synapse (tests/support/snippets.py), before the
+    Matrix run's writes: its POST /logout/all ends the tokens the snippets run with."""
+    if not HAS_CURL:
+        return None
+    return replay_reads("matrix", "synapse", copy_project(tmp_path_factory.mktemp("snippets"), with_data=False),
+                        synapse)
+
+
+@pytest.mark.slow
+def test_every_snippet_reproduces_its_cell(matrix_snippets):
+    """Each read cell's curl (through bash) and httpx snippet get the cell's status (~900 cells)."""
+    if matrix_snippets is None:
+        pytest.skip("needs curl")
+    got = matrix_snippets
+    assert got.checked > 0
+    assert not got.problems, (f"{len(got.problems)} of {got.checked} snippets differ from their cells:\n"
+                              + "\n".join(got.problems[:30]))
+
+
+@pytest.fixture(scope="module")
+def matrix_run(tmp_path_factory, synapse, matrix_snippets):
     root = copy_project(tmp_path_factory.mktemp("matrix"), with_data=False)
     logs: list[str] = []
     runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], refresh=True, log=logs.append, pool=synapse))
