@@ -28,7 +28,7 @@ from catalog.definitions.containment import symlinks_out
 from catalog.definitions.yamlfile import DefinitionError
 from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError
-from catalog.model.vocabulary import slug
+from catalog.model.vocabulary import Outcome, slug
 from catalog.runs.results import CatalogData, SitePage
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export_beside import ExportBeside
@@ -85,7 +85,8 @@ def cell_html(c: Any, href: Any, id: Any, state: Any = "") -> Markup:
     outcome, status = str(c.outcome), c.status
     said = escape(status) if status is not None else "no answer"
     note = f" ({escape(c.note)})" if c.note else ""
-    shown = "n/a" if c.outcome == "n/a" else f"<b>{escape(status) if status is not None else '—'}</b> <small>{escape(outcome)}</small>"
+    shown = ("n/a" if c.outcome == Outcome.NOT_AVAILABLE
+             else f"<b>{escape(status) if status is not None else '—'}</b> <small>{escape(outcome)}</small>")
     return Markup(f'<td class="cell o-{escape(outcome.replace("/", ""))}" id="{escape(id)}" data-state="{escape(state)}" '
                   f'data-outcome="{escape(outcome)}"><a href="{escape(href)}" aria-label="{escape(c.state)}: {said} '
                   f'{escape(outcome)}{note}">{shown}</a></td>')
