@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -142,29 +143,41 @@ def test_signal_stops_servers_and_the_next_run_resumes(tmp_path, sig, code, mess
     assert second_pid != server_pid and not Path(f"/proc/{second_pid}").exists()
 
 
-@pytest.mark.parametrize("point", ["page", "post-build"], ids=["mid-render", "staging-complete"])
-def test_sigkill_during_a_build_keeps_the_whole_previous_site(tmp_path, point):
-    root = make_project(tmp_path / "proj", "sitekill", OK_ENDPOINTS, remote("remote", "SITEKILL"))
+ALLOW_KILL = ("--allow-mkdocs", "authcat-test-kill")  # an operator's plugin, outside the built-in allow-list
+
+
+@pytest.fixture(scope="module")
+def built_with_kill_plugin(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A project whose mkdocs.yml names the kill plugin, built once (the site a killed build must
+    leave whole): each test kills a build of its own copy."""
+    folder = tmp_path_factory.mktemp("sitekill")
+    root = make_project(folder / "proj", "sitekill", OK_ENDPOINTS, remote("remote", "SITEKILL"))
     config = root / "site" / "mkdocs.yml"
     text = config.read_text()
     assert "\nplugins:\n" in text
     config.write_text(text.replace("\nplugins:\n", "\nplugins:\n  - authcat-test-kill\n"))
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO), str(kill_plugin.install(tmp_path / "plugins"))])}
-    allow = ("--allow-mkdocs", "authcat-test-kill")  # an operator's plugin, outside the built-in allow-list
-    first = run_cli(root, "build", *allow, env=env)
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO), str(kill_plugin.install(folder / "plugins"))])}
+    first = run_cli(root, "build", *ALLOW_KILL, env=env)
     assert first.returncode == 0, first.stderr
+    return root, env
+
+
+@pytest.mark.parametrize("point", ["page", "post-build"], ids=["mid-render", "staging-complete"])
+def test_sigkill_during_a_build_keeps_the_whole_previous_site(built_with_kill_plugin, tmp_path, point):
+    built, env = built_with_kill_plugin
+    root = Path(shutil.copytree(built, tmp_path / "proj", symlinks=True))
     build = root / "site" / "build"
     before = tree(build)
     assert "catalog.json" in before and "index.html" in before
 
     api_file = root / "endpoints" / "sitekill" / "api.yaml"
     api_file.write_text(api_file.read_text().replace("Test API sitekill", "Renamed API sitekill"))
-    killed = run_cli(root, "build", *allow, env={**env, "SITEKILL_AT": point})
+    killed = run_cli(root, "build", *ALLOW_KILL, env={**env, "SITEKILL_AT": point})
     # The build runs in a child process (it holds no secret): the child is the one killed.
     assert killed.returncode == 128 + signal.SIGKILL and "killed (signal 9)" in killed.stderr, killed.stderr
     assert tree(build) == before, "the killed build changed the published site"
 
-    third = run_cli(root, "build", *allow, env=env)
+    third = run_cli(root, "build", *ALLOW_KILL, env=env)
     assert third.returncode == 0, third.stderr
     export = json.loads((build / "catalog.json").read_text())
     assert [a["title"] for a in export["apis"]] == ["Renamed API sitekill"]
