@@ -145,7 +145,7 @@ def _all_strings(value) -> set[str]:
 def _submitted(tenants, tmp_path, with_data: bool = True, only: str | None = None) -> Project:
     """A project copy with the tenants' submissions committed (``only``: that tenant's alone)."""
     _, out = tenants
-    project = Project(copy_project(tmp_path / "p", with_data=with_data))
+    project = Project(copy_project(tmp_path / "p", with_data=with_data, apis=["jira-cloud"]))
     folder = project.data / "submissions" / "jira-cloud"
     folder.mkdir(parents=True)
     for name, t in out.items():

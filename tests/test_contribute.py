@@ -153,8 +153,10 @@ def _section(root: Path, group_slug: str, endpoint_slug: str) -> str:
 
 
 @pytest.mark.slow
-def test_new_endpoint_from_nothing_to_the_site(root):
-    """new → lint → build (documented only) → run --api datasette (observed) on a real Datasette."""
+def test_new_endpoint_from_nothing_to_the_site(tmp_path):
+    """new → lint → build (documented only) → run --api datasette (observed) on a real Datasette.
+    A copy of the datasette API alone: both builds then render its pages, not the whole catalog's."""
+    root = copy_project(tmp_path / "project", apis=["datasette"])
     _authcat(root, "new", *PLUGINS_JSON)
     assert "ok:" in _authcat(root, "lint").stdout
     _authcat(root, "build")

@@ -54,7 +54,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture
 def served(tmp_path):
-    root = copy_project(tmp_path / "project")
+    # The two APIs the test reads or edits: each of its four builds renders theirs alone.
+    root = copy_project(tmp_path / "project", apis=["jira-cloud", "datasette"])
     log = tmp_path / "serve.log"
     proc, base = _serve(root, log)
     try:

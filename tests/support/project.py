@@ -19,13 +19,31 @@ CACHE = REPO / ".cache" / "authcat"  # launchers' caches (Backlot's imported cor
 AUTHCAT = [sys.executable, "-m", "catalog"]
 
 
-def copy_project(dest: Path, with_data: bool = True) -> Path:
-    """A copy of the project's endpoints and site sources (not its build output) at ``dest``."""
+def copy_project(dest: Path, with_data: bool = True, apis: Sequence[str] | None = None) -> Path:
+    """A copy of the project's endpoints and site sources (not its build output) at ``dest``.
+
+    ``apis``: only these APIs' definitions and data files (observations, submissions, revocation
+    measurements), for a test that builds the site but reads the pages of these alone: a build
+    costs in proportion to the endpoints (jira-cloud has most). The log of changes, which holds
+    every API's entries, is left out then."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "endpoints", dest / "endpoints")
-    ignore = shutil.ignore_patterns("build", "generated", ".build-*", *(() if with_data else ("data",)))
+    whole = apis is None
+    if whole:
+        shutil.copytree(REPO / "endpoints", dest / "endpoints")
+    for api in apis or ():
+        shutil.copytree(REPO / "endpoints" / api, dest / "endpoints" / api)
+    ignore = shutil.ignore_patterns("build", "generated", ".build-*", *(() if with_data and whole else ("data",)))
     shutil.copytree(REPO / "site", dest / "site", ignore=ignore)
-    (dest / "site" / "data").mkdir(exist_ok=True)
+    data = dest / "site" / "data"
+    data.mkdir(exist_ok=True)
+    if with_data and not whole:
+        for api in apis or ():
+            for folder in ("observations", "submissions"):
+                if (REPO / "site" / "data" / folder / api).is_dir():
+                    shutil.copytree(REPO / "site" / "data" / folder / api, data / folder / api)
+            if (measured := REPO / "site" / "data" / "revocation" / f"{api}.json").is_file():
+                (data / "revocation").mkdir(exist_ok=True)
+                shutil.copy(measured, data / "revocation" / measured.name)
     return dest
 
 
