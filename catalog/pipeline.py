@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # imported where used: a command that neither probes nor buil
 
     from catalog.answers.publication import Publication
     from catalog.engine.runner import RunOptions
-    from catalog.site.build import BuildReport
+    from catalog.site.report import BuildReport
 
 
 @dataclass
@@ -467,6 +467,6 @@ class BuildChild:
             message = last.removeprefix("error: ")
             raise BuildFailed(message, lines, proc.returncode)
         done = json.loads(proc.stdout.strip().splitlines()[-1])
-        from catalog.site.build import BuildReport
+        from catalog.site.report import BuildReport
 
         return BuildReport(pages=done["pages"], render_s=done["render_s"], mkdocs_s=done["mkdocs_s"])

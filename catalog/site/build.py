@@ -13,7 +13,6 @@ import logging
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +35,8 @@ from catalog.site.guard import Sandbox, SandboxedThemeFirst, SandboxedThemeLast,
 from catalog.site.parallel import render_in_two
 from catalog.site.paths import SitePaths
 from catalog.site.publish import publish
+from catalog.site.report import BuildReport
 from catalog.site.search_beside import SearchBeside
-
-
-@dataclass
-class BuildReport:
-    pages: int
-    render_s: float
-    mkdocs_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 

@@ -63,3 +63,15 @@ def test_lint_loads_neither_mkdocs_nor_an_http_client(tmp_path):
     assert code == 0
     # The files it accepted come from the accepted store (catalog.definitions.accepted), unchecked.
     assert heavy(modules, (*HTTP_AND_SITE, "jsonschema", "referencing")) == []
+
+
+def test_build_waits_for_its_child_without_loading_mkdocs(tmp_path):
+    # The build runs in a child process (catalog.pipeline.BuildChild); the parent only checks
+    # mkdocs.yml, waits and prints the report: MkDocs and Jinja there would be a fixed cost of
+    # every `authcat build` for nothing.
+    root = make_project(tmp_path / "p", "tiny", [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok"}],
+                        {"name": "remote", "base_url_env": "TINY_URL"})
+    code, modules = loaded(tmp_path, root, "build")
+    assert code == 0
+    assert (root / "site" / "build" / "index.html").is_file()  # the child did build
+    assert heavy(modules, (*HTTP_AND_SITE, "jinja2", "markdown", "material")) == []
