@@ -29,6 +29,7 @@ from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError
 from catalog.model.vocabulary import Outcome, slug
 from catalog.runs.results import CatalogData, SitePage
+from catalog.site.compiled import keep_compiled
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export_beside import ExportBeside
 from catalog.site.guard import Sandbox, SandboxedThemeFirst, SandboxedThemeLast, publishable, refused
@@ -120,6 +121,7 @@ def core_env(deferred: Deferred | None = None) -> jinja2.Environment:
     template it renders, and every one those import, is authcat's (the sandbox cost more than half
     of the rendering: it checks every attribute read and call)."""
     env = _configure(jinja2.Environment(loader=jinja2.FileSystemLoader(str(CORE_TEMPLATES)), **_OPTIONS), deferred)
+    keep_compiled(env)  # this package's templates only: compiled once, not at every build
     env.globals["swatch_html"], env.globals["cell_html"] = swatch_html, cell_html
     return env
 

@@ -39,6 +39,7 @@ from mkdocs.plugins import BasePlugin, PluginCollection, event_priority
 from mkdocs.theme import Theme
 
 from catalog.model.errors import InputError, Problem
+from catalog.site.compiled import keep_compiled
 
 # The mkdocs.yml checks and the build's environment import no MkDocs: they live apart, for `lint`.
 from catalog.site.mkdocs_yml import (  # noqa: F401 - re-exported
@@ -161,6 +162,7 @@ def theme_environment(env: jinja2.Environment, dirs: list[str], site: Path) -> T
     theme: ThemeEnvironment = _copy(env, ThemeEnvironment, jinja2.FileSystemLoader(installed))
     theme.sandbox = _copy(env, Sandbox, jinja2.FileSystemLoader(dirs))
     theme.contributed = frozenset(jinja2.FileSystemLoader(contributed).list_templates()) if contributed else frozenset()
+    keep_compiled(theme)  # its loader reads the installed theme only (its sandbox keeps nothing)
     return theme
 
 
