@@ -175,6 +175,25 @@ def test_a_theme_override_cannot_leave_the_sandbox_through_mkdocs_objects(projec
     assert leaked(canary, root, proc) == {}
 
 
+def test_a_theme_partial_a_plugin_renders_from_the_theme_runs_sandboxed(project, tmp_path):
+    # Material's search plugin renders partials/language.html from config.theme.get_env() (MkDocs'
+    # own environment, over the theme's folders and the contributed custom_dir): an override of
+    # it once ran unsandboxed, before the theme's sandboxed environment ever saw it.
+    root, env, canary = project
+    marker = tmp_path / "ran-unsandboxed"
+    partials = root / "site" / "overrides" / "partials"
+    partials.mkdir(parents=True, exist_ok=True)
+    (partials / "language.html").write_text(
+        '{% import "partials/languages/en.html" as fallback %}\n'
+        f"{{% set _ = cycler.__init__.__globals__.os.system('touch {marker}') %}}\n"
+        "{% macro t(key) %}{{ fallback.t(key) or key }}{% endmacro %}\n")
+    proc = run_cli(root, "build", env=env)
+    assert proc.returncode == 2 and "refused" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "partials/language.html" in proc.stderr
+    assert not marker.exists()
+    assert leaked(canary, root, proc) == {}
+
+
 def test_nested_yaml_aliases_in_mkdocs_yml_are_refused_at_once(project):
     root, env, _ = project
     config = root / "site" / "mkdocs.yml"

@@ -32,7 +32,14 @@ from catalog.runs.results import CatalogData, SitePage
 from catalog.site.compiled import keep_compiled
 from catalog.site.deferred import Deferred, PutBack, inline
 from catalog.site.export_beside import ExportBeside
-from catalog.site.guard import Sandbox, SandboxedThemeFirst, SandboxedThemeLast, publishable, refused
+from catalog.site.guard import (
+    Sandbox,
+    SandboxedThemeFirst,
+    SandboxedThemeLast,
+    guard_theme,
+    publishable,
+    refused,
+)
 from catalog.site.parallel import render_in_two
 from catalog.site.paths import SitePaths
 from catalog.site.publish import publish
@@ -357,6 +364,7 @@ def _run_mkdocs(paths: SitePaths, docs_dir: Path, nav: list, deferred: Deferred 
     if custom_dir:  # the theme's overrides are contributed too: only what may be published
         _copy_tree(Path(custom_dir), overrides_copy, paths.root.parent)
         cfg.theme.dirs[cfg.theme.dirs.index(custom_dir)] = str(overrides_copy)
+    guard_theme(cfg.theme, paths.root)  # the environment plugins ask the theme for is guarded too
     cfg.plugins["authcat-sandboxed-theme"] = SandboxedThemeFirst(paths.root)
     cfg.plugins["authcat-sandboxed-theme-last"] = SandboxedThemeLast(paths.root)
     if deferred is not None:

@@ -166,6 +166,19 @@ def theme_environment(env: jinja2.Environment, dirs: list[str], site: Path) -> T
     return theme
 
 
+def guard_theme(theme: Theme, site: Path) -> None:
+    """Make ``theme.get_env()`` hand out the :class:`ThemeEnvironment`, to MkDocs and to every
+    plugin alike: Material's search plugin renders ``partials/language.html`` from it, a name the
+    contributed ``custom_dir`` may override, and MkDocs' own environment would run that template
+    unsandboxed."""
+    unguarded = theme.get_env
+
+    def get_env() -> jinja2.Environment:
+        return theme_environment(unguarded(), list(theme.dirs), site)
+
+    theme.get_env = get_env  # type: ignore[method-assign]
+
+
 class SandboxedTheme(BasePlugin):
     """MkDocs renders the theme with a :class:`ThemeEnvironment`: its overrides (``custom_dir``,
     contributed) sandboxed. Runs first, so plugins that render templates as the environment is
