@@ -15,7 +15,9 @@ serves, which ask for the build number once a second.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import os
 import signal
 import threading
 import time
@@ -121,10 +123,29 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Event, interval: float = 1.0) -> None:
+def files(root: Path) -> dict[str, tuple[int, int]]:
+    """Each watched file's (mtime in ns, size), by its path under ``root``."""
+    root = root.resolve()
+    seen: dict[str, tuple[int, int]] = {}
+    for folder in WATCHED:
+        for dirpath, _dirs, names in os.walk(root / folder):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                if watched(root, path):
+                    with contextlib.suppress(OSError):
+                        st = os.stat(path)
+                        seen[Path(path).relative_to(root).as_posix()] = (st.st_mtime_ns, st.st_size)
+    return seen
+
+
+def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Event, interval: float = 1.0,
+          since: dict[str, tuple[int, int]] | None = None) -> None:
     """Call ``rebuild(changed_files)`` after changes under the watched folders, until ``stop``.
     A rebuild that returns False did not happen (the project was busy): the changes are kept and
-    tried again after ``interval`` seconds, with whatever changed meanwhile."""
+    tried again after ``interval`` seconds, with whatever changed meanwhile. ``since``: the files
+    as they were before the first build (:func:`files`); what changed between then and the moment
+    the watch began (during that build, or while the server started) is rebuilt too, as file
+    events only tell of changes made once the watch is set up."""
     import watchfiles  # only `serve` watches: not loaded by every `authcat` start
 
     root = root.resolve()  # the events name absolute paths
@@ -135,6 +156,10 @@ def watch(root: Path, rebuild: Callable[[list[str]], bool], stop: threading.Even
         debounce=int(interval * 1000), rust_timeout=int(interval * 1000), yield_on_timeout=True,
     ):
         pending |= {Path(path).relative_to(root).as_posix() for _change, path in changes}
+        if since is not None:  # the first yield: the watch is set up, so nothing falls between
+            now = files(root)
+            pending |= {path for path in since.keys() | now.keys() if since.get(path) != now.get(path)}
+            since = None
         if pending and rebuild(sorted(pending)):
             pending.clear()
 
@@ -171,6 +196,7 @@ def serve_cmd(ctx: Context, port: int, interval: float) -> None:
         return True
 
     has_previous = (project.site.build / "index.html").is_file()
+    before = files(project.root)  # an edit during the first build must not go unseen
     try:
         ok = rebuild("start")
         if ok is None:  # another command holds the project: wait for it (Ctrl-C stops the wait)
@@ -196,7 +222,7 @@ def serve_cmd(ctx: Context, port: int, interval: float) -> None:
     # A terminate (as from a supervisor or a test) stops as cleanly as Ctrl-C.
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        watch(project.root, on_change, stop, interval)
+        watch(project.root, on_change, stop, interval, since=before)
     except KeyboardInterrupt:
         pass
     finally:
