@@ -18,7 +18,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from catalog.model.definition import RunningTarget, TargetProfile
@@ -115,8 +115,12 @@ class TargetPool:
                 raise
             return
         with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch") as pool:
-            futures = {key: pool.submit(self._enter, key, profile) for key, profile in todo.items()}
+            futures: dict[str, Future[Launched]] = {}
             try:
+                # Submitted inside the try: a signal between two submits must cancel the starts
+                # already under way too, or they run on after the run's scratch folder is removed.
+                for key, profile in todo.items():
+                    futures[key] = pool.submit(self._enter, key, profile)
                 for key, future in futures.items():  # wait for all: a started server must be registered to stop
                     try:
                         future.result()
@@ -154,7 +158,7 @@ class TargetPool:
             yield iter(())
             return
         pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch")
-        futures = {pool.submit(self._enter, key, profile): key for key, profile in todo.items()}
+        futures: dict[Future[Launched], str] = {}
 
         def ready() -> Iterator[str]:
             for future in as_completed(futures):
@@ -166,6 +170,11 @@ class TargetPool:
                 yield key
 
         try:
+            # Submitted inside the try: a signal (SIGTERM, Ctrl-C) between two submits must cancel
+            # the starts already under way and wait for them, or one runs on after the run's
+            # scratch folder is removed, and makes it again.
+            for key, profile in todo.items():
+                futures[pool.submit(self._enter, key, profile)] = key
             yield ready()
         except BaseException:
             self._scope.cancel()  # Ctrl-C, SIGTERM, a fault: stop every start now
