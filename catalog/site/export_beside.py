@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import multiprocessing
 import os
-import queue
 import shutil
 import signal
 from pathlib import Path
@@ -28,10 +26,10 @@ from typing import Any
 
 from catalog.answers.publication import Publication
 from catalog.model.errors import AuthcatError
+from catalog.site import forked
 from catalog.site.export import EXPORT_NAME, SCHEMA_NAME, write_export
 
 FOLDER = ".build-export"  # beside site/build, like MkDocs' staging folder
-_POLL_S = 2.0  # how often the waiting parent checks that the worker is still there
 _PR_SET_PDEATHSIG = 1
 
 
@@ -70,26 +68,14 @@ class ExportBeside:
         self.folder.mkdir(parents=True)
         ctx = multiprocessing.get_context("fork")
         self.results = ctx.Queue()
-        gc.freeze()  # the worker's garbage collector leaves the shared objects (and their memory) alone
-        try:
-            self.worker = ctx.Process(target=_write, args=(self.publication, self.folder, self.results, os.getpid()),
-                                      name="authcat-export", daemon=True)
-            self.worker.start()
-        finally:
-            gc.unfreeze()
+        self.worker = forked.start(ctx, _write, (self.publication, self.folder, self.results, os.getpid()), "authcat-export")
 
     def finish(self, built: Path) -> None:
         """The export files in ``built``: the worker's, moved there, or written here without one."""
         if self.worker is None:
             write_export(self.publication, built)
             return
-        while True:
-            try:
-                status, payload = self.results.get(timeout=_POLL_S)
-                break
-            except queue.Empty:
-                if not self.worker.is_alive():
-                    raise AuthcatError(f"the export process stopped (exit code {self.worker.exitcode})") from None
+        status, payload = forked.result(self.worker, self.results, "the export process")
         self.worker.join()
         self.worker = None
         if status == "oserror":
@@ -106,7 +92,6 @@ class ExportBeside:
 
     def stop(self) -> None:
         if self.worker is not None:
-            self.worker.kill()
-            self.worker.join()
+            forked.kill(self.worker)
             self.worker = None
         shutil.rmtree(self.folder, ignore_errors=True)

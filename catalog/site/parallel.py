@@ -10,18 +10,16 @@ in this process, in their sandbox. One core, or no ``fork``: everything renders 
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
-import queue
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from catalog.model.errors import AuthcatError
+from catalog.site import forked
 from catalog.site.deferred import Deferred
 
 Job = tuple[str, dict[str, Any]]  # a template's name and its context
-_POLL_S = 2.0  # how often the waiting parent checks that the worker is still there
 WORKER_PREFIX = "w"  # the worker's deferred fragments: w0, w1 … beside this process's 0, 1 …
 
 
@@ -56,30 +54,17 @@ def render_in_two(render: Callable[[str, dict[str, Any]], str], jobs: Sequence[J
     mine, theirs = split(weights)
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
-    gc.freeze()  # the worker's garbage collector leaves the shared objects (and their memory) alone
-    try:
-        worker = ctx.Process(target=_render_theirs, args=(render, jobs, theirs, deferred, results),
-                             name="authcat-render", daemon=True)
-        worker.start()
-    finally:
-        gc.unfreeze()
+    worker = forked.start(ctx, _render_theirs, (render, jobs, theirs, deferred, results), "authcat-render")
     try:
         texts = {i: render(*jobs[i]) for i in mine}
-        while True:
-            try:
-                status, payload = results.get(timeout=_POLL_S)
-                break
-            except queue.Empty:
-                if not worker.is_alive():
-                    raise AuthcatError(f"the second rendering process stopped (exit code {worker.exitcode})") from None
+        status, payload = forked.result(worker, results, "the second rendering process")
         if status != "ok":
             raise AuthcatError(f"rendering a page failed: {payload}")
         their_texts, parts, html_parts = payload
         worker.join()
     finally:
         if worker.is_alive():  # this side failed: the worker's pages are not wanted
-            worker.kill()
-            worker.join()
+            forked.kill(worker)
     texts.update(their_texts)
     deferred.parts.update(parts)
     deferred.html_parts.update(html_parts)

@@ -13,7 +13,6 @@ Where it cannot fork (no ``fork`` start method) or search is off, nothing change
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import queue
@@ -22,9 +21,7 @@ from typing import Any
 
 from mkdocs.plugins import BasePlugin, event_priority
 
-from catalog.model.errors import AuthcatError
-
-_POLL_S = 2.0  # how often a waiting side checks that the other is still there
+from catalog.site import forked
 
 
 def _index_pages(index: Any, pages: Any, results: Any, parent: int) -> None:
@@ -33,7 +30,7 @@ def _index_pages(index: Any, pages: Any, results: Any, parent: int) -> None:
     add = type(index).add_entry_from_context  # the plugin's own method, not the parent's stand-in
     while True:
         try:
-            page = pages.get(timeout=_POLL_S)
+            page = pages.get(timeout=forked.POLL_S)
         except queue.Empty:
             if os.getppid() != parent:  # the build died: nobody will read the entries
                 return
@@ -63,15 +60,8 @@ class SearchBeside(BasePlugin):
             return
         ctx = multiprocessing.get_context("fork")
         self.pages, self.results = ctx.Queue(), ctx.Queue()
-        # Frozen: the worker's garbage collector leaves the parent's objects alone, so the fork
-        # shares their memory instead of copying it page by page.
-        gc.freeze()
-        try:
-            self.worker = ctx.Process(target=_index_pages, args=(index, self.pages, self.results, os.getpid()),
-                                      name="authcat-search-index", daemon=True)
-            self.worker.start()
-        finally:
-            gc.unfreeze()
+        self.worker = forked.start(ctx, _index_pages, (index, self.pages, self.results, os.getpid()),
+                                   "authcat-search-index")
         self.index = index
         index.add_entry_from_context = self._send  # the plugin calls this on every page
 
@@ -88,18 +78,11 @@ class SearchBeside(BasePlugin):
         if self.worker is None:
             return
         self.pages.put(None)
-        while True:
-            try:
-                self.index.entries = self.results.get(timeout=_POLL_S)
-                break
-            except queue.Empty:
-                if not self.worker.is_alive():
-                    raise AuthcatError(f"the search index process stopped (exit code {self.worker.exitcode})") from None
+        self.index.entries = forked.result(self.worker, self.results, "the search index process")
         self.worker.join()
         self.worker = None
 
     def on_shutdown(self) -> None:
         if self.worker is not None:  # the build failed before the index was written
-            self.worker.kill()
-            self.worker.join()
+            forked.kill(self.worker)
             self.worker = None
