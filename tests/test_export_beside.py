@@ -10,12 +10,11 @@ import re
 
 import pytest
 
-import catalog.site.build
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, build
 from catalog.site import export_beside
 from catalog.site.export_beside import ExportBeside
-from tests.support.project import make_project
+from tests.support.project import fail_each_page, make_project
 
 ENDPOINTS = [{"id": f"op{i}", "method": "GET", "path": f"/things/{i}", "summary": f"Thing {i}."} for i in range(6)]
 
@@ -65,10 +64,7 @@ def test_a_failed_mkdocs_build_leaves_no_export_process(root, monkeypatch):
     build(Project(root), Hooks())
     before = _files(root)
 
-    def fail(self, output, page, config):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(catalog.site.build.InertTitles, "on_post_page", fail)
+    fail_each_page(monkeypatch)
     with pytest.raises(OSError):
         build(Project(root), Hooks())
     assert multiprocessing.active_children() == []

@@ -8,11 +8,10 @@ import re
 
 import pytest
 
-import catalog.site.build
 from catalog.hooks.manager import Hooks
 from catalog.pipeline import Project, build
 from catalog.site.search_beside import SearchBeside
-from tests.support.project import make_project
+from tests.support.project import fail_each_page, make_project
 
 ENDPOINTS = [{"id": f"op{i}", "method": "GET", "path": f"/things/{i}/items", "summary": f"Lists the items of thing {i}."}
              for i in range(12)]
@@ -49,10 +48,7 @@ def _undated(index: bytes) -> bytes:
 
 
 def test_a_failed_build_leaves_no_index_process(root, monkeypatch):
-    def fail(self, output, page, config):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(catalog.site.build.InertTitles, "on_post_page", fail)
+    fail_each_page(monkeypatch)
     with pytest.raises(OSError):
         build(Project(root), Hooks())
     assert multiprocessing.active_children() == []

@@ -122,3 +122,13 @@ def start_cli(root: Path, *args: str, env: dict[str, str] | None = None, **popen
     options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True, **popen}
     return subprocess.Popen([*AUTHCAT, "--root", str(root), *args], env=cli_env(env), cwd=root,
                             stdin=subprocess.DEVNULL, **options)
+
+
+def fail_each_page(monkeypatch: Any) -> None:
+    """Every page MkDocs finishes fails as on a full disk (ENOSPC): a build that fails mid-way."""
+    import catalog.site.build
+
+    def fail(self: Any, output: str, page: Any, config: Any) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(catalog.site.build.InertTitles, "on_post_page", fail)
