@@ -64,7 +64,12 @@ class Context:
         from catalog.pipeline import Project
 
         self.project = Project(root.resolve()) if root else Project.find()
-        self.hooks = hooks()
+
+    @property
+    def hooks(self) -> Hooks:
+        """The loaded plugins, on first use: a command that needs none (``build``'s parent, which
+        starts the build's child) loads none."""
+        return hooks()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -80,7 +85,34 @@ def report(exc: AuthcatError) -> NoReturn:
 
 
 class CatalogGroup(click.Group):
-    """The one place where expected failures (:class:`AuthcatError`) become a message and an exit code."""
+    """The one place where expected failures (:class:`AuthcatError`) become a message and an exit code.
+
+    Plugins' commands (``authcat_register_commands``) are added when a name is not a built-in
+    command's, or the list is asked for (``--help``): loading the plugins costs about as much as
+    the rest of an ``authcat`` start, and a built-in command is found without them. So a plugin's
+    command never takes a built-in one's name."""
+
+    plugin_commands_added = False
+
+    def add_plugin_commands(self) -> None:
+        if self.plugin_commands_added:
+            return
+        self.plugin_commands_added = True
+        built_in = dict(self.commands)
+        try:
+            hooks().register_commands(self)
+        except Exception as exc:  # a broken plugin must not hide the built-in commands' errors
+            err.print(f"warning: a plugin failed to add commands: {type(exc).__name__}: {exc}")
+        self.commands.update(built_in)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self.add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_plugin_commands()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -284,7 +316,7 @@ def _build(ctx: Context, site_url: str | None = None, allow_mkdocs: tuple[str, .
            child: BuildChild | None = None) -> None:
     from catalog.pipeline import build
 
-    report = build(ctx.project, ctx.hooks, site_url, allow_mkdocs=allow_mkdocs, isolated=True, child=child)
+    report = build(ctx.project, None, site_url, allow_mkdocs=allow_mkdocs, isolated=True, child=child)
     out.print(f"built {ctx.project.site.build / 'index.html'} ({report.pages} generated pages; "
               f"render {report.render_s:.1f} s, mkdocs {report.mkdocs_s:.1f} s)")
 
@@ -471,11 +503,6 @@ def import_cmd(ctx: Context, spec: Path, api: str, fmt: str, skip_outside_refs: 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)  # CI cancels and `timeout` send SIGTERM: clean up as for Ctrl-C
-    # Plugins may add commands; they are registered before click parses the arguments.
-    try:
-        hooks().register_commands(cli)
-    except Exception as exc:  # a broken plugin must not hide the built-in commands' errors
-        err.print(f"warning: a plugin failed to add commands: {type(exc).__name__}: {exc}")
     cli(prog_name="authcat")
 
 

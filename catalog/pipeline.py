@@ -26,7 +26,6 @@ from catalog.definitions.evidence import check_claims
 from catalog.definitions.loader import ApiDefinition, load_all, schema
 from catalog.definitions.yamlfile import DefinitionError
 from catalog.engine.cache import api_request_part, template_key
-from catalog.hooks.manager import Hooks
 from catalog.model.errors import AuthcatError, Problem
 from catalog.model.vocabulary import Outcome
 from catalog.runs import submissions
@@ -41,6 +40,7 @@ if TYPE_CHECKING:  # imported where used: a command that neither probes nor buil
 
     from catalog.answers.publication import Publication
     from catalog.engine.runner import RunOptions
+    from catalog.hooks.manager import Hooks
     from catalog.site.report import BuildReport
 
 
@@ -204,7 +204,7 @@ def write_shard(project: Project, run: TargetRun, path: Path) -> None:
 SITE_URL_ENV = "AUTHCAT_SITE_URL"
 
 
-def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_mkdocs: tuple[str, ...] = (),
+def build(project: Project, hooks: Hooks | None, site_url: str | None = None, *, allow_mkdocs: tuple[str, ...] = (),
           isolated: bool = False, child: BuildChild | None = None,
           apis: dict[str, ApiDefinition] | None = None) -> BuildReport:
     """Build the site from the committed observations.
@@ -214,13 +214,18 @@ def build(project: Project, hooks: Hooks, site_url: str | None = None, *, allow_
     and the theme are contributed code, sandboxed, and even code that left the sandbox finds no
     credential in its process. ``child``: that process, started earlier by :class:`BuildChild`
     with the same ``site_url`` and ``allow_mkdocs`` (``run`` starts it before probing).
-    ``apis``: the definitions, already loaded.
+    ``apis``: the definitions, already loaded. ``hooks``: the loaded plugins, or None to load them
+    here (an isolated build needs none: its child loads its own).
     """
     check_mkdocs(project.site.config, allow_mkdocs)
     if site_url is None:
         site_url = os.environ.get(SITE_URL_ENV) or None
     if isolated:
         return (child or BuildChild(project, site_url, allow_mkdocs, wait=False)).finish()
+    if hooks is None:
+        from catalog.hooks.manager import Hooks
+
+        hooks = Hooks()
     catalog = load_catalog(project, hooks, apis)
     from catalog.site.build import build_site
 

@@ -1,7 +1,8 @@
 """Every start of ``authcat`` pays for what it imports (the suite starts it over a hundred times):
 each command loads its own stack when it runs, so ``--help`` and ``lint`` load no MkDocs and no
 HTTP client, and ``--help`` no JSON Schema validator, template engine or event loop either
-(the built-in plugins, loaded at every start, import theirs when their hooks run)."""
+(the built-in plugins, loaded by the commands that use them, import theirs when their hooks
+run)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,5 @@ def test_build_waits_for_its_child_without_loading_mkdocs(tmp_path):
     assert code == 0
     assert (root / "site" / "build" / "index.html").is_file()  # the child did build
     assert heavy(modules, (*HTTP_AND_SITE, "jinja2", "markdown", "material")) == []
+    # Nor the plugins: the child loads its own, and `build` is a built-in command, found without them.
+    assert heavy(modules, ("pluggy", "authcat_plugins", "catalog.commands", "catalog.site.pages")) == []
