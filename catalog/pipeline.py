@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import os
 import re
@@ -17,13 +16,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog import __version__
 from catalog.definitions.containment import symlinks_out
 from catalog.definitions.evidence import check_claims
-from catalog.definitions.loader import ApiDefinition, load_all, schema
+from catalog.definitions.loader import ApiDefinition, load_all, passes, schema
 from catalog.definitions.yamlfile import DefinitionError
 from catalog.engine.cache import api_request_part, template_key
 from catalog.model.errors import AuthcatError, Problem
@@ -240,14 +240,13 @@ def submitted_runs(data_dir: Path, api: str, definition: ApiDefinition | None = 
     if not found:  # most catalogs: no jsonschema import, no schema compiled
         return []
     runs = []
-    validator = _validator()
     current = template_keys(definition) if definition is not None else None
     for path in found:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise DefinitionError([Problem(str(path), 1, "", f"not valid JSON ({exc}): see `authcat lint`")]) from None
-        if (error := next(iter(validator.iter_errors(doc)), None)) is not None:
+        if not passes("submission", doc) and (error := next(iter(_validator().iter_errors(doc)), None)) is not None:
             where = "/".join(str(p) for p in error.absolute_path)
             raise DefinitionError([Problem(str(path), 1, where, f"not a submission ({error.message[:200]}): see `authcat lint`")])
         run = submissions.read(path)
@@ -268,16 +267,14 @@ def template_keys(definition: ApiDefinition) -> dict[str, str]:
 
 # --- submissions (catalog.runs.submissions) ---------------------------------------------------
 
+@cache
 def _validator() -> jsonschema.protocols.Validator:
+    """The reference validator of submissions: asked only about a document that does not pass
+    (:func:`catalog.definitions.loader.passes`), for its errors."""
     import jsonschema
 
     doc = schema("submission")
     return jsonschema.validators.validator_for(doc)(doc)
-
-
-# Digests of submission texts the (process-lifetime, cached) schema accepted: a lint re-reading an
-# unchanged file skips the schema walk, most of a lint's time on a large submission.
-_SCHEMA_VALID: set[bytes] = set()
 
 
 def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_stale: bool = False) -> list[Problem]:
@@ -286,7 +283,6 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_sta
     nothing that looks like a credential. ``mark_stale`` lists every endpoint whose definition
     changed in its submission's ``run.stale`` (the file is rewritten) instead of reporting it."""
     out: list[Problem] = []
-    validator = None  # made for the first text not already accepted: most lints check no submission
     keys: dict[str, dict[str, str]] = {}  # each API's template keys, computed once for all its submissions
     for path in submissions.paths(data_dir):
         where = str(path)
@@ -295,18 +291,11 @@ def lint_submissions(data_dir: Path, apis: Mapping[str, ApiDefinition], mark_sta
             out.append(Problem(where, 1, field, message))  # noqa: B023 (used at once)
 
         try:
-            text = path.read_text(encoding="utf-8")
-            doc = json.loads(text)
+            doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             problem("", f"not valid JSON: {exc}")
             continue
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-        errors = []
-        if digest not in _SCHEMA_VALID:
-            validator = validator or _validator()
-            errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
-        if not errors and len(_SCHEMA_VALID) < 1024:
-            _SCHEMA_VALID.add(digest)
+        errors = [] if passes("submission", doc) else sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
         for err in errors[:20]:
             problem("/".join(str(p) for p in err.absolute_path), err.message[:200])
         if errors:
