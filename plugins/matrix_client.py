@@ -8,6 +8,7 @@ expired one was issued with a short lifetime and has outlived it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
@@ -20,6 +21,8 @@ from catalog.api import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 CLIENT = "/_matrix/client/v3"
@@ -43,6 +46,16 @@ def q(value: str) -> str:
     return quote(value, safe="")
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default SSL context, built once per process: each build loads the CA bundle (~30 ms
+    of CPU), and the destructive probes make a client per fresh login (the launched Synapse
+    speaks plain http:// anyway)."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 class MatrixClient:
     """Synchronous calls with one clear error per failure; never echoes a token."""
 
@@ -51,7 +64,8 @@ class MatrixClient:
         self.scrub = scrub
         import httpx  # here: every `authcat` start loads this plugin, few talk to a Synapse
 
-        self._http: httpx.Client = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        self._http: httpx.Client = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False,
+                                                 verify=_tls())
         self._txn = 0
 
     def close(self) -> None:
