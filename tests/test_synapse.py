@@ -2,8 +2,9 @@
 
 One Synapse serves the module (it starts in a few seconds and builds its fixtures in a few
 more): first a run of the reads whose every snippet is replayed (as tests/test_snippets_reproduce.py
-does for the other bundled targets), then one probe run of ``endpoints/matrix``, whose cells the
-tests read, then the revocation watches. Nothing here is faked: every token state is made by the server (``/logout``, a
+does for the other bundled targets), then, in the same project, one probe run of ``endpoints/matrix``
+that resumes it (the reads just observed on this server are current: only the writes are sent),
+whose cells the tests read, then the revocation watches. Nothing here is faked: every token state is made by the server (``/logout``, a
 refresh-token login left to expire, the admin API's deactivation).
 """
 
@@ -47,13 +48,17 @@ def synapse():
 
 
 @pytest.fixture(scope="module")
-def matrix_snippets(tmp_path_factory, synapse):
+def matrix_project(tmp_path_factory):
+    return copy_project(tmp_path_factory.mktemp("matrix"), with_data=False)
+
+
+@pytest.fixture(scope="module")
+def matrix_snippets(matrix_project, synapse):
     """Every read snippet replayed on the module's Synapse (tests/support/snippets.py), before the
     Matrix run's writes: its POST /logout/all ends the tokens the snippets run with."""
     if not HAS_CURL:
         return None
-    return replay_reads("matrix", "synapse", copy_project(tmp_path_factory.mktemp("snippets"), with_data=False),
-                        synapse)
+    return replay_reads("matrix", "synapse", matrix_project, synapse)
 
 
 @pytest.mark.slow
@@ -68,10 +73,13 @@ def test_every_snippet_reproduces_its_cell(matrix_snippets):
 
 
 @pytest.fixture(scope="module")
-def matrix_run(tmp_path_factory, synapse, matrix_snippets):
-    root = copy_project(tmp_path_factory.mktemp("matrix"), with_data=False)
+def matrix_run(matrix_project, synapse, matrix_snippets):
+    """The Matrix run, on the project the replay probed the reads in: those cells, observed on this
+    very server before any write, are current (the replay's progress file), so the run sends the
+    writes alone instead of ~1,100 reads again (without curl there is no replay: all of it)."""
+    root = matrix_project
     logs: list[str] = []
-    runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], refresh=True, log=logs.append, pool=synapse))
+    runs, _ = probe(Project(root), Hooks(), RunOptions(apis=["matrix"], log=logs.append, pool=synapse))
     (run,) = runs
     return run, logs, root
 
@@ -312,3 +320,15 @@ def test_the_guide_explains_the_public_rooms_fallback_in_one_sentence(matrix_run
         assert state in first.split(" tokens with")[0]
     assert "with the same 200 it gives a caller with no token, while GET " in first
     assert "rejects the very same tokens with 401" in first
+
+
+
+def test_the_run_resumes_the_replayed_reads(matrix_run, matrix_snippets):
+    """The replay's run of the reads left its progress file in the project: in the Matrix run on the
+    same server every GET is current and reused as observed there, and only the writes are sent."""
+    if matrix_snippets is None:
+        pytest.skip("needs curl: no replay to resume")
+    run, *_ = matrix_run
+    gets = [r for r in run.endpoints.values() if r.method == "GET"]
+    assert run.meta["reused"] == len(gets) == 81
+    assert run.meta["probes"] <= sum(len(r.cells) for r in run.endpoints.values() if r.method != "GET")
