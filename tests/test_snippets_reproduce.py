@@ -21,13 +21,20 @@ BUNDLED = [("jupyter-server", "local"), ("datasette", "local"), ("jira-cloud", "
            ("confluence-cloud", "backlot")]
 
 
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("api,target_name", BUNDLED)
-def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path):
-    root = copy_project(tmp_path / "project", with_data=False)
+@pytest.fixture(scope="module")
+def pool():
+    """One pool for the module, as one `authcat run` has: Jira and Confluence are served by the
+    same Backlot (one start instead of two); each server starts when its first API is replayed."""
     with tempfile.TemporaryDirectory() as scratch, \
             TargetPool(Hooks().launchers, CACHE, Path(scratch), log=lambda m: None) as pool:
-        got = replay_reads(api, target_name, root, pool)
+        yield pool
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("api,target_name", BUNDLED)
+def test_every_snippet_reproduces_its_cell(api, target_name, tmp_path, pool):
+    root = copy_project(tmp_path / "project", with_data=False)
+    got = replay_reads(api, target_name, root, pool)
     assert got.checked > 0
     assert not got.problems, (f"{len(got.problems)} of {got.checked} snippets differ from their cells:\n"
                               + "\n".join(got.problems[:30]))
