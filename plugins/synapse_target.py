@@ -3,7 +3,7 @@
 In the run's scratch folder this plugin writes a ``homeserver.yaml`` (SQLite in memory, one client listener
 on a free 127.0.0.1 port, no federation listener and no federation peers, registration only with
 a token nobody has (users come through the shared secret), rate limits lifted for the probes), starts
-``python -m synapse.app.homeserver`` and stops it by its PID when the run ends, also on errors,
+``python -m synapse.app.homeserver`` (see ``MAIN``) and stops it by its PID when the run ends, also on errors,
 Ctrl-C and SIGTERM (:class:`catalog.targets.process.ServerProcess`).
 
 Then it makes every fixture through the server itself (see :mod:`.synapse_fixtures`):
@@ -84,6 +84,14 @@ SETTINGS = {
         "loosened: the probe's pace would otherwise meet Synapse's login, registration and message "
         "limits (429); the hard-coded limiter on /register/available stays"),
 }
+
+
+# ``python -m synapse.app.homeserver``, without jsonschema's optional rfc3987-syntax: Jupyter Server
+# (jupyter-events) installs it beside Synapse, and importing it builds two Earley grammars for the
+# "iri" formats, which no Synapse schema uses: ~2 s of CPU, 40 % of a start. Synapse then starts as
+# where it is installed alone (jsonschema skips a format whose checker cannot be imported).
+MAIN = ("import runpy, sys; sys.modules['rfc3987_syntax'] = None; "
+        "runpy.run_module('synapse.app.homeserver', run_name='__main__', alter_sys=True)")
 
 
 def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: float) -> Path:
@@ -188,7 +196,7 @@ def launch_synapse(ctx: LaunchContext) -> Iterator[Launched]:
 
     def command(port: int) -> list[str]:
         config = write_config(scratch, port, shared_secret, lifetime)
-        return [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)]
+        return [sys.executable, "-c", MAIN, "--config-path", str(config)]
 
     scrub = Scrubber([shared_secret])
     with LocalServer("synapse", command, scratch / "synapse.log", started=started, secrets=[shared_secret],
