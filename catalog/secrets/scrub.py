@@ -33,7 +33,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, AnyStr
 from urllib.parse import unquote
 
@@ -314,6 +314,35 @@ def _pattern(part: str) -> str:
     return "".join(_char(c) for c in part)
 
 
+@lru_cache(maxsize=512)  # a run has a few hundred parts at most
+def _part_regex(part: str) -> re.Pattern:
+    """One part in the common (mixed) encodings, compiled once per process: ``Scrubber.plus``
+    makes a scrubber per presentation, and compiling every part again for each (one alternation of
+    them all, ~100,000 characters of pattern) took ~0.25 CPU s a scrubber."""
+    return re.compile(_pattern(part), re.IGNORECASE)
+
+
+def _replace_parts(patterns: list[re.Pattern], text: str) -> str:
+    """``re.compile("|".join(patterns)).sub(REDACTED, text)``, exactly, from the compiled parts:
+    scanning left to right, the match that starts first, and at one position the first pattern
+    in order that matches there (an alternation's choice); the scan goes on after it."""
+    done, at = [], 0
+    ahead = [p.search(text) for p in patterns]  # each pattern's next match at or after `at`
+    while True:
+        first: re.Match | None = None
+        for i, found in enumerate(ahead):
+            if found is not None and found.start() < at:  # overlapped by the last replacement
+                found = ahead[i] = patterns[i].search(text, at)
+            if found is not None and (first is None or found.start() < first.start()):
+                first = found
+        if first is None:
+            break
+        done += [text[at:first.start()], REDACTED]
+        at = first.end()
+    done.append(text[at:])
+    return "".join(done)
+
+
 class Scrubber:
     """Recognise every known credential part in any encoding; redact what holds one."""
 
@@ -350,9 +379,9 @@ class Scrubber:
         self._run_memo: dict[tuple[str, int, int], bool] = {}
 
     @cached_property
-    def _regex(self) -> re.Pattern | None:
+    def _regexes(self) -> list[re.Pattern]:
         """Each part in the common (mixed) encodings, for replacing spans of long free text only."""
-        return re.compile("|".join(_pattern(p) for p in self._parts), re.IGNORECASE) if self._parts else None
+        return [_part_regex(p) for p in self._parts]
 
     def plus(self, secrets: Iterable[str]) -> Scrubber:
         """A scrubber that also knows ``secrets`` (e.g. the header values one request sent)."""
@@ -422,8 +451,7 @@ class Scrubber:
         if not self.holds(text):
             return text
         text = _WORD.sub(lambda m: REDACTED if self.holds(m[0]) else m[0], text)
-        if self._regex is not None:
-            text = self._regex.sub(REDACTED, text)
+        text = _replace_parts(self._regexes, text)
         text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
         return REDACTED if self.holds(text) else text
 

@@ -138,3 +138,32 @@ def test_a_kept_text_body_loses_only_the_words_that_hold_a_part():
     spelled = encodings.forms(CANARY.secret)["b64-offset1"]
     text = f"line one\ntoken {spelled} here\nline three"
     assert SCRUB.body(text) == f"line one\ntoken {REDACTED} here\nline three"
+
+
+def test_the_parts_replace_spans_as_one_alternation_of_them_would():
+    """Spans are replaced part by part (each part compiled once per process, shared by the
+    scrubbers ``plus`` makes): exactly what one alternation of every part, longest first, replaced."""
+    import random
+    import re
+
+    from catalog.secrets.scrub import _pattern, _replace_parts
+
+    scrub = SCRUB.plus(["Bearer " + CANARY.secret[::-1]])
+    parts = scrub._parts
+    alternation = re.compile("|".join(_pattern(p) for p in parts), re.IGNORECASE)
+    each = [re.compile(_pattern(p), re.IGNORECASE) for p in parts]
+    rng = random.Random(8)
+    for _ in range(200):
+        pieces = []
+        for _ in range(rng.randint(1, 12)):
+            part, pick = rng.choice(parts), rng.random()
+            if pick < 0.3:
+                pieces.append(part)
+            elif pick < 0.5:  # a part cut short, or overlapping the next piece
+                pieces.append(part[:rng.randint(1, len(part))])
+            elif pick < 0.65:
+                pieces.append("".join(quote(c, safe="") if rng.random() < 0.3 else c for c in part))
+            else:
+                pieces.append("".join(rng.choice("abc :/+%=&#xX019sStTe-") for _ in range(rng.randint(0, 30))))
+        text = "".join(pieces)
+        assert _replace_parts(each, text) == alternation.sub(REDACTED, text), text
