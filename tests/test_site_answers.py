@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import chromium_path, serve_dir, watch_origin
+from tests.support.browser import Tab, chromium_path, serve_dir, watch_origin
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -31,15 +31,21 @@ def base_url(committed_site):
         yield url
 
 
+@pytest.fixture(scope="module")
+def shared_tab(browser, base_url):
+    """The module's one page (tests/support/browser.py: a page per test cost ~1 CPU s more)."""
+    tab = Tab(browser, base_url, {"width": 1440, "height": 900})
+    yield tab
+    tab.close()
+
+
 @pytest.fixture
-def tab(browser, base_url):
-    """A fresh browser context's page at 1440 px, on no page yet; no request may leave the origin."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    off_origin: set[str] = set()
-    watch_origin(context, base_url, off_origin)
-    yield context.new_page()
-    context.close()
-    assert off_origin == set()
+def tab(shared_tab):
+    """A page at 1440 px, on no page yet, with the site's storage empty; no request may leave the
+    origin."""
+    with shared_tab.use() as page:
+        yield page
+    assert shared_tab.off_origin == set()
 
 
 @pytest.fixture
