@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from catalog.engine.runner import CACHE_ENV
 from tests.servers.fault_server import FaultServer
-from tests.support.project import copy_project, make_project, run_cli, start_cli
+from tests.support.project import CACHE, copy_project, make_project, run_cli, start_cli
 
 ENDPOINTS = [{"id": "ok", "method": "GET", "path": "/ok", "summary": "ok", "collection": "/values"},
              {"id": "fails", "method": "GET", "path": "/500", "summary": "fails"}]
@@ -160,7 +161,9 @@ def test_four_shards_of_the_bundled_targets_merge_like_their_jobs_wrote_them(tmp
     differ (its tokens, its ids), so here the merged data is compared with what each job wrote:
     every observation file byte for byte, and the change log as the jobs' entries in plan order."""
     base = copy_project(tmp_path / "base")
-    jobs = _start_jobs(base, tmp_path, BUNDLED)
+    # The launchers' prepared corpora (Backlot's import) shared as every run of the suite shares
+    # them (tests/conftest.py): each job still starts its own servers.
+    jobs = _start_jobs(base, tmp_path, BUNDLED, env={CACHE_ENV: str(CACHE)})
     for pair, proc in jobs.items():
         _, stderr = proc.communicate(timeout=900)
         assert proc.returncode == 0, (pair, stderr)
