@@ -56,7 +56,7 @@ from catalog.model.judgement import verdict
 from catalog.model.observation import VOLATILE_KEYS, Observation, resolve_pointer
 from catalog.model.vocabulary import State, Verdict
 from catalog.runs.results import EndpointResult, TargetRun
-from catalog.runs.store import Store
+from catalog.runs.store import Encoded, Store
 from catalog.secrets.binding import identities_public
 from catalog.secrets.record import credential_names, published_values, request_record
 from catalog.secrets.scrub import Scrubber, Sealed, seal
@@ -324,6 +324,7 @@ class _Progress:
     def __init__(self, plan: Plan, hooks: Hooks, store: Store | None, started: datetime, scrub: Scrubber):
         self.plan, self.hooks, self.store, self.started, self.scrub = plan, hooks, store, started, scrub
         self.sealed: Sealed = {}  # each endpoint's result is sealed once, not at every save
+        self.encoded: Encoded = {}  # and encoded once (Store.write_partial)
         self.results: dict[str, EndpointResult] = {}
         self.dirty = False
         self.profile = ""  # the profile key (catalog.engine.cache), so resumed cells pass the cache check
@@ -346,7 +347,7 @@ class _Progress:
         self.dirty = False
         meta = {"partial": True, "target_version": self.plan.target.version, "profile": self.profile,
                 "date": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "authcat_version": __version__}
-        self.store.write_partial(self.snapshot(meta))
+        self.store.write_partial(self.snapshot(meta), self.encoded)
 
     async def save_periodically(self) -> None:
         while True:
