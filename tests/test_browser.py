@@ -16,7 +16,7 @@ import pytest
 
 from catalog.definitions.loader import load_all
 from catalog.site.build import slug
-from tests.support.browser import chromium_path, serve_dir, watch_origin
+from tests.support.browser import Tab, chromium_path, serve_dir
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-system-deps)")
@@ -55,19 +55,23 @@ def observed(built_copy) -> dict:
 class Visit:
     """A page plus everything that went wrong while it loaded."""
 
-    def __init__(self, browser, base_url: str, viewport: dict):
-        self.base = base_url
-        self.context = browser.new_context(viewport=viewport)
+    def __init__(self, tab: Tab, page, viewport: dict):
+        self.base = tab.base
+        self.page = page
         self.third_party: set[str] = set()
         self.console_errors: list[str] = []
         self.failed: list[str] = []
-        self.off_origin: set[str] = set()
-        watch_origin(self.context, base_url, self.off_origin)
-        self.page = self.context.new_page()
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
-        self.page.on("requestfailed", self._request_failed)
-        self.page.on("response", self._response)
+        self.off_origin = tab.off_origin  # emptied when the test took the tab
+        self.listening = [("console", self._console),
+                          ("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}")),
+                          ("requestfailed", self._request_failed), ("response", self._response)]
+        for event, listener in self.listening:
+            page.on(event, listener)
+        page.set_viewport_size(viewport)
+
+    def stop(self) -> None:
+        for event, listener in self.listening:
+            self.page.remove_listener(event, listener)
 
     def _is_local(self, url: str) -> bool:
         return url.startswith(self.base)
@@ -99,21 +103,33 @@ class Visit:
         assert self.third_party <= THIRD_PARTY_ALLOWED, self.third_party - THIRD_PARTY_ALLOWED
 
 
+@pytest.fixture(scope="module")
+def shared_tab(browser, base_url):
+    """The module's one page (tests/support/browser.py: a page per test cost ~1 CPU s more)."""
+    tab = Tab(browser, base_url, DESKTOP)
+    yield tab
+    tab.close()
+
+
 @pytest.fixture
-def visit(browser, base_url):
-    made = []
+def visit(shared_tab):
+    """Opens one page of the site for the test (at a viewport; ``settle``: until the network is
+    quiet), in the module's tab, which starts on about:blank with the site's storage empty."""
+    made: list[Visit] = []
 
     def open_(path: str, viewport: dict = DESKTOP, settle: bool = False) -> Visit:
-        v = Visit(browser, base_url, viewport)
+        assert not made, "one visit per test: the module's tests share one page"
+        v = Visit(shared_tab, page, viewport)
         made.append(v)
         v.goto(path, settle)
         if path == MATRIX:
             v.page.wait_for_selector("[data-authcat-matrix][data-ready]", state="attached", timeout=10_000)
         return v
 
-    yield open_
-    for v in made:
-        v.context.close()
+    with shared_tab.use() as page:
+        yield open_
+        for v in made:
+            v.stop()
 
 
 def matrix(page):

@@ -101,11 +101,12 @@ class Tab:
         self.page = self.context.new_page()
 
     @contextmanager
-    def use(self) -> Iterator[object]:
-        """The page, for one test; left on ``about:blank`` (its timers and workers stopped)."""
+    def use(self, viewport: dict | None = None) -> Iterator[object]:
+        """The page, for one test (at ``viewport``, else the tab's own); left on ``about:blank``
+        (its timers and workers stopped)."""
         page = self.page
         self.off_origin.clear()
-        page.set_viewport_size(self.viewport)
+        page.set_viewport_size(viewport or self.viewport)
         try:
             yield page
         finally:
