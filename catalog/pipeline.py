@@ -439,10 +439,15 @@ class BuildChild:
                                      subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def cancel(self) -> None:
-        """End a child that has not been told to build (nothing is written)."""
+        """End a child that has not been told to build (it has written nothing of the site).
+
+        Stopped at once, not left to notice its closed stdin: that happens only once its start is
+        over, seconds on a busy machine, which a Ctrl-C or SIGTERM would wait out. Its cache writes
+        are atomic renames."""
         if self.proc.returncode is None:
+            self.proc.terminate()
             try:
-                self.proc.communicate(timeout=10)  # closes its stdin: a waiting child then exits
+                self.proc.communicate(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.communicate()

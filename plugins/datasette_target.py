@@ -288,7 +288,7 @@ def launch_datasette(ctx: LaunchContext) -> Iterator[Launched]:
     timeout = float(ctx.options.get("startup_timeout", 30))
     plugins = tuple(str(p) for p in ctx.options.get("plugins", ()))
     scratch = ctx.scratch_dir
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(exist_ok=True)
     public_db, private_db = _create_databases(scratch)
     config = _write_config(scratch)
 

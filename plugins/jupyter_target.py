@@ -76,7 +76,7 @@ def _env(scratch: Path, token: str) -> dict[str, str]:
     """Private Jupyter folders and the token; nothing of the operator's own Jupyter setup."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_"))}
     for name in ("config", "data", "runtime"):
-        (scratch / f"jupyter-{name}").mkdir(parents=True, exist_ok=True)
+        (scratch / f"jupyter-{name}").mkdir(exist_ok=True)
     env.update({
         "JUPYTER_TOKEN": token,
         "JUPYTER_CONFIG_DIR": str(scratch / "jupyter-config"),
@@ -115,7 +115,7 @@ def launch_jupyter(ctx: LaunchContext) -> Iterator[Launched]:
     python = option_python(ctx.options, "jupyter-server")
     timeout = float(ctx.options.get("startup_timeout", 60))
     scratch = ctx.scratch_dir
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(exist_ok=True)
     root = _root(scratch)
     token = make_token()
 

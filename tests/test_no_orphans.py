@@ -59,6 +59,17 @@ def scratch_folders(tmp: Path) -> list[str]:
     return sorted(p.name for p in tmp.iterdir() if p.name.startswith("authcat-"))
 
 
+def left_in(tmp: Path) -> str:
+    """What a scratch folder left behind holds, for the failure message (what wrote it, and when)."""
+    lines = []
+    for folder in scratch_folders(tmp):
+        for path in sorted((tmp / folder).rglob("*")):
+            info = path.lstat()
+            lines.append(f"{path.relative_to(tmp)} {'dir' if path.is_dir() else info.st_size} mtime={info.st_mtime:.3f}")
+        lines.append(f"{folder} mtime={(tmp / folder).lstat().st_mtime:.3f}")
+    return "\n".join(lines)
+
+
 def setup(tmp_path: Path, slow_start: bool):
     """A project whose ``quick`` target starts at once and, with ``slow_start``, a ``slow`` one whose
     start never ends; both servers first start an orphan ``sleep`` in a session of their own."""
@@ -126,7 +137,7 @@ def test_sigterm_during_start_up_stops_at_once(tmp_path):
     assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
     assert took < 10, f"SIGTERM during start-up took {took:.1f} s to end the command"
     assert not marked(marker), "left running after the command ended"
-    assert not scratch_folders(tmp), "scratch folder left after the command ended"
+    assert not scratch_folders(tmp), f"scratch folder left after the command ended:\n{left_in(tmp)}\n{err}"
 
 
 def test_stale_scratch_folders_of_dead_runs_are_swept(tmp_path):
@@ -180,6 +191,6 @@ def test_a_real_refresh_signalled_during_start_up_leaves_nothing(tmp_path, sig):
         wait_for(lambda: not scratch_folders(tmp), 30, f"the scratch folder to be removed: {scratch_folders(tmp)}")
     else:
         assert proc.returncode == 143, err
-        assert took < 10, f"SIGTERM during start-up took {took:.1f} s to end the command"
+        assert took < 10, f"SIGTERM during start-up took {took:.1f} s to end the command:\n{err}"
         assert not marked(marker), "left running after the command ended"
-        assert not scratch_folders(tmp), "scratch folder left after the command ended"
+        assert not scratch_folders(tmp), f"scratch folder left after the command ended (at {time.time():.3f}):\n{left_in(tmp)}\n{err}"

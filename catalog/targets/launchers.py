@@ -26,7 +26,7 @@ class LaunchContext:
 
     name: str
     cache_dir: Path  # kept between runs (e.g. a prepared corpus)
-    scratch_dir: Path  # removed after the run
+    scratch_dir: Path  # exists; removed after the run (never make its parent again: the run may be over)
     options: Mapping[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda message: None
 

@@ -184,9 +184,19 @@ def scratch_folder(kind: str) -> Iterator[Path]:
     finally:
         with contextlib.suppress(ProcessLookupError):
             keeper.terminate()
-        shutil.rmtree(path, ignore_errors=True)
+        remove_folder(path)
         with contextlib.suppress(subprocess.TimeoutExpired):
             keeper.wait(timeout=5)
+
+
+def remove_folder(path: Path, attempts: int = 20) -> None:
+    """``rmtree`` until the folder is gone: a server dying at that moment may still write a file into
+    it, and one pass then leaves the folder (with its secrets). Bounded: ``attempts`` × 0.1 s."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.1)
 
 
 class ServerProcess:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -48,12 +49,22 @@ class TargetPool:
         self._contexts: dict[str, LaunchContext] = {}
         self._failed: dict[str, str] = {}  # launcher key -> why it did not start (never retried in a run)
         self._scope = LaunchScope()  # every process the launches start, to cancel them on an interrupt
+        # The launch threads' name: an interrupt can land inside ThreadPoolExecutor.submit after a
+        # thread started but before the executor recorded it, and shutdown(wait=True) then does not
+        # wait for that one. Its name lets the pool find and wait for it all the same.
+        self._thread_prefix = f"authcat-launch-{id(self):x}"
+        scratch_root.mkdir(parents=True, exist_ok=True)
         self.timings: dict[str, float] = {}
 
     def __enter__(self) -> TargetPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            # Ctrl-C or SIGTERM: authcat must end now, and a scratch server's graceful stop
+            # protects nothing (its folder is removed next). Every launched process is killed at
+            # once, those up and those starting; the exit stack then only reaps them.
+            self._scope.cancel()
         self._stack.close()
 
     @staticmethod
@@ -75,7 +86,9 @@ class TargetPool:
             n = len(self._contexts)
             scratch = self._scratch_root / (name if not n else f"{name}-{n}")
             cache.mkdir(parents=True, exist_ok=True)
-            scratch.mkdir(parents=True, exist_ok=True)
+            # Never the scratch root itself: a start that outlived its run must not make the run's
+            # removed folder again (with a server's secrets in it).
+            scratch.mkdir(exist_ok=True)
             self._contexts[key] = LaunchContext(name=name, cache_dir=cache, scratch_dir=scratch,
                                                 options=profile.options, log=self._log)
         return self._contexts[key]
@@ -114,7 +127,7 @@ class TargetPool:
                 self._scope.cancel()
                 raise
             return
-        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch") as pool:
+        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix=self._thread_prefix) as pool:
             futures: dict[str, Future[Launched]] = {}
             try:
                 # Submitted inside the try: a signal between two submits must cancel the starts
@@ -130,7 +143,16 @@ class TargetPool:
                 # Ctrl-C, SIGTERM: stop every start now (their processes are killed, their waits fail),
                 # then the exit stack stops the servers already up.
                 self._scope.cancel()
+                self._join_launch_threads()
                 raise
+
+    def _join_launch_threads(self, timeout: float = 30.0) -> None:
+        """Wait for every launch thread of this pool, also one its executor lost track of (see
+        ``_thread_prefix``). Bounded: a cancelled start fails at its next spawn or readiness poll."""
+        deadline = time.monotonic() + timeout
+        for thread in threading.enumerate():
+            if thread.name.startswith(self._thread_prefix) and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _to_start(self, profiles: Iterable[TargetProfile]) -> dict[str, TargetProfile]:
         """One profile per launcher key not yet started or failed; an unknown launcher fails
@@ -157,7 +179,7 @@ class TargetPool:
         if not todo:
             yield iter(())
             return
-        pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="authcat-launch")
+        pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix=self._thread_prefix)
         futures: dict[Future[Launched], str] = {}
 
         def ready() -> Iterator[str]:
@@ -181,6 +203,7 @@ class TargetPool:
             raise
         finally:
             pool.shutdown(wait=True)
+            self._join_launch_threads()
             for future, key in futures.items():  # starts the caller did not wait for
                 if key not in self._started and key not in self._failed and future.exception() is not None:
                     exc = future.exception()
