@@ -1,16 +1,18 @@
-"""The matrix cell and the outcome swatch written from Python (``catalog.site.build.cell_html``,
-``swatch_html``) are the ``_macros.j2`` macros' bytes, for every kind of cell and for text that
-must be escaped; authcat's own templates use them only where they render unsandboxed."""
+"""The matrix row and cell and the outcome swatch written from Python (``catalog.site.build.row_html``,
+``cell_html``, ``swatch_html``) are the ``_macros.j2`` macros' bytes, for every kind of cell and
+for text that must be escaped; authcat's own templates use them only where they render unsandboxed."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from catalog.model.observation import Observation
 from catalog.runs.results import Cell
-from catalog.site.build import CORE_TEMPLATES, cell_html, core_env, swatch_html
+from catalog.site.build import CORE_TEMPLATES, cell_html, core_env, row_html, swatch_html
 
 HOSTILE = "<b>\"'&amp;</b>"
 
@@ -38,7 +40,32 @@ def test_a_swatch_is_the_macros_bytes(outcome):
     assert str(swatch_html(outcome)) == str(macros.swatch(outcome))
 
 
+def _row(endpoint_id: str, summary: Any, cells: dict, verdict: str = "checks-token", reason: str = HOSTILE):
+    endpoint = SimpleNamespace(id=endpoint_id, method="GET", path=f"/a/{HOSTILE}/B", summary=summary)
+    return SimpleNamespace(endpoint=endpoint, verdict=verdict, href=f"group-{HOSTILE}.html#x",
+                           result=SimpleNamespace(cells=cells, reason=reason))
+
+
+ROWS = [
+    _row("op-1", "Lists the Items", {"valid": CELLS[1], "expired": CELLS[1], "revoked": CELLS[2]}),
+    _row(f"op {HOSTILE}", HOSTILE, {c.state: c for c in CELLS[1:]}),
+    _row("op-3", None, {}, verdict="not-served"),
+    _row("op-4", "İstanbul ÉTÉ", {"forged": CELLS[3]}, verdict="not-probed"),
+]
+COLUMNS = [("good", "Good tokens", ["valid", "anonymous"]), ("bad", HOSTILE, ["expired", "revoked", "forged", HOSTILE])]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.endpoint.id[:4])
+@pytest.mark.parametrize("target", ["local", HOSTILE])
+def test_a_row_is_the_macros_bytes(row, target):
+    macros: Any = core_env().get_template("_macros.j2").module
+    run = SimpleNamespace(target=target, states={"valid": 1, "anonymous": 1, "expired": 1})
+    made = row_html(row, COLUMNS, run)
+    assert isinstance(made, Markup) and str(made) == str(macros.matrix_row(row, COLUMNS, run))
+    assert HOSTILE not in str(made)  # every contributed string escaped
+
+
 def test_the_templates_use_them_only_when_authcat_renders_them():
-    for name, helper, macro in (("api.md.j2", "cell_html", "cell"), ("group.md.j2", "swatch_html", "swatch")):
+    for name, helper, macro in (("api.md.j2", "row_html", "matrix_row"), ("group.md.j2", "swatch_html", "swatch")):
         text = (CORE_TEMPLATES / name).read_text()
         assert f"= {helper} if {helper} is defined else {macro} %}}" in text
