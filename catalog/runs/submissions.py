@@ -230,6 +230,9 @@ def _shaped(text: str) -> str | None:
     return None
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})  # json.loads' other leaves: no string in them
+
+
 def _strings(value: Any, key: str | None = None, out: dict | None = None) -> dict[tuple[str | None, str], None]:
     """Every distinct (key, string) of a JSON-like value, first seen first: a key with None, a
     string with the key it is under. One dict filled by one walk that tests the types json.loads
@@ -246,14 +249,14 @@ def _strings(value: Any, key: str | None = None, out: dict | None = None) -> dic
             kind = type(v)
             if kind is str:
                 out[(k, v)] = None
-            elif kind is dict or kind is list or isinstance(v, (Mapping, list, str)):
+            elif kind is dict or kind is list or (kind not in _SCALARS and isinstance(v, (Mapping, list, str))):
                 _strings(v, k, out)
     elif kind is list:
         for v in value:
             kind = type(v)
             if kind is str:
                 out[(key, v)] = None
-            elif kind is dict or kind is list or isinstance(v, (Mapping, list, str)):
+            elif kind is dict or kind is list or (kind not in _SCALARS and isinstance(v, (Mapping, list, str))):
                 _strings(v, key, out)
     elif isinstance(value, str):
         out[(key, value)] = None

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from catalog.definitions.loader import passes
+from catalog.definitions.loader import passes, schema
 from catalog.pipeline import _validator, lint_submissions
 
 CELL: dict[str, Any] = {
@@ -115,3 +116,26 @@ def test_where_the_fast_path_refuses_the_reference_decides(tmp_path):
     (folder / "tenant-0123456789abcdef.json").write_text(json.dumps(doc))
     problems = [str(p) for p in lint_submissions(tmp_path, {})]
     assert len(problems) == 1 and "no API 'jira-cloud'" in problems[0], problems
+
+
+def test_the_schema_uses_no_pattern_class_where_the_two_dialects_differ_the_wrong_way():
+    """Python's ``\\s`` also matches U+001C–U+001F, its ``\\w``, ``\\b`` and ``\\d`` any script's
+    letters and digits: under ECMA-262's narrower classes a negated one (``\\S``, ``[^\\d]``) lets
+    through what Python refuses, which the edge values above would not show. Such a class in the
+    submission schema needs edges of its own first (a plain ``\\d`` is the stricter way round)."""
+    patterns: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.append(node["pattern"])
+            patterns.extend(k for k in node.get("patternProperties", {}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema("submission"))
+    assert patterns
+    assert [p for p in patterns if re.search(r"\\[sSwWbBD]|\(\?|\[\^[^\]]*\\d", p)] == []
