@@ -1,6 +1,7 @@
-"""The matrix row and cell and the outcome swatch written from Python (``catalog.site.build.row_html``,
-``cell_html``, ``swatch_html``) are the ``_macros.j2`` macros' bytes, for every kind of cell and
-for text that must be escaped; authcat's own templates use them only where they render unsandboxed."""
+"""The API page's matrix rows and cells, a group page's state rows and the outcome swatch written from
+Python (``catalog.site.build.row_html``, ``cell_html``, ``state_rows_html``, ``swatch_html``) are
+the ``_macros.j2`` macros' bytes, for every kind of cell and for text that must be escaped;
+authcat's own templates use them only where they render unsandboxed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from markupsafe import Markup
 
 from catalog.model.observation import Observation
 from catalog.runs.results import Cell
-from catalog.site.build import CORE_TEMPLATES, cell_html, core_env, row_html, swatch_html
+from catalog.site.build import CORE_TEMPLATES, cell_html, core_env, row_html, state_rows_html, swatch_html
 
 HOSTILE = "<b>\"'&amp;</b>"
 
@@ -65,7 +66,31 @@ def test_a_row_is_the_macros_bytes(row, target):
     assert HOSTILE not in str(made)  # every contributed string escaped
 
 
+HISTORIES = [
+    {},
+    {"expired": {"since": "2026-11-02T10:00:00Z", "at_least": True}, "revoked": {"since": None},
+     "malformed": {"since": f"{HOSTILE}2026", "at_least": False, "before": HOSTILE},
+     "forged": {"since": "2026-12-01", "at_least": False, "before": None}},
+]
+
+
+@pytest.mark.parametrize("hist", HISTORIES, ids=["no-history", "history"])
+@pytest.mark.parametrize("target", ["local", HOSTILE])
+def test_state_rows_are_the_macros_bytes(hist, target):
+    macros: Any = core_env().get_template("_macros.j2").module
+    headers = {"www-authenticate": f'Basic realm="{HOSTILE}"', "x-aaccountid": "abc", "x-other": HOSTILE}
+    cells = {c.state: c for c in CELLS[1:]}
+    cells["expired"] = Cell("expired", "rejected", "", Observation(status=401, count=3, headers=headers))
+    cells["empty"] = Cell("empty", "empty", None, Observation(status=200, count=0))
+    cells["revoked"] = Cell("revoked", "as-valid", "", None)
+    e = SimpleNamespace(id=f"op {HOSTILE}")
+    run = SimpleNamespace(target=target)
+    made = state_rows_html(e, run, cells, hist)
+    assert isinstance(made, Markup) and str(made) == str(macros.state_rows(e, run, cells, hist))
+    assert HOSTILE not in str(made) and "abc" in str(made) and "x-other" not in str(made)
+
+
 def test_the_templates_use_them_only_when_authcat_renders_them():
-    for name, helper, macro in (("api.md.j2", "row_html", "matrix_row"), ("group.md.j2", "swatch_html", "swatch")):
+    for name, helper, macro in (("api.md.j2", "row_html", "matrix_row"), ("group.md.j2", "state_rows_html", "state_rows")):
         text = (CORE_TEMPLATES / name).read_text()
         assert f"= {helper} if {helper} is defined else {macro} %}}" in text
