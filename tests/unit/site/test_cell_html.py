@@ -81,7 +81,7 @@ def test_state_rows_are_the_macros_bytes(hist, target):
     headers = {"www-authenticate": f'Basic realm="{HOSTILE}"', "x-aaccountid": "abc", "x-other": HOSTILE}
     cells = {c.state: c for c in CELLS[1:]}
     cells["expired"] = Cell("expired", "rejected", "", Observation(status=401, count=3, headers=headers))
-    cells["empty"] = Cell("empty", "empty", None, Observation(status=200, count=0))
+    cells["empty"] = Cell("empty", "empty", "", Observation(status=200, count=0))
     cells["revoked"] = Cell("revoked", "as-valid", "", None)
     e = SimpleNamespace(id=f"op {HOSTILE}")
     run = SimpleNamespace(target=target)
