@@ -97,9 +97,11 @@ def committed_site(tmp_path_factory) -> Path:
     return committed_site(run_folder(tmp_path_factory))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """One headless Debian Chromium per test module (tests/support/browser.py)."""
+    """One headless Debian Chromium per pytest process, shared by the browser test modules it runs
+    (tests/support/browser.py): each launch costs ~1.2 CPU s. Each module opens and closes its own
+    contexts in it."""
     from tests.support.browser import chromium  # Playwright is loaded only by the tests that use it
 
     with chromium() as b:

@@ -9,13 +9,14 @@ build is made in a copy of its own.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import html.parser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from tests.support.browser import async_chromium, chromium, chromium_path, copy_project, serve_dir, watch_origin
+from tests.support.browser import async_chromium, chromium_path, copy_project, serve_dir, watch_origin
 from tests.support.project import run_cli
 
 SUB_PATH_URL = "https://example.org/docs/authcat/"
@@ -87,8 +88,10 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
     off_origin: set[str] = set()
     errors: list[str] = []
     paths = [p.relative_to(build).as_posix() for p in pages(build) if p.name != "404.html"]
-    with serve_dir(build) as base:
-        crawled = asyncio.run(_crawl(base, paths, errors, off_origin))
+    with serve_dir(build) as base, concurrent.futures.ThreadPoolExecutor(1) as thread:
+        # Its own thread: the session's browser (conftest.py) runs Playwright's sync event loop in
+        # this one, and asyncio.run refuses to start beside a running loop.
+        crawled = thread.submit(asyncio.run, _crawl(base, paths, errors, off_origin)).result()
     assert sorted(crawled) == sorted(paths) and len(paths) == len(pages(build)) - 1 > 100
     assert errors == []
     assert off_origin == set()
@@ -130,19 +133,25 @@ async def _crawl(base: str, paths: list[str], errors: list[str], off_origin: set
     return crawled
 
 
-def test_the_site_browses_and_searches_from_the_file_system(build):
+@pytest.fixture
+def browser_or_skip(request):
+    """The session's browser (conftest.py), or a skip where Playwright or Chromium is missing."""
     pytest.importorskip("playwright.sync_api")
     if chromium_path() is None:
         pytest.skip("chromium is not installed (scripts/ensure-system-deps)")
+    return request.getfixturevalue("browser")
+
+
+def test_the_site_browses_and_searches_from_the_file_system(build, browser_or_skip):
     off_origin: list[str] = []
     errors: list[str] = []
-    with chromium() as browser:
-        context = browser.new_context()  # type: ignore[attr-defined]
 
-        def block(route):
-            off_origin.append(route.request.url)
-            route.abort()
+    def block(route):
+        off_origin.append(route.request.url)
+        route.abort()
 
+    context = browser_or_skip.new_context()
+    try:
         context.route(lambda url: not url.startswith("file://"), block)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -159,6 +168,7 @@ def test_the_site_browses_and_searches_from_the_file_system(build):
         first = page.locator("a.md-search-result__link").first
         first.wait_for(timeout=15_000)
         assert "myself" in first.get_attribute("href")
+    finally:
         context.close()
     assert off_origin == []
     assert errors == []
