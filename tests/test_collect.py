@@ -14,6 +14,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -252,20 +253,29 @@ FORMS = ["raw0", "url0", "urlplus0", "urllower0", "json0", "jsonu0", "jsonslash0
          "b641", "raw2", "raw3", "b644", "url4"]
 
 
+def with_note(path: Path) -> Callable[[str], str]:
+    """The submission's text (as collect writes it, unindented) with its first cell's note set to a
+    value: the 2 MB document is encoded once and each note's JSON spliced in, the same bytes as
+    ``json.dumps`` of the changed document (encoding it again per form was a third of these tests)."""
+    doc = json.loads(path.read_text())
+    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    cell["note"] = marker = "\0note\0"
+    head, tail = json.dumps(doc).split(json.dumps(marker))  # exactly two parts: the marker is there once
+    return lambda note: head + json.dumps(note) + tail
+
+
 @pytest.mark.parametrize("form", FORMS)
 def test_the_check_before_writing_finds_every_form_of_the_users_secrets(tenants, form):
     """What collect searches the file for before writing: every credential part of the run (the
     user's own secrets are the canaries) in every form the scrubber knows, also case-folded."""
     _, out = tenants
     canary = Canary.new()
-    doc = json.loads(out["member"]["path"].read_text())
-    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    text = with_note(out["member"]["path"])
     # Case-folded too, where case is not part of the encoding (base64 and \\u escapes keep theirs).
     for planted in (canary.forms()[form], None if form.startswith(("b64", "jsonu")) else canary.forms()[form].upper()):
         if planted is None:
             continue
-        cell["note"] = f"echo: {planted}"
-        found = submissions.problems(json.dumps(doc), Scrubber([canary.header, canary.secret], [canary.identity]))
+        found = submissions.problems(text(f"echo: {planted}"), Scrubber([canary.header, canary.secret], [canary.identity]))
         assert any("credential part" in f for f in found), form
         assert not any(canary.secret in f or canary.identity in f for f in found)
 
@@ -275,14 +285,12 @@ def test_the_check_before_writing_finds_the_generic_encodings_too(tenants):
     and of the identity: the check before writing finds each."""
     _, out = tenants
     canary = Canary.new()
-    doc = json.loads(out["member"]["path"].read_text())
-    cell = next(c for e in doc["endpoints"].values() for c in (e.get("states") or {}).values())
+    text = with_note(out["member"]["path"])
     scrub = Scrubber([canary.header, canary.secret], [canary.identity])
     missed = []
     for part in (canary.secret, canary.identity):
         for name, spelled in encodings.forms(part, canary.identity).items():
-            cell["note"] = f"echo: {spelled}"
-            if not any("credential part" in f for f in submissions.problems(json.dumps(doc), scrub)):
+            if not any("credential part" in f for f in submissions.problems(text(f"echo: {spelled}"), scrub)):
                 missed.append(name)
     assert missed == []
 
