@@ -97,11 +97,11 @@ def committed_site(tmp_path_factory) -> Path:
     return committed_site(run_folder(tmp_path_factory))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium per pytest process, shared by the browser test modules it runs
-    (tests/support/browser.py): each launch costs ~1.2 CPU s. Each module opens and closes its own
-    contexts in it."""
+    """One headless Debian Chromium per test module (tests/support/browser.py). Not per session:
+    Playwright's sync API keeps an event loop running in the thread while it is open, and every
+    later test of that worker that calls ``asyncio.run`` (the engine's, most of the suite) fails."""
     from tests.support.browser import chromium  # Playwright is loaded only by the tests that use it
 
     with chromium() as b:
