@@ -129,7 +129,8 @@ class Guard:
             sys.exit(0 if self.child is None else 1)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            signal.signal(sig, signal.SIG_DFL)
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):  # these two have no handler to reset
+                signal.signal(sig, signal.SIG_DFL)
             os.kill(os.getpid(), sig)
             sys.exit(128 + sig)
         sys.exit(os.waitstatus_to_exitcode(status))
@@ -163,9 +164,12 @@ class Guard:
             wait = min(waits) if waits else None
             ready, _, _ = select.select(fds, [], [], wait)
             if wake_r in ready:
-                for signum in os.read(wake_r, 64):
-                    if signum == KILL_NOW:
-                        self.finish()
+                signums = os.read(wake_r, 64)
+                # Before any other: signals pending together have their handlers run newest frame
+                # first (SIGTERM's before SIGUSR1's), which would pass a SIGTERM on before the kill.
+                if KILL_NOW in signums:
+                    self.finish()
+                for signum in signums:
                     if signum in FORWARDED:
                         if self.child is None:
                             return  # keeping folders only: authcat removes them itself
