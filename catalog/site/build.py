@@ -77,18 +77,23 @@ def _esc(value: Any) -> str:
 
 
 def swatch_html(outcome: Any) -> Markup:
-    """``swatch(outcome)`` of ``_macros.j2``, the same bytes, for the state tables of the group pages."""
+    """``swatch(outcome)`` of ``_macros.j2``, the same bytes."""
+    return Markup(_swatch(outcome))
+
+
+def _swatch(outcome: Any) -> str:
     text = str(outcome)
-    return Markup(f'<span class="legend-swatch o-{_esc(text.replace("/", ""))}">{_esc(text)}</span>')
+    return f'<span class="legend-swatch o-{_esc(text.replace("/", ""))}">{_esc(text)}</span>'
 
 
 def cell_html(c: Any, href: Any, id: Any, state: Any = "") -> Markup:
-    """``cell(c, href, id, state)`` of ``_macros.j2``, the same bytes.
+    """``cell(c, href, id, state)`` of ``_macros.j2``, the same bytes: one cell as :func:`row_html`
+    writes it.
 
-    authcat's own templates call these helpers instead of the macros when they render unsandboxed
-    (``core_env``): a macro call per cell — 240,000 cells at 20,000 endpoints, on each side of the
-    rendering — was the largest part of rendering both pages. Contributed templates, and authcat's
-    own once a contributed ``_macros.j2`` shadows them, keep the macros."""
+    authcat's own templates call :func:`row_html` and :func:`state_rows_html` instead of the macros
+    when they render unsandboxed (``core_env``): a macro call per cell — 240,000 cells at 20,000
+    endpoints — was the largest part of rendering the API and group pages. Contributed templates,
+    and authcat's own once a contributed ``_macros.j2`` shadows them, keep the macros."""
     return Markup(_cell(c, _esc(href), _esc(id), _esc(state)))
 
 
@@ -133,7 +138,8 @@ def row_html(row: Any, columns: Any, run: Any) -> Markup:
     return Markup("".join(out))
 
 
-NOTABLE_HEADERS = ("www-authenticate", "x-seraph-loginreason", "x-aaccountid")  # shown in a state table
+# The answer headers a group page's state table shows (the ``state_rows`` macro reads them too).
+NOTABLE_HEADERS = ("www-authenticate", "x-seraph-loginreason", "x-aaccountid")
 
 
 def state_rows_html(e: Any, run: Any, cells: Any, hist: Any) -> Markup:
@@ -152,7 +158,7 @@ def state_rows_html(e: Any, run: Any, cells: Any, hist: Any) -> Markup:
         headers = "".join(f"<code>{_esc(k)}: {_esc(v)}</code> " for k, v in obs.headers.items()
                           if k in NOTABLE_HEADERS) if obs else ""
         error = _esc(obs.error) if obs and obs.error else ""
-        out.append(f'<tr id="{prefix}{st}"><td>{st}</td><td>{status}</td><td>{swatch_html(c.outcome)}</td>'
+        out.append(f'<tr id="{prefix}{st}"><td>{st}</td><td>{status}</td><td>{_swatch(c.outcome)}</td>'
                    f'<td>{since}</td><td>{count}</td>\n<td>{headers}</td>\n<td>{_esc(c.note)}{error}</td></tr>\n')
     return Markup("".join(out))
 
@@ -168,6 +174,7 @@ def _configure(env: jinja2.Environment, deferred: Deferred | None) -> jinja2.Env
     env.filters["slug"] = slug
     env.filters["defer"] = deferred or inline  # see catalog.site.deferred: big tables skip Markdown
     env.filters["skip_markdown"] = deferred.skip_markdown if deferred else inline  # finished HTML, still searched
+    env.globals["notable_headers"] = NOTABLE_HEADERS
     return env
 
 
