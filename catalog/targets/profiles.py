@@ -65,6 +65,7 @@ class TargetPool:
             # protects nothing (its folder is removed next). Every launched process is killed at
             # once, those up and those starting; the exit stack then only reaps them.
             self._scope.cancel()
+        self._join_launch_threads()  # before the stack closes: a late start may still register a server
         self._stack.close()
 
     @staticmethod
@@ -143,12 +144,12 @@ class TargetPool:
                 # Ctrl-C, SIGTERM: stop every start now (their processes are killed, their waits fail),
                 # then the exit stack stops the servers already up.
                 self._scope.cancel()
-                self._join_launch_threads()
                 raise
 
     def _join_launch_threads(self, timeout: float = 30.0) -> None:
         """Wait for every launch thread of this pool, also one its executor lost track of (see
-        ``_thread_prefix``). Bounded: a cancelled start fails at its next spawn or readiness poll."""
+        ``_thread_prefix``), once, as the pool closes: whichever way the run ends, none outlives it.
+        Bounded: a cancelled start fails at its next spawn or readiness poll."""
         deadline = time.monotonic() + timeout
         for thread in threading.enumerate():
             if thread.name.startswith(self._thread_prefix) and thread is not threading.current_thread():
@@ -203,7 +204,6 @@ class TargetPool:
             raise
         finally:
             pool.shutdown(wait=True)
-            self._join_launch_threads()
             for future, key in futures.items():  # starts the caller did not wait for
                 if key not in self._started and key not in self._failed and future.exception() is not None:
                     exc = future.exception()
