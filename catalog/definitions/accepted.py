@@ -26,12 +26,10 @@ What an entry can and cannot do:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import marshal
 import os
-import secrets
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog import __version__
+from catalog.definitions.sealed import folder_key, read_sealed, user_folder, write_sealed
 
 # What an entry's body is: marshal's format changes with Python's version.
 FORMAT = f"authcat accepted definitions 2, marshal {marshal.version}, Python {sys.version}".encode()
@@ -49,14 +48,7 @@ MAX_ENTRIES = 50_000  # per generation; beyond it the oldest half goes (a prunin
 
 def folder(env: Mapping[str, str] | None = None) -> Path | None:
     """Where accepted definitions are kept: the user's cache folder, never a project's."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
-        home = env.get("HOME") or os.path.expanduser("~")
-        if not os.path.isabs(home):
-            return None
-        base = os.path.join(home, ".cache")
-    return Path(base) / "authcat" / "definitions"
+    return user_folder("definitions", env)
 
 
 @cache
@@ -85,22 +77,21 @@ class Accepted:
     source files whose rules decide what is accepted (an edit to one makes every entry stale)."""
 
     def __init__(self, where: Path | None, code: tuple[Path, ...] = ()) -> None:
-        self._key: bytes | None = None
-        self._dir: Path | None = None
+        self._key = b""
+        self._dir: Path | None = None  # None: remember nothing
         self._made = False
         if where is None:
             return
         try:
             generation = _generation(code)
-            self._key = _key(where)
+            key = folder_key(where)
         except OSError:
             return
-        if self._key is not None:
-            self._generation = generation
+        if key is not None:
+            self._key, self._generation = key, generation
             self._dir = where / generation.hex()[:32]
 
     def _name(self, kind: str, raw: bytes) -> str:
-        assert self._key is not None
         text = hashlib.sha256(raw).digest()
         return hmac.new(self._key, self._generation + b"\0" + kind.encode() + b"\0" + text, "sha256").hexdigest()
 
@@ -108,14 +99,9 @@ class Accepted:
         """The parse (data, lines) of ``raw`` if it was accepted as a ``kind`` file, else None."""
         if self._dir is None:
             return None
-        name = self._name(kind, raw)
-        try:
-            sealed = (self._dir / name).read_bytes()
-        except OSError:
+        body = read_sealed(self._dir, self._key, self._name(kind, raw))
+        if body is None:
             return None
-        seal, _, body = sealed.partition(b"\n")
-        if not hmac.compare_digest(seal, self._seal(name, body)):
-            return None  # not written with this key: forged, copied, cut short or corrupt
         try:  # marshal: the fastest to read back, and only bytes sealed with this key get here
             data, lines = marshal.loads(body)
         except (ValueError, TypeError, EOFError):
@@ -135,57 +121,11 @@ class Accepted:
             if not self._made:
                 self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 self._made = True
-            _write(self._dir / name, self._seal(name, body) + b"\n" + body)
+            write_sealed(self._dir, self._key, name, body)
             if name.startswith("00"):  # about one write in 256 looks at the folder's size
                 _prune(self._dir)
         except OSError:
             pass
-
-    def _seal(self, name: str, body: bytes) -> bytes:
-        assert self._key is not None
-        return hmac.new(self._key, name.encode() + b"\0" + body, "sha256").hexdigest().encode()
-
-
-def _owned(path: Path) -> bool:
-    """Whether only this user can change ``path`` (a folder or key others could write is not trusted)."""
-    st = path.stat()
-    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
-
-
-def _key(where: Path) -> bytes | None:
-    """This folder's secret key, made on first use; None when the folder is not the user's own."""
-    key_file = where / "key"
-    try:
-        raw = key_file.read_bytes()
-    except FileNotFoundError:
-        where.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _owned(where):
-            return None
-        # Written whole beside it, then linked into place: no reader sees half a key. If another
-        # start made it first, that one is used.
-        with contextlib.suppress(FileExistsError):
-            _write(key_file, secrets.token_hex(32).encode(), exclusive=True)
-        raw = key_file.read_bytes()
-    if not _owned(where) or not _owned(key_file) or key_file.stat().st_mode & 0o077:
-        return None
-    return raw if len(raw) == 64 else None
-
-
-def _write(path: Path, content: bytes, exclusive: bool = False) -> None:
-    # A name of its own beside it (tempfile.mkstemp's random names cost more than the write).
-    temp = str(path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(8)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        if exclusive:
-            os.link(temp, path)
-        else:
-            os.replace(temp, path)
-            temp = ""
-    finally:
-        if temp:
-            os.unlink(temp)
 
 
 def _prune(generation_dir: Path) -> None:

@@ -13,7 +13,7 @@ runs, so:
 - the folder is the user's own cache (``$XDG_CACHE_HOME/authcat/templates``, by default
   ``~/.cache/authcat/templates``), never inside a project, and one that others could write is not
   used; each entry is sealed with an HMAC under the folder's random key, as accepted definitions
-  are (``catalog.definitions.accepted``): a forged, copied, cut short or corrupt entry is ignored
+  are (``catalog.definitions.sealed``): a forged, copied, cut short or corrupt entry is ignored
   and the template compiled;
 - each environment's options (class, extensions, delimiters, whitespace and escaping rules) and
   the Jinja and Python versions name a folder of their own: code compiled under other rules is
@@ -25,28 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
-import os
 import sys
 from pathlib import Path
 
 import jinja2
 from jinja2.bccache import Bucket
 
-from catalog.definitions.accepted import _key as folder_key
-from catalog.definitions.accepted import _owned as owned
-from catalog.definitions.accepted import _write as write
-
-
-def folder() -> Path | None:
-    """The user's cache folder for compiled templates, never a project's (the XDG rule)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # a relative value is ignored
-        home = os.environ.get("HOME") or os.path.expanduser("~")
-        if not os.path.isabs(home):
-            return None
-        base = os.path.join(home, ".cache")
-    return Path(base) / "authcat" / "templates"
+from catalog.definitions.sealed import folder_key, owned, read_sealed, user_folder, write_sealed
 
 
 def _rules(env: jinja2.Environment) -> str | None:
@@ -73,32 +58,24 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def __init__(self, directory: Path, key: bytes) -> None:
         self.directory, self.key = directory, key
 
-    def _seal(self, name: str, body: bytes) -> bytes:
-        return hmac.new(self.key, name.encode() + b"\0" + body, "sha256").hexdigest().encode()
-
     def load_bytecode(self, bucket: Bucket) -> None:
-        try:
-            sealed = (self.directory / bucket.key).read_bytes()
-        except OSError:
-            return
-        seal, _, body = sealed.partition(b"\n")
-        if not hmac.compare_digest(seal, self._seal(bucket.key, body)):
-            return  # not written with this key: forged, copied, cut short or corrupt
+        body = read_sealed(self.directory, self.key, bucket.key)
+        if body is None:
+            return  # absent, or not sealed with this key: compiled
         try:  # Jinja's own checks then: its format and the source's checksum (an edited template)
             bucket.bytecode_from_string(body)
         except Exception:
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        body = bucket.bytecode_to_string()
         with contextlib.suppress(OSError):
-            write(self.directory / bucket.key, self._seal(bucket.key, body) + b"\n" + body)
+            write_sealed(self.directory, self.key, bucket.key, bucket.bytecode_to_string())
 
 
 def keep_compiled(env: jinja2.Environment) -> jinja2.Environment:
     """``env`` with a bytecode cache of its own, when its rules allow one and the folder is the
     user's own. Only for an environment whose loader reads installed templates alone."""
-    rules, base = _rules(env), folder()
+    rules, base = _rules(env), user_folder("templates")
     if rules is None or base is None or env.sandboxed:
         return env
     where = base / hashlib.sha256(rules.encode()).hexdigest()[:32]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from catalog.definitions import accepted, loader
+from catalog.definitions.sealed import seal
 from catalog.definitions.yamlfile import load
 from catalog.model.errors import DefinitionError
 from tests.support.project import REPO
@@ -115,8 +116,8 @@ def test_a_tampered_store_cannot_make_an_invalid_file_pass(store, tmp_path):
     someone_else = opened(tmp_path / "another-store")  # the same code, another key
     forgeries = {
         "another entry's genuine content": entries(store)[0].read_bytes(),
-        "sealed with another key": someone_else._seal(name, parse) + b"\n" + parse,
-        "the right seal over another body": real._seal(name, b"[]") + b"\n" + parse,
+        "sealed with another key": seal(someone_else._key, name, parse) + b"\n" + parse,
+        "the right seal over another body": seal(real._key, name, b"[]") + b"\n" + parse,
         "no seal": b"\n" + parse,
         "a seal of zeros": b"0" * 64 + b"\n" + parse,
         "nothing": b"",
@@ -125,7 +126,7 @@ def test_a_tampered_store_cannot_make_an_invalid_file_pass(store, tmp_path):
         (real._dir / name).write_bytes(content)
         assert problems(endpoints) == expected, what
     # Only the key seals: the same parse sealed with it is taken (so the checks above did test the seal).
-    (real._dir / name).write_bytes(real._seal(name, parse) + b"\n" + parse)
+    (real._dir / name).write_bytes(seal(real._key, name, parse) + b"\n" + parse)
     assert loader.load_all(endpoints)["tiny"].endpoints == []
 
 
