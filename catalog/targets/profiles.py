@@ -110,10 +110,10 @@ class TargetPool:
     def start(self, profiles: Iterable[TargetProfile]) -> None:
         """Start every launcher these profiles need that is not running yet, concurrently.
 
-        Each start runs in a worker thread; the started servers join the pool's exit stack as soon
-        as they are up, so a failure (or Ctrl-C) in one still stops all the others. A launcher that
-        fails does not stop the others from starting: its error is raised by :meth:`running` for
-        its profiles.
+        Several start in worker threads (:meth:`starting`, waited for to the last), one alone in
+        this thread; the started servers join the pool's exit stack as soon as they are up, so a
+        failure (or Ctrl-C) in one still stops all the others. A launcher that fails does not stop
+        the others from starting: its error is raised by :meth:`running` for its profiles.
         """
         todo = self._to_start(profiles)
         if not todo:
@@ -128,23 +128,9 @@ class TargetPool:
                 self._scope.cancel()
                 raise
             return
-        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix=self._thread_prefix) as pool:
-            futures: dict[str, Future[Launched]] = {}
-            try:
-                # Submitted inside the try: a signal between two submits must cancel the starts
-                # already under way too, or they run on after the run's scratch folder is removed.
-                for key, profile in todo.items():
-                    futures[key] = pool.submit(self._enter, key, profile)
-                for key, future in futures.items():  # wait for all: a started server must be registered to stop
-                    try:
-                        future.result()
-                    except Exception as exc:  # this launcher's failure; raised when its target is asked for
-                        self._fail(key, todo[key], exc)
-            except BaseException:
-                # Ctrl-C, SIGTERM: stop every start now (their processes are killed, their waits fail),
-                # then the exit stack stops the servers already up.
-                self._scope.cancel()
-                raise
+        with self.starting(todo.values()) as ready:
+            for _key in ready:  # wait for all: a started server must be registered to stop
+                pass
 
     def _join_launch_threads(self, timeout: float = 30.0) -> None:
         """Wait for every launch thread of this pool, also one its executor lost track of (see
