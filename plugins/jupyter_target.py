@@ -43,6 +43,8 @@ from catalog.api import (
     option_python,
 )
 
+from .without_iri_grammar import run_module
+
 UNAVAILABLE: dict[str, str] = {
     State.EXPIRED: "Jupyter Server's token has no expiry: it is valid until the server stops",
     State.REVOKED: "Jupyter Server has one token set at start; it cannot be revoked without a restart",
@@ -110,12 +112,7 @@ def _accepts(base_url: str, token: str) -> bool:
         return False
 
 
-# ``python -m jupyter_server``, without jsonschema's optional rfc3987-syntax: jupyter-events installs
-# it, and importing it builds two Earley grammars for the "iri" formats, which no Jupyter Server or
-# jupyter-events schema uses: ~2 of the ~2.8 CPU s its imports took. jsonschema skips a format whose
-# checker cannot be imported (as for Synapse, plugins/synapse_target.py).
-MAIN = ("import runpy, sys; sys.modules['rfc3987_syntax'] = None; "
-        "runpy.run_module('jupyter_server', run_name='__main__', alter_sys=True)")
+MAIN = run_module("jupyter_server")  # python -m jupyter_server, a start without an unused grammar
 
 
 @contextlib.contextmanager

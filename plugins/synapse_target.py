@@ -54,6 +54,7 @@ from catalog.api import (
 
 from .matrix_client import MatrixClient
 from .synapse_fixtures import SERVER_NAME, fresh_logins, make_fixtures, revocations
+from .without_iri_grammar import run_module
 
 UNAVAILABLE: dict[str, str] = {
     State.FORGED: "Synapse access tokens are random strings with a checksum (`syt_…`), not signed: there "
@@ -87,12 +88,7 @@ SETTINGS = {
 }
 
 
-# ``python -m synapse.app.homeserver``, without jsonschema's optional rfc3987-syntax: Jupyter Server
-# (jupyter-events) installs it beside Synapse, and importing it builds two Earley grammars for the
-# "iri" formats, which no Synapse schema uses: ~2 s of CPU, 40 % of a start. Synapse then starts as
-# where it is installed alone (jsonschema skips a format whose checker cannot be imported).
-MAIN = ("import runpy, sys; sys.modules['rfc3987_syntax'] = None; "
-        "runpy.run_module('synapse.app.homeserver', run_name='__main__', alter_sys=True)")
+MAIN = run_module("synapse.app.homeserver")  # python -m synapse.app.homeserver, a start without an unused grammar
 
 
 def write_config(scratch: Path, port: int, shared_secret: str, token_lifetime: float) -> Path:
