@@ -89,8 +89,8 @@ def test_no_page_has_a_console_error_or_a_request_off_its_origin(build):
     errors: list[str] = []
     paths = [p.relative_to(build).as_posix() for p in pages(build) if p.name != "404.html"]
     with serve_dir(build) as base, concurrent.futures.ThreadPoolExecutor(1) as thread:
-        # Its own thread: the session's browser (conftest.py) runs Playwright's sync event loop in
-        # this one, and asyncio.run refuses to start beside a running loop.
+        # Its own thread: while the module's browser (conftest.py) is open, Playwright's sync API
+        # runs an event loop in this one, and asyncio.run refuses to start beside a running loop.
         crawled = thread.submit(asyncio.run, _crawl(base, paths, errors, off_origin)).result()
     assert sorted(crawled) == sorted(paths) and len(paths) == len(pages(build)) - 1 > 100
     assert errors == []
@@ -135,7 +135,7 @@ async def _crawl(base: str, paths: list[str], errors: list[str], off_origin: set
 
 @pytest.fixture
 def browser_or_skip(request):
-    """The session's browser (conftest.py), or a skip where Playwright or Chromium is missing."""
+    """The module's browser (conftest.py), or a skip where Playwright or Chromium is missing."""
     pytest.importorskip("playwright.sync_api")
     if chromium_path() is None:
         pytest.skip("chromium is not installed (scripts/ensure-system-deps)")

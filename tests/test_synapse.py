@@ -322,7 +322,6 @@ def test_the_guide_explains_the_public_rooms_fallback_in_one_sentence(matrix_run
     assert "rejects the very same tokens with 401" in first
 
 
-
 def test_the_run_resumes_the_replayed_reads(matrix_run, matrix_snippets):
     """The replay's run of the reads left its progress file in the project: in the Matrix run on the
     same server every GET is current and reused as observed there, and only the writes are sent."""

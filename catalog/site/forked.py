@@ -41,4 +41,3 @@ def kill(worker: Any) -> None:
     if worker.is_alive():
         worker.kill()
     worker.join()
-
